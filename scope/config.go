@@ -1,0 +1,92 @@
+package scope
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config bounds and times a Manager. The zero value is usable: every zero
+// field takes the default its comment names.
+type Config struct {
+	// IdleTimeout ends a scope that has received no event for this long,
+	// with ReasonIdle. Default: 10 minutes. Negative: scopes never idle
+	// out (connection scopes, which the adapter ends itself).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxScopes bounds the number of live scopes. When a new conversation
+	// starts at the bound, the least recently active idle scope is ended
+	// with ReasonEvicted. Default: 100,000. Negative: no bound.
+	MaxScopes int `yaml:"max_scopes"`
+	// InboxSize bounds the events queued for one scope. A delivery to a
+	// full inbox waits (backpressure on the adapter); nothing is dropped.
+	// Default: 64.
+	InboxSize int `yaml:"inbox_size"`
+	// ShutdownParallelism bounds how many idle scopes Shutdown ends at
+	// once. Default: 64.
+	ShutdownParallelism int `yaml:"shutdown_parallelism"`
+}
+
+// Defaults for Config.
+const (
+	DefaultIdleTimeout         = 10 * time.Minute
+	DefaultMaxScopes           = 100_000
+	DefaultInboxSize           = 64
+	DefaultShutdownParallelism = 64
+)
+
+// Validate reports fields that can never work. It does not fill defaults.
+func (c Config) Validate() error {
+	var errs []error
+	if c.InboxSize < 0 {
+		errs = append(errs, fmt.Errorf("scope: inbox_size must not be negative, got %d", c.InboxSize))
+	}
+	if c.ShutdownParallelism < 0 {
+		errs = append(errs, fmt.Errorf("scope: shutdown_parallelism must not be negative, got %d", c.ShutdownParallelism))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxScopes == 0 {
+		c.MaxScopes = DefaultMaxScopes
+	}
+	if c.InboxSize == 0 {
+		c.InboxSize = DefaultInboxSize
+	}
+	if c.ShutdownParallelism == 0 {
+		c.ShutdownParallelism = DefaultShutdownParallelism
+	}
+}
+
+// Option configures what a Manager gets as code rather than data.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+	sweep  time.Duration
+}
+
+// WithLogger sets the logger for scope failures and lifecycle. Default:
+// slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithSweepInterval sets how often idle scopes are looked for. Default: an
+// eighth of the idle timeout, between 5 ms and 1 s. A scope ends at most
+// this long after its idle timeout.
+func WithSweepInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.sweep = d
+		}
+	}
+}
