@@ -90,6 +90,9 @@ type shard struct {
 	// at head. Every field of the entries in it is guarded by mu too.
 	m          map[string]*entry
 	head, tail *entry
+	// ending holds, per key, the newest scope that left m but has not
+	// handled its final event yet: a new scope for the key waits for it.
+	ending map[string]*entry
 }
 
 // entry states.
@@ -148,6 +151,7 @@ func NewManager(app Application, proto Protocol, cfg Config, opts ...Option) (*M
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	for i := range m.shards {
 		m.shards[i].m = make(map[string]*entry)
+		m.shards[i].ending = make(map[string]*entry)
 	}
 	if cfg.IdleTimeout > 0 {
 		m.workers.Add(1)
@@ -200,6 +204,10 @@ func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newSc
 			s := newScope()
 			s.Key = key
 			e = &entry{m: m, sh: sh, s: s}
+			if pred := sh.ending[key]; pred != nil {
+				e.blocked = true
+				pred.succ = e
+			}
 			sh.m[key] = e
 			sh.pushFrontLocked(e)
 		}
@@ -214,7 +222,8 @@ func (m *Manager) reserve() error {
 		return nil
 	}
 	if m.evictOldestIdle() {
-		return nil // the evicted entry's slot is now ours
+		m.live.Add(-1) // the evicted scope's slot is now ours
+		return nil
 	}
 	m.live.Add(-1)
 	return fmt.Errorf("%w (max_scopes is %d)", ErrTooManyScopes, m.cfg.MaxScopes)
@@ -285,14 +294,19 @@ func (m *Manager) End(key string, final Final) bool {
 // endLocked takes e out of the live set and queues final after its inbox.
 // The live count is the caller's to adjust.
 func (m *Manager) endLocked(e *entry, final Final) {
-	sh := e.sh
+	e.sh.retireLocked(e)
+	e.final = final
+	m.startLocked(e)
+}
+
+// retireLocked moves e from the live set to the ending set.
+func (sh *shard) retireLocked(e *entry) {
 	if sh.m[e.s.Key] == e {
 		delete(sh.m, e.s.Key)
 	}
 	sh.removeLocked(e)
+	sh.ending[e.s.Key] = e
 	e.state = stateEnding
-	e.final = final
-	m.startLocked(e)
 }
 
 // enqueueLocked appends ev to e's inbox, waiting for room while it is full.
@@ -430,18 +444,14 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 			succ = nil
 		}
 	}
+	sh.retireLocked(e)
 	if succ != nil {
 		// The successor takes over the key and its live slot.
 		sh.m[e.s.Key] = succ
-		sh.removeLocked(e)
 		sh.pushFrontLocked(succ)
-		e.state = stateEnding
 		e.succ = succ
 	} else {
 		m.live.Add(-1)
-		delete(sh.m, e.s.Key)
-		sh.removeLocked(e)
-		e.state = stateEnding
 	}
 	if e.inst != nil {
 		e.final = m.proto.Disconnect(e.s, ReasonError)
@@ -470,6 +480,9 @@ func (m *Manager) finish(e *entry) {
 	}
 	sh := e.sh
 	sh.mu.Lock()
+	if sh.ending[e.s.Key] == e {
+		delete(sh.ending, e.s.Key)
+	}
 	e.state = stateDone
 	e.running = false
 	e.inst = nil
@@ -582,9 +595,7 @@ func (m *Manager) endAll(r Reason) {
 		sh.mu.Lock()
 		for _, e := range sh.m {
 			m.live.Add(-1)
-			delete(sh.m, e.s.Key)
-			sh.removeLocked(e)
-			e.state = stateEnding
+			sh.retireLocked(e)
 			e.final = m.proto.Disconnect(e.s, r)
 			if e.running || e.blocked {
 				continue // its worker (or its predecessor's) reaches the final event

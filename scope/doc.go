@@ -1,0 +1,38 @@
+// Package scope holds the facts of a connection or conversation (Scope),
+// the contract every application meets (Application, Instance, Conn), and
+// the scope manager that every chat adapter shares (Manager).
+//
+// # Why a factory and not a long-running call
+//
+// An ASGI application is a coroutine that runs for the scope's whole life.
+// In Go the same shape, a method that serves a scope until it ends, holds a
+// goroutine and its stack for every scope, busy or not; with chat
+// conversations that stay open for minutes after their last message, a bot
+// with a million conversations would hold a million parked goroutines.
+// Switchboard's Application is instead a factory: NewInstance makes a small
+// per-scope value once, and the manager calls its Handle method once per
+// event. The manager starts a goroutine for a scope only while the scope
+// has events queued, and lets it exit when the inbox is empty, so an idle
+// scope is a few hundred bytes in a sharded map: no goroutine, no channel,
+// no timer (one sweeper per manager ends idle scopes).
+//
+// Composition is unchanged by the choice: a router is an Application whose
+// NewInstance asks an inner Application for the instance, and middleware is
+// a func(Application) Application that may wrap the instance's Handle, in
+// the way net/http's ServeMux and middleware compose Handlers.
+//
+// # Ordering contract
+//
+// One scope's events are handled one at a time, in arrival order; different
+// scopes run in parallel. Messages a consumer receives from a channel layer
+// enter through Conn.Post into the same inbox, so they are ordered with
+// platform events. The protocol's disconnect event (a Final) is the last
+// event an instance sees, and after it the instance may not send.
+//
+// A Handle that returns an error or panics ends only its own scope: the
+// failure is logged with the scope and the event type, the instance gets its
+// disconnect event with ReasonError, and later events for the same
+// conversation, including any already queued, go to a new instance.
+//
+// The package imports nothing of Switchboard but the event vocabulary.
+package scope
