@@ -1,0 +1,82 @@
+// Package adapters defines what a protocol adapter is to the rest of
+// Switchboard. An adapter speaks one platform's protocol (Telegram's Bot
+// API, Slack's Socket Mode, WebSocket, a terminal) and turns its traffic
+// into scopes and events for an application; adding a protocol means
+// writing an adapter, never changing the core.
+//
+// # Writing an adapter
+//
+// A chat adapter keeps a scope.Manager and, for each update it receives,
+// computes the conversation key (the chat, plus the thread if threads are
+// conversations of their own), and calls Manager.Deliver with the key, the
+// typed inbound event and a function that builds the Scope for a new
+// conversation. Deliver returns once the event is queued; while a scope's
+// inbox is full it blocks, and the adapter must let that backpressure reach
+// the platform (stop polling, answer a webhook later) rather than drop the
+// update. The adapter implements scope.Protocol: Send turns outbound events
+// into platform calls, and Disconnect makes the protocol's disconnect
+// event, which must implement scope.Final. Connection adapters (WebSocket)
+// call Manager.End when the peer goes away.
+//
+// Inbound message events should implement the methods of
+// consumer.ChatMessage (ChatText, ChatReply) so that chat consumers and
+// command routers work unchanged on the new protocol, and keep the raw
+// platform payload so that nothing the platform sent is lost.
+//
+// Run serves until Shutdown or a fatal error. Shutdown stops intake, lets
+// every scope handle what it has queued, ends every scope with
+// scope.ReasonShutdown and returns once they have; Run then returns
+// ErrStopped. Package adaptertest is the conformance kit a new adapter
+// runs: scope creation, ordering, idle end, shutdown and bad input.
+package adapters
+
+import (
+	"context"
+	"errors"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// ErrStopped is returned by Run after Shutdown: a clean stop.
+var ErrStopped = errors.New("adapters: adapter stopped")
+
+// Adapter runs one platform connection and feeds an application.
+type Adapter interface {
+	// Name identifies the adapter in logs and in Scope.Adapter; a server
+	// may run two adapters of one protocol under different names.
+	Name() string
+	// Run serves app until Shutdown is called (returning ErrStopped), ctx
+	// is cancelled (a hard stop, returning ctx's error) or the adapter
+	// fails for good.
+	Run(ctx context.Context, app scope.Application) error
+	// Shutdown stops intake, drains and ends every scope with
+	// scope.ReasonShutdown, and waits for them until ctx ends.
+	Shutdown(ctx context.Context) error
+}
+
+// Pusher is implemented by adapters that can deliver an outbound event to
+// any conversation without a live scope: a push from a worker or another
+// process.
+type Pusher interface {
+	Push(ctx context.Context, ev event.Event) error
+}
+
+// ErrUnsupported is wrapped when an adapter lacks an optional capability.
+var ErrUnsupported = errors.ErrUnsupported
+
+// Push delivers ev through a, if a can push.
+func Push(ctx context.Context, a Adapter, ev event.Event) error {
+	p, ok := a.(Pusher)
+	if !ok {
+		return &unsupportedError{adapter: a.Name(), what: "push"}
+	}
+	return p.Push(ctx, ev)
+}
+
+type unsupportedError struct{ adapter, what string }
+
+func (e *unsupportedError) Error() string {
+	return "adapters: " + e.adapter + " does not support " + e.what
+}
+func (e *unsupportedError) Unwrap() error { return ErrUnsupported }

@@ -1,0 +1,10 @@
+// Package bots holds Switchboard's built-in bots, one package each: small,
+// complete consumers that show how bots are written and that botserver
+// serves by name.
+//
+//   - echo: a chat bot for any chat protocol that answers "You said: <text>".
+//   - ping: a WebSocket consumer that answers "pong" a second after each
+//     message, without delaying any other connection.
+//   - wschat: a WebSocket chat consumer that welcomes "Anonymous", renames
+//     with "/name", and echoes "name: text".
+package bots

@@ -1,0 +1,46 @@
+// Package ping is a WebSocket consumer that answers each message with
+// "pong" after a delay. The delay blocks only its own connection: other
+// connections are served meanwhile, which is what the bot demonstrates.
+package ping
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event/websocket"
+)
+
+// Bot is the ping consumer: one instance per connection.
+type Bot struct {
+	consumer.WebSocket
+	wait func(context.Context) error
+}
+
+// Receive waits, then answers "pong".
+func (b *Bot) Receive(ctx context.Context, _ websocket.Receive) error {
+	if err := b.wait(ctx); err != nil {
+		return err
+	}
+	return b.SendText(ctx, "pong")
+}
+
+// New returns the ping consumer with the given delay before each pong.
+func New(delay time.Duration) *consumer.Type[*Bot] {
+	return NewWithWait(func(ctx context.Context) error {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// NewWithWait returns the ping consumer with wait in place of the delay,
+// so that tests decide when each pong goes out.
+func NewWithWait(wait func(context.Context) error) *consumer.Type[*Bot] {
+	return consumer.New(func() *Bot { return &Bot{wait: wait} }, consumer.On((*Bot).Receive))
+}

@@ -1,0 +1,46 @@
+// Package wschat is a WebSocket chat consumer: it welcomes a new client as
+// "Anonymous", lets it pick a name with "/name <name>", and echoes every
+// other message as "<name>: <text>".
+package wschat
+
+import (
+	"context"
+	"strings"
+
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event/websocket"
+)
+
+// Bot is the chat consumer: one instance, and one name, per connection.
+type Bot struct {
+	consumer.WebSocket
+	name string
+}
+
+// Connect accepts the connection and welcomes the client.
+func (b *Bot) Connect(ctx context.Context, _ websocket.Connect) error {
+	if err := b.Accept(ctx, ""); err != nil {
+		return err
+	}
+	return b.SendText(ctx, "Welcome, "+b.name+"!")
+}
+
+// Receive renames on "/name <name>" and echoes anything else.
+func (b *Bot) Receive(ctx context.Context, m websocket.Receive) error {
+	if rest, ok := strings.CutPrefix(m.Text, "/name"); ok && (rest == "" || rest[0] == ' ') {
+		name := strings.TrimSpace(rest)
+		if name == "" {
+			return b.SendText(ctx, "Usage: /name <name>")
+		}
+		b.name = name
+		return b.SendText(ctx, "You are now "+name+".")
+	}
+	return b.SendText(ctx, b.name+": "+m.Text)
+}
+
+// New returns the chat consumer.
+func New() *consumer.Type[*Bot] {
+	return consumer.New(func() *Bot { return &Bot{name: "Anonymous"} },
+		consumer.On((*Bot).Connect),
+		consumer.On((*Bot).Receive))
+}

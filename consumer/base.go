@@ -1,0 +1,52 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Base is embedded in every consumer type. It holds the instance's scope and
+// connection, dispatches events to the type's handlers, and gives handlers
+// Send, the instance's own layer channel and its groups.
+//
+// Base implements scope.Instance; a consumer type must not define its own
+// Handle method.
+type Base struct {
+	scope *scope.Scope
+	conn  scope.Conn
+	self  Instance
+	disp  dispatcher
+	ch    *channel // nil until the instance first uses the channel layer
+}
+
+func (b *Base) base() *Base { return b }
+
+// Scope returns the instance's scope.
+func (b *Base) Scope() *scope.Scope { return b.scope }
+
+// Send sends an outbound event to the adapter that owns the scope.
+func (b *Base) Send(ctx context.Context, ev event.Event) error {
+	return b.conn.Send(ctx, ev)
+}
+
+// Post queues ev for this instance, after the events already queued: the
+// way to report back from work started on another goroutine. Do not Post to
+// a full inbox from a handler of the same instance: only the instance
+// itself empties it.
+func (b *Base) Post(ctx context.Context, ev event.Event) error {
+	return b.conn.Post(ctx, ev)
+}
+
+// Handle implements scope.Instance: it runs the handler registered for ev's
+// type. After the final event's handler it leaves the instance's groups and
+// stops receiving from its channel.
+func (b *Base) Handle(ctx context.Context, ev event.Event) error {
+	if _, final := ev.(scope.Final); final {
+		err := b.disp.dispatch(ctx, b.self, ev)
+		return errors.Join(err, b.closeChannel(ctx))
+	}
+	return b.disp.dispatch(ctx, b.self, ev)
+}

@@ -1,0 +1,29 @@
+// Package consumer is where bot authors write code. A consumer type is a Go
+// struct that embeds Base (or one of the ready-made WebSocket, HTTP and
+// Chat bases) and declares one method per event type it handles; New turns
+// the struct's constructor and its handlers into a scope.Application that
+// makes one instance per scope:
+//
+//	type Echo struct{ consumer.Chat }
+//
+//	func (e *Echo) Message(ctx context.Context, m consumer.ChatMessage) error {
+//		return e.Reply(ctx, "You said: "+m.ChatText())
+//	}
+//
+//	var app = consumer.New(func() *Echo { return new(Echo) },
+//		consumer.OnMessage((*Echo).Message))
+//
+// Handlers are registered once per type and checked by the compiler: a
+// handler receives its own event struct, whether the event came from an
+// adapter or as a generic message from a channel layer. An event with no
+// handler is an error naming its type, except the final disconnect event,
+// which a consumer may ignore.
+//
+// Ordering: one scope's events run one at a time in arrival order, while
+// scopes run in parallel; a handler may block (a database call, a timer)
+// and delays only its own scope. Messages the instance receives on its
+// layer channel (ChannelName, GroupAdd) enter the same inbox, so they are
+// ordered with platform events. The protocol's disconnect event is the last
+// an instance sees; after its handler the instance leaves its groups and
+// its channel stops receiving. Per-scope state lives in the struct's fields.
+package consumer

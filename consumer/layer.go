@@ -1,0 +1,193 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Layer is what consumers need of a channel layer; layer.Layer and every
+// backend provide it.
+type Layer interface {
+	Send(ctx context.Context, channel string, msg event.Event) error
+	Receive(ctx context.Context, channel string) (event.Event, error)
+	NewChannel(ctx context.Context, prefix string) (string, error)
+	GroupAdd(ctx context.Context, group, channel string) error
+	GroupDiscard(ctx context.Context, group, channel string) error
+	GroupSend(ctx context.Context, group string, msg event.Event) error
+}
+
+// ErrNoLayer is returned by channel layer calls of an instance whose
+// application was not given a layer with WithLayer.
+var ErrNoLayer = errors.New("consumer: no channel layer configured")
+
+type layerKey struct{}
+
+// WithLayer returns middleware that makes l the channel layer of every
+// consumer below it, the way Django Channels' CHANNEL_LAYERS setting does
+// for a project. Its type converts to router.Middleware.
+func WithLayer(l Layer) func(scope.Application) scope.Application {
+	return func(next scope.Application) scope.Application {
+		return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
+			return next.NewInstance(ctx, s.WithValue(layerKey{}, l), conn)
+		})
+	}
+}
+
+// LayerOf returns the channel layer given to the application of s by
+// WithLayer, or nil.
+func LayerOf(s *scope.Scope) Layer {
+	l, _ := s.Value(layerKey{}).(Layer)
+	return l
+}
+
+// channel is an instance's own layer channel and the groups it joined.
+// Messages to the channel are received on a goroutine of their own and
+// posted to the instance's inbox, so they are handled in order with
+// platform events.
+type channel struct {
+	l      Layer
+	name   string
+	groups []string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Layer returns the instance's channel layer, or nil.
+func (b *Base) Layer() Layer { return LayerOf(b.scope) }
+
+// ChannelName returns the name of the instance's own channel on the layer,
+// creating it on first use. From then on, messages sent to the channel
+// reach the instance's handlers like platform events, until the scope ends.
+func (b *Base) ChannelName(ctx context.Context) (string, error) {
+	if b.ch != nil {
+		return b.ch.name, nil
+	}
+	l := b.Layer()
+	if l == nil {
+		return "", ErrNoLayer
+	}
+	name, err := l.NewChannel(ctx, "specific.")
+	if err != nil {
+		return "", fmt.Errorf("consumer: new channel for %s: %w", b.scope, err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	b.ch = &channel{l: l, name: name, cancel: cancel, done: make(chan struct{})}
+	go b.ch.receive(rctx, b.conn, b.scope)
+	return name, nil
+}
+
+// receive posts what arrives on the channel to the instance until ctx ends
+// or the layer closes.
+func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope) {
+	defer close(c.done)
+	backoff := 10 * time.Millisecond
+	for {
+		ev, err := c.l.Receive(ctx, c.name)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, layer.ErrClosed) {
+				return
+			}
+			// A layer that failed (Redis away) is retried: the channel
+			// lives as long as the scope.
+			slog.Warn("consumer: layer receive failed; retrying", "scope", s.String(), "channel", c.name, "err", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 10 * time.Millisecond
+		if err := conn.Post(ctx, ev); err != nil {
+			if !errors.Is(err, scope.ErrEnded) && ctx.Err() == nil {
+				slog.Error("consumer: layer message not delivered to its scope", "scope", s.String(), "channel", c.name, "event", ev.Type(), "err", err)
+			}
+			return
+		}
+	}
+}
+
+// GroupAdd adds the instance's channel to group (creating the channel if
+// needed). The instance leaves its groups when its scope ends.
+func (b *Base) GroupAdd(ctx context.Context, group string) error {
+	name, err := b.ChannelName(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.ch.l.GroupAdd(ctx, group, name); err != nil {
+		return fmt.Errorf("consumer: join group %q: %w", group, err)
+	}
+	for _, g := range b.ch.groups {
+		if g == group {
+			return nil
+		}
+	}
+	b.ch.groups = append(b.ch.groups, group)
+	return nil
+}
+
+// GroupDiscard removes the instance's channel from group.
+func (b *Base) GroupDiscard(ctx context.Context, group string) error {
+	if b.ch == nil {
+		return nil
+	}
+	for i, g := range b.ch.groups {
+		if g == group {
+			b.ch.groups = append(b.ch.groups[:i], b.ch.groups[i+1:]...)
+			break
+		}
+	}
+	if err := b.ch.l.GroupDiscard(ctx, group, b.ch.name); err != nil {
+		return fmt.Errorf("consumer: leave group %q: %w", group, err)
+	}
+	return nil
+}
+
+// GroupSend sends ev to every channel in group.
+func (b *Base) GroupSend(ctx context.Context, group string, ev event.Event) error {
+	l := b.Layer()
+	if l == nil {
+		return ErrNoLayer
+	}
+	return l.GroupSend(ctx, group, ev)
+}
+
+// SendTo sends ev to a named layer channel: a worker's, or another
+// instance's ChannelName.
+func (b *Base) SendTo(ctx context.Context, channel string, ev event.Event) error {
+	l := b.Layer()
+	if l == nil {
+		return ErrNoLayer
+	}
+	return l.Send(ctx, channel, ev)
+}
+
+// closeChannel leaves every group and stops the receiving goroutine. It
+// runs after the final event's handler, with time of its own: the scope may
+// be ending because the process is shutting down.
+func (b *Base) closeChannel(ctx context.Context) error {
+	c := b.ch
+	if c == nil {
+		return nil
+	}
+	b.ch = nil
+	c.cancel()
+	<-c.done
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, g := range c.groups {
+		if err := c.l.GroupDiscard(cctx, g, c.name); err != nil {
+			errs = append(errs, fmt.Errorf("consumer: leave group %q: %w", g, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,78 @@
+// Package websocket defines the WebSocket events of Switchboard, named and
+// shaped after ASGI's: the adapter turns a connection's traffic into
+// Connect, Receive and Disconnect, and the application answers with Accept,
+// Send and Close.
+package websocket
+
+import "github.com/switchboard-bots/switchboard/scope"
+
+// Close codes the framework uses (RFC 6455, section 7.4.1).
+const (
+	CloseNormal         = 1000
+	CloseGoingAway      = 1001 // the server is shutting down
+	CloseUnsupported    = 1003 // a frame of a kind the application does not take
+	CloseAbnormal       = 1006 // the connection dropped without a close frame
+	CloseInvalidPayload = 1007 // malformed text (bad UTF-8, bad JSON)
+	ClosePolicy         = 1008
+	CloseTooBig         = 1009 // a frame over the read limit
+	CloseInternalError  = 1011 // the application failed
+	CloseTryAgainLater  = 1013 // the client reads too slowly
+)
+
+// Connect is the first event of a WebSocket scope: a client asks to open a
+// connection. The application answers with Accept, or Close to reject it
+// (the client then gets HTTP 403).
+type Connect struct{}
+
+func (Connect) Type() string { return "websocket.connect" }
+
+// Accept accepts the connection, optionally choosing one of the
+// subprotocols the client offered (Scope.Subprotocols).
+type Accept struct {
+	Subprotocol string              `msgpack:"subprotocol,omitempty"`
+	Headers     map[string][]string `msgpack:"headers,omitempty"`
+}
+
+func (Accept) Type() string { return "websocket.accept" }
+
+// Receive is a message from the client: Text for a text frame, Bytes for
+// a binary one.
+type Receive struct {
+	Text  string `msgpack:"text,omitempty"`
+	Bytes []byte `msgpack:"bytes,omitempty"`
+}
+
+func (Receive) Type() string { return "websocket.receive" }
+
+// IsText reports whether the message came in a text frame.
+func (r Receive) IsText() bool { return r.Bytes == nil }
+
+// Send sends a message to the client: a text frame when Bytes is nil, a
+// binary frame otherwise.
+type Send struct {
+	Text  string `msgpack:"text,omitempty"`
+	Bytes []byte `msgpack:"bytes,omitempty"`
+}
+
+func (Send) Type() string { return "websocket.send" }
+
+// Close closes the connection, or rejects it when sent before Accept.
+type Close struct {
+	Code   int    `msgpack:"code,omitempty"` // default 1000
+	Reason string `msgpack:"reason,omitempty"`
+}
+
+func (Close) Type() string { return "websocket.close" }
+
+// Disconnect is the last event of a WebSocket scope. Code is the close code
+// the client sent (or 1006 when the connection dropped); Reason says why the
+// scope ended: closed by the peer, shutdown, error.
+type Disconnect struct {
+	Code   int          `msgpack:"code"`
+	Reason scope.Reason `msgpack:"reason,omitempty"`
+}
+
+func (Disconnect) Type() string { return "websocket.disconnect" }
+
+// EndReason implements scope.Final.
+func (d Disconnect) EndReason() scope.Reason { return d.Reason }

@@ -1,0 +1,24 @@
+// Package layer defines the channel layer: the message bus through which
+// consumers that do not share a conversation talk to each other, as in
+// Django Channels. A consumer serving one chat cannot call the consumer
+// serving another, which may live in another process; instead each consumer
+// owns a named channel, and anyone who knows the name can send to it.
+// Groups add broadcast on top, so that "everyone in this room" needs no
+// registry of its own.
+//
+// The semantics are those of the Channels layer specification, because they
+// are what lets a layer be backed by something as simple as a Redis list:
+// delivery is at most once, messages to one channel arrive in the order they
+// were sent, every channel is bounded so that a consumer that stopped
+// reading cannot exhaust memory, and both messages and group memberships
+// expire, so that state left behind by a crashed process disappears on its
+// own. A send to a full channel fails loudly, but a group send skips full
+// members, since one stuck member must not silence a whole room.
+//
+// Channels whose names contain "!" are process-local: NewChannel hands them
+// out for a consumer's own inbox, and a multi-process backend routes them by
+// the part before the "!" to the process that made them.
+//
+// Backends live in subpackages (layer/memory) and prove their conformance
+// with the suite in layer/layertest.
+package layer
