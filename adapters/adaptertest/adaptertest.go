@@ -100,15 +100,21 @@ func (a *app) next(t testing.TB) seen {
 }
 
 // start runs the adapter until the test ends.
-func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Adapter, Platform, *app, <-chan error) {
+// run is a running adapter: done is closed when Run returned err.
+type run struct {
+	done chan struct{}
+	err  error
+}
+
+func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Adapter, Platform, *app, *run) {
 	t.Helper()
 	a, p := h(t, cfg)
 	ap := newApp()
 	app := scope.Application(ap.Type)
 	app = finalReporter(ap)(app)
-	done := make(chan error, 1)
+	r := &run{done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- a.Run(ctx, app) }()
+	go func() { r.err = a.Run(ctx, app); close(r.done) }()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -121,12 +127,12 @@ func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Adapter, Platfor
 	t.Cleanup(func() {
 		stop()
 		select {
-		case <-done:
+		case <-r.done:
 		case <-time.After(Timeout):
 			t.Errorf("adaptertest: %s.Run did not return after Shutdown", a.Name())
 		}
 	})
-	return a, p, ap, done
+	return a, p, ap, r
 }
 
 // finalReporter reports each instance's final event to the kit.
@@ -248,9 +254,9 @@ func TestShutdown(t *testing.T, h Harness) {
 		}
 	}
 	select {
-	case err := <-done:
-		if !errors.Is(err, adapters.ErrStopped) {
-			t.Fatalf("Run returned %v, want ErrStopped", err)
+	case <-done.done:
+		if !errors.Is(done.err, adapters.ErrStopped) {
+			t.Fatalf("Run returned %v, want ErrStopped", done.err)
 		}
 	case <-time.After(Timeout):
 		t.Fatal("Run did not return after Shutdown")
@@ -266,8 +272,8 @@ func TestBadInput(t *testing.T, h Harness) {
 		t.Fatalf("got %+v, want the message after the bad input", s)
 	}
 	select {
-	case err := <-done:
-		t.Fatalf("adapter stopped on bad input: %v", err)
+	case <-done.done:
+		t.Fatalf("adapter stopped on bad input: %v", done.err)
 	default:
 	}
 }
