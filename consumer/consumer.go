@@ -36,8 +36,8 @@ type Instance interface {
 // Handler is one registered event handler of consumer type P; make it with
 // On, OnMessage, OnJSON or OnRequest.
 type Handler[P Instance] struct {
-	typ   string                                       // event type, or "" for a matcher
-	match func(event.Event) bool                       // for handlers of an interface, such as OnMessage
+	typ   string                 // event type, or "" for a matcher
+	match func(event.Event) bool // for handlers of an interface, such as OnMessage
 	call  func(P, context.Context, event.Event) error
 }
 

@@ -35,8 +35,11 @@ func newShout() *consumer.Type[*shout] {
 
 type nopConn struct{ sent []event.Event }
 
-func (c *nopConn) Send(_ context.Context, ev event.Event) error { c.sent = append(c.sent, ev); return nil }
-func (c *nopConn) Post(context.Context, event.Event) error      { return nil }
+func (c *nopConn) Send(_ context.Context, ev event.Event) error {
+	c.sent = append(c.sent, ev)
+	return nil
+}
+func (c *nopConn) Post(context.Context, event.Event) error { return nil }
 
 func TestTypedAndGenericEventsReachTheSameHandler(t *testing.T) {
 	c := consumertest.NewWebSocket(t, newShout(), "/shout/")

@@ -77,8 +77,8 @@ type Disconnect struct {
 	Reason   scope.Reason
 }
 
-func (d Disconnect) Type() string               { return d.Protocol + ".disconnect" }
-func (d Disconnect) EndReason() scope.Reason   { return d.Reason }
+func (d Disconnect) Type() string            { return d.Protocol + ".disconnect" }
+func (d Disconnect) EndReason() scope.Reason { return d.Reason }
 func defaultDisconnect(s *scope.Scope, r scope.Reason) scope.Final {
 	switch s.Type {
 	case "websocket":
