@@ -1,9 +1,6 @@
 package scope
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // PanicError is a panic recovered from an application, with the stack of
 // the goroutine that panicked. The scope manager turns a panic into one, and
@@ -27,5 +24,3 @@ type StartError struct{ Err error }
 
 func (e *StartError) Error() string { return "start instance: " + e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
-
-func asStartError(err error, target **StartError) bool { return errors.As(err, target) }

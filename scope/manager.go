@@ -2,6 +2,7 @@ package scope
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -418,7 +419,11 @@ func (m *Manager) handle(e *entry, ev event.Event) (err error) {
 // behind ev are not dropped: they move to a new scope for the same key,
 // which starts once this one has handled its final event.
 func (m *Manager) fail(e *entry, ev event.Event, err error) {
-	m.log.Error("scope failed", "scope", e.s.String(), "event", ev.Type(), "err", err)
+	attrs := []any{"scope", e.s.String(), "event", ev.Type(), "err", err}
+	if pe, ok := errors.AsType[*PanicError](err); ok {
+		attrs = append(attrs, "stack", string(pe.Stack))
+	}
+	m.log.Error("scope failed", attrs...)
 	sh := e.sh
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -456,8 +461,7 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 	if e.inst != nil {
 		e.final = m.proto.Disconnect(e.s, ReasonError)
 	}
-	var se *StartError
-	if asStartError(err, &se) {
+	if se, ok := errors.AsType[*StartError](err); ok {
 		e.startErr = se.Err
 	}
 }
