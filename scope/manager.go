@@ -423,7 +423,12 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 	if pe, ok := errors.AsType[*PanicError](err); ok {
 		attrs = append(attrs, "stack", string(pe.Stack))
 	}
-	m.log.Error("scope failed", attrs...)
+	if _, refused := errors.AsType[*StartError](err); refused {
+		// No route, a denied user: the application said no, nothing broke.
+		m.log.Warn("scope refused", attrs...)
+	} else {
+		m.log.Error("scope failed", attrs...)
+	}
 	sh := e.sh
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
