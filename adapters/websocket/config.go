@@ -1,0 +1,273 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Config configures an Adapter. The zero value is usable: every zero field
+// takes the default its comment names.
+type Config struct {
+	// Name is the adapter's name in logs and in Scope.Adapter.
+	// Default: "websocket".
+	Name string `yaml:"name"`
+	// Addr is the address Run listens on. Default: "127.0.0.1:8000".
+	Addr string `yaml:"addr"`
+
+	// AllowedOrigins lists the origins a browser may open a WebSocket
+	// from, besides the server's own host, which is always allowed. An
+	// entry is a full origin ("https://example.com"), a host with optional
+	// port ("example.com:8443"), a host suffix ("*.example.com") or "*"
+	// for any origin. A request without an Origin header (not a browser)
+	// is allowed. Default: none, so only same-host pages connect.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// TrustedProxies lists the networks (CIDR or single address) whose
+	// X-Forwarded-For header is believed for Scope.ClientAddr. Default:
+	// none; ClientAddr is the socket's peer.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// ReadLimit bounds one incoming WebSocket message in bytes; a larger
+	// one closes the connection with 1009. Default: 64 KiB.
+	ReadLimit int64 `yaml:"read_limit"`
+	// ReadBufferSize is the per-connection read buffer, held for the
+	// connection's whole life, so it is kept small. Default: 512 bytes.
+	ReadBufferSize int `yaml:"read_buffer_size"`
+	// WriteBufferSize is the size of the pooled buffers outgoing frames are
+	// assembled in; a connection holds one only while it writes.
+	// Default: 4 KiB.
+	WriteBufferSize int `yaml:"write_buffer_size"`
+	// SendQueue bounds the outgoing messages queued for one connection.
+	// Default: 256.
+	SendQueue int `yaml:"send_queue"`
+	// SendTimeout bounds how long a send waits for room in a full queue.
+	// A client whose queue stays full that long reads too slowly: it is
+	// disconnected with 1013 (try again later) rather than slowing its
+	// consumer any longer. Default: 2 s.
+	SendTimeout time.Duration `yaml:"send_timeout"`
+	// WriteTimeout bounds the writing of one message or control frame.
+	// Default: 10 s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// PingInterval is how often an open connection is pinged. Default:
+	// 25 s. Negative: never (and no pong deadline).
+	PingInterval time.Duration `yaml:"ping_interval"`
+	// PongTimeout is how long after a ping is due the pong may arrive
+	// before the peer is taken for dead and dropped. Default: 20 s.
+	PongTimeout time.Duration `yaml:"pong_timeout"`
+	// HandshakeTimeout bounds the wait for the application to accept or
+	// reject a new connection; then the client gets 503. Default: 10 s.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	// CloseTimeout bounds the wait for the client's answer to a close
+	// frame the server sent. Default: 2 s.
+	CloseTimeout time.Duration `yaml:"close_timeout"`
+	// Compression negotiates per-message deflate with clients that offer
+	// it. It trades CPU and per-message memory for bandwidth. Default: off.
+	Compression bool `yaml:"compression"`
+
+	// MaxBody bounds an HTTP request body in bytes; a larger one is
+	// answered 413. Default: 1 MiB. Negative: no bound.
+	MaxBody int64 `yaml:"max_body"`
+	// BodyChunk bounds one http.request event's chunk of the body.
+	// Default: 64 KiB.
+	BodyChunk int `yaml:"body_chunk"`
+	// ReadHeaderTimeout bounds the reading of a request's headers.
+	// Default: 10 s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes a keep-alive HTTP connection idle this long.
+	// Default: 60 s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+
+	// PagePath is where the web chat page is served ("/" for the site's
+	// root). Default: "", no page.
+	PagePath string `yaml:"page_path"`
+	// PageSocket is the WebSocket path the page connects to.
+	// Default: "/ws/".
+	PageSocket string `yaml:"page_socket"`
+
+	// Scopes bounds the scopes of connections and requests. Their idle
+	// timeout is ignored: a connection's scope lasts as long as the
+	// connection, and keepalive pings find dead peers.
+	Scopes scope.Config `yaml:"scopes"`
+}
+
+// Defaults for Config.
+const (
+	DefaultName              = "websocket"
+	DefaultAddr              = "127.0.0.1:8000"
+	DefaultReadLimit         = 64 << 10
+	DefaultReadBufferSize    = 512
+	DefaultWriteBufferSize   = 4 << 10
+	DefaultSendQueue         = 256
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultSendTimeout       = 2 * time.Second
+	DefaultPingInterval      = 25 * time.Second
+	DefaultPongTimeout       = 20 * time.Second
+	DefaultHandshakeTimeout  = 10 * time.Second
+	DefaultCloseTimeout      = 2 * time.Second
+	DefaultMaxBody           = 1 << 20
+	DefaultBodyChunk         = 64 << 10
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultPageSocket        = "/ws/"
+)
+
+// Validate reports fields that can never work. It does not fill defaults.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	if c.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			bad("addr %q: %v", c.Addr, err)
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			bad("trusted_proxies: %v", err)
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if strings.TrimSpace(o) == "" {
+			bad("allowed_origins: empty entry")
+		}
+	}
+	for name, v := range map[string]int64{
+		"read_limit": c.ReadLimit, "read_buffer_size": int64(c.ReadBufferSize),
+		"write_buffer_size": int64(c.WriteBufferSize), "send_queue": int64(c.SendQueue),
+		"body_chunk": int64(c.BodyChunk),
+	} {
+		if v < 0 {
+			bad("%s must not be negative, got %d", name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{
+		"write_timeout": c.WriteTimeout, "send_timeout": c.SendTimeout, "pong_timeout": c.PongTimeout,
+		"handshake_timeout": c.HandshakeTimeout, "close_timeout": c.CloseTimeout,
+		"read_header_timeout": c.ReadHeaderTimeout, "idle_timeout": c.IdleTimeout,
+	} {
+		if v < 0 {
+			bad("%s must not be negative, got %v", name, v)
+		}
+	}
+	for name, p := range map[string]string{"page_path": c.PagePath, "page_socket": c.PageSocket} {
+		if p != "" && !strings.HasPrefix(p, "/") {
+			bad("%s must start with /, got %q", name, p)
+		}
+	}
+	if err := c.Scopes.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	def := func(p *time.Duration, d time.Duration) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.ReadLimit == 0 {
+		c.ReadLimit = DefaultReadLimit
+	}
+	if c.ReadBufferSize == 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.WriteBufferSize == 0 {
+		c.WriteBufferSize = DefaultWriteBufferSize
+	}
+	if c.SendQueue == 0 {
+		c.SendQueue = DefaultSendQueue
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.BodyChunk == 0 {
+		c.BodyChunk = DefaultBodyChunk
+	}
+	if c.PageSocket == "" {
+		c.PageSocket = DefaultPageSocket
+	}
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.SendTimeout, DefaultSendTimeout)
+	def(&c.PingInterval, DefaultPingInterval)
+	def(&c.PongTimeout, DefaultPongTimeout)
+	def(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&c.CloseTimeout, DefaultCloseTimeout)
+	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	// A connection's scope ends with the connection, never by idling.
+	c.Scopes.IdleTimeout = -1
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Option configures what an Adapter gets as code rather than data.
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	listener net.Listener
+}
+
+// WithLogger sets the logger. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithListener makes Run serve on ln instead of listening on Config.Addr,
+// for a socket made elsewhere (systemd activation, tests on port 0). Run
+// closes it.
+func WithListener(ln net.Listener) Option {
+	return func(o *options) { o.listener = ln }
+}
+
+// Errors of the package. Test for them with errors.Is.
+var (
+	// ErrInvalidConfig is wrapped by Validate's errors.
+	ErrInvalidConfig = errors.New("websocket: invalid config")
+	// ErrClosed: the connection is closed or closing, or the response is
+	// complete; nothing more can be sent on it.
+	ErrClosed = errors.New("websocket: connection closed")
+	// ErrSlowClient: the client read so slowly that its send queue
+	// overflowed; it was disconnected with 1013.
+	ErrSlowClient = errors.New("websocket: client too slow; disconnected")
+	// ErrNotAccepted: a message was sent before the connection was
+	// accepted.
+	ErrNotAccepted = errors.New("websocket: connection not accepted yet")
+	// ErrAccepted: websocket.accept was sent twice.
+	ErrAccepted = errors.New("websocket: connection already accepted")
+	// ErrResponseState: an http.response.* event out of order (a body
+	// before the start, a second start).
+	ErrResponseState = errors.New("websocket: http response event out of order")
+	// ErrUnsupportedEvent: an outbound event this adapter cannot send.
+	ErrUnsupportedEvent = errors.New("websocket: unsupported outbound event")
+	// ErrForeignScope: Handler served a scope that this package's adapter
+	// did not create.
+	ErrForeignScope = errors.New("websocket: scope not created by this adapter")
+)

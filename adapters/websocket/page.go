@@ -1,0 +1,44 @@
+package websocket
+
+import (
+	"bytes"
+	_ "embed"
+	"html/template"
+	"net/http"
+	"time"
+)
+
+//go:embed page/chat.html
+var chatHTML string
+
+var chatTemplate = template.Must(template.New("chat").Parse(chatHTML))
+
+// ChatPage returns a handler that serves the web chat page: one HTML file
+// with its script inline, no build step. The page opens a WebSocket to
+// socketPath on the host it was loaded from (wss: under https:) and shows
+// the conversation: what the user typed, and every text message the bot
+// sends. A "ws" query parameter overrides the path, so one page serves
+// every bot of a server.
+//
+// Config.PagePath serves it from the adapter; a program can also mount it
+// on any route with Handler(ChatPage(path)).
+func ChatPage(socketPath string) http.Handler {
+	var buf bytes.Buffer
+	if err := chatTemplate.Execute(&buf, struct{ Socket string }{socketPath}); err != nil {
+		panic("websocket: chat page template: " + err.Error()) // the template is fixed at build time
+	}
+	page := buf.Bytes()
+	modified := time.Now()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:")
+		http.ServeContent(w, r, "chat.html", modified, bytes.NewReader(page))
+	})
+}

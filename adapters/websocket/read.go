@@ -1,0 +1,149 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// readBufs holds the buffers messages are read into before they are copied
+// into their events, so that an idle connection holds none.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readLoop delivers the connection's messages to its scope until the
+// connection ends, then ends the scope with the close code.
+func (c *conn) readLoop(ws *gorilla.Conn) {
+	defer c.a.untrack(c)
+	for {
+		typ, rd, err := ws.NextReader()
+		if err != nil {
+			c.readEnded(ws, err)
+			return
+		}
+		buf := readBufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err = buf.ReadFrom(rd)
+		var ev websocket.Receive
+		if err == nil {
+			if typ == gorilla.TextMessage {
+				if utf8.Valid(buf.Bytes()) {
+					ev.Text = buf.String()
+				} else {
+					err = errInvalidUTF8
+				}
+			} else {
+				ev.Bytes = bytes.Clone(buf.Bytes())
+				if ev.Bytes == nil {
+					ev.Bytes = []byte{} // an empty binary message is still binary
+				}
+			}
+		}
+		if buf.Cap() <= 64<<10 {
+			readBufs.Put(buf)
+		}
+		if err != nil {
+			c.readEnded(ws, err)
+			return
+		}
+		c.mu.Lock()
+		open := c.state == stOpen
+		c.mu.Unlock()
+		if !open {
+			continue // closing: what the client still sends is not delivered
+		}
+		// Deliver blocks while the scope's inbox is full: the client then
+		// feels the backpressure through TCP.
+		if err := c.m.Deliver(c.ctx, c.key, ev, c.newScope); err != nil &&
+			!errors.Is(err, scope.ErrClosed) {
+			c.a.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+		}
+	}
+}
+
+var errInvalidUTF8 = errors.New("websocket: invalid UTF-8 in text message")
+
+// readEnded closes the connection after its read side ended and ends the
+// scope with the close code: the client's, the one the server sent, 1009
+// or 1007 for a message the server refused, or 1006 when the connection
+// dropped.
+func (c *conn) readEnded(ws *gorilla.Conn, err error) {
+	code := websocket.CloseAbnormal
+	var ce *gorilla.CloseError
+	switch {
+	case errors.As(err, &ce):
+		code = ce.Code
+	case errors.Is(err, gorilla.ErrReadLimit):
+		// gorilla has sent the close frame; the rest of the frame and the
+		// client's answer are drained so that the close reaches it.
+		code = websocket.CloseTooBig
+		c.refuse(code, "")
+		c.linger(ws, false)
+	case errors.Is(err, errInvalidUTF8):
+		code = websocket.CloseInvalidPayload
+		c.refuse(code, "invalid UTF-8")
+		_ = ws.WriteControl(gorilla.CloseMessage, gorilla.FormatCloseMessage(code, "invalid UTF-8"),
+			time.Now().Add(c.a.cfg.WriteTimeout))
+		c.linger(ws, true)
+	}
+	c.mu.Lock()
+	if c.code != 0 {
+		code = c.code // the server closed first: its code says why
+	}
+	c.setStateLocked(stClosed)
+	c.mu.Unlock()
+	_ = ws.NetConn().Close()
+	c.m.End(c.key, websocket.Disconnect{Code: code, Reason: scope.ReasonClosed})
+}
+
+// refuse marks the connection closing with code, dropping what is queued.
+func (c *conn) refuse(code int, _ string) {
+	c.mu.Lock()
+	if c.code == 0 {
+		c.code = code
+	}
+	c.setStateLocked(stClosing)
+	c.queue = nil
+	c.mu.Unlock()
+}
+
+// linger reads and discards what the client still sends, until its close
+// frame (when the reader still parses frames), the end of the connection,
+// a pause in its input, or the close timeout. Closing a socket with
+// unread input makes the kernel reset the connection, which can destroy
+// the close frame before the client reads it.
+func (c *conn) linger(ws *gorilla.Conn, framed bool) {
+	end := time.Now().Add(c.a.cfg.CloseTimeout)
+	if framed {
+		_ = ws.SetReadDeadline(end)
+		for {
+			if _, _, err := ws.NextReader(); err != nil {
+				return
+			}
+		}
+	}
+	// The reader is stuck in a frame it refused: drain the raw stream until
+	// it pauses, which it does once the client has answered the close.
+	nc := ws.NetConn()
+	buf := make([]byte, 4096)
+	for {
+		d := time.Now().Add(lingerPause)
+		if d.After(end) {
+			d = end
+		}
+		_ = nc.SetReadDeadline(d)
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// lingerPause is how long a refused client's silence is taken for the end
+// of what it had in flight.
+const lingerPause = 50 * time.Millisecond

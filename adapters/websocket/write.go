@@ -1,0 +1,236 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/switchboard-bots/switchboard/event/websocket"
+)
+
+// outMsg is one queued outgoing message or control frame.
+type outMsg struct {
+	kind   uint8
+	text   string
+	data   []byte
+	pm     *gorilla.PreparedMessage
+	code   int // for a close frame
+	reason string
+}
+
+const (
+	outText uint8 = iota
+	outBinary
+	outPrepared
+	outPing
+	outClose
+)
+
+// accept records the application's acceptance for the handshake.
+func (c *conn) accept(ev websocket.Accept) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.state {
+	case stConnecting:
+	case stClosed, stTaken:
+		return ErrClosed
+	default:
+		return ErrAccepted
+	}
+	var hdr http.Header
+	if len(ev.Headers) > 0 {
+		hdr = make(http.Header, len(ev.Headers))
+		for k, vs := range ev.Headers {
+			hdr[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+		}
+	}
+	c.state = stAccepted
+	c.decideLocked(decision{accept: true, subprotocol: ev.Subprotocol, headers: hdr})
+	return nil
+}
+
+// close closes the connection with code after the messages already queued,
+// or rejects it with 403 before it was accepted. Closing twice is allowed.
+func (c *conn) close(code int, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(code, reason, http.StatusForbidden)
+	return nil
+}
+
+// closeLocked closes an accepted connection with code, or rejects one not
+// accepted yet with status.
+func (c *conn) closeLocked(code int, reason string, status int) {
+	if code == 0 {
+		code = websocket.CloseNormal
+	}
+	if len(reason) > 123 { // a close frame's payload is at most 125 bytes
+		reason = reason[:123]
+	}
+	switch c.state {
+	case stConnecting:
+		c.state = stClosed
+		c.decideLocked(decision{status: status})
+	case stAccepted, stOpen:
+		c.code = code
+		c.queue = append(c.queue, outMsg{kind: outClose, code: code, reason: reason})
+		c.setStateLocked(stClosing)
+		c.kickLocked()
+	}
+}
+
+// enqueue queues m. While the queue is full it waits for room, up to
+// SendTimeout: a client that cannot take the messages in that time reads
+// too slowly, and it is disconnected with 1013, so that its consumer waits
+// no longer and nobody else ever waits for it.
+func (c *conn) enqueue(ctx context.Context, m outMsg) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var timer *time.Timer
+	for {
+		switch c.state {
+		case stConnecting:
+			return ErrNotAccepted
+		case stAccepted, stOpen:
+		default:
+			if c.code == websocket.CloseTryAgainLater {
+				return ErrSlowClient
+			}
+			return ErrClosed
+		}
+		if len(c.queue) < c.a.cfg.SendQueue {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(c.a.cfg.SendTimeout)
+			defer timer.Stop()
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.mu.Unlock()
+		select {
+		case <-room:
+			c.mu.Lock()
+			continue
+		case <-ctx.Done():
+			c.mu.Lock()
+			return ctx.Err()
+		case <-timer.C:
+			c.mu.Lock()
+		}
+		if len(c.queue) < c.a.cfg.SendQueue || c.state > stOpen {
+			continue
+		}
+		c.code = websocket.CloseTryAgainLater
+		c.setStateLocked(stClosed)
+		c.a.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
+			"key", c.key, "send_queue", c.a.cfg.SendQueue, "send_timeout", c.a.cfg.SendTimeout)
+		if c.ws != nil {
+			// The writer is stuck in a write the client does not read, so
+			// no close frame can follow it: the socket is closed, which
+			// also ends the read loop and with it the scope, with 1013.
+			_ = c.ws.NetConn().Close()
+		}
+		return fmt.Errorf("%w (send_queue %d full for %v)", ErrSlowClient, c.a.cfg.SendQueue, c.a.cfg.SendTimeout)
+	}
+	c.queue = append(c.queue, m)
+	c.kickLocked()
+	return nil
+}
+
+// kickLocked starts the writer if there is something to write and the
+// socket is ready. The writer exits when the queue is empty, so an idle
+// connection has none.
+func (c *conn) kickLocked() {
+	if c.writing || len(c.queue) == 0 || c.ws == nil || c.state == stClosed {
+		return
+	}
+	c.writing = true
+	go c.drain(c.ws)
+}
+
+// drain writes queued messages until the queue is empty.
+func (c *conn) drain(ws *gorilla.Conn) {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.state == stClosed {
+			c.writing = false
+			c.queue = nil // an idle connection keeps no queue
+			c.mu.Unlock()
+			return
+		}
+		m := c.queue[0]
+		c.queue[0] = outMsg{}
+		c.queue = c.queue[1:]
+		if c.room != nil {
+			close(c.room) // a send waits for room
+			c.room = nil
+		}
+		c.mu.Unlock()
+		if err := c.write(ws, m); err != nil {
+			c.mu.Lock()
+			c.writing = false
+			if c.state != stClosed {
+				c.a.log.Debug("websocket: write failed", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+			}
+			c.setStateLocked(stClosed)
+			c.mu.Unlock()
+			// The read loop sees the closed socket and ends the scope.
+			_ = ws.NetConn().Close()
+			return
+		}
+	}
+}
+
+func (c *conn) write(ws *gorilla.Conn, m outMsg) error {
+	deadline := time.Now().Add(c.a.cfg.WriteTimeout)
+	switch m.kind {
+	case outPing:
+		return ws.WriteControl(gorilla.PingMessage, nil, deadline)
+	case outClose:
+		err := ws.WriteControl(gorilla.CloseMessage, gorilla.FormatCloseMessage(m.code, m.reason), deadline)
+		// The read loop now waits for the client's close frame, but no
+		// longer than the close timeout.
+		_ = ws.SetReadDeadline(time.Now().Add(c.a.cfg.CloseTimeout))
+		return err
+	}
+	if err := ws.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	switch m.kind {
+	case outPrepared:
+		return ws.WritePreparedMessage(m.pm)
+	case outBinary:
+		return ws.WriteMessage(gorilla.BinaryMessage, m.data)
+	}
+	w, err := ws.NextWriter(gorilla.TextMessage)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, m.text); err != nil {
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// ping queues a keepalive ping and schedules the next. A full queue skips
+// the ping: the slow-client rule or the pong deadline deals with the peer.
+func (c *conn) ping() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stOpen {
+		return
+	}
+	if len(c.queue) < c.a.cfg.SendQueue {
+		c.queue = append(c.queue, outMsg{kind: outPing})
+		c.kickLocked()
+	}
+	c.timer.Reset(c.a.cfg.PingInterval)
+}
