@@ -1,0 +1,146 @@
+package slack_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
+	"github.com/switchboard-bots/switchboard/adapters/slack"
+	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// env is one adapter wired to one fake Slack.
+type env struct {
+	fake     *fakeslack.Server
+	a        *slack.Adapter
+	endpoint string // the adapter's HTTP base URL in http mode
+	logs     *syncBuffer
+}
+
+// syncBuffer collects logs from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newEnv makes an adapter in mode against a fresh fake. edit may change
+// the config before the adapter is made.
+func newEnv(t testing.TB, mode slack.Mode, edit func(*slack.Config), opts ...slack.Option) *env {
+	t.Helper()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections) // registered first, so it runs last
+	fake := fakeslack.New(t, fakeslack.Options{})
+	cfg := slack.Config{
+		Name: "slk", Mode: mode, BotToken: fakeslack.BotToken, AppToken: fakeslack.AppToken,
+		SigningSecret: fakeslack.SigningSecret, APIURL: fake.APIURL,
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	logs := &syncBuffer{}
+	opts = append([]slack.Option{
+		slack.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		slack.WithHTTPClient(&http.Client{Transport: tr}),
+	}, opts...)
+	a, err := slack.New(cfg, opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	e := &env{fake: fake, a: a, logs: logs}
+	if mode == slack.ModeHTTP {
+		srv := httptest.NewServer(a.Handler())
+		t.Cleanup(srv.Close)
+		e.endpoint = srv.URL
+	}
+	t.Cleanup(func() {
+		if strings.Contains(logs.String(), fakeslack.BotToken) || strings.Contains(logs.String(), fakeslack.AppToken) ||
+			strings.Contains(logs.String(), fakeslack.SigningSecret) {
+			t.Error("a token or the signing secret reached the log")
+		}
+	})
+	return e
+}
+
+// platform adapts an env to the conformance kit.
+type platform struct {
+	*env
+	mu      sync.Mutex
+	replies int
+}
+
+func channelOf(conv string) string { return "C" + strings.ToUpper(conv) }
+
+func (p *platform) Say(t testing.TB, conv, text string) {
+	t.Helper()
+	msg := p.fake.Message(channelOf(conv), "U"+strings.ToUpper(conv), text)
+	if p.endpoint == "" {
+		p.fake.PushEvent(msg)
+		return
+	}
+	if res, _ := p.fake.PostEvent(t, p.endpoint+"/slack/events", msg); res.Status != http.StatusOK {
+		t.Fatalf("event answered %d %q", res.Status, res.Body)
+	}
+}
+
+func (p *platform) Reply(t testing.TB) (string, string) {
+	t.Helper()
+	p.mu.Lock()
+	p.replies++
+	n := p.replies
+	p.mu.Unlock()
+	c := p.fake.WaitCalls(t, "chat.postMessage", n)[n-1]
+	return strings.ToLower(strings.TrimPrefix(c.Channel(), "C")), c.Text()
+}
+
+func (p *platform) SayBad(t testing.TB) {
+	t.Helper()
+	if p.endpoint == "" {
+		ids := []string{
+			p.fake.PushRaw("events_api", []byte(`{"type":"event_callback","event":`)),
+			p.fake.PushRaw("no_such_envelope", []byte(`{}`)),
+			p.fake.PushRaw("interactive", []byte(`[1,2]`)),
+		}
+		p.fake.WaitAcked(t, ids...)
+		return
+	}
+	for name, res := range badRequests(t, p.env) {
+		if res.got != res.want {
+			t.Errorf("%s: answered %d, want %d", name, res.got, res.want)
+		}
+	}
+}
+
+func harness(mode slack.Mode) adaptertest.Harness {
+	return func(t *testing.T, cfg scope.Config) (adapters.Adapter, adaptertest.Platform) {
+		// The kit's order case posts 30 replies per channel; Slack's
+		// 1/s pace is tested on its own.
+		e := newEnv(t, mode, func(c *slack.Config) { c.Scopes = cfg; c.PostRate = 1000 })
+		return e.a, &platform{env: e}
+	}
+}
+
+func TestConformanceSocketMode(t *testing.T) { adaptertest.Run(t, harness(slack.ModeSocket)) }
+func TestConformanceHTTP(t *testing.T)       { adaptertest.Run(t, harness(slack.ModeHTTP)) }

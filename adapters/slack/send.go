@@ -1,0 +1,272 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Send implements scope.Protocol. It waits for the rate limiters (that wait
+// is the outbound queue: a conversation's sends leave in order), rides out
+// 429s and 5xx with retries, and makes the call. An error Slack reports
+// (channel_not_found, not_in_channel, ...) is logged and comes back to the
+// instance as a slack.error event, and Send returns nil, so that a bot
+// posting to a wrong channel is told rather than ended. Send returns an
+// error for events it cannot send and when ctx ends.
+func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
+	method, channel, err := a.dispatch(ctx, s, ev)
+	if err == nil {
+		return nil
+	}
+	var apiErr *callError
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	a.log.Warn("slack: call failed", "adapter", a.cfg.Name, "scope", s.String(),
+		"method", method, "channel", channel, "code", apiErr.code)
+	conn := a.conn(s.Key)
+	if conn == nil {
+		return err
+	}
+	report := Error{Method: method, Channel: channel, Code: apiErr.code, Event: ev.Type()}
+	a.bg.Add(1)
+	go func() {
+		// Post from another goroutine: the instance is inside Send, and
+		// it is the one that empties its inbox.
+		defer a.bg.Done()
+		if err := conn.Post(a.bgCtx, report); err != nil && !errors.Is(err, scope.ErrEnded) {
+			a.log.Warn("slack: error report not delivered", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
+		}
+	}()
+	return nil
+}
+
+// Push implements adapters.Pusher: an outbound event that names its
+// channel (or, for slack.respond, its response_url), sent without a scope.
+// Errors come back to the caller.
+func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
+	if a.manager() == nil {
+		return ErrNotRunning
+	}
+	_, _, err := a.dispatch(ctx, nil, ev)
+	return err
+}
+
+// callError is a call Slack refused, with its error code.
+type callError struct {
+	method, code string
+	err          error
+}
+
+func (e *callError) Error() string { return "slack: " + e.method + ": " + e.code }
+func (e *callError) Unwrap() error { return e.err }
+
+// dispatch decodes an outbound event, fills its defaults from s (nil for a
+// push) and makes the call.
+func (a *Adapter) dispatch(ctx context.Context, s *scope.Scope, ev event.Event) (method, channel string, err error) {
+	var chatID, thread, user string
+	if s != nil {
+		chatID, thread, user = s.Chat.ID, s.Thread, s.User.ID
+	}
+	pick := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	switch ev.Type() {
+	case Send{}.Type():
+		m, err := event.Decode[Send](ev)
+		if err != nil {
+			return "", "", err
+		}
+		channel = pick(m.Channel, chatID)
+		if m.Channel == "" || m.Channel == chatID {
+			m.Thread = pick(m.Thread, thread)
+		}
+		opts, err := msgOptions(m.Text, m.Blocks)
+		if err != nil {
+			return "", channel, err
+		}
+		if m.Thread != "" {
+			opts = append(opts, slackapi.MsgOptionTS(m.Thread))
+			if m.Broadcast {
+				opts = append(opts, slackapi.MsgOptionBroadcast())
+			}
+		}
+		return "chat.postMessage", channel, a.call(ctx, "chat.postMessage", channel, func(ctx context.Context) error {
+			_, _, err := a.api.PostMessageContext(ctx, channel, opts...)
+			return err
+		})
+	case Update{}.Type():
+		m, err := event.Decode[Update](ev)
+		if err != nil {
+			return "", "", err
+		}
+		channel = pick(m.Channel, chatID)
+		opts, err := msgOptions(m.Text, m.Blocks)
+		if err != nil {
+			return "", channel, err
+		}
+		return "chat.update", channel, a.call(ctx, "chat.update", channel, func(ctx context.Context) error {
+			_, _, _, err := a.api.UpdateMessageContext(ctx, channel, m.TS, opts...)
+			return err
+		})
+	case React{}.Type():
+		m, err := event.Decode[React](ev)
+		if err != nil {
+			return "", "", err
+		}
+		channel = pick(m.Channel, chatID)
+		return "reactions.add", channel, a.call(ctx, "reactions.add", channel, func(ctx context.Context) error {
+			return a.api.AddReactionContext(ctx, m.Name, slackapi.NewRefToMessage(channel, m.TS))
+		})
+	case Ephemeral{}.Type():
+		m, err := event.Decode[Ephemeral](ev)
+		if err != nil {
+			return "", "", err
+		}
+		channel = pick(m.Channel, chatID)
+		if m.Channel == "" || m.Channel == chatID {
+			m.Thread = pick(m.Thread, thread)
+		}
+		to := pick(m.User, user)
+		opts, err := msgOptions(m.Text, m.Blocks)
+		if err != nil {
+			return "", channel, err
+		}
+		if m.Thread != "" {
+			opts = append(opts, slackapi.MsgOptionTS(m.Thread))
+		}
+		return "chat.postEphemeral", channel, a.call(ctx, "chat.postEphemeral", channel, func(ctx context.Context) error {
+			_, err := a.api.PostEphemeralContext(ctx, channel, to, opts...)
+			return err
+		})
+	case Respond{}.Type():
+		m, err := event.Decode[Respond](ev)
+		if err != nil {
+			return "", "", err
+		}
+		if m.ResponseURL == "" {
+			return "response_url", "", fmt.Errorf("slack: slack.respond without a response_url")
+		}
+		msg := &slackapi.WebhookMessage{Text: m.Text, ResponseType: m.ResponseType,
+			ReplaceOriginal: m.ReplaceOriginal, DeleteOriginal: m.DeleteOriginal}
+		if len(m.Blocks) > 0 {
+			var b slackapi.Blocks
+			if err := json.Unmarshal(m.Blocks, &b); err != nil {
+				return "response_url", chatID, fmt.Errorf("slack: bad blocks: %w", err)
+			}
+			msg.Blocks = &b
+		}
+		// response_url posts are not Web API calls and have no tier; they
+		// only get retries.
+		return "response_url", chatID, a.call(ctx, "response_url", "", func(ctx context.Context) error {
+			return slackapi.PostWebhookCustomHTTPContext(ctx, m.ResponseURL, a.client, msg)
+		})
+	}
+	return "", "", fmt.Errorf("%w: %q", ErrUnknownEvent, ev.Type())
+}
+
+func msgOptions(text string, blocks json.RawMessage) ([]slackapi.MsgOption, error) {
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		var b slackapi.Blocks
+		if err := json.Unmarshal(blocks, &b); err != nil {
+			return nil, fmt.Errorf("slack: bad blocks: %w", err)
+		}
+		opts = append(opts, slackapi.MsgOptionBlocks(b.BlockSet...))
+	}
+	return opts, nil
+}
+
+// call makes one Web API call under the method's limiter (and, for
+// chat.postMessage, the channel's), retrying on 429, 5xx and network
+// errors. Slack's error codes come back as *callError. Errors are built
+// from codes and status lines only: the client never puts a token in them.
+func (a *Adapter) call(ctx context.Context, method, channel string, do func(context.Context) error) error {
+	if channel == "" && method != "response_url" {
+		return ErrNoChannel
+	}
+	var mb, cb *bucket
+	if method != "response_url" {
+		mb = a.limits.method(method)
+	}
+	if method == "chat.postMessage" {
+		cb = a.limits.channel(channel)
+	}
+	for attempt := 0; ; attempt++ {
+		if cb != nil {
+			if err := cb.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		if mb != nil {
+			if err := mb.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		err := do(ctx)
+		if err == nil {
+			return nil
+		}
+		wait, retry := a.retryAfter(err, attempt)
+		if !retry || attempt >= a.cfg.MaxRetries || ctx.Err() != nil {
+			return a.classify(method, err)
+		}
+		if rl, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
+			a.log.Info("slack: rate limited; pausing", "adapter", a.cfg.Name, "method", method, "retry_after", rl.RetryAfter)
+			if mb != nil {
+				mb.pause(a.now().Add(wait))
+			}
+		}
+		select {
+		case <-a.after(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// retryAfter says whether err is worth another try, and after how long.
+func (a *Adapter) retryAfter(err error, attempt int) (time.Duration, bool) {
+	if rl, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
+		return max(rl.RetryAfter, 100*time.Millisecond), true
+	}
+	backoff := min(100*time.Millisecond<<attempt, 10*time.Second)
+	if sc, ok := errors.AsType[slackapi.StatusCodeError](err); ok {
+		return backoff, sc.Code >= 500 || sc.Code == http.StatusTooManyRequests
+	}
+	if _, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+		return 0, false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	return backoff, true // a network error
+}
+
+// classify turns what the client returned into a *callError carrying
+// Slack's code, or returns ctx errors as they are.
+func (a *Adapter) classify(method string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	code := "request_failed"
+	if se, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+		code = se.Err
+	} else if sc, ok := errors.AsType[slackapi.StatusCodeError](err); ok {
+		code = fmt.Sprintf("http_%d", sc.Code)
+	} else if _, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
+		code = "ratelimited"
+	}
+	return &callError{method: method, code: code, err: err}
+}
