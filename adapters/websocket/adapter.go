@@ -188,8 +188,10 @@ func (a *Adapter) hardStop() {
 	a.stopping, a.hard = true, true
 	a.mu.Unlock()
 	_ = a.srv.Close()
-	a.closeConns()
+	// Scopes end first, so that their final events say shutdown rather
+	// than a dropped connection.
 	_ = a.m.Close()
+	a.closeConns()
 	a.readers.Wait()
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type server struct {
 	a    *wsa.Adapter
 	url  string // http://127.0.0.1:port
 	done chan error
+	once sync.Once
 }
 
 // start runs an adapter serving app until the test ends.
@@ -63,17 +65,21 @@ func start(t *testing.T, cfg wsa.Config, app scope.Application) *server {
 // stop shuts the adapter down and checks that Run returned ErrStopped.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
+	s.once.Do(func() { s.shutdown(t) })
+}
+
+func (s *server) shutdown(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := s.a.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
 	select {
-	case err, ok := <-s.done:
-		if ok && !errors.Is(err, adapters.ErrStopped) {
+	case err := <-s.done:
+		if !errors.Is(err, adapters.ErrStopped) {
 			t.Errorf("Run returned %v, want ErrStopped", err)
 		}
-		close(s.done)
 	case <-time.After(wait):
 		t.Error("Run did not return after Shutdown")
 	}
