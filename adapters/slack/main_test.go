@@ -144,3 +144,7 @@ func harness(mode slack.Mode) adaptertest.Harness {
 
 func TestConformanceSocketMode(t *testing.T) { adaptertest.Run(t, harness(slack.ModeSocket)) }
 func TestConformanceHTTP(t *testing.T)       { adaptertest.Run(t, harness(slack.ModeHTTP)) }
+
+type fakeslackPostOption = fakeslack.PostOption
+
+func retry(n int) fakeslack.PostOption { return fakeslack.AsRetry(n) }

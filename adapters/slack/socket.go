@@ -3,7 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"sync"
 
 	slackapi "github.com/slack-go/slack"
@@ -95,25 +95,7 @@ func (s *socketRun) handle(ctx context.Context, evt socketmode.Event) {
 
 // envelope decodes an envelope's payload and queues it on its lane.
 func (s *socketRun) envelope(ctx context.Context, req *socketmode.Request) {
-	var (
-		in  inbound
-		err error
-	)
-	switch req.Type {
-	case socketmode.RequestTypeEventsAPI:
-		in, err = s.a.decodeEventsAPI(req.Payload)
-	case socketmode.RequestTypeSlashCommands:
-		var cmd slackapi.SlashCommand
-		if err = json.Unmarshal(req.Payload, &cmd); err == nil {
-			in, err = decodeCommand(cmd)
-		}
-		in.id = "envelope:" + req.EnvelopeID
-	case socketmode.RequestTypeInteractive:
-		in, err = decodeInteraction(req.Payload)
-		in.id = "envelope:" + req.EnvelopeID
-	default:
-		err = errors.New("unknown envelope type " + req.Type)
-	}
+	in, err := s.a.decodeEnvelope(req)
 	if err != nil || in.ev == nil {
 		if err != nil {
 			s.a.log.Warn("slack: bad socket mode envelope acknowledged and dropped", "adapter", s.a.cfg.Name,
@@ -173,6 +155,28 @@ func (s *socketRun) ack(ctx context.Context, envelope string) {
 	if err := s.smc.AckCtx(ctx, envelope, nil); err != nil && ctx.Err() == nil {
 		s.a.log.Warn("slack: ack failed", "adapter", s.a.cfg.Name, "envelope", envelope, "err", err)
 	}
+}
+
+// decodeEnvelope decodes the payload of a Socket Mode envelope. Slash
+// commands and interactions carry no id of their own, so the envelope id
+// stands in for dropping redeliveries.
+func (a *Adapter) decodeEnvelope(req *socketmode.Request) (in inbound, err error) {
+	switch req.Type {
+	case socketmode.RequestTypeEventsAPI:
+		return a.decodeEventsAPI(req.Payload)
+	case socketmode.RequestTypeSlashCommands:
+		var cmd slackapi.SlashCommand
+		if err = json.Unmarshal(req.Payload, &cmd); err != nil {
+			return inbound{}, fmt.Errorf("%w: %v", errMalformed, err)
+		}
+		in, err = decodeCommand(cmd)
+	case socketmode.RequestTypeInteractive:
+		in, err = decodeInteraction(req.Payload)
+	default:
+		return inbound{}, fmt.Errorf("%w: unknown envelope type %q", errMalformed, req.Type)
+	}
+	in.id = "envelope:" + req.EnvelopeID
+	return in, err
 }
 
 // errorOf extracts the error the library put in an event's data.
