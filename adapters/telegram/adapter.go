@@ -109,9 +109,9 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		own = true
 	}
 	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease,
-		api:    newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
-		lim:    newLimiter(cfg.Limits, o.clock),
-		dedupe: newDedupe(cfg.DedupeWindow),
+		api:      newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
+		lim:      newLimiter(cfg.Limits, o.clock),
+		dedupe:   newDedupe(cfg.DedupeWindow),
 		stopping: make(chan struct{}), stopped: make(chan struct{}), ownHC: own}
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	return a, nil
@@ -296,7 +296,9 @@ func (a *Adapter) wrap(app scope.Application) scope.Application {
 func (a *Adapter) Ended(s *scope.Scope, _ scope.Reason, _ error) { a.conns.Delete(s) }
 
 // Disconnect implements scope.Protocol.
-func (a *Adapter) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final { return Disconnect{Reason: r} }
+func (a *Adapter) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
+	return Disconnect{Reason: r}
+}
 
 // Send implements scope.Protocol: it makes the Bot API call of an
 // outbound event, under the rate limits and with retries. A call Telegram
@@ -356,4 +358,3 @@ func (a *Adapter) report(s *scope.Scope, c outCall, ae *APIError) {
 		}()
 	}
 }
-

@@ -1,12 +1,9 @@
 package telegram_test
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
@@ -64,7 +61,3 @@ func harness(t *testing.T, cfg scope.Config) (adapters.Adapter, adaptertest.Plat
 }
 
 func TestConformance(t *testing.T) { adaptertest.Run(t, harness) }
-
-var _ = fmt.Sprint
-var _ = strconv.Itoa
-var _ = time.Second

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -118,5 +117,3 @@ func noToken(t testing.TB, srv *telegramtest.Server, logs ...string) {
 		}
 	}
 }
-
-var _ = io.Discard

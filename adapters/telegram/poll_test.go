@@ -1,0 +1,187 @@
+package telegram_test
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-bots/switchboard/adapters/telegram"
+	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// A poller killed mid-stream (its context cancelled, no Shutdown) and a
+// new one on the same fake handle every update exactly once: the first
+// confirms what its scopes accepted on the way out, and nothing accepted
+// is confirmed before it was.
+func TestRestartMidStreamExactlyOnce(t *testing.T) {
+	srv := telegramtest.New(t)
+	rec := newRecorder()
+	const chats, per = 10, 40
+	total := chats * per
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for i := range per {
+			for c := range chats {
+				srv.Text(int64(100+c), int64(100+c), fmt.Sprintf("c%d-%d", c, i))
+			}
+		}
+	}()
+	cfg := testConfig(srv)
+	cfg.Polling.Limit = 7 // many small batches, so the kill lands mid-stream
+	a1, _ := newAdapter(t, cfg)
+	r1 := start(t, a1, rec)
+	rec.await(t, "a third of the updates", func() bool { return rec.handledLocked() >= total/3 })
+	r1.kill(t)
+
+	rec.mu.Lock()
+	before := rec.handledLocked()
+	rec.mu.Unlock()
+	a2, _ := newAdapter(t, cfg)
+	start(t, a2, rec)
+	<-produced
+	rec.await(t, "every update", func() bool { return rec.handledLocked() == total })
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if before == total {
+		t.Fatalf("the first adapter handled everything (%d) before it was killed; the test proves nothing", before)
+	}
+	for text, n := range rec.texts {
+		if n != 1 {
+			t.Errorf("%s handled %d times", text, n)
+		}
+	}
+	for c := range chats {
+		got := rec.order[int64(100+c)]
+		for i, text := range got {
+			if want := fmt.Sprintf("c%d-%d", c, i); text != want {
+				t.Fatalf("chat %d: update %d is %q, want %q", c, i, text, want)
+			}
+		}
+	}
+}
+
+// An update is confirmed only after its scope accepted it: while one
+// chat's handler is stuck and its inbox full, its next update stays at
+// Telegram, and other chats go on meanwhile.
+func TestOffsetConfirmedOnlyAfterAcceptance(t *testing.T) {
+	srv := telegramtest.New(t)
+	rec := newRecorder()
+	release := rec.hold(1)
+	defer release()
+	cfg := testConfig(srv)
+	cfg.Scopes = scope.Config{IdleTimeout: -1, InboxSize: 1}
+	a, _ := newAdapter(t, cfg)
+	start(t, a, rec)
+
+	srv.Text(1, 1, "slow-1") // handled, and stuck in the handler
+	srv.Text(1, 1, "slow-2") // fills the inbox
+	stuck := srv.Text(1, 1, "slow-3")
+	srv.Text(2, 2, "fast-1")
+	rec.await(t, "the other chat", func() bool { return rec.texts["fast-1"] == 1 })
+	after := srv.Text(2, 2, "fast-2")
+	rec.await(t, "the other chat again", func() bool { return rec.texts["fast-2"] == 1 })
+
+	// The poller has fetched past the stuck update at least twice by now;
+	// no offset it sent may have confirmed it.
+	for _, c := range srv.Calls("getUpdates") {
+		if off, _ := strconv.Atoi(c.Params.Get("offset")); off > stuck {
+			t.Fatalf("getUpdates offset %d confirmed update %d before its scope accepted it", off, stuck)
+		}
+	}
+	if srv.Pending() < 2 {
+		t.Fatalf("%d updates pending at the fake, want the stuck one and those after it", srv.Pending())
+	}
+	release()
+	rec.await(t, "the slow chat", func() bool { return rec.texts["slow-3"] == 1 })
+	// Telegram learns the new offset with the next getUpdates: an update
+	// ends the long poll now rather than at its timeout.
+	srv.Text(2, 2, "fast-3")
+	if err := srv.AwaitConfirmed(after, wait); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if got := strings.Join(rec.order[1], ","); got != "slow-1,slow-2,slow-3" {
+		t.Fatalf("slow chat handled %s", got)
+	}
+}
+
+// Polling rides out 5xx, 409 and 429 answers to getUpdates.
+func TestPollingSurvivesErrors(t *testing.T) {
+	srv := telegramtest.New(t)
+	srv.Fail("getUpdates", 2, telegramtest.ServerError())
+	srv.Fail("getUpdates", 1, telegramtest.Conflict())
+	srv.Fail("getUpdates", 1, telegramtest.TooManyRequests(0))
+	rec := newRecorder()
+	a, logs := newAdapter(t, testConfig(srv))
+	start(t, a, rec)
+	srv.Text(5, 5, "after the storm")
+	rec.await(t, "the message", func() bool { return rec.texts["after the storm"] == 1 })
+	if !strings.Contains(logs.String(), "another process polls this token") {
+		t.Errorf("the 409 was not explained in the log:\n%s", logs)
+	}
+	noToken(t, srv, logs.String())
+}
+
+// A token Telegram refuses stops Run with ErrUnauthorized.
+func TestUnauthorizedStopsRun(t *testing.T) {
+	srv := telegramtest.New(t)
+	cfg := testConfig(srv)
+	cfg.Token = "999:wrong"
+	a, _ := newAdapter(t, cfg)
+	r := start(t, a, newRecorder())
+	<-r.done
+	if !errors.Is(r.err, telegram.ErrUnauthorized) {
+		t.Fatalf("Run: %v, want ErrUnauthorized", r.err)
+	}
+	r.err = nil // checked: the cleanup need not
+}
+
+// Scopes: one per chat, per forum topic, and per member with chat_user;
+// the scope carries the chat, the user and the bot.
+func TestScopes(t *testing.T) {
+	srv := telegramtest.New(t)
+	rec := newRecorder()
+	cfg := testConfig(srv)
+	cfg.KeyBy = telegram.KeyChatUser
+	a, _ := newAdapter(t, cfg)
+	start(t, a, rec)
+	srv.Text(7, 7, "private")
+	srv.Text(-50, 8, "group by 8")
+	srv.Text(-50, 9, "group by 9")
+	srv.TopicText(-50, 33, 8, "topic by 8")
+	rec.await(t, "four messages", func() bool { return rec.handledLocked() == 4 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, key := range []string{"7", "-50/8", "-50/9", "-50:33/8"} {
+		if rec.scopes[key] == nil {
+			t.Errorf("no scope for key %q; have %v", key, keys(rec.scopes))
+		}
+	}
+	s := rec.scopes["-50:33/8"]
+	if s == nil {
+		return
+	}
+	bot := srv.Bot()
+	want := scope.Scope{Type: "telegram", Adapter: "tg", Key: "-50:33/8", Thread: "33",
+		Chat: scope.Chat{ID: "-50", Type: "supergroup", Title: "Group 50"},
+		User: scope.User{ID: "8", Name: "User8 Test", Username: "user8", Language: "en"},
+		Bot:  scope.User{ID: strconv.FormatInt(bot.ID, 10), Name: bot.FirstName, Username: bot.UserName}}
+	if s.Type != want.Type || s.Adapter != want.Adapter || s.Key != want.Key || s.Thread != want.Thread ||
+		s.Chat != want.Chat || s.User != want.User || s.Bot != want.Bot {
+		t.Fatalf("scope\n got %+v\nwant %+v", *s, want)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
