@@ -50,6 +50,19 @@ func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) []byte {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return nil
 	}
+	// Decoding needs the bot's identity (to drop its own messages), which
+	// Run learns from auth.test: a request that comes in earlier waits.
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.AckTimeout)
+	defer cancel()
+	select {
+	case <-a.ready:
+	case <-a.stopping:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return nil
+	case <-ctx.Done():
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return nil
+	}
 	return body
 }
 
