@@ -82,7 +82,7 @@ func (p *poller) run(fetch, ctx context.Context) error {
 
 func (p *poller) loop(fetch, ctx context.Context) error {
 	a := p.a
-	backoff := a.cfg.Retry.MinBackoff
+	backoff, idle := a.cfg.Retry.MinBackoff, a.cfg.Retry.MinBackoff
 	for fetch.Err() == nil {
 		if !p.waitRoom(fetch) {
 			return nil
@@ -120,13 +120,24 @@ func (p *poller) loop(fetch, ctx context.Context) error {
 				fresh++
 			}
 		}
-		if fresh == 0 && len(ups) > 0 {
-			// Everything returned is parked already: Telegram will answer
-			// the same at once until a parked update is accepted.
-			select {
-			case <-progress:
-			case <-fetch.Done():
-			}
+		if fresh > 0 || len(ups) == 0 {
+			idle = a.cfg.Retry.MinBackoff
+			continue
+		}
+		// Everything returned was taken already (parked behind a full
+		// inbox): Telegram answers the same at once, without a long
+		// poll, until a parked update is accepted. When the answer was
+		// short of the limit, new updates may still come after it, so
+		// look again after a pause that grows to a second.
+		var again <-chan time.Time
+		if len(ups) < a.cfg.Polling.Limit {
+			again = a.clock.After(idle)
+			idle = min(2*idle, time.Second)
+		}
+		select {
+		case <-progress:
+		case <-again:
+		case <-fetch.Done():
 		}
 	}
 	return nil

@@ -104,6 +104,7 @@ func TestOffsetConfirmedOnlyAfterAcceptance(t *testing.T) {
 	if err := srv.AwaitConfirmed(after, wait); err != nil {
 		t.Fatal(err)
 	}
+
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if got := strings.Join(rec.order[1], ","); got != "slow-1,slow-2,slow-3" {

@@ -200,6 +200,7 @@ func (s *Server) pollLocked(r *http.Request, offset, limit, timeout int, allowed
 			s.q.ups = s.q.ups[len(s.q.ups)-keep:]
 		}
 	}
+	s.notifyLocked() // AwaitConfirmed learns of the confirmation now, not when the poll ends
 	if s.poll != nil {
 		s.poll.superseded = true // Telegram ends the older of two polls with 409
 	}
