@@ -90,6 +90,29 @@ func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
 // deletes the webhook if asked to.
 func (a *Adapter) serveWebhook(fetch, ctx context.Context, m *scope.Manager) error {
 	h := a.cfg.Webhook
+	// Accept, and listen, before asking Telegram to push: the first
+	// pushes would fail otherwise.
+	a.hookM.Store(m)
+	defer a.hookM.Store(nil)
+	var srv *http.Server
+	served := make(chan error, 1)
+	if h.Listen != "" {
+		ln, err := net.Listen("tcp", h.Listen)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("POST "+h.Path, a.WebhookHandler())
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: a.cfg.RequestTimeout}
+		a.log.Info("telegram: serving the webhook", "adapter", a.cfg.Name, "addr", ln.Addr().String(), "path", h.Path)
+		go func() { served <- srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
+			_ = srv.Shutdown(sctx)
+			cancel()
+			<-served
+		}()
+	}
 	if h.URL != "" {
 		p := tgbotapi.Params{"url": h.URL, "secret_token": string(h.SecretToken),
 			"max_connections": strconv.Itoa(h.MaxConnections)}
@@ -106,33 +129,14 @@ func (a *Adapter) serveWebhook(fetch, ctx context.Context, m *scope.Manager) err
 			return err
 		}
 	}
-	a.hookM.Store(m)
-	defer a.hookM.Store(nil)
-	var srv *http.Server
-	served := make(chan error, 1)
-	if h.Listen != "" {
-		ln, err := net.Listen("tcp", h.Listen)
-		if err != nil {
-			return err
-		}
-		mux := http.NewServeMux()
-		mux.Handle("POST "+h.Path, a.WebhookHandler())
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: a.cfg.RequestTimeout}
-		a.log.Info("telegram: serving the webhook", "adapter", a.cfg.Name, "addr", ln.Addr().String(), "path", h.Path)
-		go func() { served <- srv.Serve(ln) }()
-	}
 	select {
 	case <-fetch.Done():
 	case err := <-served:
+		served <- err // for the deferred shutdown
 		return err
 	}
+	// From here on updates get 503, and Telegram keeps them.
 	a.hookM.Store(nil)
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
-		_ = srv.Shutdown(sctx)
-		cancel()
-		<-served
-	}
 	if h.DeleteOnStop {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
 		defer cancel()
