@@ -52,10 +52,7 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 			c.readEnded(ws, err)
 			return
 		}
-		c.mu.Lock()
-		open := c.state == stOpen
-		c.mu.Unlock()
-		if !open {
+		if c.closing.Load() {
 			continue // closing: what the client still sends is not delivered
 		}
 		// Deliver blocks while the scope's inbox is full: the client then

@@ -2,8 +2,10 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -139,9 +141,42 @@ func (c *conn) enqueue(ctx context.Context, m outMsg) error {
 		}
 		return fmt.Errorf("%w (send_queue %d full for %v)", ErrSlowClient, c.a.cfg.SendQueue, c.a.cfg.SendTimeout)
 	}
+	if len(c.queue) == 0 && !c.writing && c.state == stOpen {
+		return c.writeNowLocked(m)
+	}
 	c.queue = append(c.queue, m)
 	c.kickLocked()
 	return nil
+}
+
+// writeNowLocked writes m on the sender's goroutine: with nothing queued
+// and no writer running, a handoff to a writer goroutine would only add
+// latency. The write may wait for a client whose socket buffers are full,
+// for SendTimeout at most, like a send to a full queue: then the client is
+// too slow and is disconnected with 1013.
+func (c *conn) writeNowLocked(m outMsg) error {
+	c.writing = true
+	ws := c.ws
+	c.mu.Unlock()
+	err := c.write(ws, m, c.a.cfg.SendTimeout)
+	c.mu.Lock()
+	c.writing = false
+	if err == nil {
+		c.kickLocked() // what was queued meanwhile
+		return nil
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && c.state == stOpen {
+		c.code = websocket.CloseTryAgainLater
+		c.a.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
+			"key", c.key, "send_timeout", c.a.cfg.SendTimeout)
+		err = fmt.Errorf("%w (a write waited %v)", ErrSlowClient, c.a.cfg.SendTimeout)
+	} else {
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	c.setStateLocked(stClosed)
+	// The read loop sees the closed socket and ends the scope.
+	_ = ws.NetConn().Close()
+	return err
 }
 
 // kickLocked starts the writer if there is something to write and the
@@ -173,7 +208,7 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			c.room = nil
 		}
 		c.mu.Unlock()
-		if err := c.write(ws, m); err != nil {
+		if err := c.write(ws, m, c.a.cfg.WriteTimeout); err != nil {
 			c.mu.Lock()
 			c.writing = false
 			if c.state != stClosed {
@@ -188,8 +223,8 @@ func (c *conn) drain(ws *gorilla.Conn) {
 	}
 }
 
-func (c *conn) write(ws *gorilla.Conn, m outMsg) error {
-	deadline := time.Now().Add(c.a.cfg.WriteTimeout)
+func (c *conn) write(ws *gorilla.Conn, m outMsg, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	switch m.kind {
 	case outPing:
 		return ws.WriteControl(gorilla.PingMessage, nil, deadline)

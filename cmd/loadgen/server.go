@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+
+	gorilla "github.com/gorilla/websocket"
+
+	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
+	"github.com/switchboard-bots/switchboard/router"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// The servers run in child processes so that the resident memory of each
+// is its own, and so that the one measured second starts as fresh as the
+// first.
+
+// echo answers every message with itself.
+type echo struct{ consumer.WebSocket }
+
+func (e *echo) Receive(ctx context.Context, m websocket.Receive) error {
+	if m.IsText() {
+		return e.SendText(ctx, m.Text)
+	}
+	return e.SendBytes(ctx, m.Bytes)
+}
+
+// member relays every message to the whole room, encoded once.
+type member struct{ consumer.WebSocket }
+
+func (m *member) Connect(ctx context.Context, _ websocket.Connect) error {
+	if err := m.Accept(ctx, ""); err != nil {
+		return err
+	}
+	if err := m.GroupAdd(ctx, "room"); err != nil {
+		return err
+	}
+	return m.SendText(ctx, "joined")
+}
+
+func (m *member) Receive(ctx context.Context, r websocket.Receive) error {
+	return m.GroupSend(ctx, "room", wsa.NewBroadcast(r.Text))
+}
+
+func (m *member) Forward(ctx context.Context, b *wsa.Broadcast) error { return m.Send(ctx, b) }
+
+// fullApp is the whole stack: protocol router, path router, consumers.
+func fullApp(l consumer.Layer) scope.Application {
+	paths := router.NewPathRouter()
+	paths.Handle("/echo", consumer.New(func() *echo { return new(echo) }, consumer.On((*echo).Receive)))
+	paths.Handle("/room", consumer.New(func() *member { return new(member) },
+		consumer.On((*member).Connect), consumer.On((*member).Receive), consumer.On((*member).Forward)))
+	return router.With(router.ByProtocol(router.Routes{"websocket": paths}), consumer.WithLayer(l))
+}
+
+// bareHandler is the baseline: gorilla's echo example, a goroutine per
+// connection that reads and writes back, with default buffers.
+func bareHandler() http.Handler {
+	upg := gorilla.Upgrader{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upg.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(typ, msg); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serve runs one server kind on a loopback port, prints "ADDR host:port",
+// and then answers commands on stdin until it ends: "gc" collects garbage
+// and returns freed memory to the system, so that resident memory reflects
+// what is live.
+func serve(kind string) error {
+	raiseFileLimit()
+	if path := os.Getenv("LOADGEN_CPUPROFILE"); path != "" {
+		f, err := os.Create(path + "." + kind)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	stop := func() {}
+	switch kind {
+	case "full":
+		l, err := memory.New(layer.Config{})
+		if err != nil {
+			return err
+		}
+		a, err := wsa.New(wsa.Config{Scopes: scope.Config{MaxScopes: -1}}, wsa.WithListener(ln),
+			wsa.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
+		if err != nil {
+			return err
+		}
+		go func() { _ = a.Run(context.Background(), fullApp(l)) }()
+		<-a.Started()
+		stop = func() { _ = a.Shutdown(context.Background()); _ = l.Close() }
+	case "bare":
+		srv := &http.Server{Handler: bareHandler()}
+		go func() { _ = srv.Serve(ln) }()
+		stop = func() { _ = srv.Close() }
+	default:
+		return fmt.Errorf("unknown server kind %q", kind)
+	}
+	fmt.Printf("ADDR %s\n", ln.Addr())
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "gc":
+			runtime.GC()
+			debug.FreeOSMemory()
+			fmt.Println("ok")
+		}
+	}
+	stop()
+	return nil
+}
+
+// child is a server process.
+type child struct {
+	pid  int
+	addr string
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	wait func() error
+}
+
+// gc asks the child to collect garbage and waits until it has.
+func (c *child) gc() error {
+	if _, err := io.WriteString(c.in, "gc\n"); err != nil {
+		return err
+	}
+	if !c.out.Scan() {
+		return fmt.Errorf("server process ended")
+	}
+	return nil
+}
+
+// rss returns the child's resident memory in bytes.
+func (c *child) rss() (int64, error) { return residentBytes(c.pid) }
+
+func (c *child) stop() error {
+	_ = c.in.Close()
+	return c.wait()
+}
