@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"net"
-	"os"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
