@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	gorilla "github.com/gorilla/websocket"
+
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/consumer"
 	httpev "github.com/switchboard-bots/switchboard/event/http"
@@ -142,4 +144,36 @@ func TestChatPageServed(t *testing.T) {
 	if !strings.Contains(body, `data-socket="/ws/chat/"`) || !strings.Contains(body, "new WebSocket(url)") {
 		t.Errorf("page does not connect to the configured socket:\n%s", body)
 	}
+}
+
+// TestWebSocketHandlerMounted: an existing gorilla handler, mounted as it
+// is, serves its WebSocket beside the adapter's own.
+func TestWebSocketHandlerMounted(t *testing.T) {
+	upg := gorilla.Upgrader{}
+	raw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upg.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, m, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(typ, append([]byte("raw: "), m...)); err != nil {
+				return
+			}
+		}
+	})
+	paths := router.NewPathRouter()
+	paths.Handle("/raw", wsa.Handler(raw))
+	s := start(t, wsa.Config{}, router.ByProtocol(router.Routes{"websocket": paths}))
+	c := s.dial(t, "/raw", nil)
+	send(t, c, "hi")
+	if got := recv(t, c); got != "raw: hi" {
+		t.Fatalf("got %q", got)
+	}
+	_ = c.WriteMessage(gorilla.CloseMessage, gorilla.FormatCloseMessage(1000, ""))
+	closeCode(t, c)
 }
