@@ -32,6 +32,7 @@ type Adapter struct {
 	bot     Identity              // set by Run from auth.test
 	conns   map[string]scope.Conn // live instances' conns, by scope key
 	stopped bool                  // Shutdown was called
+	started bool                  // Run was called
 
 	ready    chan struct{} // closed once Run has a manager
 	stopping chan struct{} // closed by Shutdown
@@ -121,6 +122,9 @@ func (a *Adapter) manager() *scope.Manager {
 // Socket Mode connection open; in http mode it serves Handler on Listen, if
 // set.
 func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
+	a.mu.Lock()
+	a.started = true
+	a.mu.Unlock()
 	auth, err := a.api.AuthTestContext(ctx)
 	if err != nil {
 		return fmt.Errorf("slack: auth.test: %w", err)

@@ -148,3 +148,5 @@ func TestConformanceHTTP(t *testing.T)       { adaptertest.Run(t, harness(slack.
 type fakeslackPostOption = fakeslack.PostOption
 
 func retry(n int) fakeslack.PostOption { return fakeslack.AsRetry(n) }
+
+func scopeConfig(inbox int) scope.Config { return scope.Config{InboxSize: inbox} }

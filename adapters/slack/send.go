@@ -53,8 +53,18 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 // channel (or, for slack.respond, its response_url), sent without a scope.
 // Errors come back to the caller.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
-	if a.manager() == nil {
+	a.mu.Lock()
+	started, stopped := a.started, a.stopped
+	a.mu.Unlock()
+	if !started || stopped {
 		return ErrNotRunning
+	}
+	select { // Run may still be calling auth.test
+	case <-a.ready:
+	case <-a.stopping:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	_, _, err := a.dispatch(ctx, nil, ev)
 	return err
