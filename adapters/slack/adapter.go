@@ -93,7 +93,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	a.api = slackapi.New(cfg.BotToken, slackapi.OptionAPIURL(cfg.APIURL),
 		slackapi.OptionHTTPClient(o.client), slackapi.OptionAppLevelToken(cfg.AppToken))
 	a.seen = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, o.now)
-	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, o.now, o.sleep)
+	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, cfg.RateLimits, o.now, o.sleep)
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	return a, nil
 }

@@ -79,6 +79,11 @@ type Config struct {
 	// may get, and PostBurst how many may go at once. Defaults: 1 and 5.
 	PostRate  float64 `yaml:"post_rate"`
 	PostBurst int     `yaml:"post_burst"`
+	// RateLimits overrides the calls a minute allowed per Web API method
+	// ("chat.update": 50). Default: Slack's published tiers, with
+	// chat.postMessage capped at 600 a minute for the workspace besides
+	// PostRate per channel; unknown methods get tier 2 (20).
+	RateLimits map[string]float64 `yaml:"rate_limits"`
 	// MaxRetries bounds the retries of a rate-limited (429) or failed
 	// (5xx) call. Default: 5.
 	MaxRetries int `yaml:"max_retries"`
@@ -131,6 +136,11 @@ func (c Config) Validate() error {
 		"post_burst": int64(c.PostBurst), "max_retries": int64(c.MaxRetries)} {
 		if v < 0 {
 			bad("%s must not be negative", name)
+		}
+	}
+	for m, r := range c.RateLimits {
+		if r <= 0 {
+			bad("rate_limits[%s] must be positive", m)
 		}
 	}
 	if c.PostRate < 0 || c.AckTimeout < 0 || c.DedupeWindow < 0 {

@@ -80,13 +80,14 @@ type limits struct {
 	channels map[string]*bucket
 	rate     float64
 	burst    int
+	perMin   map[string]float64 // overrides of methodTiers
 	now      func() time.Time
 	after    func(time.Duration) <-chan time.Time
 }
 
-func newLimits(rate float64, burst int, now func() time.Time, after func(time.Duration) <-chan time.Time) *limits {
+func newLimits(rate float64, burst int, perMin map[string]float64, now func() time.Time, after func(time.Duration) <-chan time.Time) *limits {
 	return &limits{methods: map[string]*bucket{}, channels: map[string]*bucket{},
-		rate: rate, burst: burst, now: now, after: after}
+		rate: rate, burst: burst, perMin: perMin, now: now, after: after}
 }
 
 func (l *limits) method(name string) *bucket {
@@ -94,7 +95,10 @@ func (l *limits) method(name string) *bucket {
 	defer l.mu.Unlock()
 	b := l.methods[name]
 	if b == nil {
-		perMin, ok := methodTiers[name]
+		perMin, ok := l.perMin[name]
+		if !ok {
+			perMin, ok = methodTiers[name]
+		}
 		if !ok {
 			perMin = 20 // tier 2, the safe guess
 		}

@@ -321,3 +321,11 @@ func (s *Server) Sends(id string) int {
 	}
 	return 0
 }
+
+// WaitAckCount waits until n acknowledgements were received in all.
+func (s *Server) WaitAckCount(tb testing.TB, n int) {
+	tb.Helper()
+	if !s.waitFor(func() bool { return len(s.sock.acks) >= n }) {
+		tb.Fatalf("fakeslack: fewer than %d acknowledgements within %v", n, Timeout)
+	}
+}
