@@ -137,7 +137,10 @@ func harness(mode slack.Mode) adaptertest.Harness {
 	return func(t *testing.T, cfg scope.Config) (adapters.Adapter, adaptertest.Platform) {
 		// The kit's order case posts 30 replies per channel; Slack's
 		// 1/s pace is tested on its own.
-		e := newEnv(t, mode, func(c *slack.Config) { c.Scopes = cfg; c.PostRate = 1000 })
+		e := newEnv(t, mode, func(c *slack.Config) {
+			c.Scopes, c.PostRate = cfg, 1000
+			c.RateLimits = map[string]float64{"chat.postMessage": 1e6}
+		})
 		return e.a, &platform{env: e}
 	}
 }
