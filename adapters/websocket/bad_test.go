@@ -134,7 +134,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 
 func TestDeadPeerIsDropped(t *testing.T) {
 	p := newProbe()
-	s := start(t, wsa.Config{PingInterval: 20 * time.Millisecond, PongTimeout: 20 * time.Millisecond}, routes(p))
+	s := start(t, wsa.Config{PingInterval: 50 * time.Millisecond, PongTimeout: 500 * time.Millisecond}, routes(p))
 	// A raw client that completes the handshake and then neither reads
 	// nor answers pings.
 	c, _, err := (&gorilla.Dialer{}).Dial(s.wsURL("/ws/"), nil)
@@ -157,7 +157,7 @@ func TestDeadPeerIsDropped(t *testing.T) {
 	select {
 	case d := <-p.ends:
 		t.Fatalf("a live client was dropped: %+v", d)
-	case <-time.After(200 * time.Millisecond): // ten ping intervals
+	case <-time.After(300 * time.Millisecond): // six pings answered
 	}
 }
 
