@@ -117,3 +117,22 @@ func noToken(t testing.TB, srv *telegramtest.Server, logs ...string) {
 		}
 	}
 }
+
+type scopeCtx = context.Context
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCounter) add() {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+}
+
+func (c *atomicCounter) load() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}

@@ -81,7 +81,8 @@ type Server struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every recorded change
 	calls    []Call
-	sent     int // sendMessage calls answered 200, recorded or not
+	sent     int            // sendMessage calls answered 200, recorded or not
+	okCalls  map[string]int // calls answered 200, by method
 	script   map[string][]Reply
 	blocked  map[int64]bool
 	unknown  map[int64]bool
@@ -104,6 +105,7 @@ func NewServer(opts ...Option) *Server {
 		hookRetry: 20 * time.Millisecond,
 		changed:   make(chan struct{}),
 		script:    map[string][]Reply{},
+		okCalls:   map[string]int{},
 		blocked:   map[int64]bool{},
 		unknown:   map[int64]bool{},
 		nextMsg:   1,
@@ -203,8 +205,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if !(s.norecord && method == "sendMessage") {
 			s.calls = append(s.calls, c)
 		}
-		if method == "sendMessage" && rep.status == http.StatusOK {
-			s.sent++
+		if rep.status == http.StatusOK {
+			s.okCalls[method]++
+			if method == "sendMessage" {
+				s.sent++
+			}
 		}
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -301,18 +306,18 @@ func (s *Server) AwaitCalls(method string, n int, timeout time.Duration) ([]Call
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		calls := s.callsLocked(method)
-		good := 0
-		for _, c := range calls {
-			if c.Status == http.StatusOK {
-				good++
+		good := s.okCalls[method]
+		if method == "" {
+			good = 0
+			for _, n := range s.okCalls {
+				good += n
 			}
 		}
 		if good >= n {
-			return calls, nil
+			return s.callsLocked(method), nil
 		}
 		if !s.waitLocked(deadline) {
-			return calls, fmt.Errorf("telegramtest: %d successful %s calls after %v, want %d", good, method, timeout, n)
+			return s.callsLocked(method), fmt.Errorf("telegramtest: %d successful %s calls after %v, want %d", good, method, timeout, n)
 		}
 	}
 }

@@ -180,6 +180,9 @@ func (s *Server) getUpdates(r *http.Request, c *Call) reply {
 	if rep.status == http.StatusConflict {
 		s.conflict++
 	}
+	if rep.status == http.StatusOK {
+		s.okCalls["getUpdates"]++
+	}
 	s.calls = append(s.calls, *c)
 	s.notifyLocked()
 	return rep
