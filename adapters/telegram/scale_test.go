@@ -54,5 +54,3 @@ func TestTenThousandChats(t *testing.T) {
 		t.Fatalf("replies went to %d chats, want %d", len(next), chats)
 	}
 }
-
-
