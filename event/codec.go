@@ -29,12 +29,10 @@ func Marshal(ev Event) ([]byte, error) {
 // Unmarshal decodes a MessagePack map into a Message. It fails with ErrNoType
 // when the map has no string "type" key.
 func Unmarshal(data []byte) (Message, error) {
-	dec := msgpack.NewDecoder(bytes.NewReader(data))
-	// Nested maps decode as map[string]any, so a Message can be re-encoded
-	// and compared without surprises.
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
+	// Nested maps decode as map[string]any (msgpack's default), so a
+	// Message can be re-encoded and compared without surprises.
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	if err := msgpack.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("event: decode message: %w", err)
 	}
 	msg := Message(m)
@@ -59,9 +57,7 @@ func ToMessage(ev Event) (Message, error) {
 		return nil, fmt.Errorf("event: encode %q: %w", ev.Type(), err)
 	}
 	var m map[string]any
-	dec := msgpack.NewDecoder(bytes.NewReader(data))
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
-	if err := dec.Decode(&m); err != nil {
+	if err := msgpack.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("event: %q is not a struct or map: %w", ev.Type(), err)
 	}
 	if m == nil {

@@ -91,3 +91,17 @@ func ExampleDecode() {
 	fmt.Println(ev.Chat, ev.Text, err)
 	// Output: 42 hi <nil>
 }
+
+func TestNestedMapsDecodeWithStringKeys(t *testing.T) {
+	data, err := event.Marshal(event.Message{"type": "a.b", "inner": map[string]any{"k": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := event.Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inner, ok := m["inner"].(map[string]any); !ok || inner["k"] != "v" {
+		t.Fatalf("inner = %#v, want map[string]any", m["inner"])
+	}
+}

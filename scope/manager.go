@@ -181,6 +181,40 @@ func (m *Manager) now() int64 { return int64(time.Since(m.epoch)) }
 // Shutdown or Close began, and with ErrTooManyScopes when a new scope is
 // needed at the bound and no live scope is idle.
 func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope) error {
+	return m.deliver(ctx, key, ev, newScope, false)
+}
+
+// DeliverInline is Deliver for adapters that hold a goroutine per
+// connection anyway (WebSocket's read loop): when the scope has no worker,
+// the calling goroutine becomes its worker, handling ev and whatever is
+// queued meanwhile before it returns, which saves starting a goroutine per
+// event. An adapter that feeds many scopes from one goroutine must use
+// Deliver, or one slow conversation would hold up the others.
+func (m *Manager) DeliverInline(ctx context.Context, key string, ev event.Event, newScope func() *Scope) error {
+	return m.deliver(ctx, key, ev, newScope, true)
+}
+
+// Post queues ev for the live scope filed under key, after the events
+// already queued, but never starts a scope: without a live scope it
+// returns ErrEnded. Adapters use it to give a conversation the outcome of
+// an outbound call, such as an error the platform reported for a message
+// the instance sent. Posting does not count as activity for the idle
+// timeout.
+func (m *Manager) Post(ctx context.Context, key string, ev event.Event) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	sh := m.shardFor(key)
+	sh.mu.Lock()
+	e := sh.m[key]
+	if e == nil {
+		sh.mu.Unlock()
+		return ErrEnded
+	}
+	return m.enqueueLocked(ctx, e, ev, false, false)
+}
+
+func (m *Manager) deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope, inline bool) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
@@ -213,7 +247,7 @@ func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newSc
 			sh.pushFrontLocked(e)
 		}
 	}
-	return m.enqueueLocked(ctx, e, ev, true)
+	return m.enqueueLocked(ctx, e, ev, true, inline)
 }
 
 // reserve counts one more live scope, evicting an idle one at the bound.
@@ -311,8 +345,9 @@ func (sh *shard) retireLocked(e *entry) {
 }
 
 // enqueueLocked appends ev to e's inbox, waiting for room while it is full.
-// It unlocks e.sh.mu before returning. touch marks the scope active.
-func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, touch bool) error {
+// It unlocks e.sh.mu before returning. touch marks the scope active; inline
+// makes the caller the scope's worker if it has none.
+func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, touch, inline bool) error {
 	sh := e.sh
 	for e.n == m.cfg.InboxSize {
 		if e.space == nil {
@@ -339,6 +374,13 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, t
 	if touch {
 		e.last = m.now()
 		sh.moveToFrontLocked(e)
+	}
+	if inline && !e.running && !e.blocked {
+		e.running = true
+		m.workers.Add(1)
+		sh.mu.Unlock()
+		m.work(e)
+		return nil
 	}
 	m.startLocked(e)
 	sh.mu.Unlock()
@@ -528,7 +570,7 @@ func (e *entry) Post(ctx context.Context, ev event.Event) error {
 		e.sh.mu.Unlock()
 		return ErrEnded
 	}
-	return e.m.enqueueLocked(ctx, e, ev, false)
+	return e.m.enqueueLocked(ctx, e, ev, false, false)
 }
 
 // sweep ends idle scopes until the manager stops.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -499,5 +500,47 @@ func TestIdleScopesHoldNoGoroutine(t *testing.T) {
 	}
 	if m.Len() != 1000 {
 		t.Fatalf("Len = %d", m.Len())
+	}
+}
+
+func TestPostReachesOnlyALiveScope(t *testing.T) {
+	r := newRecorder()
+	m := newManager(t, r, newProto(), scope.Config{IdleTimeout: -1})
+	if err := m.Post(context.Background(), "k", text{"early"}); !errors.Is(err, scope.ErrEnded) {
+		t.Fatalf("Post without a scope: %v, want ErrEnded", err)
+	}
+	deliverText(t, m, "k", "1")
+	if err := m.Post(context.Background(), "k", text{"result"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1", "result"} {
+		if got := next(t, r.events).ev.(text).S; got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+	if m.Len() != 1 {
+		t.Fatalf("Len = %d", m.Len())
+	}
+}
+
+func TestDeliverInlineHandlesBeforeReturning(t *testing.T) {
+	var handled atomic.Int32
+	app := scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
+		return scope.HandlerFunc(func(_ context.Context, ev event.Event) error {
+			if _, ok := ev.(text); ok {
+				handled.Add(1)
+			}
+			return nil
+		}), nil
+	})
+	m := newManager(t, app, newProto(), scope.Config{IdleTimeout: -1})
+	for i := range 100 {
+		if err := m.DeliverInline(context.Background(), "k", text{"x"}, newScope); err != nil {
+			t.Fatal(err)
+		}
+		// The caller was the worker: the event is handled when it returns.
+		if got := handled.Load(); got != int32(i+1) {
+			t.Fatalf("after %d deliveries %d were handled", i+1, got)
+		}
 	}
 }

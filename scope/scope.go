@@ -29,6 +29,9 @@ type Scope struct {
 	Chat Chat
 	// Thread identifies a thread or forum topic inside Chat, if any.
 	Thread string
+	// Team is the workspace the chat belongs to (a Slack team), when the
+	// platform has one.
+	Team string
 
 	// Channel is the layer channel a worker scope serves.
 	Channel string
