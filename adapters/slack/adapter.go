@@ -28,11 +28,10 @@ type Adapter struct {
 	limits *limits
 
 	mu      sync.Mutex
-	m       *scope.Manager        // set by Run
-	bot     Identity              // set by Run from auth.test
-	conns   map[string]scope.Conn // live instances' conns, by scope key
-	stopped bool                  // Shutdown was called
-	started bool                  // Run was called
+	m       *scope.Manager // set by Run
+	bot     Identity       // set by Run from auth.test
+	stopped bool           // Shutdown was called
+	started bool           // Run was called
 
 	ready    chan struct{} // closed once Run has a manager
 	stopping chan struct{} // closed by Shutdown
@@ -85,7 +84,6 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	}
 	a := &Adapter{
 		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping,
-		conns:    make(map[string]scope.Conn),
 		ready:    make(chan struct{}),
 		stopping: make(chan struct{}),
 		drained:  make(chan struct{}),
@@ -129,7 +127,7 @@ func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
 	if err != nil {
 		return fmt.Errorf("slack: auth.test: %w", err)
 	}
-	m, err := scope.NewManager(a.track(app), a, a.cfg.Scopes, scope.WithLogger(a.log))
+	m, err := scope.NewManager(app, a, a.cfg.Scopes, scope.WithLogger(a.log))
 	if err != nil {
 		return fmt.Errorf("slack: %w", err)
 	}
@@ -210,35 +208,11 @@ func (a *Adapter) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
 	return Disconnect{Reason: r}
 }
 
-// track records each instance's Conn, so that a failed send can report
-// back to the instance that made it.
-func (a *Adapter) track(app scope.Application) scope.Application {
-	return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-		inst, err := app.NewInstance(ctx, s, conn)
-		if err == nil {
-			a.mu.Lock()
-			a.conns[s.Key] = conn
-			a.mu.Unlock()
-		}
-		return inst, err
-	})
-}
-
-// Ended implements scope.EndNotifier. A successor scope for the same key
-// only starts after this, so deleting by key cannot drop its Conn.
+// Ended implements scope.EndNotifier.
 func (a *Adapter) Ended(s *scope.Scope, _ scope.Reason, err error) {
-	a.mu.Lock()
-	delete(a.conns, s.Key)
-	a.mu.Unlock()
 	if err != nil {
 		a.log.Warn("slack: conversation refused", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
 	}
-}
-
-func (a *Adapter) conn(key string) scope.Conn {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.conns[key]
 }
 
 // errBusy: the same event is being delivered by another request.

@@ -85,8 +85,8 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if g.s.Type != "slack" || g.s.Adapter != "slk" || g.s.Key != fakeslack.TeamID+":D1" ||
 				g.s.Chat.ID != "D1" || g.s.Chat.Type != "im" || g.s.User.ID != "U1" ||
-				g.s.Bot.ID != fakeslack.BotUserID || slack.Team(g.s) != fakeslack.TeamID {
-				t.Errorf("scope %+v (team %q)", g.s, slack.Team(g.s))
+				g.s.Bot.ID != fakeslack.BotUserID || g.s.Team != fakeslack.TeamID {
+				t.Errorf("scope %+v (team %q)", g.s, g.s.Team)
 			}
 			post := e.fake.WaitCalls(t, "chat.postMessage", 1)[0]
 			if post.Channel() != "D1" || post.Text() != "echo: hello" || post.Thread() != "" ||

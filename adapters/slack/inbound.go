@@ -224,15 +224,6 @@ func (a *Adapter) key(in *inbound) string {
 	return k
 }
 
-type teamKey struct{}
-
-// Team returns the Slack team (workspace) id of a scope the adapter made,
-// or "".
-func Team(s *scope.Scope) string {
-	t, _ := s.Value(teamKey{}).(string)
-	return t
-}
-
 // newScope builds the scope of a new conversation.
 func (a *Adapter) newScope(in *inbound) func() *scope.Scope {
 	return func() *scope.Scope {
@@ -242,10 +233,11 @@ func (a *Adapter) newScope(in *inbound) func() *scope.Scope {
 			User:    scope.User{ID: in.user},
 			Bot:     scope.User{ID: a.identity().UserID},
 			Chat:    scope.Chat{ID: in.channel, Type: in.chanType, Title: in.chanTitle},
+			Team:    in.team,
 		}
 		if a.cfg.Threads {
 			s.Thread = in.thread
 		}
-		return s.WithValue(teamKey{}, in.team)
+		return s
 	}
 }

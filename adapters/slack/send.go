@@ -32,17 +32,16 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 	}
 	a.log.Warn("slack: call failed", "adapter", a.cfg.Name, "scope", s.String(),
 		"method", method, "channel", channel, "code", apiErr.code)
-	conn := a.conn(s.Key)
-	if conn == nil {
-		return err
-	}
+	a.mu.Lock()
+	m := a.m
+	a.mu.Unlock()
 	report := Error{Method: method, Channel: channel, Code: apiErr.code, Event: ev.Type()}
 	a.bg.Add(1)
 	go func() {
 		// Post from another goroutine: the instance is inside Send, and
 		// it is the one that empties its inbox.
 		defer a.bg.Done()
-		if err := conn.Post(a.bgCtx, report); err != nil && !errors.Is(err, scope.ErrEnded) {
+		if err := m.Post(a.bgCtx, s.Key, report); err != nil && !errors.Is(err, scope.ErrEnded) && !errors.Is(err, scope.ErrClosed) {
 			a.log.Warn("slack: error report not delivered", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
 		}
 	}()
