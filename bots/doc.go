@@ -7,4 +7,7 @@
 //     message, without delaying any other connection.
 //   - wschat: a WebSocket chat consumer that welcomes "Anonymous", renames
 //     with "/name", and echoes "name: text".
+//   - room: a cross-protocol chat room over the channel layer: members on
+//     the web page, Telegram, Slack and the console see each other.
+//   - admin: an operator's WebSocket console on a path of its own.
 package bots

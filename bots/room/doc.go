@@ -1,0 +1,9 @@
+// Package room is a cross-protocol chat room: people on the web chat page,
+// in Telegram chats and in Slack channels who join the same room see each
+// other's messages, each prefixed with the sender's name and protocol.
+//
+// Every member's instance joins the room's group on the channel layer; a
+// message is sent to the group as a room.message event and each member
+// relays it to its own conversation. With a Redis layer the members may be
+// served by different processes.
+package room

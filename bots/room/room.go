@@ -1,0 +1,140 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Lobby is the room a scope joins when its route captures no {room}.
+const Lobby = "lobby"
+
+// Message is what members of a room tell each other: "room.message".
+type Message struct {
+	Room     string `msgpack:"room"`
+	From     string `msgpack:"from"`
+	Protocol string `msgpack:"protocol"`
+	Text     string `msgpack:"text"`
+	// Sender is the sending instance's channel, so that it does not hear
+	// itself.
+	Sender string `msgpack:"sender,omitempty"`
+}
+
+func (Message) Type() string { return "room.message" }
+
+// Line is how a member shows m: "[telegram] Ada: hello".
+func (m Message) Line() string { return fmt.Sprintf("[%s] %s: %s", m.Protocol, m.From, m.Text) }
+
+// Group returns the layer group of a room.
+func Group(room string) string { return "room." + room }
+
+func roomOf(s *scope.Scope) string {
+	if r := s.Param("room"); r != "" {
+		return r
+	}
+	return Lobby
+}
+
+func nameOf(s *scope.Scope) string {
+	for _, n := range []string{s.User.Username, s.User.Name, s.User.ID} {
+		if n != "" {
+			return n
+		}
+	}
+	return "Anonymous"
+}
+
+// New returns the room bot: WebSocket scopes get the Web member, every
+// other protocol the Chat member.
+func New() scope.Application {
+	web := consumer.New(func() *Web { return new(Web) },
+		consumer.On((*Web).Connect), consumer.On((*Web).Receive), consumer.On((*Web).Relay))
+	chat := consumer.New(func() *Chat { return new(Chat) },
+		consumer.OnMessage((*Chat).Message), consumer.On((*Chat).Relay))
+	return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
+		if s.Type == "websocket" {
+			return web.NewInstance(ctx, s, conn)
+		}
+		return chat.NewInstance(ctx, s, conn)
+	})
+}
+
+// Web is a member on a WebSocket: the web chat page. "/name <name>" sets
+// the name the others see.
+type Web struct {
+	consumer.WebSocket
+	name, room, self string
+}
+
+// Connect joins the room and accepts.
+func (w *Web) Connect(ctx context.Context, _ websocket.Connect) error {
+	w.name, w.room = nameOf(w.Scope()), roomOf(w.Scope())
+	self, err := w.ChannelName(ctx)
+	if err != nil {
+		return err
+	}
+	w.self = self
+	if err := w.GroupAdd(ctx, Group(w.room)); err != nil {
+		return err
+	}
+	if err := w.Accept(ctx, ""); err != nil {
+		return err
+	}
+	return w.SendText(ctx, fmt.Sprintf("Welcome to room %s, %s! /name <name> changes your name.", w.room, w.name))
+}
+
+// Receive renames or speaks to the room.
+func (w *Web) Receive(ctx context.Context, r websocket.Receive) error {
+	if rest, ok := strings.CutPrefix(r.Text, "/name "); ok && strings.TrimSpace(rest) != "" {
+		w.name = strings.TrimSpace(rest)
+		return w.SendText(ctx, "You are now "+w.name+".")
+	}
+	return w.GroupSend(ctx, Group(w.room), Message{Room: w.room, From: w.name, Protocol: "web", Text: r.Text, Sender: w.self})
+}
+
+// Relay shows what another member said.
+func (w *Web) Relay(ctx context.Context, m Message) error {
+	if m.Sender == w.self {
+		return nil
+	}
+	return w.SendText(ctx, m.Line())
+}
+
+// Chat is a member in a chat conversation (Telegram, Slack, console): it
+// joins with its first message.
+type Chat struct {
+	consumer.Chat
+	room, self string
+	last       consumer.ChatMessage // the conversation to relay to
+}
+
+// Message speaks to the room.
+func (c *Chat) Message(ctx context.Context, m consumer.ChatMessage) error {
+	c.last = m
+	if c.self == "" {
+		c.room = roomOf(c.Scope())
+		self, err := c.ChannelName(ctx)
+		if err != nil {
+			return err
+		}
+		c.self = self
+		if err := c.GroupAdd(ctx, Group(c.room)); err != nil {
+			return err
+		}
+	}
+	return c.GroupSend(ctx, Group(c.room), Message{
+		Room: c.room, From: nameOf(c.Scope()), Protocol: c.Scope().Type, Text: m.ChatText(), Sender: c.self,
+	})
+}
+
+// Relay shows what another member said.
+func (c *Chat) Relay(ctx context.Context, m Message) error {
+	if m.Sender == c.self || c.last == nil {
+		return nil
+	}
+	return c.Send(ctx, c.last.ChatReply(m.Line()))
+}
