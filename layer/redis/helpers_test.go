@@ -1,0 +1,95 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/redis"
+)
+
+// urlEnv overrides the Redis the tests use. CI starts one on the default.
+const urlEnv = "SWITCHBOARD_REDIS_URL"
+
+// sharedURL returns the URL of the Redis shared by the tests, failing the
+// test when nothing answers there: a test that skipped silently would
+// pass without proving anything.
+func sharedURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv(urlEnv)
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", urlEnv, url, err)
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("no Redis at %s (%v): start redis-server there or set %s", url, err, urlEnv)
+	}
+	return url
+}
+
+// testPrefix returns a key prefix no other test or test run uses, and
+// deletes its keys when the test ends, leaving the shared server as it
+// was.
+func testPrefix(t testing.TB, urls ...string) string {
+	t.Helper()
+	prefix := "sbtest." + strings.ToLower(rand.Text()[:10]) + "."
+	t.Cleanup(func() {
+		for _, url := range urls {
+			deleteKeys(t, url, prefix)
+		}
+	})
+	return prefix
+}
+
+func deleteKeys(t testing.TB, url, prefix string) {
+	t.Helper()
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Unlink(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("deleting test keys on %s: %v", url, err)
+	}
+}
+
+// newLayer returns a layer on url that the test closes when it ends.
+func newLayer(t testing.TB, cfg redis.Config, opts ...redis.Option) *redis.Layer {
+	t.Helper()
+	l, err := redis.New(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// factory makes layers for the conformance suite from base, with the
+// suite's layer.Config.
+func factory(base redis.Config) func(t *testing.T, cfg layer.Config) layer.Layer {
+	return func(t *testing.T, cfg layer.Config) layer.Layer {
+		c := base
+		c.Config = cfg
+		return newLayer(t, c)
+	}
+}

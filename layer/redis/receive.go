@@ -1,0 +1,186 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
+)
+
+// Receivers do not each block in Redis. A process runs one receive loop (a
+// poller) per key that someone in it is receiving from, while someone is:
+// for an ordinary channel, the channel's key; for process-local channels,
+// the key all of them with one prefix share. The loop pops one message at
+// a time and hands it to a waiting receiver, or for process-local channels
+// keeps it for the channel it names. This is what lets Receive honour its
+// context at once although a blocking pop cannot be abandoned: a receiver
+// that gives up simply stops waiting, and a message popped for nobody goes
+// back where it was, with its old score, before the loop pops again.
+
+// waiter is a blocked Receive. The poller hands it one message and forgets
+// it, so a message is never both handed over and kept.
+type waiter struct {
+	ev chan event.Event // buffered: the poller never blocks on it
+}
+
+// inbox is one channel's waiters and, for process-local channels, the
+// messages popped for it that nobody has received yet.
+type inbox struct {
+	waiters []*waiter
+	buf     []buffered
+}
+
+type buffered struct {
+	ev event.Event
+	at int64 // score, in microseconds
+}
+
+// Receive takes the oldest unexpired message from channel. It returns as
+// soon as ctx ends or the layer closes, whatever Redis is doing; while
+// Redis is unreachable it keeps waiting, and the receive loop retries with
+// backoff, so callers need no retry loop of their own.
+func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error) {
+	if err := layer.ValidChannelName(channel); err != nil {
+		return nil, invalid(err)
+	}
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	local := strings.IndexByte(channel, '!') >= 0
+	if local && !strings.HasSuffix(nonLocal(channel), l.clientID+"!") {
+		return nil, refuse("receive from", channel, ErrForeignChannel)
+	}
+	p := l.poller(channel, local) // returns p locked
+	ib := p.inboxes[channel]
+	if ib == nil {
+		ib = &inbox{}
+		p.inboxes[channel] = ib
+	}
+	if ev := p.take(ib); ev != nil {
+		p.tidy(channel, ib)
+		p.mu.Unlock()
+		return ev, nil
+	}
+	if err := ctx.Err(); err != nil {
+		p.tidy(channel, ib)
+		p.mu.Unlock()
+		return nil, err
+	}
+	w := &waiter{ev: make(chan event.Event, 1)}
+	ib.waiters = append(ib.waiters, w)
+	p.waiting++
+	if !p.running && l.start() {
+		p.running = true
+		go p.run()
+	}
+	p.mu.Unlock()
+
+	select {
+	case ev := <-w.ev:
+		return ev, nil
+	case <-ctx.Done():
+	case <-l.done:
+	}
+	p.mu.Lock()
+	i := indexOf(ib.waiters, w)
+	if i < 0 { // handed a message as we gave up: it is ours
+		p.mu.Unlock()
+		return <-w.ev, nil
+	}
+	ib.waiters = append(ib.waiters[:i], ib.waiters[i+1:]...)
+	p.waiting--
+	p.tidy(channel, ib)
+	lastErr := p.lastErr
+	p.mu.Unlock()
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	if lastErr != nil {
+		return nil, fmt.Errorf("redis: receive from %q: %w, while %w", channel, ctx.Err(), lastErr)
+	}
+	return nil, ctx.Err()
+}
+
+func indexOf(ws []*waiter, w *waiter) int {
+	for i, x := range ws {
+		if x == w {
+			return i
+		}
+	}
+	return -1
+}
+
+// poller returns the receive loop for key, made if needed, with its mutex
+// held.
+func (l *Layer) poller(channel string, local bool) *poller {
+	key := l.keys.channel(channel)
+	l.mu.Lock()
+	p := l.pollers[key]
+	if p == nil {
+		p = &poller{
+			l: l, key: key, local: local, name: channel,
+			sh:      l.shardFor(nonLocal(channel)),
+			inboxes: make(map[string]*inbox),
+		}
+		l.pollers[key] = p
+	}
+	p.mu.Lock()
+	l.mu.Unlock()
+	return p
+}
+
+// take returns the oldest unexpired message kept for ib, or nil. p.mu is
+// held.
+func (p *poller) take(ib *inbox) event.Event {
+	if len(ib.buf) == 0 {
+		return nil
+	}
+	cutoff := p.l.clock.now() - p.l.expiryUs
+	for len(ib.buf) > 0 {
+		b := ib.buf[0]
+		ib.buf[0] = buffered{}
+		ib.buf = ib.buf[1:]
+		if b.at > cutoff {
+			return b.ev
+		}
+	}
+	return nil
+}
+
+// tidy forgets ib when it holds nothing. p.mu is held.
+func (p *poller) tidy(channel string, ib *inbox) {
+	if len(ib.waiters) == 0 && len(ib.buf) == 0 {
+		delete(p.inboxes, channel)
+	}
+}
+
+// keep stores ev for a process-local channel nobody is receiving from
+// right now, dropping the oldest when the channel is at capacity, as
+// channels_redis does. p.mu is held.
+func (p *poller) keep(channel string, ev event.Event, at int64) {
+	ib := p.inboxes[channel]
+	if ib == nil {
+		ib = &inbox{}
+		p.inboxes[channel] = ib
+	}
+	if len(ib.buf) >= p.l.cfg.CapacityFor(channel) {
+		ib.buf = ib.buf[1:]
+		p.l.log.Warn("redis: process-local channel full; dropped its oldest message", "channel", channel)
+	}
+	ib.buf = append(ib.buf, buffered{ev: ev, at: at})
+}
+
+// start counts a receive loop about to start, unless the layer is
+// closing: Close waits for the loops it has counted, and a WaitGroup must
+// not grow once waited on.
+func (l *Layer) start() bool {
+	l.closing.RLock()
+	defer l.closing.RUnlock()
+	if l.closed.Load() {
+		return false
+	}
+	l.wg.Add(1)
+	return true
+}

@@ -1,0 +1,293 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/layer"
+)
+
+var _ layer.Layer = (*Layer)(nil)
+
+// Option configures what a Layer gets as code rather than data.
+type Option func(*options)
+
+type options struct {
+	log    *slog.Logger
+	client goredis.UniversalClient
+}
+
+// WithLogger sets the logger for what the layer cannot report to a caller,
+// such as a receive loop waiting for Redis to come back. Default:
+// slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithClient makes the layer use c, a client the caller prepared and
+// still owns (Close leaves it open), instead of dialling Config.URL,
+// Sentinel or Cluster. Config.Mode must still say which kind of server c
+// talks to: single, sentinel or cluster. Blocking receives share c's pool,
+// so its PoolSize must leave room for them: one connection per channel
+// received at once, each held up to Config.BlockTime.
+func WithClient(c goredis.UniversalClient) Option {
+	return func(o *options) { o.client = c }
+}
+
+// shard is one Redis deployment: a client for commands and, so that
+// receivers blocked in Redis cannot starve senders of connections, another
+// for blocking pops.
+type shard struct {
+	cmd, block goredis.UniversalClient
+}
+
+// Layer is a channel layer on Redis, wire-compatible with channels_redis.
+// All methods are safe for concurrent use.
+type Layer struct {
+	cfg      Config
+	keys     keys
+	shards   []shard
+	cluster  bool
+	owned    []goredis.UniversalClient // closed by Close
+	codec    codec
+	clock    clock
+	log      *slog.Logger
+	clientID string // marks this process's process-local channels
+
+	expiryUs      int64
+	groupExpiryUs int64
+	ttl           string // channel key time to live, in ms
+	capArgs       []any  // capacity rules for groupSendScript
+
+	closed  atomic.Bool
+	closing sync.RWMutex  // orders starting receive loops before Close's wait
+	done    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex // guards pollers; locked before any poller's mu
+	pollers map[string]*poller
+}
+
+// New returns a layer configured by cfg, whose zero fields take their
+// defaults. It does not dial: connections are made on first use, and an
+// unreachable server shows up as errors from the operations.
+func New(cfg Config, opts ...Option) (*Layer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg = cfg.withDefaults()
+	crypt, err := newCrypter(cfg.EncryptionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	l := &Layer{
+		cfg:           cfg,
+		cluster:       cfg.Mode == ModeCluster,
+		codec:         codec{crypt: crypt},
+		log:           o.log,
+		clientID:      clientID(),
+		expiryUs:      cfg.Expiry.Microseconds(),
+		groupExpiryUs: cfg.GroupExpiry.Microseconds(),
+		ttl:           strconv.FormatInt(max(cfg.Expiry.Milliseconds(), 1), 10),
+		capArgs:       capacityArgs(cfg.ChannelCapacity),
+		done:          make(chan struct{}),
+		pollers:       make(map[string]*poller),
+	}
+	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
+	if o.client != nil {
+		if cfg.Mode == ModeShards {
+			return nil, fmt.Errorf("%w: WithClient gives one client, shards mode needs one per shard", ErrConfig)
+		}
+		l.shards = []shard{{cmd: o.client, block: o.client}}
+		return l, nil
+	}
+	if err := l.dial(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// dial makes the clients; go-redis connects lazily, so nothing is sent.
+func (l *Layer) dial() error {
+	c := l.cfg
+	// Blocking pops hold their connection for up to BlockTime; the read
+	// deadline must outlast that, or a reply carrying a popped message
+	// would be cut off and the message lost.
+	blocking := func(o *goredis.Options) *goredis.Options {
+		b := *o
+		b.PoolSize = c.ReceiveConnections
+		b.ReadTimeout = c.BlockTime + 10*time.Second
+		b.PoolTimeout = c.BlockTime + 5*time.Second
+		return &b
+	}
+	switch c.Mode {
+	case ModeSingle, ModeShards:
+		urls := c.Shards
+		if c.Mode == ModeSingle {
+			urls = []string{c.URL}
+		}
+		for _, u := range urls {
+			o, err := goredis.ParseURL(u)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrConfig, err)
+			}
+			sh := shard{cmd: goredis.NewClient(o), block: goredis.NewClient(blocking(o))}
+			l.shards = append(l.shards, sh)
+			l.owned = append(l.owned, sh.cmd, sh.block)
+		}
+	case ModeSentinel, ModeCluster:
+		u := &goredis.UniversalOptions{}
+		if c.URL != "" {
+			o, err := goredis.ParseURL(c.URL)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrConfig, err)
+			}
+			u.Username, u.Password, u.DB, u.TLSConfig = o.Username, o.Password, o.DB, o.TLSConfig
+		}
+		// The mode is set explicitly, never left for go-redis to infer
+		// from the number of addresses.
+		if c.Mode == ModeSentinel {
+			u.MasterName, u.Addrs, u.SentinelPassword = c.Sentinel.MasterName, c.Sentinel.Addrs, c.Sentinel.Password
+		} else {
+			u.IsClusterMode, u.Addrs = true, c.Cluster.Addrs
+		}
+		b := *u
+		b.PoolSize = c.ReceiveConnections
+		b.ReadTimeout = c.BlockTime + 10*time.Second
+		b.PoolTimeout = c.BlockTime + 5*time.Second
+		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b)}
+		l.shards = []shard{sh}
+		l.owned = append(l.owned, sh.cmd, sh.block)
+	}
+	return nil
+}
+
+// clientID returns 12 random lower-case letters and digits, the marker
+// that NewChannel puts before the "!" of this process's channels.
+func clientID() string {
+	return strings.ToLower(rand.Text()[:12])
+}
+
+// shardFor returns the shard holding name: a group, or the key part of a
+// channel (see nonLocal).
+func (l *Layer) shardFor(name string) *shard {
+	return &l.shards[shardOf(name, len(l.shards))]
+}
+
+// NewChannel returns prefix followed by this layer's marker, "!" and 16
+// random characters. Messages to it are stored under prefix+marker+"!",
+// shared by all the layer's channels with that prefix, and received by one
+// loop that routes them by their full name.
+func (l *Layer) NewChannel(_ context.Context, prefix string) (string, error) {
+	if l.closed.Load() {
+		return "", ErrClosed
+	}
+	if err := layer.ValidGroupName(prefix); err != nil {
+		return "", invalid(err)
+	}
+	name, err := layer.NewChannelName(prefix + l.clientID)
+	return name, invalid(err)
+}
+
+// Flush deletes every key that starts with the prefix, on every shard, and
+// drops messages this process took from Redis but has not handed out.
+// Receivers that are waiting keep waiting.
+func (l *Layer) Flush(ctx context.Context) error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	var errs []error
+	for i := range l.shards {
+		c := l.shards[i].cmd
+		if cc, ok := c.(*goredis.ClusterClient); ok {
+			errs = append(errs, cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+				return l.deletePrefix(ctx, c)
+			}))
+			continue
+		}
+		errs = append(errs, l.deletePrefix(ctx, c))
+	}
+	l.mu.Lock()
+	for _, p := range l.pollers {
+		p.mu.Lock()
+		for _, ib := range p.inboxes {
+			ib.buf = nil
+		}
+		p.mu.Unlock()
+	}
+	l.mu.Unlock()
+	if err := errors.Join(errs...); err != nil {
+		return fail("flush prefix", l.cfg.Prefix, err)
+	}
+	return nil
+}
+
+// deletePrefix deletes the prefix's keys in batches found by SCAN, which
+// unlike channels_redis' KEYS does not stall a server shared with others.
+func (l *Layer) deletePrefix(ctx context.Context, c goredis.Cmdable) error {
+	iter := c.Scan(ctx, 0, l.cfg.Prefix+"*", 1000).Iterator()
+	batch := make([]string, 0, 500)
+	drop := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		// Keys are unlinked one by one, since in a cluster a batch may
+		// span slots.
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range batch {
+				p.Unlink(ctx, k)
+			}
+			return nil
+		})
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == cap(batch) {
+			if err := drop(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return drop()
+}
+
+// Close releases blocked receivers with ErrClosed, waits for the receive
+// loops to finish the pop they are in (at most Config.BlockTime), putting
+// back anything they took, and closes the clients the layer made.
+func (l *Layer) Close() error {
+	l.closing.Lock()
+	first := l.closed.CompareAndSwap(false, true)
+	l.closing.Unlock()
+	if !first {
+		return nil
+	}
+	close(l.done)
+	l.wg.Wait()
+	var errs []error
+	for _, c := range l.owned {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}

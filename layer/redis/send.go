@@ -1,0 +1,252 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
+)
+
+// Send queues msg on channel in one round trip, or fails with an error
+// wrapping ErrChannelFull.
+func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error {
+	if err := layer.ValidChannelName(channel); err != nil {
+		return invalid(err)
+	}
+	if err := layer.ValidEvent(msg); err != nil {
+		return refuse("send to", channel, err)
+	}
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	e, err := l.codec.marshal(msg)
+	if err != nil {
+		return refuse("send to", channel, err)
+	}
+	var names []string
+	if strings.IndexByte(channel, '!') >= 0 {
+		names = []string{channel}
+	}
+	member, err := l.codec.member(e, names, false)
+	if err != nil {
+		return refuse("send to", channel, err)
+	}
+	now := l.clock.now()
+	capacity := strconv.Itoa(l.cfg.CapacityFor(channel))
+	full, err := deliverScript.Run(ctx, l.shardFor(nonLocal(channel)).cmd, []string{l.keys.channel(channel)},
+		score(now), score(now-l.expiryUs), l.ttl, member, capacity).Int()
+	switch {
+	case err != nil:
+		return fail("send to", channel, err)
+	case full > 0:
+		return refuse("send to", channel, ErrChannelFull)
+	}
+	return nil
+}
+
+// GroupAdd makes channel a member of group, or refreshes its membership,
+// in one round trip.
+func (l *Layer) GroupAdd(ctx context.Context, group, channel string) error {
+	if err := l.checkMember(group, channel); err != nil {
+		return err
+	}
+	key := l.keys.group(group)
+	_, err := l.shardFor(group).cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.ZAdd(ctx, key, goredis.Z{Score: float64(l.clock.now()) / 1e6, Member: channel})
+		// Every member added before now lapses before this, so the whole
+		// group may go then.
+		p.PExpire(ctx, key, l.cfg.GroupExpiry)
+		return nil
+	})
+	if err != nil {
+		return fail("add to group", group, err)
+	}
+	return nil
+}
+
+// GroupDiscard removes channel from group.
+func (l *Layer) GroupDiscard(ctx context.Context, group, channel string) error {
+	if err := l.checkMember(group, channel); err != nil {
+		return err
+	}
+	if err := l.shardFor(group).cmd.ZRem(ctx, l.keys.group(group), channel).Err(); err != nil {
+		return fail("discard from group", group, err)
+	}
+	return nil
+}
+
+func (l *Layer) checkMember(group, channel string) error {
+	if err := layer.ValidGroupName(group); err != nil {
+		return invalid(err)
+	}
+	if err := layer.ValidChannelName(channel); err != nil {
+		return invalid(err)
+	}
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// GroupSend sends msg to every member of group, skipping full ones. On a
+// single server or Sentinel it is one round trip however large the group;
+// with shards, Cluster or encryption it is one round trip to read the
+// members and then one per shard (per cluster node) holding members, in
+// parallel.
+func (l *Layer) GroupSend(ctx context.Context, group string, msg event.Event) error {
+	if err := layer.ValidGroupName(group); err != nil {
+		return invalid(err)
+	}
+	if err := layer.ValidEvent(msg); err != nil {
+		return refuse("send to group", group, err)
+	}
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	e, err := l.codec.marshal(msg)
+	if err != nil {
+		return refuse("send to group", group, err)
+	}
+	if len(l.shards) == 1 && !l.cluster && l.codec.crypt == nil {
+		err = l.groupSendScripted(ctx, group, e)
+	} else {
+		err = l.groupSendSpread(ctx, group, e)
+	}
+	if err != nil {
+		return fail("send to group", group, err)
+	}
+	return nil
+}
+
+// groupSendScripted is the whole group send as one script, for a single
+// server: the script reads the members and writes their keys.
+func (l *Layer) groupSendScripted(ctx context.Context, group string, e encoded) error {
+	head := make([]byte, randomLen, randomLen+5)
+	putRandom(head)
+	head = appendMapHeader(head, e.n+1)
+	body := appendStr(append(make([]byte, 0, len(e.body)+len(channelField)+1), e.body...), channelField)
+	now := l.clock.now()
+	args := append([]any{
+		score(now), score(now - l.expiryUs), score(now - l.groupExpiryUs), l.ttl,
+		l.cfg.Prefix, strconv.Itoa(l.cfg.Capacity), head, body,
+	}, l.capArgs...)
+	res, err := groupSendScript.Run(ctx, l.shards[0].cmd, []string{l.keys.group(group)}, args...).Int64Slice()
+	if err == nil && len(res) == 2 && res[1] > 0 {
+		l.log.Debug("redis: group send skipped full channels", "group", group, "members", res[0], "full", res[1])
+	}
+	return err
+}
+
+// target is one key a group send writes: the members it serves, and the
+// capacity of the first, as channels_redis decides it.
+type target struct {
+	key      string
+	names    []string
+	capacity int
+}
+
+// groupSendSpread reads the members from the group's shard, then writes
+// each shard's keys with one script call per shard, all shards at once.
+func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) error {
+	gkey := l.keys.group(group)
+	now := l.clock.now()
+	var members *goredis.StringSliceCmd
+	_, err := l.shardFor(group).cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, gkey, "-inf", score(now-l.groupExpiryUs))
+		members = p.ZRange(ctx, gkey, 0, -1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	byShard := make([][]*target, len(l.shards))
+	byKey := make(map[string]*target)
+	for _, m := range members.Val() {
+		key := l.keys.channel(m)
+		t := byKey[key]
+		if t == nil {
+			t = &target{key: key, capacity: l.cfg.CapacityFor(m)}
+			byKey[key] = t
+			i := shardOf(nonLocal(m), len(l.shards))
+			byShard[i] = append(byShard[i], t)
+		}
+		t.names = append(t.names, m)
+	}
+	errs := make([]error, len(l.shards))
+	done := make(chan struct{}, len(l.shards))
+	started := 0
+	for i, targets := range byShard {
+		if len(targets) == 0 {
+			continue
+		}
+		started++
+		go func() {
+			errs[i] = l.deliver(ctx, &l.shards[i], targets, e, now)
+			done <- struct{}{}
+		}()
+	}
+	for range started {
+		<-done
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver writes one group message to targets, all on sh: one script
+// call on a server, or in cluster mode one call per key, pipelined, which
+// go-redis sends as one round trip per node.
+func (l *Layer) deliver(ctx context.Context, sh *shard, targets []*target, e encoded, now int64) error {
+	fixed := []any{score(now), score(now - l.expiryUs), l.ttl}
+	if !l.cluster {
+		keys := make([]string, len(targets))
+		args := append(make([]any, 0, len(fixed)+2*len(targets)), fixed...)
+		for i, t := range targets {
+			member, err := l.codec.member(e, t.names, true)
+			if err != nil {
+				return err
+			}
+			keys[i] = t.key
+			args = append(args, member, strconv.Itoa(t.capacity))
+		}
+		return deliverScript.Run(ctx, sh.cmd, keys, args...).Err()
+	}
+	members := make([][]byte, len(targets))
+	for i, t := range targets {
+		var err error
+		if members[i], err = l.codec.member(e, t.names, true); err != nil {
+			return err
+		}
+	}
+	run := func() error {
+		_, err := sh.cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, t := range targets {
+				deliverScript.EvalSha(ctx, p, []string{t.key}, append(fixed, members[i], strconv.Itoa(t.capacity))...)
+			}
+			return nil
+		})
+		return err
+	}
+	err := run()
+	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		// A node that restarted or joined lacks the script: load it
+		// everywhere and try once more.
+		if cc, ok := sh.cmd.(*goredis.ClusterClient); ok {
+			if lerr := cc.ForEachShard(ctx, func(ctx context.Context, c *goredis.Client) error {
+				return deliverScript.Load(ctx, c).Err()
+			}); lerr != nil {
+				return fmt.Errorf("load script: %w", lerr)
+			}
+		}
+		err = run()
+	}
+	return err
+}
