@@ -22,3 +22,19 @@ func TestConformance(t *testing.T) {
 	url := sharedURL(t)
 	layertest.Run(t, factory(redis.Config{URL: url, Prefix: testPrefix(t, url)}), features)
 }
+
+// TestConformanceRestart runs the suite against a server of the test's
+// own, which its Restart case kills and starts again.
+func TestConformanceRestart(t *testing.T) {
+	srv := startServer(t)
+	f := features
+	f.Restart = func(t *testing.T) { srv.restart() }
+	layertest.Run(t, factory(redis.Config{URL: srv.URL}), f)
+}
+
+// TestConformanceShards runs the suite with channels and groups spread
+// over two servers.
+func TestConformanceShards(t *testing.T) {
+	a, b := startServer(t), startServer(t)
+	layertest.Run(t, factory(redis.Config{Mode: redis.ModeShards, Shards: []string{a.URL, b.URL}}), features)
+}
