@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,7 +25,8 @@ type poller struct {
 	inboxes map[string]*inbox // by full channel name
 	waiting int               // waiters in all inboxes
 	running bool
-	lastErr error // the failure the loop is backing off from, if any
+	wake    chan struct{} // signalled when a waiter arrives at a lingering loop
+	lastErr error         // the failure the loop is backing off from, if any
 }
 
 const (
@@ -65,40 +67,81 @@ func (p *poller) run() {
 	}
 }
 
-// stillWanted reports whether anyone waits; if not, the loop ends, and
-// forgets its key unless it keeps messages for process-local channels.
+// stillWanted reports whether anyone waits. When nobody does, the loop
+// lingers for BlockTime, so that a receiver calling again soon, as
+// receive loops do, finds it running; then it ends, and forgets its key
+// unless it keeps messages for process-local channels.
 func (p *poller) stillWanted() bool {
 	l := p.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.waiting > 0 && !l.closed.Load() {
-		return true
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
+	for {
+		p.mu.Lock()
+		wanted := p.waiting > 0
+		p.mu.Unlock()
+		if wanted && !l.closed.Load() {
+			return true
+		}
+		if !l.closed.Load() {
+			if linger == nil {
+				linger = time.NewTimer(l.cfg.BlockTime)
+			}
+			select {
+			case <-p.wake:
+				continue
+			case <-l.done:
+			case <-linger.C:
+			}
+		}
+		l.mu.Lock()
+		p.mu.Lock()
+		if p.waiting > 0 && !l.closed.Load() {
+			p.mu.Unlock()
+			l.mu.Unlock()
+			continue
+		}
+		p.running = false
+		if len(p.inboxes) == 0 && l.pollers[p.key] == p {
+			delete(l.pollers, p.key)
+		}
+		p.mu.Unlock()
+		l.mu.Unlock()
+		return false
 	}
-	p.running = false
-	if len(p.inboxes) == 0 && l.pollers[p.key] == p {
-		delete(l.pollers, p.key)
-	}
-	return false
 }
 
-// pop drops expired messages and pops the oldest one, in one round trip.
+// pop waits for the oldest message. A message that turns out to have
+// expired costs one more round trip, which drops every expired message and
+// takes the oldest live one if there is one; so expiry costs nothing while
+// receivers keep up.
 func (p *poller) pop(ctx context.Context) (member string, at int64, err error) {
 	l := p.l
-	cutoff := score(l.clock.now() - l.expiryUs)
-	var zpop *goredis.ZWithKeyCmd
-	_, err = p.sh.block.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
-		pipe.ZRemRangeByScore(ctx, p.key, "-inf", cutoff)
-		zpop = pipe.BZPopMin(ctx, l.cfg.BlockTime, p.key)
-		return nil
-	})
+	z, err := p.sh.block.BZPopMin(ctx, l.cfg.BlockTime, p.key).Result()
 	if err != nil {
 		return "", 0, err
 	}
-	z := zpop.Val()
-	s, _ := z.Member.(string)
-	return s, int64(math.Round(z.Score * 1e6)), nil
+	at = int64(math.Round(z.Score * 1e6))
+	cutoff := l.clock.now() - l.expiryUs
+	if at > cutoff {
+		member, _ = z.Member.(string)
+		return member, at, nil
+	}
+	res, err := popLiveScript.Run(ctx, p.sh.cmd, []string{p.key}, score(cutoff)).StringSlice()
+	if err != nil || len(res) < 2 {
+		if err == nil {
+			err = goredis.Nil
+		}
+		return "", 0, err
+	}
+	sc, err := strconv.ParseFloat(res[1], 64)
+	if err != nil {
+		return "", 0, err
+	}
+	return res[0], int64(math.Round(sc * 1e6)), nil
 }
 
 func (p *poller) failed(err error, backoff time.Duration) {

@@ -71,7 +71,13 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 	w := &waiter{ev: make(chan event.Event, 1)}
 	ib.waiters = append(ib.waiters, w)
 	p.waiting++
-	if !p.running && l.start() {
+	switch {
+	case p.running:
+		select {
+		case p.wake <- struct{}{}:
+		default: // already signalled
+		}
+	case l.start():
 		p.running = true
 		go p.run()
 	}
@@ -123,6 +129,7 @@ func (l *Layer) poller(channel string, local bool) *poller {
 			l: l, key: key, local: local, name: channel,
 			sh:      l.shardFor(nonLocal(channel)),
 			inboxes: make(map[string]*inbox),
+			wake:    make(chan struct{}, 1),
 		}
 		l.pollers[key] = p
 	}

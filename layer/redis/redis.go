@@ -25,6 +25,7 @@ type Option func(*options)
 type options struct {
 	log    *slog.Logger
 	client goredis.UniversalClient
+	hooks  []goredis.Hook
 }
 
 // WithLogger sets the logger for what the layer cannot report to a caller,
@@ -46,6 +47,13 @@ func WithLogger(l *slog.Logger) Option {
 // received at once, each held up to Config.BlockTime.
 func WithClient(c goredis.UniversalClient) Option {
 	return func(o *options) { o.client = c }
+}
+
+// WithHook adds h to every client the layer makes, for metrics or
+// tracing of the commands it sends. A client given by WithClient keeps the
+// hooks its owner added.
+func WithHook(h goredis.Hook) Option {
+	return func(o *options) { o.hooks = append(o.hooks, h) }
 }
 
 // shard is one Redis deployment: a client for commands and, so that
@@ -121,6 +129,11 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 	}
 	if err := l.dial(); err != nil {
 		return nil, err
+	}
+	for _, c := range l.owned {
+		for _, h := range o.hooks {
+			c.AddHook(h)
+		}
 	}
 	return l, nil
 }

@@ -101,3 +101,12 @@ for _, key in ipairs(order) do
 end
 return {#members, full}
 `)
+
+// popLiveScript drops the expired messages of KEYS[1] (scores up to
+// ARGV[1]) and pops the oldest remaining one, returning member and score,
+// or nothing. Receivers run it when a blocking pop returned an expired
+// message.
+var popLiveScript = goredis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZPOPMIN', KEYS[1])
+`)

@@ -1,0 +1,171 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer/redis"
+)
+
+// counter is a go-redis hook that counts round trips (a command or a
+// pipeline) and the commands they carry.
+type counter struct {
+	trips, cmds atomic.Int64
+}
+
+func (c *counter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (c *counter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		c.trips.Add(1)
+		c.cmds.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *counter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		c.trips.Add(1)
+		c.cmds.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// trips returns the round trips f makes.
+func (c *counter) during(f func()) int64 {
+	before := c.trips.Load()
+	f()
+	return c.trips.Load() - before
+}
+
+var hello = event.Message{"type": "chat.message", "text": "hello"}
+
+// TestRoundTrips counts what each operation costs: one round trip for a
+// send, a receive of a queued message, a group add and a group send to a
+// thousand members on one server; with two shards a group send reads the
+// members, then writes each shard's members in one go.
+func TestRoundTrips(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			cfg := redis.Config{}
+			if shards == 1 {
+				cfg.URL = startServer(t).URL
+			} else {
+				cfg.Mode = redis.ModeShards
+				for range shards {
+					cfg.Shards = append(cfg.Shards, startServer(t).URL)
+				}
+			}
+			var c counter
+			l := newLayer(t, cfg, redis.WithHook(&c))
+			ctx := t.Context()
+			const members = 1000
+			for i := range members {
+				if err := l.GroupAdd(ctx, "room", "member."+strconv.Itoa(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Scripts are sent in full once per server; count after that.
+			must(t, l.Send(ctx, "warm", hello))
+			_, err := l.Receive(ctx, "warm")
+			must(t, err)
+			must(t, l.GroupSend(ctx, "room", hello))
+
+			check := func(op string, want int64, f func() error) {
+				t.Helper()
+				var err error
+				if got := c.during(func() { err = f() }); got != want {
+					t.Errorf("%s: %d round trips, want %d", op, got, want)
+				}
+				must(t, err)
+			}
+			check("Send", 1, func() error { return l.Send(ctx, "one", hello) })
+			check("Receive", 1, func() error { _, err := l.Receive(ctx, "one"); return err })
+			check("GroupAdd", 1, func() error { return l.GroupAdd(ctx, "room", "member.0") })
+			check("GroupDiscard", 1, func() error { return l.GroupDiscard(ctx, "room", "nobody") })
+			wantGroup := int64(1)
+			if shards > 1 {
+				wantGroup = 1 + int64(shards)
+			}
+			check("GroupSend to 1000", wantGroup, func() error { return l.GroupSend(ctx, "room", hello) })
+			for _, m := range []string{"member.0", "member.999"} {
+				for range 2 { // the warm-up's copy and the counted one
+					ev, err := l.Receive(ctx, m)
+					must(t, err)
+					if ev.Type() != "chat.message" {
+						t.Fatalf("%s got %v", m, ev)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCommandsPerMessage counts the commands Redis executes per message
+// with INFO commandstats, on a server nothing else uses. The client sends
+// one command per send (EVALSHA) and two per receive (ZREMRANGEBYSCORE and
+// BZPOPMIN, pipelined); commandstats also counts the three commands the
+// send script runs inside Redis, which cost no round trip.
+func TestCommandsPerMessage(t *testing.T) {
+	srv := startServer(t)
+	l := newLayer(t, redis.Config{URL: srv.URL})
+	admin := srv.client()
+	defer admin.Close()
+	ctx := t.Context()
+	must(t, l.Send(ctx, "warm", hello)) // loads the script
+	_, err := l.Receive(ctx, "warm")
+	must(t, err)
+	must(t, admin.ConfigResetStat(ctx).Err())
+
+	const n = 1000
+	for range n {
+		must(t, l.Send(ctx, "cps", hello))
+		_, err := l.Receive(ctx, "cps")
+		must(t, err)
+	}
+	stats := commandStats(t, admin)
+	perSend := float64(stats["evalsha"]) / n
+	perReceive := float64(stats["bzpopmin"]+stats["zremrangebyscore"]) / n
+	inScript := float64(stats["zcard"]+stats["zadd"]+stats["pexpire"]) / n
+	t.Logf("per message: %.2f commands sent per send, %.2f per receive; %.2f more run inside the send script; all: %v",
+		perSend, perReceive, inScript, stats)
+	if perSend > 1 || perReceive > 2 {
+		t.Errorf("commands per send %.2f (want ≤ 1), per receive %.2f (want ≤ 2)", perSend, perReceive)
+	}
+	if stats["evalsha"] != n || stats["bzpopmin"] != n {
+		t.Errorf("evalsha %d, bzpopmin %d; want %d each", stats["evalsha"], stats["bzpopmin"], n)
+	}
+}
+
+func commandStats(t *testing.T, c *goredis.Client) map[string]int64 {
+	t.Helper()
+	info, err := c.Info(t.Context(), "commandstats").Result()
+	must(t, err)
+	stats := make(map[string]int64)
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		calls, _, _ := strings.Cut(strings.TrimPrefix(rest, "calls="), ",")
+		n, _ := strconv.ParseInt(calls, 10, 64)
+		stats[strings.TrimPrefix(name, "cmdstat_")] = n
+	}
+	delete(stats, "config")
+	delete(stats, "info")
+	return stats
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
