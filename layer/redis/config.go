@@ -76,9 +76,11 @@ type Config struct {
 	// none (payloads in clear, as channels_redis writes them).
 	EncryptionKeys []string `yaml:"encryption_keys"`
 
-	// BlockTime bounds each blocking pop a receiver sends to Redis. Redis
-	// clients cannot abandon a blocking call, so this is how long Close
-	// may wait for receivers to wind down. Default: 1 second.
+	// BlockTime bounds each blocking pop a receiver sends to Redis, in
+	// whole seconds, the unit go-redis sends. Redis clients cannot abandon
+	// a blocking call, so this is how long Close may wait for receive
+	// loops to wind down; Receive itself returns at once. Default: 1
+	// second.
 	BlockTime time.Duration `yaml:"block_time"`
 
 	// ReceiveConnections bounds the connections held by blocking
@@ -166,8 +168,8 @@ func (c Config) Validate() error {
 			bad("encryption key %d is empty", i)
 		}
 	}
-	if c.BlockTime < 0 || c.BlockTime > 0 && c.BlockTime < time.Millisecond {
-		bad("block_time must be at least 1ms, got %s", c.BlockTime)
+	if c.BlockTime < 0 || c.BlockTime%time.Second != 0 {
+		bad("block_time must be a whole number of seconds, got %s", c.BlockTime)
 	}
 	if c.ReceiveConnections < 0 {
 		bad("receive_connections must not be negative, got %d", c.ReceiveConnections)

@@ -138,6 +138,14 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 	return l, nil
 }
 
+// noRetries turns off go-redis' retrying of failed commands: a send whose
+// reply was lost may have been executed, and sending it again would
+// deliver it twice, where the channel layer promises at most once. The
+// caller sees the error instead and decides. Dialling is tried once, so
+// that an outage is reported at once rather than after seconds of
+// retries; receive loops retry on their own, with backoff.
+const noRetries = -1
+
 // dial makes the clients; go-redis connects lazily, so nothing is sent.
 func (l *Layer) dial() error {
 	c := l.cfg
@@ -162,6 +170,7 @@ func (l *Layer) dial() error {
 			if err != nil {
 				return fmt.Errorf("%w: %v", ErrConfig, err)
 			}
+			o.MaxRetries, o.DialerRetries = noRetries, 1
 			sh := shard{cmd: goredis.NewClient(o), block: goredis.NewClient(blocking(o))}
 			l.shards = append(l.shards, sh)
 			l.owned = append(l.owned, sh.cmd, sh.block)
@@ -182,6 +191,7 @@ func (l *Layer) dial() error {
 		} else {
 			u.IsClusterMode, u.Addrs = true, c.Cluster.Addrs
 		}
+		u.MaxRetries, u.DialerRetries = noRetries, 1
 		b := *u
 		b.PoolSize = c.ReceiveConnections
 		b.ReadTimeout = c.BlockTime + 10*time.Second
