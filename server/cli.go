@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Exit codes of the botserver command.
+const (
+	ExitOK     = 0 // a clean stop
+	ExitFailed = 1 // the server failed, or a second signal stopped it at once
+	ExitUsage  = 2 // a bad command line or config
+)
+
+// Command is the botserver command line, for programs that serve their
+// own bots: build a registry (Builtins plus your bots) and call Main.
+type Command struct {
+	Registry *Registry
+	// Version is printed by -version.
+	Version string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// Getenv expands ${VAR} in config files. Default: os.Getenv.
+	Getenv func(string) string
+	// Signals delivers the stop signals. Default: SIGINT and SIGTERM.
+	Signals <-chan os.Signal
+	// Options are passed to New.
+	Options []Option
+}
+
+// Main runs the botserver command line with reg's bots and exits.
+func Main(reg *Registry, version string) {
+	os.Exit(Command{Registry: reg, Version: version}.Run(context.Background(), os.Args[1:]))
+}
+
+const usage = `usage:
+  botserver [-config FILE] [-grace DURATION]    run the bots (embedded defaults without -config)
+  botserver check -config FILE                  validate a config file and exit
+  botserver -version                            print the version
+`
+
+// Run runs the command with args and returns the exit code.
+func (c Command) Run(ctx context.Context, args []string) int {
+	c.setDefaults()
+	if len(args) > 0 && args[0] == "check" {
+		return c.check(args[1:])
+	}
+	fs := flag.NewFlagSet("botserver", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.Usage = func() { fmt.Fprint(c.Stderr, usage) }
+	path := fs.String("config", "", "the config file (YAML)")
+	grace := fs.Duration("grace", 0, "how long a stop waits for conversations to end (default: the config's shutdown.grace, else 10s)")
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	if *version {
+		fmt.Fprintln(c.Stdout, "botserver", c.Version)
+		return ExitOK
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.Stderr, "botserver: unexpected argument %q\n%s", fs.Arg(0), usage)
+		return ExitUsage
+	}
+	cfg, err := c.load(*path)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "botserver:", err)
+		return ExitUsage
+	}
+	if *grace > 0 {
+		cfg.Shutdown.Grace = *grace
+	}
+	if cfg.Shutdown.Grace == 0 {
+		cfg.Shutdown.Grace = DefaultGrace
+	}
+	s, err := New(cfg, c.Registry, c.Options...)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "botserver:", err)
+		return ExitUsage
+	}
+	return c.serve(ctx, s, cfg.Shutdown.Grace)
+}
+
+func (c *Command) setDefaults() {
+	if c.Registry == nil {
+		c.Registry = Builtins()
+	}
+	if c.Stdin == nil {
+		c.Stdin = os.Stdin
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	c.Options = append([]Option{WithStdio(c.Stdin, c.Stdout)}, c.Options...)
+}
+
+func (c Command) load(path string) (*Config, error) {
+	if path == "" {
+		return Default(c.Getenv), nil
+	}
+	return Load(path, c.Getenv)
+}
+
+func (c Command) check(args []string) int {
+	fs := flag.NewFlagSet("botserver check", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	path := fs.String("config", "", "the config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	if *path == "" {
+		fmt.Fprint(c.Stderr, "botserver check: -config FILE is required\n", usage)
+		return ExitUsage
+	}
+	cfg, err := Load(*path, c.Getenv)
+	if err == nil {
+		err = cfg.Validate(c.Registry)
+	}
+	if err != nil {
+		fmt.Fprintln(c.Stderr, err)
+		return ExitUsage
+	}
+	fmt.Fprintf(c.Stdout, "%s: ok\n", *path)
+	return ExitOK
+}
+
+// serve runs s until the first stop signal (or ctx ending), then shuts it
+// down within grace; a second signal stops it at once.
+func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int {
+	sigs := c.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
+	runCtx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	if ws := s.WebSocket(); ws != nil {
+		go c.announce(runCtx, s)
+	}
+
+	select {
+	case err := <-done:
+		return c.exit(err)
+	case <-sigs:
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(c.Stderr, "botserver: stopping; a second signal stops at once")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	shut := make(chan struct{})
+	go func() {
+		if err := s.Shutdown(sctx); err != nil {
+			fmt.Fprintln(c.Stderr, "botserver: shutdown:", err)
+			hardStop()
+		}
+		close(shut)
+	}()
+	for {
+		select {
+		case err := <-done:
+			<-shut
+			if sctx.Err() != nil {
+				fmt.Fprintf(c.Stderr, "botserver: conversations did not end within %v\n", grace)
+				return ExitFailed
+			}
+			return c.exit(err)
+		case <-sigs:
+			hardStop()
+			<-done
+			return ExitFailed
+		}
+	}
+}
+
+func (c Command) exit(err error) int {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(c.Stderr, "botserver:", err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// announce tells where to point a browser once the WebSocket adapter
+// listens.
+func (c Command) announce(ctx context.Context, s *Server) {
+	ws := s.WebSocket()
+	select {
+	case <-ws.Started():
+	case <-ctx.Done():
+		return
+	}
+	fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s/ in a browser to chat with the bot\n", ws.Addr(), ws.Addr())
+}

@@ -1,0 +1,199 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters/console"
+	"github.com/switchboard-bots/switchboard/adapters/slack"
+	"github.com/switchboard-bots/switchboard/adapters/telegram"
+	"github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Config is a botserver configuration file. Every section is optional; the
+// zero Config is the embedded default minus its adapters (see Default).
+type Config struct {
+	Log   LogConfig   `yaml:"log"`
+	Layer LayerConfig `yaml:"layer"`
+	// Scopes holds the defaults for every adapter's conversations; an
+	// adapter's own scopes section overrides them field by field.
+	Scopes scope.Config `yaml:"scopes"`
+
+	WebSocket *WebSocketConfig `yaml:"websocket"`
+	Telegram  *TelegramConfig  `yaml:"telegram"`
+	Slack     *SlackConfig     `yaml:"slack"`
+	Console   *ConsoleConfig   `yaml:"console"`
+
+	// Routes maps a protocol ("websocket", "http", "telegram", "slack",
+	// "console", "channel") to what serves its scopes.
+	Routes map[string]*Route `yaml:"routes"`
+
+	Ops      OpsConfig      `yaml:"ops"`
+	Shutdown ShutdownConfig `yaml:"shutdown"`
+
+	// name is the file the config came from; lines remembers where each
+	// section started, for errors found after decoding.
+	name  string
+	lines map[string]int
+}
+
+// LogConfig sets up structured logs.
+type LogConfig struct {
+	// Format is "text" (default) or "json".
+	Format string `yaml:"format"`
+	// Level is "debug", "info" (default), "warn" or "error".
+	Level string `yaml:"level"`
+}
+
+// LayerConfig chooses and sizes the channel layer.
+type LayerConfig struct {
+	// Backend is "memory" (default: one process) or "redis".
+	Backend      string `yaml:"backend"`
+	layer.Config `yaml:",inline"`
+}
+
+// WebSocketConfig enables the WebSocket and HTTP adapter.
+type WebSocketConfig struct {
+	// Enabled defaults to true when the section is present.
+	Enabled          *bool `yaml:"enabled"`
+	websocket.Config `yaml:",inline"`
+}
+
+// TelegramConfig enables the Telegram adapter.
+type TelegramConfig struct {
+	// Enabled defaults to true when the section is present.
+	Enabled         *bool `yaml:"enabled"`
+	telegram.Config `yaml:",inline"`
+}
+
+// SlackConfig enables the Slack adapter.
+type SlackConfig struct {
+	// Enabled defaults to true when the section is present.
+	Enabled      *bool `yaml:"enabled"`
+	slack.Config `yaml:",inline"`
+}
+
+// ConsoleConfig enables the console adapter on the server's standard input
+// and output.
+type ConsoleConfig struct {
+	// Enabled defaults to true when the section is present.
+	Enabled        *bool `yaml:"enabled"`
+	console.Config `yaml:",inline"`
+}
+
+// OpsConfig is the operations listener: metrics and health.
+type OpsConfig struct {
+	// Addr is where /metrics, /healthz and /readyz are served, e.g.
+	// "127.0.0.1:9090". Default: "" (no ops listener).
+	Addr string `yaml:"addr"`
+}
+
+// ShutdownConfig bounds a graceful stop.
+type ShutdownConfig struct {
+	// Grace is how long SIGINT/SIGTERM waits for conversations to drain
+	// and end before the process exits anyway. Default: 10s.
+	Grace time.Duration `yaml:"grace"`
+}
+
+// DefaultGrace is ShutdownConfig.Grace's default.
+const DefaultGrace = 10 * time.Second
+
+func enabled(p *bool) bool { return p == nil || *p }
+
+// Validate checks what can be checked without dialing anything: the
+// sections' own rules, the adapters' credentials, and that every route
+// names a protocol and a registered bot. Errors name the file and line of
+// the section they concern when the config came from a file.
+func (c *Config) Validate(reg *Registry) error {
+	var errs []error
+	add := func(section string, err error) {
+		if err != nil {
+			errs = append(errs, c.errorAt(section, err))
+		}
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		add("log", fmt.Errorf("log.format must be text or json, got %q", c.Log.Format))
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		add("log", err)
+	}
+	switch c.Layer.Backend {
+	case "", "memory":
+	case "redis":
+		add("layer", errors.New("layer.backend redis is not available in this build yet; use memory"))
+	default:
+		add("layer", fmt.Errorf("layer.backend must be memory or redis, got %q", c.Layer.Backend))
+	}
+	add("layer", c.Layer.Config.Validate())
+	add("scopes", c.Scopes.Validate())
+	if c.Shutdown.Grace < 0 {
+		add("shutdown", fmt.Errorf("shutdown.grace must not be negative"))
+	}
+	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
+		add("websocket", prefixed("websocket", c.withScopes(w.Config).Validate()))
+	}
+	if t := c.Telegram; t != nil && enabled(t.Enabled) {
+		add("telegram", prefixed("telegram", c.telegramConfig().Validate()))
+	}
+	if s := c.Slack; s != nil && enabled(s.Enabled) {
+		add("slack", prefixed("slack", c.slackConfig().Validate()))
+	}
+	if len(c.Routes) == 0 {
+		add("routes", errors.New("routes: no routes; name at least one protocol and the bot that serves it"))
+	}
+	for proto, r := range c.Routes {
+		if r == nil {
+			errs = append(errs, c.errorAt("routes."+proto, fmt.Errorf("routes.%s is empty", proto)))
+			continue
+		}
+		errs = append(errs, r.validate(c.file(), "routes."+proto, reg, c.lines)...)
+	}
+	return errors.Join(errs...)
+}
+
+func prefixed(section string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", section, err)
+}
+
+// withScopes fills the adapter's zero scope settings from the top-level
+// scopes section.
+func (c *Config) withScopes(w websocket.Config) websocket.Config {
+	w.Scopes = mergeScopes(w.Scopes, c.Scopes)
+	return w
+}
+
+func (c *Config) telegramConfig() telegram.Config {
+	t := c.Telegram.Config
+	t.Scopes = mergeScopes(t.Scopes, c.Scopes)
+	return t
+}
+
+func (c *Config) slackConfig() slack.Config {
+	s := c.Slack.Config
+	s.Scopes = mergeScopes(s.Scopes, c.Scopes)
+	return s
+}
+
+func mergeScopes(own, def scope.Config) scope.Config {
+	if own.IdleTimeout == 0 {
+		own.IdleTimeout = def.IdleTimeout
+	}
+	if own.MaxScopes == 0 {
+		own.MaxScopes = def.MaxScopes
+	}
+	if own.InboxSize == 0 {
+		own.InboxSize = def.InboxSize
+	}
+	if own.ShutdownParallelism == 0 {
+		own.ShutdownParallelism = def.ShutdownParallelism
+	}
+	return own
+}

@@ -1,0 +1,15 @@
+// Package server is botserver as a library: it reads a YAML config file,
+// builds the channel layer, the routes from protocols, paths and commands
+// to bots by name, and the adapters, runs them, and shuts them down in
+// order on a signal (intake first, then conversations, then the layer).
+//
+// Bots are Go values registered by name in a Registry that the program
+// owns. A program that serves its own bots registers them beside the
+// built-in ones and runs the same command line:
+//
+//	func main() {
+//		reg := server.Builtins()
+//		reg.RegisterApp("support", support.New())
+//		server.Main(reg, "v1.2.0")
+//	}
+package server

@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/server"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestBadConfigsNameFileLineAndKey(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown key", "websocket:\n  adress: 127.0.0.1:1\n",
+			[]string{"bot.yaml:2:", "websocket.adress", `unknown key "adress"`}},
+		{"near miss", "routes:\n  websocket:\n    Bot: echo\n",
+			[]string{"bot.yaml:3:", `did you mean "bot"?`}},
+		{"wrong type", "scopes:\n  inbox_size: lots\n",
+			[]string{"bot.yaml:2:", "cannot unmarshal", "lots"}},
+		{"wrong duration", "shutdown:\n  grace: soon\n",
+			[]string{"bot.yaml:2:", "soon"}},
+		{"unset variable", "telegram:\n  token: ${NO_SUCH_TOKEN}\n",
+			[]string{"bot.yaml:2:", "${NO_SUCH_TOKEN} is not set"}},
+		{"bad middleware", "routes:\n  console:\n    bot: echo\n    middleware: [loger]\n",
+			[]string{"bot.yaml:4:", `unknown middleware "loger"`}},
+		{"not yaml", "routes: [\n", []string{"bot.yaml:"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := server.Parse("bot.yaml", []byte(c.yaml), env())
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateNamesTheSection(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"missing token", "console: {}\ntelegram:\n  mode: polling\nroutes:\n  telegram:\n    bot: echo\n",
+			[]string{"bot.yaml:2:", "telegram", "token"}},
+		{"unknown bot", "console: {}\nroutes:\n  console:\n    bot: nobody\n",
+			[]string{"bot.yaml:4:", "routes.console.bot", `no bot named "nobody"`, "echo"}},
+		{"two kinds", "console: {}\nroutes:\n  console:\n    bot: echo\n    commands:\n      - command: /start\n        bot: echo\n",
+			[]string{"bot.yaml:3:", "one of bot, paths or commands"}},
+		{"no routes", "console: {}\n", []string{"no routes"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := server.Parse("bot.yaml", []byte(c.yaml), env())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate(server.Builtins())
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if ce, ok := errors.AsType[*server.ConfigError](err); !ok || ce.File != "bot.yaml" {
+				t.Errorf("not a ConfigError naming the file: %#v", err)
+			}
+		})
+	}
+}
+
+func TestEnvironmentExpands(t *testing.T) {
+	cfg, err := server.Parse("bot.yaml", []byte(`
+telegram:
+  token: ${TG_TOKEN}
+  request_timeout: ${TG_TIMEOUT:-45s}
+shutdown:
+  grace: ${GRACE:-3s}
+routes:
+  telegram: {bot: echo}
+`), env("TG_TOKEN", "123:secret", "GRACE", "7s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Telegram.Token != "123:secret" || cfg.Telegram.RequestTimeout != 45*time.Second || cfg.Shutdown.Grace != 7*time.Second {
+		t.Fatalf("got token %q, timeout %v, grace %v", cfg.Telegram.Token, cfg.Telegram.RequestTimeout, cfg.Shutdown.Grace)
+	}
+	if err := cfg.Validate(server.Builtins()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	cfg, err := server.Load("../botserver.example.yaml", env("TELEGRAM_TOKEN", "1:x", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(server.Builtins()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/console"
+	"github.com/switchboard-bots/switchboard/adapters/slack"
+	"github.com/switchboard-bots/switchboard/adapters/telegram"
+	"github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
+	"github.com/switchboard-bots/switchboard/router"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Server runs the adapters, routes and channel layer of a Config.
+type Server struct {
+	cfg      *Config
+	log      *slog.Logger
+	layer    layer.Layer
+	app      scope.Application
+	adapters []adapters.Adapter
+	ws       *websocket.Adapter // nil when the WebSocket adapter is off
+
+	stopOnce sync.Once
+}
+
+// Option configures a Server with what a file cannot hold.
+type Option func(*options)
+
+type options struct {
+	log     *slog.Logger
+	stdin   io.Reader
+	stdout  io.Writer
+	wsOpts  []websocket.Option
+	tgOpts  []telegram.Option
+	slkOpts []slack.Option
+}
+
+// WithLogger sets the server's logger. Default: one built from the
+// config's log section, writing to standard error.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithStdio sets the console adapter's input and output. Default: the
+// process's standard input and output.
+func WithStdio(in io.Reader, out io.Writer) Option {
+	return func(o *options) { o.stdin, o.stdout = in, out }
+}
+
+// WithAdapterOptions passes options on to the adapters, such as a listener
+// for the WebSocket adapter or an HTTP client for Telegram.
+func WithAdapterOptions(ws []websocket.Option, tg []telegram.Option, slk []slack.Option) Option {
+	return func(o *options) { o.wsOpts, o.tgOpts, o.slkOpts = ws, tg, slk }
+}
+
+// New builds a server from cfg and the bots in reg. It validates the
+// config and builds every part without connecting anything: Run connects.
+func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
+	if err := cfg.Validate(reg); err != nil {
+		return nil, err
+	}
+	o := options{stdin: os.Stdin, stdout: os.Stdout}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.log == nil {
+		l, err := NewLogger(cfg.Log, os.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		o.log = l
+	}
+	s := &Server{cfg: cfg, log: o.log}
+	l, err := memory.New(cfg.Layer.Config)
+	if err != nil {
+		return nil, cfg.errorAt("layer", err)
+	}
+	s.layer = l
+	deps := Deps{Layer: l, Logger: o.log}
+	routes := router.Routes{}
+	for proto, r := range cfg.Routes {
+		app, err := r.build("routes."+proto, reg, deps)
+		if err != nil {
+			return nil, cfg.errorAt("routes."+proto, err)
+		}
+		routes[proto] = app
+	}
+	s.app = consumer.WithLayer(l)(router.ByProtocol(routes))
+	if err := s.buildAdapters(o); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	if len(s.adapters) == 0 {
+		_ = l.Close()
+		return nil, cfg.errorAt("", errors.New("no adapter is enabled: add a websocket, telegram, slack or console section"))
+	}
+	return s, nil
+}
+
+func (s *Server) buildAdapters(o options) error {
+	c := s.cfg
+	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
+		a, err := websocket.New(c.withScopes(w.Config), append([]websocket.Option{websocket.WithLogger(s.log)}, o.wsOpts...)...)
+		if err != nil {
+			return c.errorAt("websocket", err)
+		}
+		s.ws = a
+		s.adapters = append(s.adapters, a)
+	}
+	if t := c.Telegram; t != nil && enabled(t.Enabled) {
+		a, err := telegram.New(c.telegramConfig(), append([]telegram.Option{telegram.WithLogger(s.log)}, o.tgOpts...)...)
+		if err != nil {
+			return c.errorAt("telegram", err)
+		}
+		s.adapters = append(s.adapters, a)
+	}
+	if sl := c.Slack; sl != nil && enabled(sl.Enabled) {
+		a, err := slack.New(c.slackConfig(), append([]slack.Option{slack.WithLogger(s.log)}, o.slkOpts...)...)
+		if err != nil {
+			return c.errorAt("slack", err)
+		}
+		s.adapters = append(s.adapters, a)
+	}
+	if cn := c.Console; cn != nil && enabled(cn.Enabled) {
+		cc := cn.Config
+		cc.Scopes = mergeScopes(cc.Scopes, c.Scopes)
+		s.adapters = append(s.adapters, console.New(o.stdin, o.stdout, cc, s.log))
+	}
+	return nil
+}
+
+// WebSocket returns the WebSocket adapter, or nil when it is off.
+func (s *Server) WebSocket() *websocket.Adapter { return s.ws }
+
+// Layer returns the server's channel layer.
+func (s *Server) Layer() layer.Layer { return s.layer }
+
+// Run runs every adapter until Shutdown, or until one fails for good, in
+// which case it shuts the others down and returns that failure. ctx ending
+// stops everything at once.
+func (s *Server) Run(ctx context.Context) error {
+	errs := make(chan error, len(s.adapters))
+	for _, a := range s.adapters {
+		go func() {
+			err := a.Run(ctx, s.app)
+			if err != nil && !errors.Is(err, adapters.ErrStopped) {
+				err = fmt.Errorf("%s: %w", a.Name(), err)
+			} else {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range s.adapters {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			if ctx.Err() == nil {
+				s.log.Error("adapter failed; shutting the others down", "err", err)
+				go func() { _ = s.Shutdown(context.WithoutCancel(ctx)) }()
+			}
+		}
+	}
+	s.stopOnce.Do(func() { _ = s.layer.Close() })
+	return first
+}
+
+// Shutdown stops intake on every adapter, lets conversations drain and end
+// with reason shutdown, then closes the channel layer. It returns when all
+// that is done or ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.adapters))
+	for i, a := range s.adapters {
+		wg.Go(func() {
+			if err := a.Shutdown(ctx); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", a.Name(), err)
+			}
+		})
+	}
+	wg.Wait()
+	// The layer goes last, so that a final send from a disconnect handler
+	// still arrives.
+	s.stopOnce.Do(func() { _ = s.layer.Close() })
+	return errors.Join(errs...)
+}
+
+// NewLogger builds the logger a LogConfig describes.
+func NewLogger(c LogConfig, w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(c.Level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log.level must be debug, info, warn or error, got %q", s)
+}
