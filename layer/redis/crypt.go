@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
+	"slices"
 )
 
 // cryptOverhead is what sealing adds to a payload: nonce and tag.
@@ -43,7 +44,7 @@ func newCrypter(keys []string) (*crypter, error) {
 func (c *crypter) seal(dst, plain []byte) []byte {
 	aead := c.aeads[0]
 	n := len(dst)
-	dst = dst[:n+aead.NonceSize()]
+	dst = slices.Grow(dst, aead.NonceSize()+len(plain)+aead.Overhead())[:n+aead.NonceSize()]
 	_, _ = rand.Read(dst[n:]) // never fails: crypto/rand crashes the program instead
 	return aead.Seal(dst, dst[n:], plain, nil)
 }

@@ -94,7 +94,7 @@ func TestClosePrompt(t *testing.T) {
 	}
 	start := time.Now()
 	must(t, l.Close())
-	if d := time.Since(start); d > 2*block {
+	if d := time.Since(start); d > 3*block {
 		t.Errorf("Close took %s with BlockTime %s", d, block)
 	}
 	if err := <-res; !errors.Is(err, layer.ErrClosed) || !errors.Is(err, redis.ErrClosed) {

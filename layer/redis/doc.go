@@ -1,0 +1,65 @@
+// Package redis is a channel layer on Redis that speaks the wire format of
+// channels_redis 4.x, the Redis layer of Django Channels, so that a Django
+// Channels site and Switchboard bots configured with the same Redis and
+// prefix can send to each other's channels and groups.
+//
+// # Storage
+//
+// The key layout is channels_redis': a channel's messages live in the
+// sorted set prefix+name, scored by send time in seconds, each member being
+// 12 random bytes followed by the message as a MessagePack map; a
+// process-local channel ("specific.abc!xyz") is stored under its name cut
+// after the "!" ("specific.abc!"), shared by every channel the process made
+// with that prefix, and its messages carry the full name in the
+// "__asgi_channel__" field; a group is the sorted set prefix+":group:"+name
+// of its members, scored by the time each joined. Capacity and expiry
+// follow the same rules: a send fails when the channel holds its capacity
+// of unexpired messages, messages older than the expiry are dropped, keys
+// expire after the expiry of their newest message or membership, and a
+// group send skips full members.
+//
+// # Round trips
+//
+// channels_redis spends about ten commands on a message. Here a send is one
+// Lua script call; a group send on one server is one script call that
+// reads the members and writes a copy into each member's key (one copy per
+// process for process-local members), however large the group; a receive
+// is one blocking pop, plus one more call only when the popped message had
+// expired. Blocking pops run in one receive loop per key and process,
+// which hands messages to waiting receivers. go-redis cannot abandon a
+// blocking call when a context ends, so the loop blocks for at most
+// Config.BlockTime at a time, on connections of its own; Receive returns as
+// soon as its context ends or the layer closes, and a message the loop
+// popped for a receiver that left goes back to its key with its old score.
+//
+// # Deployments
+//
+// Config.Mode names the deployment: one server (single), several servers
+// that names are spread over by jump consistent hash of xxhash64 (shards),
+// a master found through Redis Sentinel (sentinel) or Redis Cluster
+// (cluster). Every operation on a channel or group goes to the shard its
+// name hashes to, unlike channels_redis, whose sharded send picks a server
+// round-robin. In cluster mode the name part of every key is a hash tag,
+// and a group send reads the members, then writes each member's key with
+// its own script call, pipelined by node, since one script may only touch
+// one slot. Talking to channels_redis works in single and sentinel mode;
+// its sharding differs, and it cannot run on Cluster.
+//
+// # Faults
+//
+// Operations that cannot reach Redis fail with errors wrapping
+// ErrUnavailable and naming the channel or group. Commands are not retried
+// by the client, since a send whose reply was lost may have been executed
+// and the layer delivers at most once. Receive loops retry with backoff
+// until Redis answers again; a Receive whose context ends meanwhile returns
+// the context's error together with the last Redis error. Nothing Redis
+// acknowledged is lost by the layer; whether Redis keeps it across a crash
+// depends on its persistence settings (appendonly).
+//
+// # Encryption
+//
+// With Config.EncryptionKeys, payloads are sealed with AES-256-GCM under
+// the first key, and opened with whichever key works, so that keys can be
+// rotated. The sealed form is this package's own: channels_redis uses
+// Fernet, so encrypted layers cannot talk to it.
+package redis

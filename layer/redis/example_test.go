@@ -1,0 +1,49 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer/redis"
+)
+
+// A consumer's own channel joins a room; a broadcast to the room reaches
+// it. Another process, or a Django Channels site using channels_redis with
+// the same Redis and prefix, could send the broadcast just as well.
+func Example() {
+	url := os.Getenv(urlEnv) // empty: redis://127.0.0.1:6379/0
+	prefix := "example." + strings.ToLower(rand.Text()[:8]) + "."
+	l, err := redis.New(redis.Config{URL: url, Prefix: prefix})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer l.Close()
+	defer l.Flush(context.Background()) // delete the example's keys
+
+	ctx := context.Background()
+	inbox, err := l.NewChannel(ctx, "specific.")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := l.GroupAdd(ctx, "room", inbox); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := l.GroupSend(ctx, "room", event.Message{"type": "chat.message", "text": "hello"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ev, err := l.Receive(ctx, inbox)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ev.Type(), ev.(event.Message)["text"])
+	// Output: chat.message hello
+}
