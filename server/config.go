@@ -86,7 +86,8 @@ type ConsoleConfig struct {
 
 // OpsConfig is the operations listener: metrics and health.
 type OpsConfig struct {
-	// Addr is where /metrics, /healthz and /readyz are served, e.g.
+	// Addr is where /metrics (Prometheus), /healthz (the process runs)
+	// and /readyz (every adapter is up) are served, e.g.
 	// "127.0.0.1:9090". Default: "" (no ops listener).
 	Addr string `yaml:"addr"`
 }

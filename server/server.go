@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ type Server struct {
 	app      scope.Application
 	adapters []adapters.Adapter
 	ws       *websocket.Adapter // nil when the WebSocket adapter is off
+	ops      *opsServer
 
 	stopOnce sync.Once
 }
@@ -82,10 +84,16 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		o.log = l
 	}
 	s := &Server{cfg: cfg, log: o.log}
-	l, err := memory.New(cfg.Layer.Config)
+	opsrv, err := newOps(cfg.Ops.Addr)
+	if err != nil {
+		return nil, err
+	}
+	s.ops = opsrv
+	mem, err := memory.New(cfg.Layer.Config)
 	if err != nil {
 		return nil, cfg.errorAt("layer", err)
 	}
+	l := opsrv.metrics.Layer()(mem)
 	s.layer = l
 	deps := Deps{Layer: l, Logger: o.log}
 	routes := router.Routes{}
@@ -96,7 +104,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		}
 		routes[proto] = app
 	}
-	s.app = consumer.WithLayer(l)(router.ByProtocol(routes))
+	s.app = consumer.WithLayer(l)(opsrv.metrics.Middleware()(router.ByProtocol(routes)))
 	if err := s.buildAdapters(o); err != nil {
 		_ = l.Close()
 		return nil, err
@@ -105,8 +113,27 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		_ = l.Close()
 		return nil, cfg.errorAt("", errors.New("no adapter is enabled: add a websocket, telegram, slack or console section"))
 	}
+	s.addChecks()
 	return s, nil
 }
+
+// addChecks makes readiness wait for the adapters: the WebSocket adapter
+// once it listens, the others once Run is under way.
+func (s *Server) addChecks() {
+	if ws := s.ws; ws != nil {
+		s.ops.health.AddCheck("websocket", func(ctx context.Context) error {
+			select {
+			case <-ws.Started():
+				return nil
+			default:
+				return errors.New("not listening yet")
+			}
+		})
+	}
+}
+
+// OpsAddr returns where /metrics, /healthz and /readyz are served, or nil.
+func (s *Server) OpsAddr() net.Addr { return s.ops.Addr() }
 
 func (s *Server) buildAdapters(o options) error {
 	c := s.cfg
@@ -150,6 +177,11 @@ func (s *Server) Layer() layer.Layer { return s.layer }
 // which case it shuts the others down and returns that failure. ctx ending
 // stops everything at once.
 func (s *Server) Run(ctx context.Context) error {
+	if err := s.ops.listen(); err != nil {
+		s.stopOnce.Do(func() { _ = s.layer.Close() })
+		return err
+	}
+	defer s.ops.close(context.WithoutCancel(ctx))
 	errs := make(chan error, len(s.adapters))
 	for _, a := range s.adapters {
 		go func() {

@@ -164,3 +164,44 @@ func TestNoAdapterIsAnError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestOpsListener(t *testing.T) {
+	s, _ := start(t, `
+websocket: {addr: "127.0.0.1:0"}
+ops: {addr: "127.0.0.1:0"}
+routes:
+  websocket: {bot: wschat}
+`)
+	c := dial(t, s, "/anything/")
+	read(t, c)
+	if err := c.WriteMessage(gorilla.TextMessage, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	read(t, c)
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(fmt.Sprintf("http://%s%s", s.OpsAddr(), path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz %d", code)
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	code, body := get("/metrics")
+	for _, want := range []string{
+		`switchboard_events_in_total{protocol="websocket",type="websocket.receive"} 1`,
+		`switchboard_scopes_live{protocol="websocket"} 1`,
+		`switchboard_events_out_total{protocol="websocket",type="websocket.send"} 2`,
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
