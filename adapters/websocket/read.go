@@ -55,9 +55,15 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 		if c.closing.Load() {
 			continue // closing: what the client still sends is not delivered
 		}
-		// Deliver blocks while the scope's inbox is full: the client then
-		// feels the backpressure through TCP.
-		if err := c.m.Deliver(c.ctx, c.key, ev, c.newScope); err != nil &&
+		// The read loop is this connection's goroutine anyway, so it
+		// handles the message itself when the scope is idle rather than
+		// starting a worker per message; while the instance is busy the
+		// message queues, and a full inbox blocks here: the client then
+		// feels the backpressure through TCP. Either way the next frame
+		// (a pong included) is read once this one is handed over, so a
+		// handler that runs longer than ping_interval+pong_timeout drops
+		// its connection.
+		if err := c.m.DeliverInline(c.ctx, c.key, ev, c.newScope); err != nil &&
 			!errors.Is(err, scope.ErrClosed) {
 			c.a.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
 		}
