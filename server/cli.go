@@ -43,6 +43,7 @@ func Main(reg *Registry, version string) {
 
 const usage = `usage:
   botserver [-config FILE] [-grace DURATION]    run the bots (embedded defaults without -config)
+  botserver worker -config FILE CHANNEL...      serve layer channels only (the "channel" routes)
   botserver check -config FILE                  validate a config file and exit
   botserver -version                            print the version
 `
@@ -53,7 +54,13 @@ func (c Command) Run(ctx context.Context, args []string) int {
 	if len(args) > 0 && args[0] == "check" {
 		return c.check(args[1:])
 	}
-	fs := flag.NewFlagSet("botserver", flag.ContinueOnError)
+	var workerChannels []string
+	name := "botserver"
+	if len(args) > 0 && args[0] == "worker" {
+		args, name = args[1:], "botserver worker"
+		workerChannels = []string{}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	fs.Usage = func() { fmt.Fprint(c.Stderr, usage) }
 	path := fs.String("config", "", "the config file (YAML)")
@@ -66,7 +73,14 @@ func (c Command) Run(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stdout, "botserver", c.Version)
 		return ExitOK
 	}
-	if fs.NArg() > 0 {
+	if workerChannels != nil {
+		if fs.NArg() == 0 || *path == "" {
+			fmt.Fprint(c.Stderr, "botserver worker: -config FILE and at least one channel are required\n", usage)
+			return ExitUsage
+		}
+		workerChannels = fs.Args()
+		c.Options = append(c.Options, AsWorker(workerChannels...))
+	} else if fs.NArg() > 0 {
 		fmt.Fprintf(c.Stderr, "botserver: unexpected argument %q\n%s", fs.Arg(0), usage)
 		return ExitUsage
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	Telegram  *TelegramConfig  `yaml:"telegram"`
 	Slack     *SlackConfig     `yaml:"slack"`
 	Console   *ConsoleConfig   `yaml:"console"`
+	// Worker serves layer channels in this process too; `botserver
+	// worker` serves them alone.
+	Worker *WorkerConfig `yaml:"worker"`
 
 	// Routes maps a protocol ("websocket", "http", "telegram", "slack",
 	// "console", "channel") to what serves its scopes.
@@ -50,9 +54,22 @@ type LogConfig struct {
 
 // LayerConfig chooses and sizes the channel layer.
 type LayerConfig struct {
-	// Backend is "memory" (default: one process) or "redis".
-	Backend      string `yaml:"backend"`
+	// Backend is "memory" (default: one process) or "redis" (several
+	// processes, or a Django Channels site, sharing one Redis).
+	Backend string `yaml:"backend"`
+	// Capacity, channel_capacity, expiry and group_expiry, for either
+	// backend.
 	layer.Config `yaml:",inline"`
+	// Redis says where Redis is, with backend: redis. Its own capacity
+	// and expiry keys are ignored: the ones above apply.
+	Redis redis.Config `yaml:"redis"`
+}
+
+// redisConfig is the Redis layer's config with the layer section's sizes.
+func (c *Config) redisConfig() redis.Config {
+	rc := c.Layer.Redis
+	rc.Config = c.Layer.Config
+	return rc
 }
 
 // WebSocketConfig enables the WebSocket and HTTP adapter.
@@ -82,6 +99,12 @@ type ConsoleConfig struct {
 	// Enabled defaults to true when the section is present.
 	Enabled        *bool `yaml:"enabled"`
 	console.Config `yaml:",inline"`
+}
+
+// WorkerConfig names the layer channels a server serves with its
+// "channel" routes.
+type WorkerConfig struct {
+	Channels []string `yaml:"channels"`
 }
 
 // OpsConfig is the operations listener: metrics and health.
@@ -126,7 +149,7 @@ func (c *Config) Validate(reg *Registry) error {
 	switch c.Layer.Backend {
 	case "", "memory":
 	case "redis":
-		add("layer", errors.New("layer.backend redis is not available in this build yet; use memory"))
+		add("layer", prefixed("layer.redis", c.redisConfig().Validate()))
 	default:
 		add("layer", fmt.Errorf("layer.backend must be memory or redis, got %q", c.Layer.Backend))
 	}

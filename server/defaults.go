@@ -9,6 +9,7 @@ import (
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/ping"
+	"github.com/switchboard-bots/switchboard/bots/report"
 	"github.com/switchboard-bots/switchboard/bots/room"
 	"github.com/switchboard-bots/switchboard/bots/wschat"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -27,7 +28,9 @@ const DefaultAddr = "127.0.0.1:8080"
 //   - ping: a WebSocket consumer that answers "pong" a second later;
 //   - room: a cross-protocol room: web, Telegram, Slack and console members
 //     of a room see each other's messages;
-//   - admin: an operator's WebSocket console ("/announce <text>").
+//   - admin: an operator's WebSocket console ("/announce <text>");
+//   - report and report-worker: a chat bot that hands "/report <topic>"
+//     to a worker on the "report.jobs" channel, and that worker.
 func Builtins() *Registry {
 	r := NewRegistry()
 	r.Register("echo", func(Deps) (scope.Application, error) { return echo.New(), nil })
@@ -36,6 +39,8 @@ func Builtins() *Registry {
 	r.Register("ping", func(Deps) (scope.Application, error) { return ping.New(time.Second), nil })
 	r.Register("room", func(Deps) (scope.Application, error) { return room.New(), nil })
 	r.Register("admin", func(Deps) (scope.Application, error) { return admin.New(), nil })
+	r.Register("report", func(Deps) (scope.Application, error) { return report.New(), nil })
+	r.Register("report-worker", func(Deps) (scope.Application, error) { return report.NewWorker(), nil })
 	return r
 }
 

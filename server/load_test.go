@@ -61,7 +61,7 @@ func TestValidateNamesTheSection(t *testing.T) {
 		{"unknown bot", "console: {}\nroutes:\n  console:\n    bot: nobody\n",
 			[]string{"bot.yaml:4:", "routes.console.bot", `no bot named "nobody"`, "echo"}},
 		{"two kinds", "console: {}\nroutes:\n  console:\n    bot: echo\n    commands:\n      - command: /start\n        bot: echo\n",
-			[]string{"bot.yaml:3:", "one of bot, paths or commands"}},
+			[]string{"bot.yaml:3:", "one of bot, paths, commands or channels"}},
 		{"no routes", "console: {}\n", []string{"no routes"}},
 	}
 	for _, c := range cases {

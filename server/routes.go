@@ -25,6 +25,8 @@ type Route struct {
 	// serves everything else.
 	Commands []*CommandRoute `yaml:"commands"`
 	Fallback *Route          `yaml:"fallback"`
+	// Channels routes worker scopes by the layer channel they serve.
+	Channels map[string]*Route `yaml:"channels"`
 	// Middleware wraps this route, outermost first.
 	Middleware []Middleware `yaml:"middleware"`
 }
@@ -98,16 +100,16 @@ func (r *Route) validate(file, path string, reg *Registry, lines map[string]int)
 		errs = append(errs, &ConfigError{File: file, Line: lines[key], Key: key, Err: fmt.Errorf(format, args...)})
 	}
 	kinds := 0
-	for _, set := range []bool{r.Bot != "", len(r.Paths) > 0, len(r.Commands) > 0} {
+	for _, set := range []bool{r.Bot != "", len(r.Paths) > 0, len(r.Commands) > 0, len(r.Channels) > 0} {
 		if set {
 			kinds++
 		}
 	}
 	switch {
 	case kinds == 0:
-		fail(path, "a route needs a bot, paths or commands")
+		fail(path, "a route needs a bot, paths, commands or channels")
 	case kinds > 1:
-		fail(path, "a route has one of bot, paths or commands, not several")
+		fail(path, "a route has one of bot, paths, commands or channels, not several")
 	}
 	if r.Bot != "" && reg != nil {
 		if _, ok := reg.Lookup(r.Bot); !ok {
@@ -126,6 +128,14 @@ func (r *Route) validate(file, path string, reg *Registry, lines map[string]int)
 			fail(key, "a path route needs a path")
 		}
 		errs = append(errs, p.Route.validate(file, key, reg, lines)...)
+	}
+	for name, ch := range r.Channels {
+		key := path + ".channels." + name
+		if ch == nil {
+			fail(key, "a channel route needs a bot")
+			continue
+		}
+		errs = append(errs, ch.validate(file, key, reg, lines)...)
 	}
 	for i, c := range r.Commands {
 		key := fmt.Sprintf("%s.commands[%d]", path, i)
@@ -186,6 +196,16 @@ func (r *Route) build(path string, reg *Registry, deps Deps) (app scope.Applicat
 			cr.Fallback(fb)
 		}
 		app = cr
+	case len(r.Channels) > 0:
+		routes := router.Routes{}
+		for name, ch := range r.Channels {
+			sub, err := ch.build(path+".channels."+name, reg, deps)
+			if err != nil {
+				return nil, err
+			}
+			routes[name] = sub
+		}
+		app = router.ByChannel(routes)
 	default:
 		return nil, errors.New(path + ": empty route")
 	}

@@ -16,9 +16,11 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/adapters/worker"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
+	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -33,6 +35,11 @@ type Server struct {
 	ws       *websocket.Adapter // nil when the WebSocket adapter is off
 	ops      *opsServer
 
+	// pushing runs the push loops; stopPush ends them when intake stops.
+	pushing  sync.WaitGroup
+	stopPush context.CancelFunc
+	mu       sync.Mutex
+
 	stopOnce sync.Once
 }
 
@@ -43,6 +50,7 @@ type options struct {
 	log     *slog.Logger
 	stdin   io.Reader
 	stdout  io.Writer
+	worker  []string // worker mode: serve these channels only
 	wsOpts  []websocket.Option
 	tgOpts  []telegram.Option
 	slkOpts []slack.Option
@@ -63,6 +71,11 @@ func WithStdio(in io.Reader, out io.Writer) Option {
 func WithAdapterOptions(ws []websocket.Option, tg []telegram.Option, slk []slack.Option) Option {
 	return func(o *options) { o.wsOpts, o.tgOpts, o.slkOpts = ws, tg, slk }
 }
+
+// AsWorker makes the server a worker that serves the named layer channels
+// with the "channel" routes, and runs no other adapter (Django Channels'
+// runworker).
+func AsWorker(channels ...string) Option { return func(o *options) { o.worker = channels } }
 
 // New builds a server from cfg and the bots in reg. It validates the
 // config and builds every part without connecting anything: Run connects.
@@ -89,11 +102,11 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.ops = opsrv
-	mem, err := memory.New(cfg.Layer.Config)
+	backend, err := newLayer(cfg)
 	if err != nil {
 		return nil, cfg.errorAt("layer", err)
 	}
-	l := opsrv.metrics.Layer()(mem)
+	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
 	deps := Deps{Layer: l, Logger: o.log}
 	routes := router.Routes{}
@@ -137,6 +150,23 @@ func (s *Server) OpsAddr() net.Addr { return s.ops.Addr() }
 
 func (s *Server) buildAdapters(o options) error {
 	c := s.cfg
+	channels := o.worker
+	if o.worker == nil && c.Worker != nil {
+		channels = c.Worker.Channels
+	}
+	if len(channels) > 0 {
+		if c.Routes["channel"] == nil {
+			return c.errorAt("routes", errors.New(`worker: routes.channel is missing: name the bot that serves each channel`))
+		}
+		w, err := worker.New(s.layer, channels, c.Scopes, s.log)
+		if err != nil {
+			return c.errorAt("worker", err)
+		}
+		s.adapters = append(s.adapters, w)
+	}
+	if o.worker != nil {
+		return nil // a worker process runs no other adapter
+	}
 	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
 		a, err := websocket.New(c.withScopes(w.Config), append([]websocket.Option{websocket.WithLogger(s.log)}, o.wsOpts...)...)
 		if err != nil {
@@ -167,6 +197,15 @@ func (s *Server) buildAdapters(o options) error {
 	return nil
 }
 
+// newLayer builds the configured channel layer; neither backend connects
+// before its first use.
+func newLayer(cfg *Config) (layer.Layer, error) {
+	if cfg.Layer.Backend == "redis" {
+		return redis.New(cfg.redisConfig())
+	}
+	return memory.New(cfg.Layer.Config)
+}
+
 // WebSocket returns the WebSocket adapter, or nil when it is off.
 func (s *Server) WebSocket() *websocket.Adapter { return s.ws }
 
@@ -182,6 +221,16 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.ops.close(context.WithoutCancel(ctx))
+	pctx, stopPush := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.stopPush = stopPush
+	s.mu.Unlock()
+	for _, a := range s.adapters {
+		if _, ok := a.(adapters.Pusher); ok {
+			s.pushing.Go(func() { s.push(pctx, a) })
+		}
+	}
+	defer func() { stopPush(); s.pushing.Wait() }()
 	errs := make(chan error, len(s.adapters))
 	for _, a := range s.adapters {
 		go func() {
@@ -212,6 +261,13 @@ func (s *Server) Run(ctx context.Context) error {
 // with reason shutdown, then closes the channel layer. It returns when all
 // that is done or ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	stopPush := s.stopPush
+	s.mu.Unlock()
+	if stopPush != nil {
+		stopPush() // intake first: pushes, then the adapters
+		s.pushing.Wait()
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.adapters))
 	for i, a := range s.adapters {
