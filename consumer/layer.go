@@ -87,32 +87,19 @@ func (b *Base) ChannelName(ctx context.Context) (string, error) {
 // or the layer closes.
 func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope) {
 	defer close(c.done)
-	backoff := 10 * time.Millisecond
-	for {
-		ev, err := c.l.Receive(ctx, c.name)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, layer.ErrClosed) {
-				return
-			}
-			// A layer that failed (Redis away) is retried: the channel
-			// lives as long as the scope.
-			slog.Warn("consumer: layer receive failed; retrying", "scope", s.String(), "channel", c.name, "err", err, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
-		}
-		backoff = 10 * time.Millisecond
+	_ = layer.Consume(ctx, c.l, c.name, func(ev event.Event) error {
 		if err := conn.Post(ctx, ev); err != nil {
 			if !errors.Is(err, scope.ErrEnded) && ctx.Err() == nil {
 				slog.Error("consumer: layer message not delivered to its scope", "scope", s.String(), "channel", c.name, "event", ev.Type(), "err", err)
 			}
-			return
+			return layer.ErrStopConsuming
 		}
-	}
+		return nil
+	}, func(err error, retryIn time.Duration) {
+		// The channel lives as long as the scope: a layer that failed
+		// (Redis away) is retried.
+		slog.Warn("consumer: layer receive failed; retrying", "scope", s.String(), "channel", c.name, "err", err, "retry_in", retryIn)
+	})
 }
 
 // GroupAdd adds the instance's channel to group (creating the channel if

@@ -2,10 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer"
 )
 
@@ -21,25 +21,12 @@ func PushChannel(adapter string) string { return "push." + adapter }
 // event is pushed once, by whichever server received it.
 func (s *Server) push(ctx context.Context, a adapters.Adapter) {
 	ch := PushChannel(a.Name())
-	backoff := 50 * time.Millisecond
-	for {
-		ev, err := s.layer.Receive(ctx, ch)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, layer.ErrClosed) {
-				return
-			}
-			s.log.Warn("push: receive failed; retrying", "channel", ch, "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
+	_ = layer.Consume(ctx, s.layer, ch, func(ev event.Event) error {
 		if err := adapters.Push(context.WithoutCancel(ctx), a, ev); err != nil {
 			s.log.Error("push failed", "adapter", a.Name(), "event", ev.Type(), "err", err)
 		}
-	}
+		return nil
+	}, func(err error, retryIn time.Duration) {
+		s.log.Warn("push: receive failed; retrying", "channel", ch, "err", err, "retry_in", retryIn)
+	})
 }

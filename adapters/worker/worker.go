@@ -103,24 +103,8 @@ func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
 // only when the previous one is in the scope's inbox, so a busy worker
 // leaves the rest in the layer for other worker processes.
 func (a *Adapter) receive(ctx, deliverCtx context.Context, m *scope.Manager, ch string) {
-	backoff := 50 * time.Millisecond
-	for {
-		ev, err := a.l.Receive(ctx, ch)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, layer.ErrClosed) {
-				return
-			}
-			a.log.Warn("worker: receive failed; retrying", "channel", ch, "err", err, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		err = m.Deliver(deliverCtx, ch, ev, func() *scope.Scope {
+	_ = layer.Consume(ctx, a.l, ch, func(ev event.Event) error {
+		err := m.Deliver(deliverCtx, ch, ev, func() *scope.Scope {
 			return &scope.Scope{Type: Protocol, Adapter: a.Name(), Channel: ch}
 		})
 		if err != nil {
@@ -128,10 +112,13 @@ func (a *Adapter) receive(ctx, deliverCtx context.Context, m *scope.Manager, ch 
 			// rather than drop it silently.
 			a.log.Error("worker: message not handled", "channel", ch, "event", ev.Type(), "err", err)
 			if deliverCtx.Err() != nil || errors.Is(err, scope.ErrClosed) {
-				return
+				return layer.ErrStopConsuming
 			}
 		}
-	}
+		return nil
+	}, func(err error, retryIn time.Duration) {
+		a.log.Warn("worker: receive failed; retrying", "channel", ch, "err", err, "retry_in", retryIn)
+	})
 }
 
 // Shutdown stops receiving, lets the channels' scopes handle what they
