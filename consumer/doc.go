@@ -23,7 +23,9 @@
 // scopes run in parallel; a handler may block (a database call, a timer)
 // and delays only its own scope. Messages the instance receives on its
 // layer channel (ChannelName, GroupAdd) enter the same inbox, so they are
-// ordered with platform events. The protocol's disconnect event is the last
+// ordered with platform events. An instance that uses the layer holds one
+// goroutine, blocked in Receive on its channel, until its scope ends; an
+// instance that does not holds none between events. The protocol's disconnect event is the last
 // an instance sees; after its handler the instance leaves its groups and
 // its channel stops receiving. Per-scope state lives in the struct's fields.
 package consumer
