@@ -44,8 +44,16 @@
 // # Scaling out
 //
 // Telegram lets one process poll a token at a time. Processes that share
-// a Lease (WithLease) elect one poller; another takes over within
-// polling.lease_ttl when it dies. To spread the load of one bot over many
+// a Lease (WithLease) elect one poller: the holder renews the lease every
+// third of polling.lease_ttl and stops polling as soon as a renewal is
+// refused, the others try for it as often. Across processes use the Redis
+// layer's lease, (*redis.Layer).Lease() or redis.NewLease from
+// layer/redis; MemoryLease serves only adapters within one process. A
+// poller that stops cleanly releases the lease at once; one that dies
+// leaves it to expire, and another process polls within polling.lease_ttl
+// plus a third of it, starting from the updates the dead one had not
+// confirmed (so those few may be handled twice). The lease is named by a
+// hash of the token, never the token. To spread the load of one bot over many
 // processes, use webhook mode instead: any number of processes behind a
 // load balancer serve WebhookHandler, and the channel layer carries what
 // they need to share.

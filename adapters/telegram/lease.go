@@ -16,8 +16,9 @@ import (
 // concurrent getUpdates on a token. The holder renews it well before ttl
 // passes; if it dies, the lease expires and another process takes over.
 //
-// A Redis implementation is SET key owner NX PX ttl for Acquire, and
-// compare-and-PEXPIRE and compare-and-DEL scripts for Renew and Release.
+// layer/redis provides one on Redis (redis.Lease: SET key owner NX PX ttl
+// for Acquire, compare-and-PEXPIRE and compare-and-DEL scripts for Renew
+// and Release), for processes on different hosts.
 // Webhook mode needs no lease: any number of processes can serve the
 // webhook behind a load balancer, which is the way to scale out.
 type Lease interface {

@@ -56,6 +56,16 @@
 // acknowledged is lost by the layer; whether Redis keeps it across a crash
 // depends on its persistence settings (appendonly).
 //
+// # Leases
+//
+// Lease (from Layer.Lease or NewLease) is an expiring lock with one owner,
+// the Telegram adapter's Lease for electing the one process that polls a
+// bot. Acquire is SET NX PX, Renew and Release compare the owner and
+// PEXPIRE or DEL in one script. A lease lives in prefix+":lease:{h}",
+// where h is the hex SHA-256 of the name it was asked for, so that a name
+// such as a bot token is never stored; the braces make the hash the key's
+// hash tag, which only matters to Cluster.
+//
 // # Encryption
 //
 // With Config.EncryptionKeys, payloads are sealed with AES-256-GCM under
