@@ -108,6 +108,11 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
+	if rl, ok := backend.(*redis.Layer); ok {
+		// Processes on one Redis elect a single Telegram poller, since
+		// Telegram refuses two pollers of a token.
+		o.tgOpts = append([]telegram.Option{telegram.WithLease(rl.Lease())}, o.tgOpts...)
+	}
 	deps := Deps{Layer: l, Logger: o.log}
 	routes := router.Routes{}
 	for proto, r := range cfg.Routes {
