@@ -131,22 +131,33 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		_ = l.Close()
 		return nil, cfg.errorAt("", errors.New("no adapter is enabled: add a websocket, telegram, slack or console section"))
 	}
-	s.addChecks()
+	s.addChecks(backend)
 	return s, nil
 }
 
-// addChecks makes readiness wait for the adapters: the WebSocket adapter
-// once it listens, the others once Run is under way.
-func (s *Server) addChecks() {
-	if ws := s.ws; ws != nil {
-		s.ops.health.AddCheck("websocket", func(ctx context.Context) error {
+// addChecks makes readiness wait for every adapter that can say it is
+// connected, and for a layer that can be pinged.
+func (s *Server) addChecks(backend layer.Layer) {
+	ready := func(ch <-chan struct{}, what string) func(context.Context) error {
+		return func(context.Context) error {
 			select {
-			case <-ws.Started():
+			case <-ch:
 				return nil
 			default:
-				return errors.New("not listening yet")
+				return errors.New(what)
 			}
-		})
+		}
+	}
+	if s.ws != nil {
+		s.ops.health.AddCheck("websocket", ready(s.ws.Started(), "not listening yet"))
+	}
+	for _, a := range s.adapters {
+		if r, ok := a.(interface{ Ready() <-chan struct{} }); ok {
+			s.ops.health.AddCheck(a.Name(), ready(r.Ready(), "not connected yet"))
+		}
+	}
+	if p, ok := backend.(interface{ Ping(context.Context) error }); ok {
+		s.ops.health.AddCheck("layer", p.Ping)
 	}
 }
 
