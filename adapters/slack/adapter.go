@@ -26,6 +26,7 @@ type Adapter struct {
 	api    *slackapi.Client
 	seen   *dedupe
 	limits *limits
+	obs    Observer // nil: none
 
 	mu      sync.Mutex
 	m       *scope.Manager // set by Run
@@ -83,7 +84,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		o.now, o.sleep = time.Now, time.After
 	}
 	a := &Adapter{
-		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping,
+		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping, obs: o.obs,
 		ready:    make(chan struct{}),
 		stopping: make(chan struct{}),
 		drained:  make(chan struct{}),
@@ -92,6 +93,9 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		slackapi.OptionHTTPClient(o.client), slackapi.OptionAppLevelToken(cfg.AppToken))
 	a.seen = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, o.now)
 	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, cfg.RateLimits, o.now, o.sleep)
+	if a.obs != nil {
+		a.limits.waited = a.rateWaited
+	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	return a, nil
 }

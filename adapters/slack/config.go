@@ -204,6 +204,7 @@ type options struct {
 	now    func() time.Time
 	sleep  func(time.Duration) <-chan time.Time
 	ping   time.Duration
+	obs    Observer
 }
 
 // WithLogger sets the logger. Default: slog.Default().

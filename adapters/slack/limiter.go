@@ -18,10 +18,13 @@ type bucket struct {
 	last   time.Time
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
+	waited func(time.Duration) // told every positive wait; nil: nobody
 }
 
-func newBucket(rate float64, burst int, now func() time.Time, after func(time.Duration) <-chan time.Time) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now(), now: now, after: after}
+func newBucket(rate float64, burst int, now func() time.Time, after func(time.Duration) <-chan time.Time,
+	waited func(time.Duration)) *bucket {
+	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now(), now: now, after: after,
+		waited: waited}
 }
 
 // Wait takes a token, waiting until ctx ends at most. A token reserved by
@@ -41,12 +44,17 @@ func (b *bucket) Wait(ctx context.Context) error {
 	if wait <= 0 {
 		return ctx.Err()
 	}
+	var err error
 	select {
 	case <-b.after(wait):
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
+		wait = min(wait, b.now().Sub(now)) // the part spent waiting
 	}
+	if b.waited != nil && wait > 0 {
+		b.waited(wait)
+	}
+	return err
 }
 
 // pause holds calls back until a time, after a 429: Slack's Retry-After
@@ -83,6 +91,9 @@ type limits struct {
 	perMin   map[string]float64 // overrides of methodTiers
 	now      func() time.Time
 	after    func(time.Duration) <-chan time.Time
+	// waited is given to every bucket: set once, before use, and nil
+	// unless the adapter has an Observer.
+	waited func(time.Duration)
 }
 
 func newLimits(rate float64, burst int, perMin map[string]float64, now func() time.Time, after func(time.Duration) <-chan time.Time) *limits {
@@ -102,7 +113,7 @@ func (l *limits) method(name string) *bucket {
 		if !ok {
 			perMin = 20 // tier 2, the safe guess
 		}
-		b = newBucket(perMin/60, max(1, int(perMin/10)), l.now, l.after)
+		b = newBucket(perMin/60, max(1, int(perMin/10)), l.now, l.after, l.waited)
 		l.methods[name] = b
 	}
 	return b
@@ -127,7 +138,7 @@ func (l *limits) channel(id string) *bucket {
 				}
 			}
 		}
-		b = newBucket(l.rate, l.burst, l.now, l.after)
+		b = newBucket(l.rate, l.burst, l.now, l.after, l.waited)
 		l.channels[id] = b
 	}
 	return b

@@ -237,12 +237,21 @@ func (a *Adapter) call(ctx context.Context, method, channel string, do func(cont
 				mb.pause(a.now().Add(wait))
 			}
 		}
-		select {
-		case <-a.after(wait):
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := a.pause(ctx, wait, rateLimited(err)); err != nil {
+			return err
 		}
+		a.retried()
 	}
+}
+
+// rateLimited reports whether err is a 429: with Retry-After, as the
+// client reports it, or without, as a bare status.
+func rateLimited(err error) bool {
+	if _, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
+		return true
+	}
+	sc, ok := errors.AsType[slackapi.StatusCodeError](err)
+	return ok && sc.Code == http.StatusTooManyRequests
 }
 
 // retryAfter says whether err is worth another try, and after how long.

@@ -29,6 +29,7 @@ type options struct {
 	hc    *http.Client
 	clock Clock
 	lease Lease
+	obs   Observer
 }
 
 // WithLogger sets the logger. Default: slog.Default().
@@ -55,6 +56,7 @@ type Adapter struct {
 	log    *slog.Logger
 	clock  Clock
 	lease  Lease
+	obs    Observer // nil: none
 	api    *api
 	lim    *limiter
 	dedupe *dedupe
@@ -108,11 +110,14 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		o.hc = &http.Client{Transport: t}
 		own = true
 	}
-	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease,
+	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease, obs: o.obs,
 		api:      newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
 		lim:      newLimiter(cfg.Limits, o.clock),
 		dedupe:   newDedupe(cfg.DedupeWindow),
 		stopping: make(chan struct{}), stopped: make(chan struct{}), ownHC: own}
+	if a.obs != nil {
+		a.lim.waited = a.rateWaited
+	}
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	return a, nil
 }
@@ -269,6 +274,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 		if err := sleep(ctx, a.clock, backoff); err != nil {
 			return err
 		}
+		a.retried()
 		backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 	}
 }

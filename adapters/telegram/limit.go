@@ -29,6 +29,10 @@ type limiter struct {
 	chats     map[int64]*chatSlot
 	lastSweep time.Time
 	granted   func(chat int64, at time.Time) // for tests: called with mu held
+	// waited, when set, is told every positive wait for a slot. It is set
+	// once, before use, and nil unless the adapter has an Observer, so
+	// that without one a wait costs what it did before.
+	waited func(time.Duration)
 }
 
 // chatSlot is one chat's place in the limiter.
@@ -84,7 +88,7 @@ func (l *limiter) wait(ctx context.Context, chat int64) error {
 	l.mu.Lock()
 	d := cs.next.Sub(l.clock.Now())
 	l.mu.Unlock()
-	if err := sleep(ctx, l.clock, d); err != nil {
+	if err := l.sleep(ctx, d); err != nil {
 		return err
 	}
 	at, err := l.grant(ctx)
@@ -127,13 +131,30 @@ func (l *limiter) grant(ctx context.Context) (time.Time, error) {
 			return now, nil
 		}
 		l.mu.Unlock()
-		if err := sleep(ctx, l.clock, t.Sub(now)); err != nil {
+		if err := l.sleep(ctx, t.Sub(now)); err != nil {
 			return time.Time{}, err
 		}
 		l.mu.Lock()
 		now = l.clock.Now()
 		t = later(l.last.Add(l.global), l.paused)
 	}
+}
+
+// sleep waits d for a slot, and reports the wait. A wait that ctx cuts
+// short reports the time it lasted, by the limiter's clock.
+func (l *limiter) sleep(ctx context.Context, d time.Duration) error {
+	if l.waited == nil || d <= 0 {
+		return sleep(ctx, l.clock, d)
+	}
+	start := l.clock.Now()
+	err := sleep(ctx, l.clock, d)
+	if err != nil {
+		d = min(d, l.clock.Now().Sub(start))
+	}
+	if d > 0 {
+		l.waited(d)
+	}
+	return err
 }
 
 // pauseChat keeps chat's messages back for d, as a 429 asks.

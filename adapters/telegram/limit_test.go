@@ -79,3 +79,43 @@ func TestLimiterSpacing(t *testing.T) {
 		t.Fatalf("%d grants", len(grants))
 	}
 }
+
+// firedClock stands still, and its waits end at once without allocating,
+// so that allocations measured around the limiter are the limiter's.
+type firedClock struct{}
+
+var fired = func() chan time.Time {
+	ch := make(chan time.Time)
+	close(ch)
+	return ch
+}()
+
+func (firedClock) Now() time.Time                       { return time.Unix(1_700_000_000, 0) }
+func (firedClock) After(time.Duration) <-chan time.Time { return fired }
+
+// A wait for a slot allocates nothing, with or without someone told of
+// it: an observer costs no allocation on the send path.
+func TestLimiterWaitAllocs(t *testing.T) {
+	ctx := context.Background()
+	for _, observed := range []bool{false, true} {
+		l := newLimiter(Limits{Global: -1, Chat: 1, Group: -1}, firedClock{})
+		var total time.Duration
+		if observed {
+			l.waited = func(d time.Duration) { total += d }
+		}
+		_ = l.wait(ctx, 5) // makes the chat's slot
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := l.wait(ctx, 5); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("observed %v: %v allocations per wait, want 0", observed, allocs)
+		}
+		// The clock stands still, so each wait is a whole second: the
+		// path measured is the one that sleeps.
+		if observed && total < 100*time.Second {
+			t.Errorf("waits reported %v over 101 waits, want 1s each", total)
+		}
+	}
+}

@@ -258,6 +258,9 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 			a.log.Warn("telegram: flood control; pausing", "adapter", a.cfg.Name, "method", c.method,
 				"chat", c.chat, "retry_after", ra)
 			attempt-- // a 429 is not a failure: it is retried for as long as ctx lasts
+			// The wait for retry_after is the limiter's, at the top of the
+			// loop, which reports it.
+			a.retried()
 			continue
 		case isAPI && !ae.retryable():
 			return err
@@ -269,6 +272,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		if err := sleep(ctx, a.clock, backoff); err != nil {
 			return fmt.Errorf("telegram: %s retry: %w", c.method, err)
 		}
+		a.retried()
 		backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 	}
 }
