@@ -314,3 +314,50 @@ func (l *Layer) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Ping checks that Redis answers: every shard in shards mode, every master
+// in cluster mode, the master in sentinel mode, the given client with
+// WithClient. It is a readiness check, so every failure wraps
+// ErrUnavailable, even a reply that is an error (a wrong password) and a
+// closed layer (which also matches ErrClosed): either way the layer
+// cannot serve. It sends only PING, on the command connections; the
+// connections kept for blocking receives are not touched.
+func (l *Layer) Ping(ctx context.Context) error {
+	if l.closed.Load() {
+		return &opError{op: "ping", name: l.cfg.Prefix, err: ErrClosed, outage: true}
+	}
+	errs := make([]error, len(l.shards))
+	var wg sync.WaitGroup
+	for i := range l.shards {
+		// Shards are pinged at once, so that one down shard costs one
+		// dial timeout, not one per shard.
+		wg.Go(func() { errs[i] = ping(ctx, l.shards[i].cmd) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ping pings c, or each master of a cluster client.
+func ping(ctx context.Context, c goredis.UniversalClient) error {
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			return ping(ctx, c)
+		})
+		if err != nil && !errors.Is(err, ErrUnavailable) {
+			// The cluster's layout could not be loaded: no master known.
+			err = &opError{op: "ping", name: "cluster", err: err, outage: true}
+		}
+		return err
+	}
+	if err := c.Ping(ctx).Err(); err != nil {
+		name := ""
+		if cl, ok := c.(*goredis.Client); ok {
+			name = cl.Options().Addr
+			if name == "FailoverClient" { // go-redis' stand-in for a Sentinel master
+				name = "sentinel master"
+			}
+		}
+		return &opError{op: "ping", name: name, err: err, outage: true}
+	}
+	return nil
+}
