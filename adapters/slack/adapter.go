@@ -34,7 +34,9 @@ type Adapter struct {
 	stopped bool           // Shutdown was called
 	started bool           // Run was called
 
-	ready    chan struct{} // closed once Run has a manager
+	managed  chan struct{} // closed once Run has a manager
+	ready    chan struct{} // closed once connected and serving: see Ready
+	readyOne sync.Once
 	stopping chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 	drained  chan struct{} // closed once Shutdown has ended every scope
@@ -85,6 +87,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	}
 	a := &Adapter{
 		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping, obs: o.obs,
+		managed:  make(chan struct{}),
 		ready:    make(chan struct{}),
 		stopping: make(chan struct{}),
 		drained:  make(chan struct{}),
@@ -112,6 +115,18 @@ func (a *Adapter) Identity() Identity {
 }
 
 func (a *Adapter) identity() Identity { return a.Identity() }
+
+// Ready returns a channel closed once the adapter is connected and
+// serving: auth.test succeeded and, in socket mode, Slack said hello on
+// the Socket Mode connection, or, in http mode, the endpoints are served
+// (on Listen, once it is listening; without Listen, at once, Handler
+// being mounted elsewhere). It is closed once and stays closed: a later
+// reconnect does not reopen it, since the client reconnects by itself.
+// It is never closed if Run fails first (invalid_auth, a port taken).
+// A readiness probe waits on it.
+func (a *Adapter) Ready() <-chan struct{} { return a.ready }
+
+func (a *Adapter) markReady() { a.readyOne.Do(func() { close(a.ready) }) }
 
 func (a *Adapter) manager() *scope.Manager {
 	a.mu.Lock()
@@ -144,7 +159,7 @@ func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
 	a.m = m
 	a.bot = Identity{UserID: auth.UserID, BotID: auth.BotID, TeamID: auth.TeamID}
 	a.mu.Unlock()
-	close(a.ready)
+	close(a.managed)
 	a.log.Info("slack: connected", "adapter", a.cfg.Name, "team", auth.TeamID, "bot_user", auth.UserID, "mode", a.cfg.Mode)
 
 	intake, stopIntake := context.WithCancel(ctx)
@@ -235,7 +250,7 @@ func (a *Adapter) accept(ctx context.Context, in *inbound) error {
 	defer cancel()
 	// A request may come in while Run is still calling auth.test.
 	select {
-	case <-a.ready:
+	case <-a.managed:
 	case <-a.stopping:
 		return scope.ErrClosed
 	case <-dctx.Done():

@@ -77,6 +77,18 @@ func (r *recorder) none(t testing.TB) {
 // it is serving.
 func (e *env) run(t testing.TB, app scope.Application) {
 	t.Helper()
+	e.start(t, app)
+	if e.endpoint == "" {
+		e.fake.WaitConnects(t, 1)
+	} else {
+		e.fake.WaitCalls(t, "auth.test", 1)
+	}
+}
+
+// start runs the adapter with app until the test ends, and returns at
+// once.
+func (e *env) start(t testing.TB, app scope.Application) {
+	t.Helper()
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { done <- e.a.Run(ctx, app) }()
@@ -91,9 +103,4 @@ func (e *env) run(t testing.TB, app scope.Application) {
 		}
 		cancel()
 	})
-	if e.endpoint == "" {
-		e.fake.WaitConnects(t, 1)
-	} else {
-		e.fake.WaitCalls(t, "auth.test", 1)
-	}
 }

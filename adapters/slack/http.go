@@ -55,7 +55,7 @@ func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) []byte {
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.AckTimeout)
 	defer cancel()
 	select {
-	case <-a.ready:
+	case <-a.managed:
 	case <-a.stopping:
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return nil
@@ -161,6 +161,7 @@ func (a *Adapter) answer(w http.ResponseWriter, ctx context.Context, in *inbound
 // only waits, the handler being mounted elsewhere.
 func (a *Adapter) serveHTTP(ctx context.Context) error {
 	if a.cfg.Listen == "" {
+		a.markReady()
 		<-ctx.Done()
 		return nil
 	}
@@ -171,6 +172,9 @@ func (a *Adapter) serveHTTP(ctx context.Context) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The socket listens already: connections made from now on queue
+	// until Serve accepts them.
+	a.markReady()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("slack: serve: %w", err)

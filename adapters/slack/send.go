@@ -59,7 +59,7 @@ func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 		return ErrNotRunning
 	}
 	select { // Run may still be calling auth.test
-	case <-a.ready:
+	case <-a.managed:
 	case <-a.stopping:
 		return ErrNotRunning
 	case <-ctx.Done():

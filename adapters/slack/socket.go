@@ -66,7 +66,11 @@ func (a *Adapter) runSocket(ctx context.Context) error {
 func (s *socketRun) handle(ctx context.Context, evt socketmode.Event) {
 	a := s.a
 	switch evt.Type {
-	case socketmode.EventTypeConnecting, socketmode.EventTypeHello:
+	case socketmode.EventTypeConnecting:
+	case socketmode.EventTypeHello:
+		// Slack's hello, rather than the dial, says the connection is
+		// accepted and envelopes will come.
+		a.markReady()
 	case socketmode.EventTypeConnected:
 		a.log.Info("slack: socket mode connected", "adapter", a.cfg.Name)
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:

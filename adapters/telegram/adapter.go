@@ -71,6 +71,9 @@ type Adapter struct {
 	stopCtx               context.Context
 	stopCancel            context.CancelFunc
 
+	readyOnce sync.Once
+	ready     chan struct{} // closed once serving: see Ready
+
 	mu            sync.Mutex
 	started       bool
 	m             *scope.Manager
@@ -114,7 +117,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		api:      newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
 		lim:      newLimiter(cfg.Limits, o.clock),
 		dedupe:   newDedupe(cfg.DedupeWindow),
-		stopping: make(chan struct{}), stopped: make(chan struct{}), ownHC: own}
+		stopping: make(chan struct{}), stopped: make(chan struct{}), ready: make(chan struct{}), ownHC: own}
 	if a.obs != nil {
 		a.lim.waited = a.rateWaited
 	}
@@ -127,6 +130,23 @@ func (a *Adapter) Name() string { return a.cfg.Name }
 
 // Bot returns the bot's identity, known once Run has called getMe.
 func (a *Adapter) Bot() scope.User { return a.botUser() }
+
+// Ready returns a channel closed once the adapter is serving: getMe
+// succeeded (so Bot is known) and then
+//
+//   - in polling mode without a Lease, polling has begun;
+//   - with a Lease, the lease answered, held or not: a process standing
+//     by for the lease another one holds is healthy, and takes over when
+//     that one stops, so it is ready too;
+//   - in webhook mode, updates are accepted, webhook.listen is listening
+//     if set, and setWebhook succeeded if webhook.url is set.
+//
+// It is closed once and stays closed; it is never closed if Run fails
+// or is stopped first (a refused token, a port taken). A readiness probe
+// waits on it.
+func (a *Adapter) Ready() <-chan struct{} { return a.ready }
+
+func (a *Adapter) markReady() { a.readyOnce.Do(func() { close(a.ready) }) }
 
 func (a *Adapter) botUser() scope.User {
 	if u := a.self.Load(); u != nil {

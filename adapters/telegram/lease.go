@@ -106,6 +106,7 @@ func newOwner() string {
 // and it stops when a renewal fails, before the lease can expire.
 func (a *Adapter) pollTerms(fetch, ctx context.Context, m *scope.Manager) error {
 	if a.lease == nil {
+		a.markReady()
 		return newPoller(a, m).run(fetch, ctx)
 	}
 	key, owner, ttl := leaseKey(string(a.cfg.Token)), newOwner(), a.cfg.Polling.LeaseTTL
@@ -113,6 +114,10 @@ func (a *Adapter) pollTerms(fetch, ctx context.Context, m *scope.Manager) error 
 	for {
 		for {
 			held, err := a.lease.Acquire(fetch, key, owner, ttl)
+			if err == nil && fetch.Err() == nil {
+				// Polling, or standing by for a lease that answers.
+				a.markReady()
+			}
 			if held {
 				break
 			}

@@ -129,6 +129,7 @@ func (a *Adapter) serveWebhook(fetch, ctx context.Context, m *scope.Manager) err
 			return err
 		}
 	}
+	a.markReady()
 	select {
 	case <-fetch.Done():
 	case err := <-served:
