@@ -108,6 +108,9 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
+	// Outbound retries and rate-limit waits show on /metrics.
+	o.tgOpts = append([]telegram.Option{telegram.WithObserver(opsrv.metrics)}, o.tgOpts...)
+	o.slkOpts = append([]slack.Option{slack.WithObserver(opsrv.metrics)}, o.slkOpts...)
 	if rl, ok := backend.(*redis.Layer); ok {
 		// Processes on one Redis elect a single Telegram poller, since
 		// Telegram refuses two pollers of a token.
