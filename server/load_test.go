@@ -108,11 +108,20 @@ routes:
 }
 
 func TestExampleConfigIsValid(t *testing.T) {
-	cfg, err := server.Load("../botserver.example.yaml", env("TELEGRAM_TOKEN", "1:x", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1"))
-	if err != nil {
-		t.Fatal(err)
+	for _, vars := range [][]string{
+		nil, // runs as it is, on the WebSocket adapter alone
+		{"TELEGRAM_ENABLED", "true", "TELEGRAM_TOKEN", "1:x", "SLACK_ENABLED", "true", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1"},
+	} {
+		cfg, err := server.Load("../botserver.example.yaml", env(vars...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(server.Builtins()); err != nil {
+			t.Fatalf("with %v: %v", vars, err)
+		}
 	}
-	if err := cfg.Validate(server.Builtins()); err != nil {
-		t.Fatal(err)
+	cfg, _ := server.Load("../botserver.example.yaml", env("TELEGRAM_ENABLED", "true"))
+	if err := cfg.Validate(server.Builtins()); err == nil || !strings.Contains(err.Error(), "token") {
+		t.Fatalf("telegram on without a token: %v", err)
 	}
 }
