@@ -2,8 +2,8 @@ package slack_test
 
 import (
 	"context"
+	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,37 +15,6 @@ import (
 // The metrics of package ops are what an Observer is meant to be; the
 // check lives here because the adapter must not import ops.
 var _ slack.Observer = (*ops.Metrics)(nil)
-
-// observed is one RateLimitWait call.
-type observed struct {
-	adapter string
-	d       time.Duration
-}
-
-// recordingObserver records what the adapter tells it.
-type recordingObserver struct {
-	mu      sync.Mutex
-	retries []string
-	waits   []observed
-}
-
-func (o *recordingObserver) OutboundRetry(adapter string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.retries = append(o.retries, adapter)
-}
-
-func (o *recordingObserver) RateLimitWait(adapter string, d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.waits = append(o.waits, observed{adapter, d})
-}
-
-func (o *recordingObserver) recorded() ([]string, []observed) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.retries), slices.Clone(o.waits)
-}
 
 func sum(ds []time.Duration) time.Duration {
 	var t time.Duration
@@ -60,7 +29,7 @@ func sum(ds []time.Duration) time.Duration {
 // first, except the backoff after the 500, which is no rate limit.
 func TestObserverSeesRetriesAndWaits(t *testing.T) {
 	clk := &stillClock{t: time.Unix(1_700_000_000, 0)}
-	obs := &recordingObserver{}
+	obs := &adaptertest.Observer{}
 	e := newEnv(t, slack.ModeHTTP, nil, clk.option(), slack.WithObserver(obs))
 	e.run(t, newRecorder(nil))
 	e.fake.Fail("chat.postMessage", fakeslack.Failure{Status: 429, RetryAfter: 7}, fakeslack.Failure{Status: 500})
@@ -70,19 +39,19 @@ func TestObserverSeesRetriesAndWaits(t *testing.T) {
 	if calls := e.fake.Calls("chat.postMessage"); len(calls) != 3 || calls[2].Err != "" {
 		t.Fatalf("calls %+v", calls)
 	}
-	retries, waits := obs.recorded()
+	retries, waits := obs.Recorded()
 	if !slices.Equal(retries, []string{"slk", "slk"}) {
 		t.Errorf("retries %q, want two of adapter slk", retries)
 	}
-	if len(waits) == 0 || waits[0] != (observed{"slk", 7 * time.Second}) {
+	if len(waits) == 0 || waits[0] != (adaptertest.Wait{Adapter: "slk", D: 7 * time.Second}) {
 		t.Fatalf("waits %v, want the 7s Retry-After first", waits)
 	}
 	var reported []time.Duration
 	for _, w := range waits {
-		if w.adapter != "slk" || w.d <= 0 {
+		if w.Adapter != "slk" || w.D <= 0 {
 			t.Errorf("wait %v: want a positive wait of adapter slk", w)
 		}
-		reported = append(reported, w.d)
+		reported = append(reported, w.D)
 	}
 	// The stopped clock makes the method's limiter, paused by the 429,
 	// hold every later call back too: those waits are reported as well.
@@ -97,7 +66,7 @@ func TestObserverSeesRetriesAndWaits(t *testing.T) {
 // the network are retried and reported, with no wait, having no limiter.
 func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 	clk := &stillClock{t: time.Unix(1_700_000_000, 0)}
-	obs := &recordingObserver{}
+	obs := &adaptertest.Observer{}
 	e := newEnv(t, slack.ModeHTTP, func(c *slack.Config) { c.PostRate, c.PostBurst, c.MaxRetries = 1, 3, 2 },
 		clk.option(), slack.WithObserver(obs))
 	e.run(t, newRecorder(nil))
@@ -107,8 +76,8 @@ func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	retries, waits := obs.recorded()
-	want := []observed{{"slk", time.Second}, {"slk", 2 * time.Second}}
+	retries, waits := obs.Recorded()
+	want := []adaptertest.Wait{{Adapter: "slk", D: time.Second}, {Adapter: "slk", D: 2 * time.Second}}
 	if len(retries) != 0 || !slices.Equal(waits, want) {
 		t.Fatalf("retries %q, waits %v; want none and %v", retries, waits, want)
 	}
@@ -117,7 +86,7 @@ func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 	if err == nil {
 		t.Fatal("a post to nowhere succeeded")
 	}
-	retries, after := obs.recorded()
+	retries, after := obs.Recorded()
 	if len(retries) != 2 || len(after) != len(waits) {
 		t.Errorf("retries %q, waits %v after the post to nowhere; want 2 retries and no new wait", retries, after)
 	}

@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"context"
 	"errors"
+	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"slices"
 	"sync"
 	"testing"
@@ -16,40 +17,6 @@ import (
 // The metrics of package ops are what an Observer is meant to be; the
 // check lives here because the adapter must not import ops.
 var _ telegram.Observer = (*ops.Metrics)(nil)
-
-// observed is one RateLimitWait call.
-type observed struct {
-	adapter string
-	d       time.Duration
-}
-
-// recordingObserver records what the adapter tells it.
-type recordingObserver struct {
-	mu      sync.Mutex
-	retries []string
-	waits   []observed
-}
-
-func (o *recordingObserver) OutboundRetry(adapter string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.retries = append(o.retries, adapter)
-}
-
-func (o *recordingObserver) RateLimitWait(adapter string, d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.waits = append(o.waits, observed{adapter, d})
-}
-
-// take returns what was recorded and starts afresh.
-func (o *recordingObserver) take() ([]string, []observed) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	r, w := o.retries, o.waits
-	o.retries, o.waits = nil, nil
-	return r, w
-}
 
 // jumpClock stands still until asked to wait, then jumps ahead by the
 // wait and fires at once: waits take no real time, yet the limiter sees
@@ -91,7 +58,7 @@ func (c *jumpClock) take() []time.Duration {
 func TestObserverSeesRetriesAndWaits(t *testing.T) {
 	srv := telegramtest.New(t)
 	clock := &jumpClock{t: time.Unix(1_700_000_000, 0)}
-	obs := &recordingObserver{}
+	obs := &adaptertest.Observer{}
 	cfg := testConfig(srv) // no rate limits: only the 429 makes a wait
 	cfg.Retry.MinBackoff = 5 * time.Millisecond
 	a, _ := newAdapter(t, cfg, telegram.WithClock(clock), telegram.WithObserver(obs))
@@ -105,11 +72,11 @@ func TestObserverSeesRetriesAndWaits(t *testing.T) {
 	if got := srv.Texts(5); len(got) != 1 {
 		t.Fatalf("chat 5 got %q", got)
 	}
-	retries, waits := obs.take()
+	retries, waits := obs.Take()
 	if !slices.Equal(retries, []string{"tg", "tg"}) {
 		t.Errorf("retries %q, want two of adapter tg", retries)
 	}
-	if !slices.Equal(waits, []observed{{"tg", 3 * time.Second}}) {
+	if !slices.Equal(waits, []adaptertest.Wait{{Adapter: "tg", D: 3 * time.Second}}) {
 		t.Errorf("waits %v, want the 3s retry_after only", waits)
 	}
 	if slept := clock.take(); !slices.Contains(slept, 5*time.Millisecond) {
@@ -121,8 +88,8 @@ func TestObserverSeesRetriesAndWaits(t *testing.T) {
 	if err := a.Push(ctx, telegram.AnswerCallback{CallbackQueryID: "q"}); err != nil {
 		t.Fatalf("answer after a 429: %v", err)
 	}
-	retries, waits = obs.take()
-	if !slices.Equal(retries, []string{"tg"}) || !slices.Equal(waits, []observed{{"tg", 2 * time.Second}}) {
+	retries, waits = obs.Take()
+	if !slices.Equal(retries, []string{"tg"}) || !slices.Equal(waits, []adaptertest.Wait{{Adapter: "tg", D: 2 * time.Second}}) {
 		t.Errorf("bot pause: retries %q, waits %v; want one retry and a 2s wait", retries, waits)
 	}
 }
@@ -132,7 +99,7 @@ func TestObserverSeesRetriesAndWaits(t *testing.T) {
 func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 	srv := telegramtest.New(t)
 	clock := &jumpClock{t: time.Unix(1_700_000_000, 0)}
-	obs := &recordingObserver{}
+	obs := &adaptertest.Observer{}
 	cfg := testConfig(srv)
 	cfg.Limits.Chat = 1 // a private chat gets one message a second
 	a, _ := newAdapter(t, cfg, telegram.WithClock(clock), telegram.WithObserver(obs))
@@ -142,8 +109,8 @@ func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	retries, waits := obs.take()
-	if len(retries) != 0 || !slices.Equal(waits, []observed{{"tg", time.Second}}) {
+	retries, waits := obs.Take()
+	if len(retries) != 0 || !slices.Equal(waits, []adaptertest.Wait{{Adapter: "tg", D: time.Second}}) {
 		t.Errorf("retries %q, waits %v; want none and the second message's 1s", retries, waits)
 	}
 
@@ -154,7 +121,7 @@ func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 	if err := down.Push(ctx, telegram.Send{ChatID: 7, Text: "x"}); !errors.As(err, &ne) {
 		t.Fatalf("push to nowhere: %v, want a NetError", err)
 	}
-	if retries, _ := obs.take(); len(retries) != 2 {
+	if retries, _ := obs.Take(); len(retries) != 2 {
 		t.Errorf("%d retries reported for 3 attempts, want 2", len(retries))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 )
@@ -37,7 +38,7 @@ func awaitReady(t *testing.T, a *telegram.Adapter) {
 func TestReadyPolling(t *testing.T) {
 	srv := telegramtest.New(t)
 	srv.Fail("getMe", 1, telegramtest.ServerError())
-	obs := &recordingObserver{}
+	obs := &adaptertest.Observer{}
 	a, _ := newAdapter(t, testConfig(srv), telegram.WithObserver(obs))
 	if isReady(a) {
 		t.Fatal("ready before Run")
@@ -51,7 +52,7 @@ func TestReadyPolling(t *testing.T) {
 	if a.Bot().Username != srv.Bot().UserName {
 		t.Fatalf("ready with the bot unknown: %+v", a.Bot())
 	}
-	if retries, _ := obs.take(); !slices.Equal(retries, []string{"tg"}) {
+	if retries, _ := obs.Take(); !slices.Equal(retries, []string{"tg"}) {
 		t.Errorf("retries %q, want the retried getMe", retries)
 	}
 	srv.Text(1, 1, "hello")
