@@ -211,10 +211,29 @@ func (m *Manager) Post(ctx context.Context, key string, ev event.Event) error {
 		sh.mu.Unlock()
 		return ErrEnded
 	}
-	return m.enqueueLocked(ctx, e, ev, false, false)
+	return postResult(m.enqueueLocked(ctx, e, ev, false, false))
+}
+
+// postResult turns errStale into ErrEnded for Post, which never moves on
+// to a successor scope.
+func postResult(err error) error {
+	if err == errStale {
+		return ErrEnded
+	}
+	return err
 }
 
 func (m *Manager) deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope, inline bool) error {
+	for {
+		// A scope that ends while a delivery waits for room in its inbox
+		// hands its key to a successor: deliver to that one.
+		if err := m.deliverOnce(ctx, key, ev, newScope, inline); err != errStale {
+			return err
+		}
+	}
+}
+
+func (m *Manager) deliverOnce(ctx context.Context, key string, ev event.Event, newScope func() *Scope, inline bool) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
@@ -342,10 +361,19 @@ func (sh *shard) retireLocked(e *entry) {
 	sh.removeLocked(e)
 	sh.ending[e.s.Key] = e
 	e.state = stateEnding
+	if e.space != nil {
+		// Deliveries waiting for room move on to the successor.
+		close(e.space)
+		e.space = nil
+	}
 }
 
-// enqueueLocked appends ev to e's inbox, waiting for room while it is full.
-// It unlocks e.sh.mu before returning. touch marks the scope active; inline
+// errStale: the scope ended while an enqueue waited for room.
+var errStale = errors.New("scope: ended while waiting")
+
+// enqueueLocked appends ev to e's inbox, waiting for room while it is full,
+// and fails with errStale if the scope ends meanwhile. It unlocks e.sh.mu
+// before returning. touch marks the scope active; inline
 // makes the caller the scope's worker if it has none.
 func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, touch, inline bool) error {
 	sh := e.sh
@@ -363,7 +391,7 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, t
 		sh.mu.Lock()
 		if e.state != stateLive {
 			sh.mu.Unlock()
-			return ErrEnded
+			return errStale
 		}
 	}
 	if e.inbox == nil {
@@ -570,7 +598,7 @@ func (e *entry) Post(ctx context.Context, ev event.Event) error {
 		e.sh.mu.Unlock()
 		return ErrEnded
 	}
-	return e.m.enqueueLocked(ctx, e, ev, false, false)
+	return postResult(e.m.enqueueLocked(ctx, e, ev, false, false))
 }
 
 // sweep ends idle scopes until the manager stops.

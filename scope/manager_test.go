@@ -544,3 +544,36 @@ func TestDeliverInlineHandlesBeforeReturning(t *testing.T) {
 		}
 	}
 }
+
+// A delivery waiting for room in the inbox of a scope that fails is not
+// lost: it goes to the scope that takes over the key.
+func TestDeliveryWaitingOnAFailedScopeMovesOn(t *testing.T) {
+	r := newRecorder()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	r.hook = func(key string, ev event.Event) error {
+		if ev == (text{"0"}) {
+			close(started)
+			<-release
+			return errors.New("handler failed")
+		}
+		return nil
+	}
+	m := newManager(t, r, newProto(), scope.Config{IdleTimeout: -1, InboxSize: 1})
+	deliverText(t, m, "k", "0")
+	<-started
+	deliverText(t, m, "k", "1") // fills the inbox
+	waiting := make(chan error)
+	go func() { waiting <- m.Deliver(context.Background(), "k", text{"2"}, newScope) }()
+	close(release)
+	if err := <-waiting; err != nil {
+		t.Fatalf("the waiting delivery failed: %v", err)
+	}
+	var got []event.Event
+	for range 3 {
+		got = append(got, next(t, r.events).ev)
+	}
+	if want := fmt.Sprint([]event.Event{bye{scope.ReasonError}, text{"1"}, text{"2"}}); fmt.Sprint(got) != want {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
