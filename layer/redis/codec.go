@@ -1,13 +1,19 @@
 package redis
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/switchboard-bots/switchboard/event"
 )
@@ -38,64 +44,175 @@ type encoded struct {
 }
 
 func (c *codec) marshal(ev event.Event) (encoded, error) {
+	s := getScratch()
+	defer putScratch(s)
+	n, body, err := s.encode(ev)
+	if err != nil {
+		return encoded{}, err
+	}
+	// body lives in the pooled scratch buffer; a group send keeps it for
+	// every member it builds, so it gets a copy.
+	return encoded{n: n, body: bytes.Clone(body)}, nil
+}
+
+// scratch is the reusable state of one encoding: a MessagePack encoder
+// writing into a buffer that outlives the call, so that encoding an event
+// costs no allocation of its own once the pool is warm.
+type scratch struct {
+	buf []byte
+	enc *msgpack.Encoder
+}
+
+func (s *scratch) Write(p []byte) (int, error) {
+	s.buf = append(s.buf, p...)
+	return len(p), nil
+}
+
+func (s *scratch) WriteByte(b byte) error {
+	s.buf = append(s.buf, b)
+	return nil
+}
+
+var scratches = sync.Pool{New: func() any {
+	s := &scratch{buf: make([]byte, 0, 256)}
+	s.enc = msgpack.NewEncoder(s)
+	// Sorted keys make the encoding deterministic, as event.Marshal's is.
+	s.enc.SetSortMapKeys(true)
+	return s
+}}
+
+// maxPooled keeps one huge event from pinning its buffer in the pool.
+const maxPooled = 64 << 10
+
+func getScratch() *scratch { return scratches.Get().(*scratch) }
+
+func putScratch(s *scratch) {
+	if cap(s.buf) > maxPooled {
+		return
+	}
+	s.buf = s.buf[:0]
+	scratches.Put(s)
+}
+
+// encode encodes ev as event.Marshal does, as a map holding the event's
+// fields and its type under "type", and returns the pair count and the
+// pairs, which stay valid until s is reused. A struct is encoded directly
+// with its type appended, rather than through event.Marshal's generic map,
+// which costs a decode and a map per send; the bytes may differ from
+// event.Marshal's (field order, integer widths) but decode to the same
+// map. A struct whose own fields use the "type" key or the routing field
+// takes the generic path, so that it behaves exactly as before.
+func (s *scratch) encode(ev event.Event) (int, []byte, error) {
+	s.buf = s.buf[:0]
 	if m, ok := ev.(event.Message); ok {
 		if _, ok := m[channelField]; ok {
-			return encoded{}, errReserved
+			return 0, nil, errReserved
+		}
+		if m.Type() == "" {
+			return 0, nil, event.ErrNoType
+		}
+		if err := s.enc.Encode(map[string]any(m)); err != nil {
+			return 0, nil, fmt.Errorf("event: encode %q: %w", m.Type(), err)
+		}
+		return splitMap(s.buf)
+	}
+	if err := s.enc.Encode(ev); err == nil {
+		var n int
+		var body []byte
+		var err error
+		if len(s.buf) == 1 && s.buf[0] == 0xc0 { // a nil pointer: no fields
+			body = s.buf[1:]
+		} else {
+			n, body, err = splitMap(s.buf)
+		}
+		if err == nil && !hasKey(body, n, "type", channelField) {
+			body = appendStr(appendStr(body, "type"), ev.Type())
+			return n + 1, body, nil
 		}
 	}
 	data, err := event.Marshal(ev)
 	if err != nil {
-		return encoded{}, err
+		return 0, nil, err
 	}
-	n, body, err := splitMap(data)
-	if err != nil {
-		return encoded{}, err
-	}
-	return encoded{n: n, body: body}, nil
+	return splitMap(data)
 }
 
 // member returns the set member for e sent to the channels names, which
 // share one key: with no routing field when names is nil, a string for
 // one name from Send, a list from a group send.
 func (c *codec) member(e encoded, names []string, list bool) ([]byte, error) {
-	var plain []byte
-	if names == nil {
-		plain = appendMapHeader(make([]byte, 0, 5+len(e.body)), e.n)
-		plain = append(plain, e.body...)
-	} else {
-		plain = appendMapHeader(make([]byte, 0, 5+len(e.body)+len(channelField)+2+len(names)*40), e.n+1)
-		plain = append(plain, e.body...)
-		plain = appendStr(plain, channelField)
-		if list {
-			plain = appendStrArray(plain, names)
-		} else {
-			plain = appendStr(plain, names[0])
+	size := 5 + len(e.body)
+	if names != nil {
+		size += 1 + len(channelField) + 5
+		for _, n := range names {
+			size += 5 + len(n)
 		}
 	}
-	out := make([]byte, randomLen, randomLen+len(plain)+cryptOverhead)
-	putRandom(out)
 	if c.crypt == nil {
-		return append(out, plain...), nil
+		out := make([]byte, randomLen, randomLen+size)
+		putRandom(out)
+		return appendPlain(out, e, names, list), nil
 	}
-	return c.crypt.seal(out, plain), nil
+	s := getScratch()
+	defer putScratch(s)
+	s.buf = appendPlain(slices.Grow(s.buf[:0], size), e, names, list)
+	out := make([]byte, randomLen, randomLen+len(s.buf)+cryptOverhead)
+	putRandom(out)
+	return c.crypt.seal(out, s.buf), nil
 }
 
+// appendPlain appends the MessagePack map of e, with the routing field for
+// names, to b.
+func appendPlain(b []byte, e encoded, names []string, list bool) []byte {
+	if names == nil {
+		return append(appendMapHeader(b, e.n), e.body...)
+	}
+	b = append(appendMapHeader(b, e.n+1), e.body...)
+	b = appendStr(b, channelField)
+	if list {
+		return appendStrArray(b, names)
+	}
+	return appendStr(b, names[0])
+}
+
+// decoder is a reusable MessagePack decoder with the readers it decodes
+// from, so that decoding a member allocates only what it returns.
+type decoder struct {
+	dec *msgpack.Decoder
+	s   strings.Reader
+	b   bytes.Reader
+}
+
+var decoders = sync.Pool{New: func() any { return &decoder{dec: msgpack.NewDecoder(nil)} }}
+
 // decode returns the event in member and the channels it is routed to,
-// nil when it names none.
-func (c *codec) decode(member []byte) (event.Message, []string, error) {
+// nil when it names none. It decodes as event.Unmarshal does.
+func (c *codec) decode(member string) (event.Message, []string, error) {
 	if len(member) < randomLen {
 		return nil, nil, fmt.Errorf("redis: message of %d bytes is too short", len(member))
 	}
-	data := member[randomLen:]
-	if c.crypt != nil {
-		var err error
-		if data, err = c.crypt.open(data); err != nil {
+	d := decoders.Get().(*decoder)
+	defer decoders.Put(d)
+	if c.crypt == nil {
+		d.s.Reset(member[randomLen:])
+		d.dec.Reset(&d.s)
+	} else {
+		data, err := c.crypt.open([]byte(member[randomLen:]))
+		if err != nil {
 			return nil, nil, err
 		}
+		d.b.Reset(data)
+		d.dec.Reset(&d.b)
 	}
-	msg, err := event.Unmarshal(data)
+	d.dec.UsePreallocateValues(true)
+	m, err := d.dec.DecodeMap()
+	d.dec.Reset(nil) // let go of the member
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("event: decode message: %w", err)
+	}
+	msg := event.Message(m)
+	if msg.Type() == "" {
+		return nil, nil, event.ErrNoType
 	}
 	var names []string
 	switch v := msg[channelField].(type) {
@@ -111,6 +228,125 @@ func (c *codec) decode(member []byte) (event.Message, []string, error) {
 	}
 	delete(msg, channelField)
 	return msg, names, nil
+}
+
+// hasKey reports whether the n pairs in body have a string key equal to
+// one of keys. Malformed input reports true, sending the caller down the
+// generic path, which reports the error properly.
+func hasKey(body []byte, n int, keys ...string) bool {
+	for range n {
+		k, rest, ok := readStr(body)
+		if !ok {
+			return true
+		}
+		for _, key := range keys {
+			if string(k) == key {
+				return true
+			}
+		}
+		if body, ok = skip(rest); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// readStr reads one MessagePack string from the start of b.
+func readStr(b []byte) (s, rest []byte, ok bool) {
+	if len(b) == 0 {
+		return nil, nil, false
+	}
+	var n, h int
+	switch c := b[0]; {
+	case c&0xe0 == 0xa0:
+		n, h = int(c&0x1f), 1
+	case c == 0xd9 && len(b) >= 2:
+		n, h = int(b[1]), 2
+	case c == 0xda && len(b) >= 3:
+		n, h = int(binary.BigEndian.Uint16(b[1:])), 3
+	case c == 0xdb && len(b) >= 5:
+		n, h = int(binary.BigEndian.Uint32(b[1:])), 5
+	default:
+		return nil, nil, false
+	}
+	if len(b)-h < n {
+		return nil, nil, false
+	}
+	return b[h : h+n], b[h+n:], true
+}
+
+// skip returns b after the one MessagePack value it starts with.
+func skip(b []byte) ([]byte, bool) {
+	for pending := 1; pending > 0; pending-- {
+		if len(b) == 0 {
+			return nil, false
+		}
+		c := b[0]
+		// head is the bytes before the payload, size the payload's
+		// length, and items the values nested in it.
+		var head, size, items int
+		switch {
+		case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+			head = 1
+		case c <= 0x8f:
+			head, items = 1, 2*int(c&0x0f)
+		case c <= 0x9f:
+			head, items = 1, int(c&0x0f)
+		case c <= 0xbf:
+			head, size = 1, int(c&0x1f)
+		case c == 0xcc || c == 0xd0:
+			head = 2
+		case c == 0xcd || c == 0xd1:
+			head = 3
+		case c == 0xca || c == 0xce || c == 0xd2:
+			head = 5
+		case c == 0xcb || c == 0xcf || c == 0xd3:
+			head = 9
+		case c >= 0xd4 && c <= 0xd8: // fixext: type byte and 1 to 16 bytes
+			head = 2 + 1<<(c-0xd4)
+		default:
+			var w int // width of the length that follows c
+			switch c {
+			case 0xc4, 0xc7, 0xd9:
+				w = 1
+			case 0xc5, 0xc8, 0xda, 0xdc, 0xde:
+				w = 2
+			case 0xc6, 0xc9, 0xdb, 0xdd, 0xdf:
+				w = 4
+			default: // 0xc1, never used
+				return nil, false
+			}
+			if len(b) < 1+w {
+				return nil, false
+			}
+			var l int
+			switch w {
+			case 1:
+				l = int(b[1])
+			case 2:
+				l = int(binary.BigEndian.Uint16(b[1:]))
+			default:
+				l = int(binary.BigEndian.Uint32(b[1:]))
+			}
+			head = 1 + w
+			switch c {
+			case 0xdc, 0xdd:
+				items = l
+			case 0xde, 0xdf:
+				items = 2 * l
+			case 0xc7, 0xc8, 0xc9: // ext: a type byte, then the data
+				head, size = head+1, l
+			default:
+				size = l
+			}
+		}
+		if len(b) < head+size {
+			return nil, false
+		}
+		b = b[head+size:]
+		pending += items
+	}
+	return b, true
 }
 
 func putRandom(b []byte) {

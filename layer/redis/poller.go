@@ -16,6 +16,7 @@ import (
 // poller is the receive loop of one key; see Receive.
 type poller struct {
 	l     *Layer
+	id    string // the key part of its channels (see nonLocal): its entry in Layer.pollers
 	key   string
 	sh    *shard
 	local bool   // the key holds process-local channels, routed by name
@@ -27,6 +28,8 @@ type poller struct {
 	running bool
 	wake    chan struct{} // signalled when a waiter arrives at a lingering loop
 	lastErr error         // the failure the loop is backing off from, if any
+
+	linger *time.Timer // owned by the loop; see stillWanted
 }
 
 const (
@@ -73,10 +76,10 @@ func (p *poller) run() {
 // unless it keeps messages for process-local channels.
 func (p *poller) stillWanted() bool {
 	l := p.l
-	var linger *time.Timer
+	lingering := false
 	defer func() {
-		if linger != nil {
-			linger.Stop()
+		if lingering {
+			p.linger.Stop()
 		}
 	}()
 	for {
@@ -87,14 +90,22 @@ func (p *poller) stillWanted() bool {
 			return true
 		}
 		if !l.closed.Load() {
-			if linger == nil {
-				linger = time.NewTimer(l.cfg.BlockTime)
+			// The loop lingers between most messages, so its timer is
+			// kept and reset rather than made each time. Since Go 1.23 a
+			// stopped or reset timer delivers no stale tick.
+			if !lingering {
+				lingering = true
+				if p.linger == nil {
+					p.linger = time.NewTimer(l.cfg.BlockTime)
+				} else {
+					p.linger.Reset(l.cfg.BlockTime)
+				}
 			}
 			select {
 			case <-p.wake:
 				continue
 			case <-l.done:
-			case <-linger.C:
+			case <-p.linger.C:
 			}
 		}
 		l.mu.Lock()
@@ -105,8 +116,8 @@ func (p *poller) stillWanted() bool {
 			continue
 		}
 		p.running = false
-		if len(p.inboxes) == 0 && l.pollers[p.key] == p {
-			delete(l.pollers, p.key)
+		if len(p.inboxes) == 0 && l.pollers[p.id] == p {
+			delete(l.pollers, p.id)
 		}
 		p.mu.Unlock()
 		l.mu.Unlock()
@@ -161,7 +172,7 @@ func (p *poller) failed(err error, backoff time.Duration) {
 // ordinary channel whose receivers all gave up goes back to Redis.
 func (p *poller) dispatch(ctx context.Context, member string, at int64) {
 	l := p.l
-	ev, names, err := l.codec.decode([]byte(member))
+	ev, names, err := l.codec.decode(member)
 	if err != nil {
 		l.log.Warn("redis: dropped a message that does not decode", "key", p.key, "err", err)
 		return
@@ -194,8 +205,12 @@ func (p *poller) dispatch(ctx context.Context, member string, at int64) {
 // handOver gives ev to the first waiter of ib. p.mu is held.
 func (p *poller) handOver(ib *inbox, ev event.Event) {
 	w := ib.waiters[0]
-	ib.waiters[0] = nil
-	ib.waiters = ib.waiters[1:]
+	// Shifting rather than reslicing keeps the backing array, so that a
+	// channel received from in a loop appends its next waiter without
+	// allocating; there are rarely more than a few waiters to move.
+	n := copy(ib.waiters, ib.waiters[1:])
+	ib.waiters[n] = nil
+	ib.waiters = ib.waiters[:n]
 	p.waiting--
 	w.ev <- ev
 }

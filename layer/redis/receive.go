@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer"
@@ -24,6 +25,12 @@ import (
 type waiter struct {
 	ev chan event.Event // buffered: the poller never blocks on it
 }
+
+// waiters recycles waiters, whose channels would otherwise be made for
+// every Receive that has to wait. A waiter goes back only once its
+// Receive has taken what was handed to it, or has removed it from its
+// inbox unhanded, so a recycled one is empty and referenced by nobody.
+var waiters = sync.Pool{New: func() any { return &waiter{ev: make(chan event.Event, 1)} }}
 
 // inbox is one channel's waiters and, for process-local channels, the
 // messages popped for it that nobody has received yet.
@@ -68,7 +75,7 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 		p.mu.Unlock()
 		return nil, err
 	}
-	w := &waiter{ev: make(chan event.Event, 1)}
+	w := waiters.Get().(*waiter)
 	ib.waiters = append(ib.waiters, w)
 	p.waiting++
 	switch {
@@ -85,6 +92,7 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 
 	select {
 	case ev := <-w.ev:
+		waiters.Put(w)
 		return ev, nil
 	case <-ctx.Done():
 	case <-l.done:
@@ -93,13 +101,17 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 	i := indexOf(ib.waiters, w)
 	if i < 0 { // handed a message as we gave up: it is ours
 		p.mu.Unlock()
-		return <-w.ev, nil
+		ev := <-w.ev
+		waiters.Put(w)
+		return ev, nil
 	}
 	ib.waiters = append(ib.waiters[:i], ib.waiters[i+1:]...)
 	p.waiting--
 	p.tidy(channel, ib)
 	lastErr := p.lastErr
 	p.mu.Unlock()
+	// Nobody else holds w now, and its channel is empty.
+	waiters.Put(w)
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -121,17 +133,19 @@ func indexOf(ws []*waiter, w *waiter) int {
 // poller returns the receive loop for key, made if needed, with its mutex
 // held.
 func (l *Layer) poller(channel string, local bool) *poller {
-	key := l.keys.channel(channel)
+	// Pollers are found by the channel's key part rather than its key,
+	// which would have to be built for every Receive just to look it up.
+	id := nonLocal(channel)
 	l.mu.Lock()
-	p := l.pollers[key]
+	p := l.pollers[id]
 	if p == nil {
 		p = &poller{
-			l: l, key: key, local: local, name: channel,
+			l: l, id: id, key: l.keys.channel(channel), local: local, name: channel,
 			sh:      l.shardFor(nonLocal(channel)),
 			inboxes: make(map[string]*inbox),
 			wake:    make(chan struct{}, 1),
 		}
-		l.pollers[key] = p
+		l.pollers[id] = p
 	}
 	p.mu.Lock()
 	l.mu.Unlock()

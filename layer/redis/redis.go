@@ -79,6 +79,7 @@ type Layer struct {
 	expiryUs      int64
 	groupExpiryUs int64
 	ttl           string // channel key time to live, in ms
+	capacity      any    // the default capacity, as a script argument
 	capArgs       []any  // capacity rules for groupSendScript
 
 	closed  atomic.Bool
@@ -86,8 +87,8 @@ type Layer struct {
 	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex // guards pollers; locked before any poller's mu
-	pollers map[string]*poller
+	mu      sync.Mutex         // guards pollers; locked before any poller's mu
+	pollers map[string]*poller // by the key part of their channels
 }
 
 // New returns a layer configured by cfg, whose zero fields take their
@@ -116,6 +117,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		groupExpiryUs: cfg.GroupExpiry.Microseconds(),
 		ttl:           strconv.FormatInt(max(cfg.Expiry.Milliseconds(), 1), 10),
 		capArgs:       capacityArgs(cfg.ChannelCapacity),
+		capacity:      strconv.Itoa(cfg.Capacity),
 		done:          make(chan struct{}),
 		pollers:       make(map[string]*poller),
 	}

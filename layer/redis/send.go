@@ -24,22 +24,26 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	e, err := l.codec.marshal(msg)
+	// The event is encoded into a pooled buffer and copied once, into the
+	// member, rather than marshalled into a buffer of its own first.
+	s := getScratch()
+	n, body, err := s.encode(msg)
 	if err != nil {
+		putScratch(s)
 		return refuse("send to", channel, err)
 	}
 	var names []string
 	if strings.IndexByte(channel, '!') >= 0 {
 		names = []string{channel}
 	}
-	member, err := l.codec.member(e, names, false)
+	member, err := l.codec.member(encoded{n: n, body: body}, names, false)
+	putScratch(s)
 	if err != nil {
 		return refuse("send to", channel, err)
 	}
 	now := l.clock.now()
-	capacity := strconv.Itoa(l.cfg.CapacityFor(channel))
 	full, err := deliverScript.Run(ctx, l.shardFor(nonLocal(channel)).cmd, []string{l.keys.channel(channel)},
-		score(now), score(now-l.expiryUs), l.ttl, member, capacity).Int()
+		score(now), score(now-l.expiryUs), l.ttl, member, l.capacityArg(channel)).Int()
 	switch {
 	case err != nil:
 		return fail("send to", channel, err)
@@ -47,6 +51,15 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 		return refuse("send to", channel, ErrChannelFull)
 	}
 	return nil
+}
+
+// capacityArg returns channel's capacity as a script argument; the
+// default one is rendered once, in New.
+func (l *Layer) capacityArg(channel string) any {
+	if len(l.cfg.ChannelCapacity) == 0 {
+		return l.capacity
+	}
+	return strconv.Itoa(l.cfg.CapacityFor(channel))
 }
 
 // GroupAdd makes channel a member of group, or refreshes its membership,
