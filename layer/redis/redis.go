@@ -79,6 +79,7 @@ type Layer struct {
 	expiryUs      int64
 	groupExpiryUs int64
 	ttl           string // channel key time to live, in ms
+	ttlArg        any    // ttl, boxed once for Send's script arguments
 	capacity      any    // the default capacity, as a script argument
 	capArgs       []any  // capacity rules for groupSendScript
 
@@ -122,6 +123,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		pollers:       make(map[string]*poller),
 	}
 	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
+	l.ttlArg = l.ttl
 	if o.client != nil {
 		if cfg.Mode == ModeShards {
 			return nil, fmt.Errorf("%w: WithClient gives one client, shards mode needs one per shard", ErrConfig)

@@ -32,6 +32,10 @@ end
 return full
 `)
 
+// deliverSHA is deliverScript's hash, boxed once for the commands Send
+// builds itself.
+var deliverSHA any = deliverScript.Hash()
+
 // groupSendScript is a whole group send on a single server: it drops
 // lapsed members, puts one copy of the message in each member's key (one
 // per key, naming every member it serves, as channels_redis does), finds

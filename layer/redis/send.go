@@ -41,9 +41,22 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	if err != nil {
 		return refuse("send to", channel, err)
 	}
+	c := l.shardFor(nonLocal(channel)).cmd
+	key := l.keys.channel(channel)
 	now := l.clock.now()
-	full, err := deliverScript.Run(ctx, l.shardFor(nonLocal(channel)).cmd, []string{l.keys.channel(channel)},
-		score(now), score(now-l.expiryUs), l.ttl, member, l.capacityArg(channel)).Int()
+	// The command is built in one slice, where Script.Run would build it
+	// in three. Scores go as numbers, which go-redis formats into its
+	// write buffer: float64(us)/1e6 is the double nearest the six-decimal
+	// text score renders, so Redis stores the same score either way.
+	cmd := goredis.NewCmd(ctx, "evalsha", deliverSHA, 1, key,
+		float64(now)/1e6, float64(now-l.expiryUs)/1e6, l.ttlArg, member, l.capacityArg(channel))
+	cmd.SetFirstKeyPos(3)
+	if err := c.Process(ctx, cmd); goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		// The server has not seen the script since it started: send it
+		// in full, which also loads it.
+		cmd = deliverScript.Eval(ctx, c, []string{key}, cmd.Args()[4:]...)
+	}
+	full, err := cmd.Int()
 	switch {
 	case err != nil:
 		return fail("send to", channel, err)
