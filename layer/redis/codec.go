@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -175,12 +176,11 @@ func appendPlain(b []byte, e encoded, names []string, list bool) []byte {
 	return appendStr(b, names[0])
 }
 
-// decoder is a reusable MessagePack decoder with the readers it decodes
-// from, so that decoding a member allocates only what it returns.
+// decoder is a reusable MessagePack decoder with the reader it decodes
+// from, for the members decodeFlat leaves to it.
 type decoder struct {
 	dec *msgpack.Decoder
 	s   strings.Reader
-	b   bytes.Reader
 }
 
 var decoders = sync.Pool{New: func() any { return &decoder{dec: msgpack.NewDecoder(nil)} }}
@@ -191,24 +191,28 @@ func (c *codec) decode(member string) (event.Message, []string, error) {
 	if len(member) < randomLen {
 		return nil, nil, fmt.Errorf("redis: message of %d bytes is too short", len(member))
 	}
-	d := decoders.Get().(*decoder)
-	defer decoders.Put(d)
-	if c.crypt == nil {
-		d.s.Reset(member[randomLen:])
-		d.dec.Reset(&d.s)
-	} else {
-		data, err := c.crypt.open([]byte(member[randomLen:]))
+	data := member[randomLen:]
+	if c.crypt != nil {
+		plain, err := c.crypt.open([]byte(data))
 		if err != nil {
 			return nil, nil, err
 		}
-		d.b.Reset(data)
-		d.dec.Reset(&d.b)
+		data = string(plain)
 	}
-	d.dec.UsePreallocateValues(true)
-	m, err := d.dec.DecodeMap()
-	d.dec.Reset(nil) // let go of the member
-	if err != nil {
-		return nil, nil, fmt.Errorf("event: decode message: %w", err)
+	m, ok := decodeFlat(data)
+	if !ok {
+		d := decoders.Get().(*decoder)
+		d.s.Reset(data)
+		d.dec.Reset(&d.s)
+		d.dec.UsePreallocateValues(true)
+		var err error
+		m, err = d.dec.DecodeMap()
+		d.dec.Reset(nil) // let go of the member
+		d.s.Reset("")
+		decoders.Put(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("event: decode message: %w", err)
+		}
 	}
 	msg := event.Message(m)
 	if msg.Type() == "" {
@@ -228,6 +232,127 @@ func (c *codec) decode(member string) (event.Message, []string, error) {
 	}
 	delete(msg, channelField)
 	return msg, names, nil
+}
+
+// decodeFlat decodes a map whose keys are strings and whose values are
+// strings, numbers, booleans or nil, the shape of most events, into what
+// msgpack's DecodeMap returns for it, value types included. Its strings
+// share data's memory instead of being copied one by one. It reports
+// false for anything else, which is left to msgpack.
+func decodeFlat(data string) (map[string]any, bool) {
+	b := data
+	if len(b) == 0 {
+		return nil, false
+	}
+	var n int
+	switch c := b[0]; {
+	case c&0xf0 == 0x80:
+		n, b = int(c&0x0f), b[1:]
+	case c == 0xde && len(b) >= 3:
+		n, b = int(b[1])<<8|int(b[2]), b[3:]
+	default:
+		return nil, false
+	}
+	m := make(map[string]any, n)
+	for range n {
+		k, rest, ok := strAt(b)
+		if !ok {
+			return nil, false
+		}
+		var v any
+		if v, b, ok = scalarAt(rest); !ok {
+			return nil, false
+		}
+		m[k] = v
+	}
+	return m, true
+}
+
+// strAt reads one MessagePack string from the start of b.
+func strAt(b string) (s, rest string, ok bool) {
+	if len(b) == 0 {
+		return "", "", false
+	}
+	var n, h int
+	switch c := b[0]; {
+	case c&0xe0 == 0xa0:
+		n, h = int(c&0x1f), 1
+	case c == 0xd9 && len(b) >= 2:
+		n, h = int(b[1]), 2
+	case c == 0xda && len(b) >= 3:
+		n, h = int(b[1])<<8|int(b[2]), 3
+	case c == 0xdb && len(b) >= 5:
+		n, h = int(b[1])<<24|int(b[2])<<16|int(b[3])<<8|int(b[4]), 5
+	default:
+		return "", "", false
+	}
+	if len(b)-h < n {
+		return "", "", false
+	}
+	return b[h : h+n], b[h+n:], true
+}
+
+// scalarAt reads one string, number, boolean or nil from the start of b,
+// typed as msgpack's DecodeInterface types it.
+func scalarAt(b string) (v any, rest string, ok bool) {
+	if len(b) == 0 {
+		return nil, "", false
+	}
+	c := b[0]
+	if c <= 0x7f || c >= 0xe0 {
+		return int8(c), b[1:], true
+	}
+	if c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb {
+		s, rest, ok := strAt(b)
+		return s, rest, ok
+	}
+	var w int
+	switch c {
+	case 0xc0, 0xc2, 0xc3:
+	case 0xcc, 0xd0:
+		w = 1
+	case 0xcd, 0xd1:
+		w = 2
+	case 0xca, 0xce, 0xd2:
+		w = 4
+	case 0xcb, 0xcf, 0xd3:
+		w = 8
+	default:
+		return nil, "", false
+	}
+	if len(b) < 1+w {
+		return nil, "", false
+	}
+	var u uint64
+	for i := 1; i <= w; i++ {
+		u = u<<8 | uint64(b[i])
+	}
+	rest = b[1+w:]
+	switch c {
+	case 0xc0:
+		return nil, rest, true
+	case 0xc2, 0xc3:
+		return c == 0xc3, rest, true
+	case 0xca:
+		return math.Float32frombits(uint32(u)), rest, true
+	case 0xcb:
+		return math.Float64frombits(u), rest, true
+	case 0xcc:
+		return uint8(u), rest, true
+	case 0xcd:
+		return uint16(u), rest, true
+	case 0xce:
+		return uint32(u), rest, true
+	case 0xcf:
+		return u, rest, true
+	case 0xd0:
+		return int8(u), rest, true
+	case 0xd1:
+		return int16(u), rest, true
+	case 0xd2:
+		return int32(u), rest, true
+	}
+	return int64(u), rest, true
 }
 
 // hasKey reports whether the n pairs in body have a string key equal to

@@ -3,8 +3,13 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/switchboard-bots/switchboard/event"
 )
@@ -112,5 +117,51 @@ func TestSkip(t *testing.T) {
 	}
 	if !hasKey(body[:len(body)-1], n, "nope") {
 		t.Error("hasKey accepted a truncated map")
+	}
+}
+
+// TestDecodeFlat checks that the fast decoder returns what msgpack does,
+// value types included, and leaves other shapes to it.
+func TestDecodeFlat(t *testing.T) {
+	flat := map[string]any{
+		"type": "t", "s": "héllo", "long": strings.Repeat("x", 40), "longer": strings.Repeat("y", 300),
+		"big": strings.Repeat("z", 70000), "nil": nil, "t": true, "f": false,
+		"i": 1, "neg": -3, "i8": int8(-100), "i16": int16(-30000), "i32": int32(-2e9), "i64": int64(-1 << 40),
+		"u8": uint8(200), "u16": uint16(60000), "u32": uint32(4e9), "u64": uint64(1 << 63),
+		"f32": float32(1.5), "f64": 2.25,
+	}
+	for i := range 20 {
+		flat["k"+strconv.Itoa(i)] = i
+	}
+	for _, m := range []map[string]any{flat, {"type": "small"}, {}} {
+		data, err := msgpack.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want map[string]any
+		if err := msgpack.Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := decodeFlat(string(data))
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("decodeFlat = %#v, %v; want %#v", got, ok, want)
+		}
+	}
+	for _, m := range []map[string]any{
+		{"type": "t", "nested": map[string]any{"a": 1}},
+		{"type": "t", "list": []any{1}},
+		{"type": "t", "blob": []byte{1}},
+		{"type": "t", "at": time.Now()},
+	} {
+		data, err := msgpack.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := decodeFlat(string(data)); ok {
+			t.Errorf("decodeFlat took %v", m)
+		}
+		if _, ok := decodeFlat(string(data[:len(data)-1])); ok {
+			t.Errorf("decodeFlat took truncated %v", m)
+		}
 	}
 }
