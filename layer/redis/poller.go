@@ -30,6 +30,7 @@ type poller struct {
 	lastErr error         // the failure the loop is backing off from, if any
 
 	linger *time.Timer // owned by the loop; see stillWanted
+	armed  bool        // linger is running
 }
 
 const (
@@ -76,12 +77,7 @@ func (p *poller) run() {
 // unless it keeps messages for process-local channels.
 func (p *poller) stillWanted() bool {
 	l := p.l
-	lingering := false
-	defer func() {
-		if lingering {
-			p.linger.Stop()
-		}
-	}()
+	var idleFrom time.Time
 	for {
 		p.mu.Lock()
 		wanted := p.waiting > 0
@@ -90,22 +86,31 @@ func (p *poller) stillWanted() bool {
 			return true
 		}
 		if !l.closed.Load() {
-			// The loop lingers between most messages, so its timer is
-			// kept and reset rather than made each time. Since Go 1.23 a
-			// stopped or reset timer delivers no stale tick.
-			if !lingering {
-				lingering = true
-				if p.linger == nil {
-					p.linger = time.NewTimer(l.cfg.BlockTime)
-				} else {
-					p.linger.Reset(l.cfg.BlockTime)
-				}
+			// The loop lingers between most messages. Its timer is left
+			// running while the loop is busy again, and when it fires
+			// early it is re-armed for what is left, so that lingering
+			// costs no timer operation per message.
+			if idleFrom.IsZero() {
+				idleFrom = time.Now()
 			}
+			switch {
+			case p.linger == nil:
+				p.linger = time.NewTimer(l.cfg.BlockTime)
+			case !p.armed:
+				p.linger.Reset(l.cfg.BlockTime)
+			}
+			p.armed = true
 			select {
 			case <-p.wake:
 				continue
 			case <-l.done:
 			case <-p.linger.C:
+				p.armed = false
+				if left := l.cfg.BlockTime - time.Since(idleFrom); left > 0 {
+					p.linger.Reset(left)
+					p.armed = true
+					continue
+				}
 			}
 		}
 		l.mu.Lock()
@@ -121,6 +126,10 @@ func (p *poller) stillWanted() bool {
 		}
 		p.mu.Unlock()
 		l.mu.Unlock()
+		if p.armed {
+			p.linger.Stop()
+			p.armed = false
+		}
 		return false
 	}
 }
