@@ -1,0 +1,170 @@
+package scope
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/switchboard-bots/switchboard/event"
+)
+
+// work serves e's inbox until it is empty, then exits, so that an idle
+// scope holds no goroutine.
+func (m *Manager) work(e *entry) {
+	defer m.workers.Done()
+	sh := e.sh
+	for {
+		sh.mu.Lock()
+		if e.n == 0 {
+			if e.state == stateEnding {
+				sh.mu.Unlock()
+				m.finish(e)
+				return
+			}
+			e.running = false
+			m.putRing(e.inbox) // an idle scope keeps no buffer
+			e.inbox, e.head = nil, 0
+			e.last = m.now()
+			if e.state == stateLive {
+				sh.moveToFrontLocked(e)
+			}
+			sh.mu.Unlock()
+			return
+		}
+		ev := e.inbox.buf[e.head]
+		e.inbox.buf[e.head] = nil
+		e.head = (e.head + 1) % len(e.inbox.buf)
+		e.n--
+		if e.space != nil {
+			close(e.space)
+			e.space = nil
+		}
+		sh.mu.Unlock()
+		if err := m.handle(e, ev); err != nil {
+			m.fail(e, ev, err)
+		}
+	}
+}
+
+// handle runs one event through the instance, creating it first if needed.
+// A panic becomes an error, so that one scope's bug never takes the
+// process down.
+func (m *Manager) handle(e *entry, ev event.Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if e.inst == nil {
+		inst, startErr := m.app.NewInstance(m.ctx, e.s, e)
+		if startErr != nil {
+			return &StartError{Err: startErr}
+		}
+		if inst == nil {
+			return &StartError{Err: fmt.Errorf("application returned no instance")}
+		}
+		e.inst = inst
+	}
+	return e.inst.Handle(m.ctx, ev)
+}
+
+// fail ends a scope whose instance failed on ev. The events still queued
+// behind ev are not dropped: they move to a new scope for the same key,
+// which starts once this one has handled its final event.
+func (m *Manager) fail(e *entry, ev event.Event, err error) {
+	attrs := []any{"scope", e.s.String(), "event", ev.Type(), "err", err}
+	if pe, ok := errors.AsType[*PanicError](err); ok {
+		attrs = append(attrs, "stack", string(pe.Stack))
+	}
+	if _, refused := errors.AsType[*StartError](err); refused {
+		// No route, a denied user: the application said no, nothing broke.
+		m.log.Warn("scope refused", attrs...)
+	} else {
+		m.log.Error("scope failed", attrs...)
+	}
+	sh := e.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e.state != stateLive {
+		// The adapter already ended the scope: only the final event is
+		// left to deliver, and the failed instance gets nothing more.
+		if e.n > 0 {
+			m.log.Error("scope failed while ending; queued events not handled",
+				"scope", e.s.String(), "events", e.n)
+			clear(e.inbox.buf)
+			e.head, e.n = 0, 0
+		}
+		return
+	}
+	var succ *entry
+	if e.n > 0 {
+		succ = &entry{m: m, sh: sh, s: e.s, blocked: true, last: e.last}
+		succ.inbox, succ.head, succ.n = e.inbox, e.head, e.n
+		e.inbox, e.head, e.n = nil, 0, 0
+		if m.closed.Load() {
+			m.log.Error("scope failed during shutdown; queued events not handled",
+				"scope", e.s.String(), "events", succ.n)
+			succ = nil
+		}
+	}
+	sh.retireLocked(e)
+	if succ != nil {
+		// The successor takes over the key and its live slot.
+		sh.m[e.s.Key] = succ
+		sh.pushFrontLocked(succ)
+		e.succ = succ
+	} else {
+		m.live.Add(-1)
+	}
+	if e.inst != nil {
+		e.final = m.proto.Disconnect(e.s, ReasonError)
+	}
+	if se, ok := errors.AsType[*StartError](err); ok {
+		e.startErr = se.Err
+	}
+}
+
+// finish delivers e's final event (on a worker goroutine), then lets a
+// successor for the same key start.
+func (m *Manager) finish(e *entry) {
+	var reason Reason = ReasonError
+	if e.final != nil {
+		reason = e.final.EndReason()
+		if e.inst != nil {
+			if err := m.handleFinal(e); err != nil {
+				m.log.Error("disconnect handler failed", "scope", e.s.String(),
+					"event", e.final.Type(), "err", err)
+			}
+		}
+	}
+	if n, ok := m.proto.(EndNotifier); ok {
+		n.Ended(e.s, reason, e.startErr)
+	}
+	sh := e.sh
+	sh.mu.Lock()
+	if sh.ending[e.s.Key] == e {
+		delete(sh.ending, e.s.Key)
+	}
+	e.state = stateDone
+	e.running = false
+	e.inst = nil
+	if e.inbox != nil {
+		m.putRing(e.inbox)
+		e.inbox = nil
+	}
+	if s := e.succ; s != nil {
+		e.succ = nil
+		s.blocked = false
+		m.startLocked(s)
+	}
+	sh.mu.Unlock()
+}
+
+func (m *Manager) handleFinal(e *entry) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return e.inst.Handle(m.ctx, e.final)
+}
