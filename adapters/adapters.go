@@ -33,6 +33,7 @@ package adapters
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -60,6 +61,23 @@ type Adapter interface {
 // process.
 type Pusher interface {
 	Push(ctx context.Context, ev event.Event) error
+}
+
+// Observer is told about an adapter's outbound trouble, for metrics; an
+// adapter that retries platform calls or waits for rate limits takes one
+// as an option. *ops.Metrics satisfies it. Its methods are called from the
+// goroutines making the calls, at once, so they must be safe for concurrent
+// use and should not block.
+type Observer interface {
+	// OutboundRetry is called each time a platform call is made again
+	// after a 429, a 5xx or a network error.
+	OutboundRetry(adapter string)
+	// RateLimitWait is called each time an outbound call waited d > 0 for
+	// a rate limit: a limiter's slot, or a 429's retry-after. A wait cut
+	// short by the call's context reports the part spent waiting. Backoff
+	// after a 5xx or a network error is not a rate limit and is not
+	// reported.
+	RateLimitWait(adapter string, d time.Duration)
 }
 
 // ErrUnsupported is wrapped when an adapter lacks an optional capability.

@@ -7,12 +7,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/ops"
 )
 
+// The adapters report their retries and waits to an adapters.Observer.
+var _ adapters.Observer = (*ops.Metrics)(nil)
+
 func TestOutboundHooks(t *testing.T) {
 	m, reg := newMetrics(t)
-	// Adapters take the hooks as plain functions.
 	var retry func(string) = m.OutboundRetry
 	var wait func(string, time.Duration) = m.RateLimitWait
 	retry("telegram")

@@ -26,7 +26,7 @@ type Adapter struct {
 	api    *slackapi.Client
 	seen   *dedupe
 	limits *limits
-	obs    Observer // nil: none
+	obs    adapters.Observer // nil: none
 
 	mu      sync.Mutex
 	m       *scope.Manager // set by Run

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -204,7 +205,7 @@ type options struct {
 	now    func() time.Time
 	sleep  func(time.Duration) <-chan time.Time
 	ping   time.Duration
-	obs    Observer
+	obs    adapters.Observer
 }
 
 // WithLogger sets the logger. Default: slog.Default().

@@ -3,28 +3,13 @@ package slack
 import (
 	"context"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
-// Observer is told about the adapter's outbound trouble, for metrics.
-// *ops.Metrics satisfies it; the interface is declared here, where it is
-// used, so that the adapter does not depend on any metrics package.
-// Its methods are called from the goroutines making the calls, at once,
-// so they must be safe for concurrent use and should not block.
-type Observer interface {
-	// OutboundRetry is called each time a Web API call or a response_url
-	// post is made again after a 429, a 5xx or a network error.
-	OutboundRetry(adapter string)
-	// RateLimitWait is called each time an outbound call waited d > 0 for
-	// a rate limit: its method's or its channel's limiter, or a 429's
-	// Retry-After. A wait cut short by the call's context reports the
-	// part spent waiting. Backoff after a 5xx or a network error is not a
-	// rate limit and is not reported.
-	RateLimitWait(adapter string, d time.Duration)
-}
-
-// WithObserver reports retries and rate-limit waits to o, with the
-// adapter's name. Default: none; a nil o means none.
-func WithObserver(o Observer) Option { return func(opts *options) { opts.obs = o } }
+// WithObserver reports retries of a Web API call or a response_url post, and rate-limit waits,
+// to o with the adapter's name. Default: none; a nil o means none.
+func WithObserver(o adapters.Observer) Option { return func(opts *options) { opts.obs = o } }
 
 // retried tells the observer, if any, that a call is about to be retried.
 func (a *Adapter) retried() {

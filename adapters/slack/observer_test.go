@@ -2,19 +2,15 @@ package slack_test
 
 import (
 	"context"
-	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
+
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
-	"github.com/switchboard-bots/switchboard/ops"
 )
-
-// The metrics of package ops are what an Observer is meant to be; the
-// check lives here because the adapter must not import ops.
-var _ slack.Observer = (*ops.Metrics)(nil)
 
 func sum(ds []time.Duration) time.Duration {
 	var t time.Duration

@@ -29,7 +29,7 @@ type options struct {
 	hc    *http.Client
 	clock Clock
 	lease Lease
-	obs   Observer
+	obs   adapters.Observer
 }
 
 // WithLogger sets the logger. Default: slog.Default().
@@ -56,7 +56,7 @@ type Adapter struct {
 	log    *slog.Logger
 	clock  Clock
 	lease  Lease
-	obs    Observer // nil: none
+	obs    adapters.Observer // nil: none
 	api    *api
 	lim    *limiter
 	dedupe *dedupe

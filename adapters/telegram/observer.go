@@ -1,29 +1,14 @@
 package telegram
 
-import "time"
+import (
+	"time"
 
-// Observer is told about the adapter's outbound trouble, for metrics.
-// *ops.Metrics satisfies it; the interface is declared here, where it is
-// used, so that the adapter does not depend on any metrics package.
-// Its methods are called from the goroutines making the calls, at once,
-// so they must be safe for concurrent use and should not block.
-type Observer interface {
-	// OutboundRetry is called each time a Bot API call (a send, getMe,
-	// setWebhook, deleteWebhook) is made again after a 429, a 5xx or a
-	// network error. The getUpdates long poll is not counted: it is
-	// repeated forever by design, and its failures are logged instead.
-	OutboundRetry(adapter string)
-	// RateLimitWait is called each time an outbound call waited d > 0 for
-	// a rate limit: its chat's or the bot's slot, or a 429's retry_after,
-	// which the limiter enforces. A wait cut short by the call's context
-	// reports the part spent waiting. Backoff after a 5xx or a network
-	// error is not a rate limit and is not reported.
-	RateLimitWait(adapter string, d time.Duration)
-}
+	"github.com/switchboard-bots/switchboard/adapters"
+)
 
-// WithObserver reports retries and rate-limit waits to o, with the
-// adapter's name. Default: none; a nil o means none.
-func WithObserver(o Observer) Option { return func(opts *options) { opts.obs = o } }
+// WithObserver reports retries of a Bot API call (a send, getMe, setWebhook, deleteWebhook); the getUpdates long poll is not counted: it is repeated forever by design, and its failures are logged instead, and rate-limit waits,
+// to o with the adapter's name. Default: none; a nil o means none.
+func WithObserver(o adapters.Observer) Option { return func(opts *options) { opts.obs = o } }
 
 // retried tells the observer, if any, that a call is about to be retried.
 func (a *Adapter) retried() {

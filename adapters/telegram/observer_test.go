@@ -3,20 +3,16 @@ package telegram_test
 import (
 	"context"
 	"errors"
-	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
+
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
-	"github.com/switchboard-bots/switchboard/ops"
 )
-
-// The metrics of package ops are what an Observer is meant to be; the
-// check lives here because the adapter must not import ops.
-var _ telegram.Observer = (*ops.Metrics)(nil)
 
 // jumpClock stands still until asked to wait, then jumps ahead by the
 // wait and fires at once: waits take no real time, yet the limiter sees
