@@ -268,10 +268,12 @@ func decodeFlat(data string) (map[string]any, bool) {
 	return m, true
 }
 
-// strAt reads one MessagePack string from the start of b.
-func strAt(b string) (s, rest string, ok bool) {
+// strAt reads one MessagePack string from the start of b, which is the
+// member as a string (decoding, where the result points into the member)
+// or as bytes (scanning keys while encoding).
+func strAt[T string | []byte](b T) (s, rest T, ok bool) {
 	if len(b) == 0 {
-		return "", "", false
+		return s, rest, false
 	}
 	var n, h int
 	switch c := b[0]; {
@@ -284,10 +286,10 @@ func strAt(b string) (s, rest string, ok bool) {
 	case c == 0xdb && len(b) >= 5:
 		n, h = int(b[1])<<24|int(b[2])<<16|int(b[3])<<8|int(b[4]), 5
 	default:
-		return "", "", false
+		return s, rest, false
 	}
 	if len(b)-h < n {
-		return "", "", false
+		return s, rest, false
 	}
 	return b[h : h+n], b[h+n:], true
 }
@@ -360,7 +362,7 @@ func scalarAt(b string) (v any, rest string, ok bool) {
 // generic path, which reports the error properly.
 func hasKey(body []byte, n int, keys ...string) bool {
 	for range n {
-		k, rest, ok := readStr(body)
+		k, rest, ok := strAt(body)
 		if !ok {
 			return true
 		}
@@ -374,30 +376,6 @@ func hasKey(body []byte, n int, keys ...string) bool {
 		}
 	}
 	return false
-}
-
-// readStr reads one MessagePack string from the start of b.
-func readStr(b []byte) (s, rest []byte, ok bool) {
-	if len(b) == 0 {
-		return nil, nil, false
-	}
-	var n, h int
-	switch c := b[0]; {
-	case c&0xe0 == 0xa0:
-		n, h = int(c&0x1f), 1
-	case c == 0xd9 && len(b) >= 2:
-		n, h = int(b[1]), 2
-	case c == 0xda && len(b) >= 3:
-		n, h = int(binary.BigEndian.Uint16(b[1:])), 3
-	case c == 0xdb && len(b) >= 5:
-		n, h = int(binary.BigEndian.Uint32(b[1:])), 5
-	default:
-		return nil, nil, false
-	}
-	if len(b)-h < n {
-		return nil, nil, false
-	}
-	return b[h : h+n], b[h+n:], true
 }
 
 // skip returns b after the one MessagePack value it starts with.
