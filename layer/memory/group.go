@@ -118,21 +118,32 @@ func (g *group) remove(i int) {
 	g.members = g.members[:last]
 }
 
-// GroupAdd makes channel a member of group until the group expiry passes,
-// or refreshes its membership.
-func (l *Layer) GroupAdd(_ context.Context, group, channel string) error {
+// lockMembership checks the names of a membership change and locks the
+// groups; the caller unlocks them.
+func (l *Layer) lockMembership(group, channel string) (*groups, error) {
 	if err := layer.ValidGroupName(group); err != nil {
-		return err
+		return nil, err
 	}
 	if err := layer.ValidChannelName(channel); err != nil {
-		return err
+		return nil, err
 	}
 	gs := &l.groups
 	gs.mu.Lock()
-	defer gs.mu.Unlock()
 	if l.closed.Load() {
-		return layer.ErrClosed
+		gs.mu.Unlock()
+		return nil, layer.ErrClosed
 	}
+	return gs, nil
+}
+
+// GroupAdd makes channel a member of group until the group expiry passes,
+// or refreshes its membership.
+func (l *Layer) GroupAdd(_ context.Context, group, channel string) error {
+	gs, err := l.lockMembership(group, channel)
+	if err != nil {
+		return err
+	}
+	defer gs.mu.Unlock()
 	now := l.now()
 	g := gs.byName[group]
 	if g == nil {
@@ -152,18 +163,11 @@ func (l *Layer) GroupAdd(_ context.Context, group, channel string) error {
 
 // GroupDiscard removes channel from group.
 func (l *Layer) GroupDiscard(_ context.Context, group, channel string) error {
-	if err := layer.ValidGroupName(group); err != nil {
+	gs, err := l.lockMembership(group, channel)
+	if err != nil {
 		return err
 	}
-	if err := layer.ValidChannelName(channel); err != nil {
-		return err
-	}
-	gs := &l.groups
-	gs.mu.Lock()
 	defer gs.mu.Unlock()
-	if l.closed.Load() {
-		return layer.ErrClosed
-	}
 	g := gs.byName[group]
 	if g == nil {
 		return nil
