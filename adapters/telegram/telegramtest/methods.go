@@ -18,11 +18,48 @@ type Reply struct {
 }
 
 func (r Reply) reply() reply {
-	body := map[string]any{"ok": false, "error_code": r.Code, "description": r.Description}
+	body := errorBody{ErrorCode: r.Code, Description: r.Description}
 	if r.RetryAfter > 0 {
-		body["parameters"] = map[string]any{"retry_after": r.RetryAfter}
+		body.Parameters = &responseParameters{RetryAfter: r.RetryAfter}
 	}
-	return reply{r.Code, body}
+	return reply{status: r.Code, body: body}
+}
+
+// errorBody is the envelope of a failed call, its fields in the Bot API's
+// order.
+type errorBody struct {
+	OK          bool                `json:"ok"`
+	ErrorCode   int                 `json:"error_code"`
+	Description string              `json:"description"`
+	Parameters  *responseParameters `json:"parameters,omitempty"`
+}
+
+type responseParameters struct {
+	RetryAfter int `json:"retry_after"`
+}
+
+// sentMessage is a message the bot sent, as the Bot API returns it.
+type sentMessage struct {
+	MessageID       int                            `json:"message_id"`
+	From            tgbotapi.User                  `json:"from"`
+	Chat            tgbotapi.Chat                  `json:"chat"`
+	Date            int64                          `json:"date"`
+	EditDate        int64                          `json:"edit_date,omitempty"`
+	MessageThreadID int                            `json:"message_thread_id,omitempty"`
+	IsTopicMessage  bool                           `json:"is_topic_message,omitempty"`
+	Text            string                         `json:"text,omitempty"`
+	Photo           []fileMeta                     `json:"photo,omitempty"`
+	Document        *fileMeta                      `json:"document,omitempty"`
+	Caption         string                         `json:"caption,omitempty"`
+	ReplyMarkup     *tgbotapi.InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+}
+
+type fileMeta struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileSize     int    `json:"file_size"`
+	Width        int    `json:"width,omitempty"`
+	Height       int    `json:"height,omitempty"`
 }
 
 // TooManyRequests is Telegram's flood-control answer.
@@ -132,30 +169,28 @@ func (s *Server) call(c *Call) reply {
 	case s.unknown[chat]:
 		return ChatNotFound().reply()
 	}
-	msg := map[string]any{"message_id": s.nextMsg, "from": s.bot, "chat": chatOf(chat), "date": time.Now().Unix()}
+	msg := sentMessage{MessageID: s.nextMsg, From: s.bot, Chat: chatOf(chat), Date: time.Now().Unix()}
 	if th, _ := strconv.Atoi(p.Get("message_thread_id")); th != 0 {
-		msg["message_thread_id"] = th
-		msg["is_topic_message"] = true
+		msg.MessageThreadID, msg.IsTopicMessage = th, true
 	}
 	if rm := p.Get("reply_markup"); rm != "" {
-		var kb tgbotapi.InlineKeyboardMarkup
-		if json.Unmarshal([]byte(rm), &kb) != nil {
+		msg.ReplyMarkup = &tgbotapi.InlineKeyboardMarkup{}
+		if json.Unmarshal([]byte(rm), msg.ReplyMarkup) != nil {
 			return bad("can't parse reply keyboard markup JSON object")
 		}
-		msg["reply_markup"] = kb
 	}
 	switch c.Method {
 	case "sendMessage", "editMessageText":
 		if p.Get("text") == "" {
 			return bad("message text is empty")
 		}
-		msg["text"] = p.Get("text")
+		msg.Text = p.Get("text")
 		if c.Method == "editMessageText" {
 			id, _ := strconv.Atoi(p.Get("message_id"))
 			if id == 0 {
 				return bad("message identifier is not specified")
 			}
-			msg["message_id"], msg["edit_date"] = id, time.Now().Unix()
+			msg.MessageID, msg.EditDate = id, time.Now().Unix()
 			return ok(msg)
 		}
 	case "sendChatAction":
@@ -173,14 +208,14 @@ func (s *Server) call(c *Call) reply {
 		if fileID == "" {
 			return bad("there is no " + field + " in the request")
 		}
-		meta := map[string]any{"file_id": fileID, "file_unique_id": "u" + fileID, "file_size": size}
+		meta := fileMeta{FileID: fileID, FileUniqueID: "u" + fileID, FileSize: size}
 		if field == "photo" {
-			meta["width"], meta["height"] = 1, 1
-			msg["photo"] = []any{meta}
+			meta.Width, meta.Height = 1, 1
+			msg.Photo = []fileMeta{meta}
 		} else {
-			msg["document"] = meta
+			msg.Document = &meta
 		}
-		msg["caption"] = p.Get("caption")
+		msg.Caption = p.Get("caption")
 	default:
 		return Reply{Code: 404, Description: "Not Found"}.reply()
 	}

@@ -95,7 +95,7 @@ func ChatFor(id int64) map[string]any {
 	if id > 0 {
 		return map[string]any{"id": id, "type": "private", "first_name": fmt.Sprintf("User%d", id), "username": fmt.Sprintf("user%d", id)}
 	}
-	return map[string]any{"id": id, "type": "supergroup", "title": fmt.Sprintf("Group %d", -id), "is_forum": true}
+	return map[string]any{"id": id, "type": "supergroup", "title": groupTitle(id), "is_forum": true}
 }
 
 // UserFor returns the user the fake uses for id.
@@ -220,12 +220,9 @@ func (s *Server) pollLocked(r *http.Request, offset, limit, timeout int, allowed
 			return Conflict().reply()
 		}
 		if ups := s.q.take(limit, allowed); len(ups) > 0 || timeout <= 0 || s.closed {
-			if ups == nil {
-				ups = []json.RawMessage{}
-			}
-			return ok(ups)
+			return updatesReply(ups)
 		}
-		ch := s.changed
+		ch := s.changedLocked()
 		s.mu.Unlock()
 		select {
 		case <-ch:
@@ -235,18 +232,37 @@ func (s *Server) pollLocked(r *http.Request, offset, limit, timeout int, allowed
 			timeout = 0
 		case <-r.Context().Done():
 			s.mu.Lock()
-			return ok([]json.RawMessage{})
+			return updatesReply(nil)
 		}
 	}
 }
 
-// chatOf returns the chat of a message the fake sends, remembering the
-// chats it saw in updates.
-func chatOf(id int64) tgbotapi.Chat {
-	c := ChatFor(id)
-	ch := tgbotapi.Chat{ID: id, Type: c["type"].(string)}
-	if t, ok := c["title"].(string); ok {
-		ch.Title = t
+// updatesReply answers getUpdates with the stored updates as they are,
+// without decoding and encoding them again.
+func updatesReply(ups []json.RawMessage) reply {
+	n := len(`{"ok":true,"result":[]}`) + len(ups)
+	for _, u := range ups {
+		n += len(u)
 	}
-	return ch
+	b := make([]byte, 0, n)
+	b = append(b, `{"ok":true,"result":[`...)
+	for i, u := range ups {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, u...)
+	}
+	b = append(b, "]}"...)
+	return reply{status: http.StatusOK, raw: b}
 }
+
+// chatOf returns the chat of a message the fake sends: the chat of
+// ChatFor, with the fields a sent message's chat carries.
+func chatOf(id int64) tgbotapi.Chat {
+	if id > 0 {
+		return tgbotapi.Chat{ID: id, Type: "private"}
+	}
+	return tgbotapi.Chat{ID: id, Type: "supergroup", Title: groupTitle(id)}
+}
+
+func groupTitle(id int64) string { return "Group " + strconv.FormatInt(-id, 10) }

@@ -79,7 +79,7 @@ func (s *Server) push(ctx context.Context, h *webhook) {
 				}
 			}
 			if next == nil {
-				ch := s.changed
+				ch := s.changedLocked()
 				s.mu.Unlock()
 				select {
 				case <-ch:
