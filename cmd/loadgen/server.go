@@ -95,7 +95,7 @@ func bareHandler() http.Handler {
 func serve(kind string) error {
 	raiseFileLimit()
 	if path := os.Getenv("LOADGEN_CPUPROFILE"); path != "" {
-		f, err := os.Create(path + "." + kind)
+		f, err := os.Create(fmt.Sprintf("%s.%s.%d", path, kind, os.Getpid())) // one file per server process
 		if err != nil {
 			return err
 		}
