@@ -45,12 +45,25 @@
 // one slot. Talking to channels_redis works in single and sentinel mode;
 // its sharding differs, and it cannot run on Cluster.
 //
+// The tests run the layer's conformance suite on each mode against real
+// servers: a Redis Cluster of three masters, restarted whole in the
+// middle, and a master with a replica and a sentinel, switched over in the
+// middle. Beside the suite, a group send reaches members in slots on every
+// node, and a master killed outright is replaced by its replica: until the
+// sentinel has promoted it operations fail with ErrUnavailable, then
+// receive loops resume on the new master by themselves and sends succeed
+// again. Replication is asynchronous, so a failover keeps only what the
+// replica had received: a message Redis acknowledged just before its
+// master died may be lost with it.
+//
 // # Faults
 //
 // Operations that cannot reach Redis fail with errors wrapping
 // ErrUnavailable and naming the channel or group. Commands are not retried
 // by the client, since a send whose reply was lost may have been executed
-// and the layer delivers at most once. Receive loops retry with backoff
+// and the layer delivers at most once; deliveries are marked so that not
+// even a cluster client, which resends on its own, or a client given by
+// WithClient sends them twice. Receive loops retry with backoff
 // until Redis answers again; a Receive whose context ends meanwhile returns
 // the context's error together with the last Redis error. Nothing Redis
 // acknowledged is lost by the layer; whether Redis keeps it across a crash

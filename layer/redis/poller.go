@@ -124,12 +124,15 @@ func (p *poller) stillWanted() bool {
 		if len(p.inboxes) == 0 && l.pollers[p.id] == p {
 			delete(l.pollers, p.id)
 		}
-		p.mu.Unlock()
-		l.mu.Unlock()
+		// Once running is false a Receive may start a new loop on p,
+		// which takes the timer over, so it is settled before the lock
+		// goes.
 		if p.armed {
 			p.linger.Stop()
 			p.armed = false
 		}
+		p.mu.Unlock()
+		l.mu.Unlock()
 		return false
 	}
 }

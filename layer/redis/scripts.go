@@ -1,6 +1,12 @@
 package redis
 
-import goredis "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+
+	goredis "github.com/redis/go-redis/v9"
+)
 
 // Scripts make each operation one round trip; they keep channels_redis'
 // rules (expire old messages before counting, refuse a full channel,
@@ -14,7 +20,7 @@ import goredis "github.com/redis/go-redis/v9"
 //
 // ARGV[1] score, ARGV[2] expiry cutoff score, ARGV[3] key time to live in
 // ms, then per key i: ARGV[2i+2] member, ARGV[2i+3] capacity.
-var deliverScript = goredis.NewScript(`
+var deliverScript = newScript(`
 local full = 0
 for i, key in ipairs(KEYS) do
   local cap = tonumber(ARGV[2*i+3])
@@ -32,10 +38,6 @@ end
 return full
 `)
 
-// deliverSHA is deliverScript's hash, boxed once for the commands Send
-// builds itself.
-var deliverSHA any = deliverScript.Hash()
-
 // groupSendScript is a whole group send on a single server: it drops
 // lapsed members, puts one copy of the message in each member's key (one
 // per key, naming every member it serves, as channels_redis does), finds
@@ -49,7 +51,7 @@ var deliverSHA any = deliverScript.Hash()
 // ARGV[6] default capacity, ARGV[7] random bytes and map header,
 // ARGV[8] the map's pairs followed by the routing field's name, then
 // pairs of Lua pattern and capacity.
-var groupSendScript = goredis.NewScript(`
+var groupSendScript = newScript(`
 local g = KEYS[1]
 redis.call('ZREMRANGEBYSCORE', g, '-inf', ARGV[3])
 local members = redis.call('ZRANGE', g, 0, -1)
@@ -114,3 +116,62 @@ var popLiveScript = goredis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZPOPMIN', KEYS[1])
 `)
+
+// script is a Lua script that must run at most once per call: the
+// scripts that deliver messages.
+type script struct {
+	src string
+	sha any // hex SHA-1 of src, boxed once for the commands built here
+}
+
+func newScript(src string) *script {
+	sum := sha1.Sum([]byte(src))
+	return &script{src: src, sha: hex.EncodeToString(sum[:])}
+}
+
+// byHash returns a call of s on keys by its hash, not yet sent.
+func (s *script) byHash(ctx context.Context, keys []string, args ...any) *goredis.Cmd {
+	all := make([]any, 0, 3+len(keys)+len(args))
+	all = append(all, "evalsha", s.sha, len(keys))
+	for _, k := range keys {
+		all = append(all, k)
+	}
+	cmd := goredis.NewCmd(ctx, append(all, args...)...)
+	cmd.SetFirstKeyPos(3)
+	return cmd
+}
+
+// inFull returns call, a call by hash that the server refused for not
+// knowing the script, as a call with the script's source, which also
+// loads it.
+func (s *script) inFull(ctx context.Context, call *goredis.Cmd) *goredis.Cmd {
+	all := append([]any{"eval", s.src}, call.Args()[2:]...)
+	cmd := goredis.NewCmd(ctx, all...)
+	cmd.SetFirstKeyPos(3)
+	return cmd
+}
+
+// run calls s on keys through c, by hash, and in full if the server
+// lacks it.
+func (s *script) run(ctx context.Context, c goredis.UniversalClient, keys []string, args ...any) *goredis.Cmd {
+	cmd := s.byHash(ctx, keys, args...)
+	if err := c.Process(ctx, once{cmd}); noScript(err) {
+		cmd = s.inFull(ctx, cmd)
+		_ = c.Process(ctx, once{cmd})
+	}
+	return cmd
+}
+
+func noScript(err error) bool { return goredis.HasErrorPrefix(err, "NOSCRIPT") }
+
+// once marks a command that go-redis must not send again when its
+// connection fails before the reply: the server may have run it, and a
+// delivery run twice adds its message again after a receiver may already
+// have popped it, which breaks at most once. The layer's own clients do
+// not retry, but a cluster client resends such commands up to
+// MaxRedirects times whatever MaxRetries says, and a client given by
+// WithClient may retry. Redirections and READONLY replies, after which
+// the command has not run, are still followed.
+type once struct{ *goredis.Cmd }
+
+func (once) NoRetry() bool { return true }

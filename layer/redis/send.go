@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -48,13 +47,14 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	// in three. Scores go as numbers, which go-redis formats into its
 	// write buffer: float64(us)/1e6 is the double nearest the six-decimal
 	// text score renders, so Redis stores the same score either way.
-	cmd := goredis.NewCmd(ctx, "evalsha", deliverSHA, 1, key,
+	cmd := goredis.NewCmd(ctx, "evalsha", deliverScript.sha, 1, key,
 		float64(now)/1e6, float64(now-l.expiryUs)/1e6, l.ttlArg, member, l.capacityArg(channel))
 	cmd.SetFirstKeyPos(3)
-	if err := c.Process(ctx, cmd); goredis.HasErrorPrefix(err, "NOSCRIPT") {
+	if err := c.Process(ctx, once{cmd}); noScript(err) {
 		// The server has not seen the script since it started: send it
 		// in full, which also loads it.
-		cmd = deliverScript.Eval(ctx, c, []string{key}, cmd.Args()[4:]...)
+		cmd = deliverScript.inFull(ctx, cmd)
+		_ = c.Process(ctx, once{cmd})
 	}
 	full, err := cmd.Int()
 	switch {
@@ -161,7 +161,7 @@ func (l *Layer) groupSendScripted(ctx context.Context, group string, e encoded) 
 		score(now), score(now - l.expiryUs), score(now - l.groupExpiryUs), l.ttl,
 		l.cfg.Prefix, strconv.Itoa(l.cfg.Capacity), head, body,
 	}, l.capArgs...)
-	res, err := groupSendScript.Run(ctx, l.shards[0].cmd, []string{l.keys.group(group)}, args...).Int64Slice()
+	res, err := groupSendScript.run(ctx, l.shards[0].cmd, []string{l.keys.group(group)}, args...).Int64Slice()
 	if err == nil && len(res) == 2 && res[1] > 0 {
 		l.log.Debug("redis: group send skipped full channels", "group", group, "members", res[0], "full", res[1])
 	}
@@ -243,36 +243,46 @@ func (l *Layer) deliver(ctx context.Context, sh *shard, targets []*target, e enc
 			keys[i] = t.key
 			args = append(args, member, strconv.Itoa(t.capacity))
 		}
-		return deliverScript.Run(ctx, sh.cmd, keys, args...).Err()
+		return deliverScript.run(ctx, sh.cmd, keys, args...).Err()
 	}
-	members := make([][]byte, len(targets))
+	calls := make([]*goredis.Cmd, len(targets))
 	for i, t := range targets {
-		var err error
-		if members[i], err = l.codec.member(e, t.names, true); err != nil {
+		member, err := l.codec.member(e, t.names, true)
+		if err != nil {
 			return err
 		}
+		calls[i] = deliverScript.byHash(ctx, []string{t.key}, append(fixed, member, strconv.Itoa(t.capacity))...)
 	}
-	run := func() error {
-		_, err := sh.cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, t := range targets {
-				deliverScript.EvalSha(ctx, p, []string{t.key}, append(fixed, members[i], strconv.Itoa(t.capacity))...)
+	send := func(calls []*goredis.Cmd) {
+		// Each call's outcome is read from the call itself.
+		_, _ = sh.cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, c := range calls {
+				_ = p.Process(ctx, once{c})
 			}
 			return nil
 		})
-		return err
 	}
-	err := run()
-	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		// A node that restarted or joined lacks the script: load it
-		// everywhere and try once more.
-		if cc, ok := sh.cmd.(*goredis.ClusterClient); ok {
-			if lerr := cc.ForEachShard(ctx, func(ctx context.Context, c *goredis.Client) error {
-				return deliverScript.Load(ctx, c).Err()
-			}); lerr != nil {
-				return fmt.Errorf("load script: %w", lerr)
+	send(calls)
+	// Nodes that lack the script, having restarted or joined since it was
+	// last sent, refuse their calls; the other nodes ran theirs, so only
+	// the refused calls are sent again, in full.
+	var err error
+	var again []*goredis.Cmd
+	for _, c := range calls {
+		switch cerr := c.Err(); {
+		case noScript(cerr):
+			again = append(again, deliverScript.inFull(ctx, c))
+		case cerr != nil && err == nil:
+			err = cerr
+		}
+	}
+	if len(again) > 0 {
+		send(again)
+		for _, c := range again {
+			if cerr := c.Err(); cerr != nil && err == nil {
+				err = cerr
 			}
 		}
-		err = run()
 	}
 	return err
 }

@@ -1,10 +1,13 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,34 +22,79 @@ type server struct {
 	t    testing.TB
 	port int
 	dir  string
+	args []string // what every start passes to redis-server
 	cmd  *exec.Cmd
 	URL  string
+	Addr string // host:port
 }
 
 func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
+	s := newServer(t)
+	s.args = append(s.dataArgs(), extra...)
+	s.start()
+	return s
+}
+
+// newServer picks a port and a directory for a server that the caller
+// configures and starts, and stops it when the test ends, showing its log
+// if the test failed.
+func newServer(t testing.TB) *server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install -y redis-server): %v", err)
 	}
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	s := &server{t: t, port: port, dir: t.TempDir(), Addr: addr, URL: "redis://" + addr + "/0"}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			s.showLog()
+		}
+	})
+	return s
+}
+
+// freePort returns a loopback port that nothing listened on a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	s := &server{t: t, port: port, dir: t.TempDir(), URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	s.start(extra...)
-	t.Cleanup(s.stop)
-	return s
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func (s *server) start(extra ...string) {
-	s.t.Helper()
-	args := append([]string{
+// dataArgs are the arguments of a data node: this port and directory, no
+// snapshots, every write synced to the append-only file.
+func (s *server) dataArgs() []string {
+	return []string{
 		"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--logfile", s.logFile(),
 		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
-	}, extra...)
-	s.cmd = exec.Command("redis-server", args...)
+	}
+}
+
+func (s *server) logFile() string { return filepath.Join(s.dir, "redis.log") }
+
+// showLog logs the end of the server's log, which says why a topology did
+// not form or a failover did not happen.
+func (s *server) showLog() {
+	b, err := os.ReadFile(s.logFile())
+	if err != nil {
+		return
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	s.t.Logf("log of redis-server on %s:\n%s", s.Addr, bytes.TrimSpace(b))
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server", s.args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -86,10 +134,10 @@ func (s *server) stop() {
 
 // restart kills the server, as a crash would, and starts it again on the
 // same port and data directory.
-func (s *server) restart(extra ...string) {
+func (s *server) restart() {
 	s.t.Helper()
 	s.stop()
-	s.start(extra...)
+	s.start()
 }
 
 func (s *server) client() *goredis.Client {
