@@ -23,14 +23,17 @@
 // channels_redis spends about ten commands on a message. Here a send is one
 // Lua script call; a group send on one server is one script call that
 // reads the members and writes a copy into each member's key (one copy per
-// process for process-local members), however large the group; a receive
-// is one blocking pop, plus one more call only when the popped message had
-// expired. Blocking pops run in one receive loop per key and process,
-// which hands messages to waiting receivers. go-redis cannot abandon a
-// blocking call when a context ends, so the loop blocks for at most
-// Config.BlockTime at a time, on connections of its own; Receive returns as
-// soon as its context ends or the layer closes, and a message the loop
-// popped for a receiver that left goes back to its key with its old score.
+// process for process-local members), however large the group. A receive
+// that finds a message waiting in an ordinary channel takes it with one
+// non-blocking pop (ZPOPMIN); otherwise it waits on one blocking pop, plus
+// one more call only when the popped message had expired. Blocking pops
+// run in one receive loop per key and process, which hands messages to
+// waiting receivers. go-redis cannot abandon a blocking call when a
+// context ends, so the loop blocks for at most Config.BlockTime at a
+// time, on connections of its own; Receive returns as soon as its context
+// ends or the layer closes (a non-blocking pop already sent is finished
+// first, so that its message is not lost), and a message the loop popped
+// for a receiver that left goes back to its key with its old score.
 //
 // # Deployments
 //

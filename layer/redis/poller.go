@@ -26,6 +26,7 @@ type poller struct {
 	inboxes map[string]*inbox // by full channel name
 	waiting int               // waiters in all inboxes
 	running bool
+	popping bool          // the loop pops and dispatches: Receive must not pop past it
 	wake    chan struct{} // signalled when a waiter arrives at a lingering loop
 	lastErr error         // the failure the loop is backing off from, if any
 
@@ -81,6 +82,7 @@ func (p *poller) stillWanted() bool {
 	for {
 		p.mu.Lock()
 		wanted := p.waiting > 0
+		p.popping = wanted
 		p.mu.Unlock()
 		if wanted && !l.closed.Load() {
 			return true
@@ -120,7 +122,7 @@ func (p *poller) stillWanted() bool {
 			l.mu.Unlock()
 			continue
 		}
-		p.running = false
+		p.running, p.popping = false, false
 		if len(p.inboxes) == 0 && l.pollers[p.id] == p {
 			delete(l.pollers, p.id)
 		}

@@ -3,8 +3,11 @@ package redis
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer"
@@ -19,6 +22,12 @@ import (
 // context at once although a blocking pop cannot be abandoned: a receiver
 // that gives up simply stops waiting, and a message popped for nobody goes
 // back where it was, with its old score, before the loop pops again.
+
+// A receiver that finds its channel's messages already waiting, as a
+// consumer that keeps up does, takes the oldest itself with one
+// non-blocking ZPOPMIN: no loop to wake, no hand-over between goroutines.
+// That call is not cut short by ctx either, for the same reason, but it
+// does not block: it ends with Redis' answer or the client's read timeout.
 
 // waiter is a blocked Receive. The poller hands it one message and forgets
 // it, so a message is never both handed over and kept.
@@ -58,6 +67,11 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 	local := strings.IndexByte(channel, '!') >= 0
 	if local && !strings.HasSuffix(nonLocal(channel), l.clientID+"!") {
 		return nil, refuse("receive from", channel, ErrForeignChannel)
+	}
+	if !local {
+		if ev := l.popNow(ctx, channel); ev != nil {
+			return ev, nil
+		}
 	}
 	p := l.poller(channel, local) // returns p locked
 	ib := p.inboxes[channel]
@@ -119,6 +133,50 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 		return nil, fmt.Errorf("redis: receive from %q: %w, while %w", channel, ctx.Err(), lastErr)
 	}
 	return nil, ctx.Err()
+}
+
+// popNow takes the oldest unexpired message of an ordinary channel if one
+// is waiting, or returns nil. It stands aside while receivers of this
+// process wait for the channel, whom the loop serves in order, while the
+// loop pops, since a message it popped for a receiver that gave up goes
+// back ahead of later ones, and while the loop backs off from a failure,
+// which Receive then reports.
+func (l *Layer) popNow(ctx context.Context, channel string) event.Event {
+	if ctx.Err() != nil {
+		return nil
+	}
+	l.mu.Lock()
+	p := l.pollers[channel]
+	l.mu.Unlock()
+	if p != nil {
+		p.mu.Lock()
+		busy := p.waiting > 0 || p.popping || p.lastErr != nil
+		p.mu.Unlock()
+		if busy {
+			return nil
+		}
+	}
+	// Without ctx's cancellation or deadline: a pop cut off after Redis
+	// ran it would lose the message it took.
+	cctx := context.WithoutCancel(ctx)
+	cmd := goredis.NewZSliceCmd(cctx, "zpopmin", l.keys.channel(channel))
+	if err := l.shardFor(channel).cmd.Process(cctx, once{cmd}); err != nil {
+		return nil // the loop retries, and reports what keeps failing
+	}
+	z := cmd.Val()
+	if len(z) == 0 {
+		return nil
+	}
+	member, _ := z[0].Member.(string)
+	if int64(math.Round(z[0].Score*1e6)) <= l.clock.now()-l.expiryUs {
+		return nil // expired; the loop drops any others
+	}
+	ev, _, err := l.codec.decode(member)
+	if err != nil {
+		l.log.Warn("redis: dropped a message that does not decode", "channel", channel, "err", err)
+		return nil
+	}
+	return ev
 }
 
 func indexOf(ws []*waiter, w *waiter) int {

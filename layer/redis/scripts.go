@@ -172,6 +172,6 @@ func noScript(err error) bool { return goredis.HasErrorPrefix(err, "NOSCRIPT") }
 // MaxRedirects times whatever MaxRetries says, and a client given by
 // WithClient may retry. Redirections and READONLY replies, after which
 // the command has not run, are still followed.
-type once struct{ *goredis.Cmd }
+type once struct{ goredis.Cmder }
 
 func (once) NoRetry() bool { return true }
