@@ -1,6 +1,20 @@
 package scope
 
-// The activity list: most recently active at head.
+// The activity list: most recently moved at head. An active scope moves to
+// the front at most once per Manager.moveEvery, because moving touches two
+// neighbours and the head, three entries that are seldom in cache when
+// thousands of scopes are busy; so the list is ordered by entry.moved, and
+// entry.last, the exact last activity, is at most moveEvery later.
+
+// touchLocked records activity on e.
+func (m *Manager) touchLocked(e *entry) {
+	now := m.now()
+	e.last = now
+	if now-e.moved >= m.moveEvery {
+		e.moved = now
+		e.sh.moveToFrontLocked(e)
+	}
+}
 
 func (sh *shard) pushFrontLocked(e *entry) {
 	e.prev, e.next = nil, sh.head

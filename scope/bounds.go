@@ -51,14 +51,20 @@ func (m *Manager) evictOldestIdle() bool {
 }
 
 // oldestIdleLocked returns the least recently active entry with nothing
-// queued and no worker.
+// queued and no worker. The walk goes on past the first idle entry while
+// an entry may still have been active before it: entries nearer the head
+// moved later, and their last activity is never before their move.
 func (sh *shard) oldestIdleLocked() *entry {
+	var best *entry
 	for e := sh.tail; e != nil; e = e.prev {
-		if e.idleLocked() {
-			return e
+		if best != nil && e.moved > best.last {
+			break
+		}
+		if e.idleLocked() && (best == nil || e.last < best.last) {
+			best = e
 		}
 	}
-	return nil
+	return best
 }
 
 func (e *entry) idleLocked() bool { return !e.running && e.n == 0 && !e.blocked }
@@ -79,14 +85,15 @@ func (m *Manager) sweep(every time.Duration) {
 }
 
 // endIdle ends the idle scopes last active before cutoff. The activity list
-// is ordered, so each shard's walk stops at its first recent entry.
+// is ordered by when entries moved, never after their last activity, so
+// each shard's walk stops at its first entry moved since cutoff.
 func (m *Manager) endIdle(cutoff int64) {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		for e := sh.tail; e != nil && e.last < cutoff; {
+		for e := sh.tail; e != nil && e.moved < cutoff; {
 			prev := e.prev
-			if e.idleLocked() {
+			if e.idleLocked() && e.last < cutoff {
 				m.live.Add(-1)
 				m.endLocked(e, m.proto.Disconnect(e.s, ReasonIdle))
 			}

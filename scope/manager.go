@@ -53,6 +53,9 @@ type Manager struct {
 	log   *slog.Logger
 	seed  maphash.Seed
 	epoch time.Time
+	// moveEvery bounds how often an active scope moves in the activity
+	// list (see touchLocked), in nanoseconds.
+	moveEvery int64
 
 	// ctx is the context handlers run with; cancel ends it on Close or
 	// when Shutdown runs out of time.
@@ -82,7 +85,11 @@ func (m *Manager) getRing() *ring {
 	return &ring{buf: make([]event.Event, m.cfg.InboxSize)}
 }
 
-func (m *Manager) putRing(r *ring) { m.rings.Put(r) }
+func (m *Manager) putRing(r *ring) {
+	if r != nil { // a scope served inline may never have had one
+		m.rings.Put(r)
+	}
+}
 
 type shard struct {
 	mu sync.Mutex
@@ -115,6 +122,7 @@ type entry struct {
 	// All of the following are guarded by sh.mu.
 	prev, next *entry
 	last       int64 // nanoseconds since m.epoch of the last activity
+	moved      int64 // m.now() when it last moved to the front: the list's order
 	inbox      *ring // nil while the scope is idle
 	head, n    int
 	state      uint8
@@ -143,9 +151,13 @@ func NewManager(app Application, proto Protocol, cfg Config, opts ...Option) (*M
 	if o.sweep == 0 {
 		o.sweep = min(max(cfg.IdleTimeout/8, 5*time.Millisecond), time.Second)
 	}
+	moveEvery := o.sweep
+	if cfg.IdleTimeout <= 0 {
+		moveEvery = time.Second
+	}
 	m := &Manager{
 		app: app, proto: proto, cfg: cfg, log: o.logger,
-		seed: maphash.MakeSeed(), epoch: time.Now(),
+		seed: maphash.MakeSeed(), epoch: time.Now(), moveEvery: int64(moveEvery),
 		stop: make(chan struct{}),
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
@@ -257,6 +269,8 @@ func (m *Manager) deliverOnce(ctx context.Context, key string, ev event.Event, n
 			s := newScope()
 			s.Key = key
 			e = &entry{m: m, sh: sh, s: s}
+			e.last = m.now()
+			e.moved = e.last
 			if pred := sh.ending[key]; pred != nil {
 				e.blocked = true
 				pred.succ = e
@@ -294,20 +308,30 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, t
 			return errStale
 		}
 	}
+	if inline && !e.running && !e.blocked && e.n == 0 {
+		// The caller handles ev at once: it needs no inbox slot, and the
+		// activity mark waits until the handler is done, when work sets
+		// it. An entry that is running is never idle, so the sweeper
+		// and eviction leave it alone meanwhile.
+		e.running = true
+		m.workers.Add(1)
+		sh.mu.Unlock()
+		m.work(e, ev)
+		return nil
+	}
 	if e.inbox == nil {
 		e.inbox = m.getRing()
 	}
 	e.inbox.buf[(e.head+e.n)%len(e.inbox.buf)] = ev
 	e.n++
 	if touch {
-		e.last = m.now()
-		sh.moveToFrontLocked(e)
+		m.touchLocked(e)
 	}
 	if inline && !e.running && !e.blocked {
 		e.running = true
 		m.workers.Add(1)
 		sh.mu.Unlock()
-		m.work(e)
+		m.work(e, nil)
 		return nil
 	}
 	m.startLocked(e)
@@ -322,7 +346,7 @@ func (m *Manager) startLocked(e *entry) {
 	}
 	e.running = true
 	m.workers.Add(1)
-	go m.work(e)
+	go m.work(e, nil)
 }
 
 // Send implements Conn for the entry's instance.

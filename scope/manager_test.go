@@ -577,3 +577,92 @@ func TestDeliveryWaitingOnAFailedScopeMovesOn(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// An event handled inline that fails ends its scope like any other: the
+// events posted while it ran go to the scope that takes over the key, in
+// order, and the caller returns only once they are handled.
+func TestDeliverInlineFailureMovesQueuedEventsOn(t *testing.T) {
+	r := newRecorder()
+	p := newProto()
+	m := newManager(t, r, p, scope.Config{IdleTimeout: -1})
+	r.hook = func(key string, ev event.Event) error {
+		if ev == (text{"boom"}) {
+			for _, s := range []string{"a", "b"} {
+				if err := m.Post(context.Background(), key, text{s}); err != nil {
+					t.Errorf("Post: %v", err)
+				}
+			}
+			return errors.New("handler failed")
+		}
+		return nil
+	}
+	if err := m.DeliverInline(context.Background(), "k", text{"boom"}, newScope); err != nil {
+		t.Fatal(err)
+	}
+	if end := nextEnd(t, p.ended); end.reason != scope.ReasonError {
+		t.Fatalf("scope ended with %v, want %v", end.reason, scope.ReasonError)
+	}
+	var got []event.Event
+	for range 3 {
+		got = append(got, next(t, r.events).ev)
+	}
+	if want := fmt.Sprint([]event.Event{bye{scope.ReasonError}, text{"a"}, text{"b"}}); fmt.Sprint(got) != want {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if m.Len() != 1 {
+		t.Fatalf("Len = %d, want the successor scope only", m.Len())
+	}
+}
+
+// A scope served inline is marked active when its handler is done, so the
+// idle timeout counts from then.
+func TestDeliverInlineCountsAsActivity(t *testing.T) {
+	r := newRecorder()
+	p := newProto()
+	m := newManager(t, r, p, scope.Config{IdleTimeout: 50 * time.Millisecond})
+	start := time.Now()
+	if err := m.DeliverInline(context.Background(), "k", text{"x"}, newScope); err != nil {
+		t.Fatal(err)
+	}
+	next(t, r.events)
+	if end := nextEnd(t, p.ended); end.reason != scope.ReasonIdle {
+		t.Fatalf("scope ended with %v, want %v", end.reason, scope.ReasonIdle)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("scope ended idle after %v, before its timeout", d)
+	}
+}
+
+// Eviction picks the least recently active idle scope exactly, although
+// an active scope moves in the activity list only now and then: here every
+// scope but one is active again, within the same instant, before the bound
+// is reached.
+func TestEvictsExactlyTheLeastRecentlyActive(t *testing.T) {
+	const n = 200 // several keys per shard
+	r := newRecorder()
+	m := newManager(t, r, newProto(), scope.Config{IdleTimeout: -1, MaxScopes: n})
+	key := func(i int) string { return fmt.Sprintf("k%d", i) }
+	for i := range n {
+		deliverText(t, m, key(i), "1")
+		next(t, r.events)
+	}
+	const quiet = 37
+	for i := range n {
+		if i != quiet {
+			deliverText(t, m, key(i), "2")
+			next(t, r.events)
+		}
+	}
+	for i := range n {
+		waitIdle(t, m, key(i))
+	}
+	deliverText(t, m, "new", "1")
+	got := map[string]event.Event{}
+	for range 2 {
+		v := next(t, r.events)
+		got[v.key] = v.ev
+	}
+	if d, ok := got[key(quiet)].(bye); !ok || d.Reason != scope.ReasonEvicted {
+		t.Fatalf("evicted %v, want %s", got, key(quiet))
+	}
+}

@@ -8,11 +8,16 @@ import (
 	"github.com/switchboard-bots/switchboard/event"
 )
 
-// work serves e's inbox until it is empty, then exits, so that an idle
-// scope holds no goroutine.
-func (m *Manager) work(e *entry) {
+// work handles first, when not nil, then serves e's inbox until it is
+// empty, and exits, so that an idle scope holds no goroutine.
+func (m *Manager) work(e *entry, first event.Event) {
 	defer m.workers.Done()
 	sh := e.sh
+	if first != nil {
+		if err := m.handle(e, first); err != nil {
+			m.fail(e, first, err)
+		}
+	}
 	for {
 		sh.mu.Lock()
 		if e.n == 0 {
@@ -24,9 +29,10 @@ func (m *Manager) work(e *entry) {
 			e.running = false
 			m.putRing(e.inbox) // an idle scope keeps no buffer
 			e.inbox, e.head = nil, 0
-			e.last = m.now()
 			if e.state == stateLive {
-				sh.moveToFrontLocked(e)
+				m.touchLocked(e)
+			} else {
+				e.last = m.now()
 			}
 			sh.mu.Unlock()
 			return
@@ -98,7 +104,7 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 	}
 	var succ *entry
 	if e.n > 0 {
-		succ = &entry{m: m, sh: sh, s: e.s, blocked: true, last: e.last}
+		succ = &entry{m: m, sh: sh, s: e.s, blocked: true, last: e.last, moved: m.now()}
 		succ.inbox, succ.head, succ.n = e.inbox, e.head, e.n
 		e.inbox, e.head, e.n = nil, 0, 0
 		if m.closed.Load() {

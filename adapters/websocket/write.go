@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
+	"unsafe"
 
 	gorilla "github.com/gorilla/websocket"
 
@@ -244,15 +244,11 @@ func (c *conn) write(ws *gorilla.Conn, m outMsg, timeout time.Duration) error {
 	case outBinary:
 		return ws.WriteMessage(gorilla.BinaryMessage, m.data)
 	}
-	w, err := ws.NextWriter(gorilla.TextMessage)
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, m.text); err != nil {
-		_ = w.Close()
-		return err
-	}
-	return w.Close()
+	// WriteMessage frames a message straight into the write buffer, where
+	// NextWriter allocates a writer per message. It only reads the bytes
+	// (a server's frames are not masked, and it returns before the
+	// string could go away), so the text is passed without a copy.
+	return ws.WriteMessage(gorilla.TextMessage, unsafe.Slice(unsafe.StringData(m.text), len(m.text)))
 }
 
 // ping queues a keepalive ping and schedules the next. A full queue skips
