@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
@@ -32,6 +33,13 @@ func webhookAdapter(t *testing.T, srv *telegramtest.Server, rec *recorder, setWe
 		a, logs = a2, logs2
 	}
 	start(t, a, rec)
+	// Until Run has set up, the handler answers 503 (Telegram keeps the
+	// update): the tests begin once it accepts.
+	select {
+	case <-a.Ready():
+	case <-time.After(wait):
+		t.Fatal("the webhook adapter never became ready")
+	}
 	return hook, logs
 }
 
