@@ -38,18 +38,22 @@ func (c *conn) send(ctx context.Context, ev event.Event) error {
 			return err
 		}
 	}
+	var m outMsg
 	switch ev := ev.(type) {
 	case websocket.Send:
 		if ev.Bytes != nil {
-			return c.enqueue(ctx, outMsg{kind: outBinary, data: ev.Bytes})
+			m.kind, m.data = outBinary, ev.Bytes
+		} else {
+			m.kind, m.text = outText, ev.Text
 		}
-		return c.enqueue(ctx, outMsg{kind: outText, text: ev.Text})
+		return c.enqueue(ctx, &m)
 	case *Broadcast:
 		pm, err := ev.prepared()
 		if err != nil {
 			return err
 		}
-		return c.enqueue(ctx, outMsg{kind: outPrepared, pm: pm})
+		m.kind, m.pm = outPrepared, pm
+		return c.enqueue(ctx, &m)
 	case websocket.Accept:
 		return c.accept(ev)
 	case websocket.Close:

@@ -89,9 +89,22 @@ func (c *conn) closeLocked(code int, reason string, status int) {
 // SendTimeout: a client that cannot take the messages in that time reads
 // too slowly, and it is disconnected with 1013, so that its consumer waits
 // no longer and nobody else ever waits for it.
-func (c *conn) enqueue(ctx context.Context, m outMsg) error {
+func (c *conn) enqueue(ctx context.Context, m *outMsg) error {
 	c.mu.Lock()
+	if c.state == stOpen && len(c.queue) == 0 && !c.writing {
+		// The common case, kept apart from the waiting below so that its
+		// stack frame stays small: thousands of connections each run it
+		// on a stack of their own, which is seldom in cache.
+		err := c.writeNowLocked(m)
+		c.mu.Unlock()
+		return err
+	}
 	defer c.mu.Unlock()
+	return c.enqueueLocked(ctx, m)
+}
+
+// enqueueLocked is enqueue when the message cannot be written at once.
+func (c *conn) enqueueLocked(ctx context.Context, m *outMsg) error {
 	var timer *time.Timer
 	for {
 		switch c.state {
@@ -144,7 +157,7 @@ func (c *conn) enqueue(ctx context.Context, m outMsg) error {
 	if len(c.queue) == 0 && !c.writing && c.state == stOpen {
 		return c.writeNowLocked(m)
 	}
-	c.queue = append(c.queue, m)
+	c.queue = append(c.queue, *m)
 	c.kickLocked()
 	return nil
 }
@@ -154,7 +167,7 @@ func (c *conn) enqueue(ctx context.Context, m outMsg) error {
 // latency. The write may wait for a client whose socket buffers are full,
 // for SendTimeout at most, like a send to a full queue: then the client is
 // too slow and is disconnected with 1013.
-func (c *conn) writeNowLocked(m outMsg) error {
+func (c *conn) writeNowLocked(m *outMsg) error {
 	c.writing = true
 	ws := c.ws
 	c.mu.Unlock()
@@ -165,6 +178,12 @@ func (c *conn) writeNowLocked(m outMsg) error {
 		c.kickLocked() // what was queued meanwhile
 		return nil
 	}
+	return c.writeFailedLocked(ws, err)
+}
+
+// writeFailedLocked closes the connection after a failed write and says
+// why in the error it returns.
+func (c *conn) writeFailedLocked(ws *gorilla.Conn, err error) error {
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && c.state == stOpen {
 		c.code = websocket.CloseTryAgainLater
 		c.a.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
@@ -208,7 +227,7 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			c.room = nil
 		}
 		c.mu.Unlock()
-		if err := c.write(ws, m, c.a.cfg.WriteTimeout); err != nil {
+		if err := c.write(ws, &m, c.a.cfg.WriteTimeout); err != nil {
 			c.mu.Lock()
 			c.writing = false
 			if c.state != stClosed {
@@ -223,7 +242,7 @@ func (c *conn) drain(ws *gorilla.Conn) {
 	}
 }
 
-func (c *conn) write(ws *gorilla.Conn, m outMsg, timeout time.Duration) error {
+func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	switch m.kind {
 	case outPing:

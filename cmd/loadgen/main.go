@@ -3,8 +3,9 @@
 // per second with their latency, and the resident memory an idle
 // connection costs. Each figure for the full stack (adapter, protocol
 // router, path router, consumer, send) is measured beside gorilla's bare
-// echo server, with the same client, in the same run. Every server runs
-// in a child process of its own.
+// echo server, with the same client, in the same run; the echo ratio is
+// the median of the ratios of runs made back to back, shown with their
+// range. Every server runs in a child process of its own.
 //
 //	go run ./cmd/loadgen                       # 100 and 1,000 connections, 10,000 idle
 //	go run ./cmd/loadgen -conns 100 -duration 2s -idle 1000
@@ -49,7 +50,7 @@ func run(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "how long each echo and broadcast run lasts")
 	idle := fs.Int("idle", 10_000, "idle connections for the memory measurement (0 skips it)")
 	size := fs.Int("size", 32, "message size in bytes")
-	repeat := fs.Int("repeat", 3, "echo runs per server and count, alternating; the median is shown")
+	repeat := fs.Int("repeat", 5, "echo runs per server and count, in pairs of alternating order; the median is shown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,21 +82,35 @@ func run(args []string) error {
 
 	fmt.Printf("loadgen: %d-byte messages, %v per run, %d CPUs\n\n", *size, *duration, runtime.NumCPU())
 	fmt.Printf("Echo round trips (each connection sends, waits for the echo, repeats; median of %d runs)\n", *repeat)
-	fmt.Printf("%-6s %7s %14s %10s %10s %8s\n", "server", "conns", "round trips/s", "p50", "p99", "ratio")
+	fmt.Printf("%-6s %7s %14s %10s %10s %8s %s\n", "server", "conns", "round trips/s", "p50", "p99", "ratio", "(range)")
 	for _, n := range counts {
 		runs := map[string][]echoResult{}
-		for range *repeat { // alternating, so that drift in the machine hits both
-			for _, kind := range []string{"bare", "full"} {
+		var ratios []float64
+		for i := range *repeat {
+			// Each pair runs back to back, in alternating order, and the
+			// ratio is taken per pair: the machine's speed drifts by more
+			// than the difference measured, between pairs far more than
+			// within one.
+			kinds := []string{"bare", "full"}
+			if i%2 == 1 {
+				kinds[0], kinds[1] = kinds[1], kinds[0]
+			}
+			pair := map[string]float64{}
+			for _, kind := range kinds {
 				r, err := withServer(kind, func(c *child) (echoResult, error) { return echoRun(c.addr, n, *duration, msg) })
 				if err != nil {
 					return fmt.Errorf("echo, %s server, %d connections: %w", kind, n, err)
 				}
 				runs[kind] = append(runs[kind], r)
+				pair[kind] = r.rate
 			}
+			ratios = append(ratios, pair["full"]/pair["bare"])
 		}
 		bare, full := median(runs["bare"]), median(runs["full"])
-		fmt.Printf("%-6s %7d %14.0f %10v %10v %8s\n", "bare", n, bare.rate, bare.p50, bare.p99, "")
-		fmt.Printf("%-6s %7d %14.0f %10v %10v %7.2fx\n", "full", n, full.rate, full.p50, full.p99, full.rate/bare.rate)
+		slices.Sort(ratios)
+		fmt.Printf("%-6s %7d %14.0f %10v %10v\n", "bare", n, bare.rate, bare.p50, bare.p99)
+		fmt.Printf("%-6s %7d %14.0f %10v %10v %7.2fx (%.2f–%.2f)\n", "full", n, full.rate, full.p50, full.p99,
+			ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
 	}
 
 	fmt.Println("\nBroadcast (one member sends to the room, every member receives it, repeat)")
