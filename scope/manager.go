@@ -202,6 +202,18 @@ func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newSc
 // event. An adapter that feeds many scopes from one goroutine must use
 // Deliver, or one slow conversation would hold up the others.
 func (m *Manager) DeliverInline(ctx context.Context, key string, ev event.Event, newScope func() *Scope) error {
+	// The common case, a live and idle scope, is served here rather than
+	// at the bottom of deliver's calls, whose frames would otherwise sit
+	// under the handler's on a stack that is seldom in cache when
+	// thousands of connections are busy.
+	if !m.closed.Load() {
+		sh := m.shardFor(key)
+		sh.mu.Lock()
+		if e := sh.m[key]; e != nil && m.runInlineLocked(e, ev) {
+			return nil
+		}
+		sh.mu.Unlock()
+	}
 	return m.deliver(ctx, key, ev, newScope, true)
 }
 
@@ -308,15 +320,7 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, t
 			return errStale
 		}
 	}
-	if inline && !e.running && !e.blocked && e.n == 0 {
-		// The caller handles ev at once: it needs no inbox slot, and the
-		// activity mark waits until the handler is done, when work sets
-		// it. An entry that is running is never idle, so the sweeper
-		// and eviction leave it alone meanwhile.
-		e.running = true
-		m.workers.Add(1)
-		sh.mu.Unlock()
-		m.work(e, ev)
+	if inline && m.runInlineLocked(e, ev) {
 		return nil
 	}
 	if e.inbox == nil {
@@ -337,6 +341,23 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, t
 	m.startLocked(e)
 	sh.mu.Unlock()
 	return nil
+}
+
+// runInlineLocked makes the caller the worker of e, if e is live and idle,
+// and handles ev at once: it needs no inbox slot, and the activity mark
+// waits until the handler is done, when work sets it (an entry that is
+// running is never idle, so the sweeper and eviction leave it alone
+// meanwhile). It reports whether it did; then it has released e.sh.mu and
+// handled ev and whatever was queued meanwhile.
+func (m *Manager) runInlineLocked(e *entry, ev event.Event) bool {
+	if e.state != stateLive || e.running || e.blocked || e.n > 0 {
+		return false
+	}
+	e.running = true
+	m.workers.Add(1)
+	e.sh.mu.Unlock()
+	m.work(e, ev)
+	return true
 }
 
 // startLocked starts e's worker if it has work and none runs.
