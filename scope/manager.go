@@ -192,7 +192,7 @@ func (m *Manager) now() int64 { return int64(time.Since(m.epoch)) }
 // Shutdown or Close began, and with ErrTooManyScopes when a new scope is
 // needed at the bound and no live scope is idle.
 func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope) error {
-	return m.deliver(ctx, key, ev, newScope, false)
+	return m.deliver(ctx, m.shardFor(key), key, ev, newScope, false)
 }
 
 // DeliverInline is Deliver for adapters that hold a goroutine per
@@ -206,15 +206,15 @@ func (m *Manager) DeliverInline(ctx context.Context, key string, ev event.Event,
 	// at the bottom of deliver's calls, whose frames would otherwise sit
 	// under the handler's on a stack that is seldom in cache when
 	// thousands of connections are busy.
+	sh := m.shardFor(key)
 	if !m.closed.Load() {
-		sh := m.shardFor(key)
 		sh.mu.Lock()
 		if e := sh.m[key]; e != nil && m.runInlineLocked(e, ev) {
 			return nil
 		}
 		sh.mu.Unlock()
 	}
-	return m.deliver(ctx, key, ev, newScope, true)
+	return m.deliver(ctx, sh, key, ev, newScope, true)
 }
 
 // Post queues ev for the live scope filed under key, after the events
@@ -246,21 +246,20 @@ func postResult(err error) error {
 	return err
 }
 
-func (m *Manager) deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope, inline bool) error {
+func (m *Manager) deliver(ctx context.Context, sh *shard, key string, ev event.Event, newScope func() *Scope, inline bool) error {
 	for {
 		// A scope that ends while a delivery waits for room in its inbox
 		// hands its key to a successor: deliver to that one.
-		if err := m.deliverOnce(ctx, key, ev, newScope, inline); err != errStale {
+		if err := m.deliverOnce(ctx, sh, key, ev, newScope, inline); err != errStale {
 			return err
 		}
 	}
 }
 
-func (m *Manager) deliverOnce(ctx context.Context, key string, ev event.Event, newScope func() *Scope, inline bool) error {
+func (m *Manager) deliverOnce(ctx context.Context, sh *shard, key string, ev event.Event, newScope func() *Scope, inline bool) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
-	sh := m.shardFor(key)
 	sh.mu.Lock()
 	e := sh.m[key]
 	if e == nil {
