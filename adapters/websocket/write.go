@@ -91,7 +91,7 @@ func (c *conn) closeLocked(code int, reason string, status int) {
 // no longer and nobody else ever waits for it.
 func (c *conn) enqueue(ctx context.Context, m *outMsg) error {
 	c.mu.Lock()
-	if c.state == stOpen && len(c.queue) == 0 && !c.writing {
+	if c.canWriteNowLocked() {
 		// The common case, kept apart from the waiting below so that its
 		// stack frame stays small: thousands of connections each run it
 		// on a stack of their own, which is seldom in cache.
@@ -154,12 +154,18 @@ func (c *conn) enqueueLocked(ctx context.Context, m *outMsg) error {
 		}
 		return fmt.Errorf("%w (send_queue %d full for %v)", ErrSlowClient, c.a.cfg.SendQueue, c.a.cfg.SendTimeout)
 	}
-	if len(c.queue) == 0 && !c.writing && c.state == stOpen {
+	if c.canWriteNowLocked() {
 		return c.writeNowLocked(m)
 	}
 	c.queue = append(c.queue, *m)
 	c.kickLocked()
 	return nil
+}
+
+// canWriteNowLocked reports whether a message may skip the queue: the
+// connection is open, nothing is queued and no writer runs.
+func (c *conn) canWriteNowLocked() bool {
+	return c.state == stOpen && len(c.queue) == 0 && !c.writing
 }
 
 // writeNowLocked writes m on the sender's goroutine: with nothing queued
