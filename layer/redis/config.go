@@ -88,6 +88,13 @@ type Config struct {
 	// prefix of process-local channels. Default: 1000.
 	ReceiveConnections int `yaml:"receive_connections"`
 
+	// ExactCapacity counts every send before its add, in one script, so
+	// that no channel ever holds more than its capacity, however many
+	// processes send to it. That costs four Redis commands per send,
+	// where without it a busy channel costs about one and a quiet one
+	// two; see the package documentation. Default: false.
+	ExactCapacity bool `yaml:"exact_capacity"`
+
 	// Capacity, ChannelCapacity, Expiry and GroupExpiry are the settings
 	// every layer shares, with their defaults; see layer.Config.
 	layer.Config `yaml:",inline"`

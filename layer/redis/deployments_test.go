@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,15 +214,19 @@ func waitBlocked(t testing.TB, servers ...*server) {
 }
 
 // lostReply makes the first delivery a node client sends after armed is
-// set fail as if the connection broke after the node ran it, before the
-// reply came.
+// set (a script call, or a ZADD alone or in a pipeline) fail as if the
+// connection broke after the node ran it, before the reply came.
 type lostReply struct{ armed *atomic.Bool }
 
 func (lostReply) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
+func isDelivery(cmd goredis.Cmder) bool {
+	return cmd.Name() == "evalsha" || cmd.Name() == "zadd"
+}
+
 func (h lostReply) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if cmd.Name() != "evalsha" || !h.armed.CompareAndSwap(true, false) {
+		if !isDelivery(cmd) || !h.armed.CompareAndSwap(true, false) {
 			return next(ctx, cmd)
 		}
 		if err := next(ctx, cmd); err != nil {
@@ -232,8 +237,19 @@ func (h lostReply) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	}
 }
 
-func (lostReply) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
+func (h lostReply) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if !slices.ContainsFunc(cmds, isDelivery) || !h.armed.CompareAndSwap(true, false) {
+			return next(ctx, cmds)
+		}
+		if err := next(ctx, cmds); err != nil {
+			return err
+		}
+		for _, cmd := range cmds {
+			cmd.SetErr(io.EOF)
+		}
+		return io.EOF
+	}
 }
 
 // A send whose reply is lost fails, and is not sent again: the node ran

@@ -88,6 +88,8 @@ type Layer struct {
 	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 
+	tallies tallies
+
 	mu      sync.Mutex         // guards pollers; locked before any poller's mu
 	pollers map[string]*poller // by the key part of their channels
 }
@@ -123,6 +125,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		pollers:       make(map[string]*poller),
 	}
 	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
+	l.tallies = tallies{byKey: make(map[string]*tally), pruneAt: minPruneAt, every: refreshEvery.Microseconds()}
 	l.ttlArg = l.ttl
 	if o.client != nil {
 		if cfg.Mode == ModeShards {

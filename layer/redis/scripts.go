@@ -16,26 +16,28 @@ import (
 // anyway.
 
 // deliverScript adds one message to each of KEYS, skipping full ones, and
-// returns how many were full. Send is the case of one key.
+// returns how many messages the last of KEYS holds after the add, or -1
+// if it was full. Send is the case of one key, and counts with it.
 //
 // ARGV[1] score, ARGV[2] expiry cutoff score, ARGV[3] key time to live in
 // ms, then per key i: ARGV[2i+2] member, ARGV[2i+3] capacity.
 var deliverScript = newScript(`
-local full = 0
+local n = 0
 for i, key in ipairs(KEYS) do
   local cap = tonumber(ARGV[2*i+3])
-  local n = redis.call('ZCARD', key)
+  n = redis.call('ZCARD', key)
   if n >= cap then
     n = n - redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
   end
   if n < cap then
     redis.call('ZADD', key, ARGV[1], ARGV[2*i+2])
     redis.call('PEXPIRE', key, ARGV[3])
+    n = n + 1
   else
-    full = full + 1
+    n = -1
   end
 end
-return full
+return n
 `)
 
 // groupSendScript is a whole group send on a single server: it drops

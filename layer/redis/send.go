@@ -40,9 +40,21 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	if err != nil {
 		return refuse("send to", channel, err)
 	}
-	c := l.shardFor(nonLocal(channel)).cmd
+	sh := l.shardFor(nonLocal(channel))
 	key := l.keys.channel(channel)
 	now := l.clock.now()
+	tk := l.tallies.plan(key, sh, now, l.cfg.ExactCapacity)
+	if tk.how != countAdd {
+		err := l.add(ctx, sh, key, float64(now)/1e6, member, tk.how == addExpire)
+		if tk.how == add || err != nil {
+			// An add that failed may still have run.
+			l.afterAdd(key, sh)
+		}
+		if err != nil {
+			return fail("send to", channel, err)
+		}
+		return nil
+	}
 	// The command is built in one slice, where Script.Run would build it
 	// in three. Scores go as numbers, which go-redis formats into its
 	// write buffer: float64(us)/1e6 is the double nearest the six-decimal
@@ -50,20 +62,36 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	cmd := goredis.NewCmd(ctx, "evalsha", deliverScript.sha, 1, key,
 		float64(now)/1e6, float64(now-l.expiryUs)/1e6, l.ttlArg, member, l.capacityArg(channel))
 	cmd.SetFirstKeyPos(3)
-	if err := c.Process(ctx, once{cmd}); noScript(err) {
+	if err := sh.cmd.Process(ctx, once{cmd}); noScript(err) {
 		// The server has not seen the script since it started: send it
 		// in full, which also loads it.
 		cmd = deliverScript.inFull(ctx, cmd)
-		_ = c.Process(ctx, once{cmd})
+		_ = sh.cmd.Process(ctx, once{cmd})
 	}
-	full, err := cmd.Int()
-	switch {
-	case err != nil:
+	held, err := cmd.Int64()
+	if err != nil {
 		return fail("send to", channel, err)
-	case full > 0:
+	}
+	l.tallies.counted(key, tk, l.cfg.CapacityFor(channel), held)
+	if held < 0 {
 		return refuse("send to", channel, ErrChannelFull)
 	}
 	return nil
+}
+
+// add is a send within its channel's room: ZADD, pipelined with PEXPIRE
+// when expire is set.
+func (l *Layer) add(ctx context.Context, sh *shard, key string, score float64, member []byte, expire bool) error {
+	zadd := goredis.NewIntCmd(ctx, "zadd", key, score, member)
+	if !expire {
+		return sh.cmd.Process(ctx, once{zadd})
+	}
+	_, err := sh.cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		_ = p.Process(ctx, once{zadd})
+		p.Do(ctx, "pexpire", key, l.ttlArg)
+		return nil
+	})
+	return err
 }
 
 // capacityArg returns channel's capacity as a script argument; the
@@ -143,6 +171,8 @@ func (l *Layer) GroupSend(ctx context.Context, group string, msg event.Event) er
 	} else {
 		err = l.groupSendSpread(ctx, group, e)
 	}
+	// The group's channels hold more than their tallies know.
+	l.tallies.gen.Add(1)
 	if err != nil {
 		return fail("send to group", group, err)
 	}

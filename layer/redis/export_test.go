@@ -1,0 +1,7 @@
+package redis
+
+import "time"
+
+// SetRefreshEvery changes how long l lets a key wait for the time to live
+// of a bare add, before l first sends. Zero sets it with every add.
+func SetRefreshEvery(l *Layer, d time.Duration) { l.tallies.every = d.Microseconds() }
