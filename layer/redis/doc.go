@@ -14,21 +14,37 @@
 // "__asgi_channel__" field; a group is the sorted set prefix+":group:"+name
 // of its members, scored by the time each joined. Capacity and expiry
 // follow the same rules: a send fails when the channel holds its capacity
-// of unexpired messages, messages older than the expiry are dropped, keys
+// of unexpired messages (counted as described below), messages older than the expiry are dropped, keys
 // expire after the expiry of their newest message or membership, and a
 // group send skips full members.
 //
-// # Round trips
+// # Round trips and commands
 //
-// channels_redis spends about ten commands on a message. Here a send is one
-// Lua script call; a group send on one server is one script call that
-// reads the members and writes a copy into each member's key (one copy per
-// process for process-local members), however large the group. A receive
-// that finds a message waiting in an ordinary channel takes it with one
-// non-blocking pop (ZPOPMIN); otherwise it waits on one blocking pop, plus
-// one more call only when the popped message had expired. Blocking pops
-// run in one receive loop per key and process, which hands messages to
-// waiting receivers. go-redis cannot abandon a blocking call when a
+// channels_redis spends ten commands on a message: four per send (drop
+// expired messages, count, add, set the time to live) and six per
+// receive. Here a send is one round trip, and most sends are one command:
+// a process counts a channel only when the room its last count left is
+// used up (half the free places it saw), and a busy channel's time to
+// live is set once per key every 100 ms by a refresh loop rather than
+// with every add. A counted send is one Lua script that counts, adds and
+// sets the time to live, four commands in all. So a channel that gets
+// more than one send every 100 ms costs about one command per send, and
+// a quieter one two (ZADD and PEXPIRE) plus the counted sends. One process
+// never overfills a channel; several may, by up to half the free places
+// each saw, as channels_redis' own count-then-add check also lets a
+// channel "leak slightly over capacity". Config.ExactCapacity counts every
+// send instead. A key re-created by an add without a time to live gets
+// one within 100 ms, or from Close; a process that dies in between leaves
+// that key until it is received from.
+//
+// A group send on one server is one script call that reads the members
+// and writes a copy into each member's key (one copy per process for
+// process-local members), however large the group. A receive that finds
+// a message waiting in an ordinary channel takes it with one
+// non-blocking pop (ZPOPMIN); otherwise it waits on one blocking pop,
+// plus one more call only when the popped message had expired. Blocking
+// pops run in one receive loop per key and process, which hands messages
+// to waiting receivers. go-redis cannot abandon a blocking call when a
 // context ends, so the loop blocks for at most Config.BlockTime at a
 // time, on connections of its own; Receive returns as soon as its context
 // ends or the layer closes (a non-blocking pop already sent is finished
