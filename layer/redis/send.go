@@ -43,7 +43,8 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	sh := l.shardFor(nonLocal(channel))
 	key := l.keys.channel(channel)
 	now := l.clock.now()
-	tk := l.tallies.plan(key, sh, now, l.cfg.ExactCapacity)
+	capacity := l.cfg.CapacityFor(channel)
+	tk := l.tallies.plan(key, sh, now, capacity, l.cfg.ExactCapacity)
 	if tk.how != countAdd {
 		err := l.add(ctx, sh, key, float64(now)/1e6, member, tk.how == addExpire)
 		if tk.how == add || err != nil {
@@ -60,7 +61,7 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	// write buffer: float64(us)/1e6 is the double nearest the six-decimal
 	// text score renders, so Redis stores the same score either way.
 	cmd := goredis.NewCmd(ctx, "evalsha", deliverScript.sha, 1, key,
-		float64(now)/1e6, float64(now-l.expiryUs)/1e6, l.ttlArg, member, l.capacityArg(channel))
+		float64(now)/1e6, float64(now-l.expiryUs)/1e6, l.ttlArg, member, l.capacityArg(capacity))
 	cmd.SetFirstKeyPos(3)
 	if err := sh.cmd.Process(ctx, once{cmd}); noScript(err) {
 		// The server has not seen the script since it started: send it
@@ -72,7 +73,7 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	if err != nil {
 		return fail("send to", channel, err)
 	}
-	l.tallies.counted(key, tk, l.cfg.CapacityFor(channel), held)
+	l.tallies.counted(key, tk, capacity, held)
 	if held < 0 {
 		return refuse("send to", channel, ErrChannelFull)
 	}
@@ -94,13 +95,13 @@ func (l *Layer) add(ctx context.Context, sh *shard, key string, score float64, m
 	return err
 }
 
-// capacityArg returns channel's capacity as a script argument; the
-// default one is rendered once, in New.
-func (l *Layer) capacityArg(channel string) any {
-	if len(l.cfg.ChannelCapacity) == 0 {
+// capacityArg returns capacity as a script argument; the default one is
+// rendered once, in New.
+func (l *Layer) capacityArg(capacity int) any {
+	if capacity == l.cfg.Capacity {
 		return l.capacity
 	}
-	return strconv.Itoa(l.cfg.CapacityFor(channel))
+	return strconv.Itoa(capacity)
 }
 
 // GroupAdd makes channel a member of group, or refreshes its membership,

@@ -69,6 +69,7 @@ const (
 // tally is what this process knows of one channel key it sends to.
 type tally struct {
 	sh        *shard
+	capacity  int    // of the channel whose count set room
 	room      int    // sends left before counting again
 	seq       uint64 // sends planned to the key
 	countSeq  uint64 // the send whose count set room
@@ -100,8 +101,12 @@ type tallies struct {
 
 const minPruneAt = 4096
 
-// plan decides how a send to key, on sh, at now reaches Redis.
-func (ts *tallies) plan(key string, sh *shard, now int64, exact bool) ticket {
+// plan decides how a send at now to a channel of capacity, stored in key
+// on sh, reaches Redis.
+func (ts *tallies) plan(key string, sh *shard, now int64, capacity int, exact bool) ticket {
+	if exact {
+		return ticket{how: countAdd}
+	}
 	gen := ts.gen.Load()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -114,7 +119,9 @@ func (ts *tallies) plan(key string, sh *shard, now int64, exact bool) ticket {
 	t.seq++
 	t.used = now
 	switch {
-	case exact || t.room <= 0 || t.gen != gen:
+	// The process-local channels of one key may have capacities of
+	// their own; room is only good for the capacity it was counted for.
+	case t.room <= 0 || t.gen != gen || t.capacity != capacity:
 		t.refreshed = now
 		return ticket{how: countAdd, seq: t.seq, gen: gen}
 	case now-t.refreshed >= ts.every:
@@ -136,7 +143,7 @@ func (ts *tallies) counted(key string, tk ticket, capacity int, n int64) {
 	if t == nil || tk.seq <= t.countSeq {
 		return // pruned, or a later count came back first
 	}
-	t.countSeq, t.gen, t.room = tk.seq, tk.gen, 0
+	t.countSeq, t.gen, t.capacity, t.room = tk.seq, tk.gen, capacity, 0
 	if n >= 0 {
 		// Sends planned since this one may or may not be in the count;
 		// taking them off the room assumes they are not.
@@ -206,29 +213,19 @@ func (ts *tallies) take(now int64, buf []refreshItem) []refreshItem {
 	return buf
 }
 
-// stopped records that the refresh loop will not run again.
-func (ts *tallies) stopped() {
-	ts.mu.Lock()
-	ts.running = false
-	ts.mu.Unlock()
-}
-
 // afterAdd queues key for a time to live after a bare add, or after an
 // add whose outcome is unknown, and starts the refresh loop if none runs.
-// Once the layer is closing there is no loop; the add then sets the time
-// to live itself.
+// Once the layer is closing no loop starts; the add then sets the time to
+// live of every key still waiting, its own included.
 func (l *Layer) afterAdd(key string, sh *shard) {
 	if !l.tallies.markDirty(key, sh) {
 		return
 	}
-	if !l.start() {
-		l.tallies.stopped()
-		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
-		defer cancel()
-		_ = sh.cmd.Do(ctx, "pexpire", key, l.ttl).Err()
+	if l.start() {
+		go l.refreshLoop()
 		return
 	}
-	go l.refreshLoop()
+	l.refreshAll()
 }
 
 // refreshTimeout bounds one round of refreshes, and so how long Close may
@@ -236,21 +233,22 @@ func (l *Layer) afterAdd(key string, sh *shard) {
 const refreshTimeout = time.Second
 
 // refreshLoop sets the time to live of the keys bare adds left, every
-// refreshEvery, until none are left or the layer closes. Refreshes that
-// fail are queued again; the failure is logged once until one succeeds.
+// refreshEvery, until none are left; when the layer closes it sets the
+// rest. Refreshes that fail are queued again and tried with backoff; the
+// failure is logged once until one succeeds.
 func (l *Layer) refreshLoop() {
 	defer l.wg.Done()
 	every := time.Duration(l.tallies.every) * time.Microsecond
 	timer := time.NewTimer(every)
 	defer timer.Stop()
 	var batch []refreshItem
-	failing := false
+	failing, wait := false, every
 	for {
-		closing := false
 		select {
 		case <-timer.C:
 		case <-l.done:
-			closing = true
+			l.refreshAll()
+			return
 		}
 		batch = l.tallies.take(l.clock.now(), batch)
 		if len(batch) == 0 {
@@ -258,9 +256,6 @@ func (l *Layer) refreshLoop() {
 		}
 		err := l.refresh(batch)
 		switch {
-		case err != nil && closing:
-			l.log.Warn("redis: could not set the time to live of channel keys while closing; they last until received from",
-				"keys", len(batch), "error", err)
 		case err != nil:
 			for _, it := range batch {
 				l.tallies.markDirty(it.key, it.sh)
@@ -272,11 +267,30 @@ func (l *Layer) refreshLoop() {
 			l.log.Info("redis: setting the time to live of channel keys again", "keys", len(batch))
 		}
 		failing = err != nil
-		if closing {
-			l.tallies.stopped()
+		// An outage is waited out with backoff, up to a second between
+		// tries, rather than with a dial every refreshEvery.
+		if failing {
+			wait = min(2*wait, max(every, time.Second))
+		} else {
+			wait = every
+		}
+		timer.Reset(wait)
+	}
+}
+
+// refreshAll sets the time to live of every key waiting for one, and of
+// any queued meanwhile, once each, for when no loop will run again.
+func (l *Layer) refreshAll() {
+	var batch []refreshItem
+	for {
+		batch = l.tallies.take(l.clock.now(), batch)
+		if len(batch) == 0 {
 			return
 		}
-		timer.Reset(every)
+		if err := l.refresh(batch); err != nil {
+			l.log.Warn("redis: could not set the time to live of channel keys while closing; they last until received from",
+				"keys", len(batch), "error", err)
+		}
 	}
 }
 
