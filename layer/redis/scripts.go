@@ -8,12 +8,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Scripts make each operation one round trip; they keep channels_redis'
-// rules (expire old messages before counting, refuse a full channel,
-// refresh the key's time to live on every add) but count first and expire
-// only when the channel looks full, since expired messages matter only
-// when they would make a channel refuse a send, and receivers drop them
-// anyway.
+// Scripts make each operation that must count one round trip: a counted
+// send (see tally.go) and a group send. They keep channels_redis' rules
+// (expire old messages before counting, refuse a full channel, set the
+// key's time to live with the add) but count first and expire only when
+// the channel looks full, since expired messages matter only when they
+// would make a channel refuse a send, and receivers drop them anyway.
 
 // deliverScript adds one message to each of KEYS, skipping full ones, and
 // returns how many messages the last of KEYS holds after the add, or -1
