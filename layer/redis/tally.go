@@ -140,8 +140,10 @@ func (ts *tallies) counted(key string, tk ticket, capacity int, n int64) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t := ts.byKey[key]
-	if t == nil || tk.seq <= t.countSeq {
-		return // pruned, or a later count came back first
+	if t == nil || tk.seq <= t.countSeq || tk.seq > t.seq {
+		// Pruned (and perhaps made anew), or a later count came back
+		// first.
+		return
 	}
 	t.countSeq, t.gen, t.capacity, t.room = tk.seq, tk.gen, capacity, 0
 	if n >= 0 {
