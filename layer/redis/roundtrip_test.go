@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -172,6 +173,30 @@ func TestCommandsPerMessage(t *testing.T) {
 				t.Errorf("zadd %d; want %d", stats["zadd"], n)
 			}
 		})
+	}
+}
+
+// TestCommandsPerMessageChannelsRedis counts the same for channels_redis,
+// the peer the layer is compatible with, for comparison: four commands per
+// send (drop expired messages, count, add, expire) and six per receive
+// (a script that restores an in-flight set, with the two commands it
+// runs, the blocking pop, and adding to and popping from the in-flight
+// set).
+func TestCommandsPerMessageChannelsRedis(t *testing.T) {
+	needChannelsRedis(t)
+	srv := startServer(t)
+	admin := srv.client()
+	defer admin.Close()
+	const n = 1000
+	out, err := exec.CommandContext(t.Context(), python, "testdata/pairs.py", srv.URL, strconv.Itoa(n)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("channels_redis pairs: %v\n%s", err, out)
+	}
+	stats := commandStats(t, admin)
+	perPair := float64(total(stats)) / n
+	t.Logf("channels_redis: %.2f commands per send and receive; all: %v", perPair, stats)
+	if stats["zcount"] != n || stats["bzpopmin"] != n {
+		t.Errorf("zcount %d, bzpopmin %d; want %d each", stats["zcount"], stats["bzpopmin"], n)
 	}
 }
 
