@@ -44,7 +44,9 @@ func WithLogger(l *slog.Logger) Option {
 // Sentinel or Cluster. Config.Mode must still say which kind of server c
 // talks to: single, sentinel or cluster. Blocking receives share c's pool,
 // so its PoolSize must leave room for them: one connection per channel
-// received at once, each held up to Config.BlockTime.
+// received at once, each held up to Config.BlockTime. In cluster mode the
+// layer adds a hook to c that reloads its map of slots as soon as a node
+// cannot be reached, so that a master's replacement is found at once.
 func WithClient(c goredis.UniversalClient) Option {
 	return func(o *options) { o.client = c }
 }
@@ -131,6 +133,9 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		if cfg.Mode == ModeShards {
 			return nil, fmt.Errorf("%w: WithClient gives one client, shards mode needs one per shard", ErrConfig)
 		}
+		if cfg.Mode == ModeCluster {
+			watchCluster(o.client)
+		}
 		l.shards = []shard{{cmd: o.client, block: o.client}}
 		return l, nil
 	}
@@ -204,6 +209,8 @@ func (l *Layer) dial() error {
 		b.ReadTimeout = c.BlockTime + 10*time.Second
 		b.PoolTimeout = c.BlockTime + 5*time.Second
 		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b)}
+		watchCluster(sh.cmd)
+		watchCluster(sh.block)
 		l.shards = []shard{sh}
 		l.owned = append(l.owned, sh.cmd, sh.block)
 	}
