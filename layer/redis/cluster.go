@@ -7,19 +7,29 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// reloadOnOutage makes a cluster client reload its map of slots to nodes
-// as soon as a command fails because a node could not be reached. go-redis
-// reloads the map on MOVED and ASK replies, which a dead master never
-// sends, and otherwise once a minute: without this hook the slots of a
-// master that was killed and replaced by its replica stay unreachable for
-// up to a minute after the replica took over, long enough for messages
-// that survived the failover to expire.
-type reloadOnOutage struct{ c *goredis.ClusterClient }
+// reloadOnOutage makes cluster clients reload their maps of slots to
+// nodes as soon as a command fails because a node could not be reached.
+// go-redis reloads a map on MOVED and ASK replies, which a dead master
+// never sends, and otherwise once a minute: without this hook the slots
+// of a master that was killed and replaced by its replica stay
+// unreachable for up to a minute after the replica took over, long
+// enough for messages that survived the failover to expire. The clients
+// of one deployment reload together, so that the receive loops' client,
+// which waits between retries, has the new map as soon as a send found
+// the old one wrong.
+type reloadOnOutage struct{ clients []*goredis.ClusterClient }
 
-// watchCluster adds reloadOnOutage to c if it is a cluster client.
-func watchCluster(c goredis.UniversalClient) {
-	if cc, ok := c.(*goredis.ClusterClient); ok {
-		cc.AddHook(reloadOnOutage{cc})
+// watchCluster adds reloadOnOutage to those of clients that are cluster
+// clients, all talking to one cluster.
+func watchCluster(clients ...goredis.UniversalClient) {
+	var h reloadOnOutage
+	for _, c := range clients {
+		if cc, ok := c.(*goredis.ClusterClient); ok {
+			h.clients = append(h.clients, cc)
+		}
+	}
+	for _, cc := range h.clients {
+		cc.AddHook(h)
 	}
 }
 
@@ -49,5 +59,7 @@ func (h reloadOnOutage) check(err error) {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !isOutage(err) {
 		return
 	}
-	h.c.ReloadState(context.Background())
+	for _, c := range h.clients {
+		c.ReloadState(context.Background())
+	}
 }

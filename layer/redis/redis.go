@@ -209,8 +209,7 @@ func (l *Layer) dial() error {
 		b.ReadTimeout = c.BlockTime + 10*time.Second
 		b.PoolTimeout = c.BlockTime + 5*time.Second
 		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b)}
-		watchCluster(sh.cmd)
-		watchCluster(sh.block)
+		watchCluster(sh.cmd, sh.block)
 		l.shards = []shard{sh}
 		l.owned = append(l.owned, sh.cmd, sh.block)
 	}
