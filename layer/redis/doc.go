@@ -68,11 +68,15 @@
 // servers: a Redis Cluster of three masters, restarted whole in the
 // middle, and a master with a replica and a sentinel, switched over in the
 // middle. Beside the suite, a group send reaches members in slots on every
-// node, and a master killed outright is replaced by its replica: until the
-// sentinel has promoted it operations fail with ErrUnavailable, then
-// receive loops resume on the new master by themselves and sends succeed
-// again. Replication is asynchronous, so a failover keeps only what the
-// replica had received: a message Redis acknowledged just before its
+// node, and a master killed outright is replaced by its replica, both
+// behind a sentinel and in a cluster of three masters with a replica
+// each: until the replica is promoted operations fail with
+// ErrUnavailable, then receive loops resume on the new master by
+// themselves and sends succeed again. A cluster client reloads its map of
+// slots as soon as a node cannot be reached, rather than once a minute as
+// go-redis would, so the new master is used within moments of its
+// promotion. Replication is asynchronous, so a failover keeps only what
+// the replica had received: a message Redis acknowledged just before its
 // master died may be lost with it.
 //
 // # Faults
