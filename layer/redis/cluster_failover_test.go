@@ -31,46 +31,14 @@ const failoverNodeTimeout = "1000"
 // nodes[i] is nodes[i+masters].
 func startReplicatedCluster(t testing.TB) *cluster {
 	t.Helper()
-	c := &cluster{}
-	for range 2 * masters {
-		s := newServer(t)
-		bus := freePort(t)
-		s.args = append(s.dataArgs(),
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", failoverNodeTimeout, "--cluster-port", strconv.Itoa(bus),
-			// The master would otherwise wait five seconds for more
-			// replicas before its first full synchronisation.
-			"--repl-diskless-sync-delay", "0")
-		s.start()
-		c.nodes = append(c.nodes, s)
-		c.buses = append(c.buses, bus)
-		c.Addrs = append(c.Addrs, s.Addr)
-	}
-	ctx := context.Background()
-	const slots = 16384
+	c := buildCluster(t, 2*masters, masters, failoverNodeTimeout)
 	ids := make([]string, masters)
-	for i, s := range c.nodes {
+	for i, s := range c.nodes[:masters] {
 		a := s.client()
 		var err error
-		if i < masters {
-			lo, hi := i*slots/masters, (i+1)*slots/masters-1
-			// Distinct epochs spare the nodes resolving a collision
-			// before they agree on who owns what.
-			err = a.Do(ctx, "cluster", "set-config-epoch", i+1).Err()
-			if err == nil {
-				err = a.ClusterAddSlotsRange(ctx, lo, hi).Err()
-			}
-			if err == nil {
-				ids[i], err = a.ClusterMyID(ctx).Result()
-			}
-		}
-		if err == nil && i > 0 {
-			err = a.Do(ctx, "cluster", "meet", "127.0.0.1", c.nodes[0].port, c.buses[0]).Err()
-		}
+		ids[i], err = a.ClusterMyID(context.Background()).Result()
 		_ = a.Close()
-		if err != nil {
-			t.Fatalf("building the cluster at %s: %v", s.Addr, err)
-		}
+		must(t, err)
 	}
 	// A node can follow only a master it has heard of, which gossip tells
 	// it moments after it meets the cluster.

@@ -50,15 +50,28 @@ const clusterNodeTimeout = "2000"
 
 func startCluster(t testing.TB) *cluster {
 	t.Helper()
+	c := buildCluster(t, 3, 3, clusterNodeTimeout)
+	c.waitOK(t)
+	return c
+}
+
+// buildCluster starts nodes cluster nodes, of which the first masters
+// share the slots, and introduces them to each other; the rest are left
+// for the caller to make replicas.
+func buildCluster(t testing.TB, nodes, masters int, nodeTimeout string) *cluster {
+	t.Helper()
 	c := &cluster{}
-	for range 3 {
+	for range nodes {
 		s := newServer(t)
 		// The bus port is chosen too, rather than left at port+10000,
 		// which may be taken or out of range.
 		bus := freePort(t)
 		s.args = append(s.dataArgs(),
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", clusterNodeTimeout, "--cluster-port", strconv.Itoa(bus))
+			"--cluster-node-timeout", nodeTimeout, "--cluster-port", strconv.Itoa(bus),
+			// A master would otherwise wait five seconds for more
+			// replicas before its first full synchronisation.
+			"--repl-diskless-sync-delay", "0")
 		s.start()
 		c.nodes = append(c.nodes, s)
 		c.buses = append(c.buses, bus)
@@ -68,12 +81,15 @@ func startCluster(t testing.TB) *cluster {
 	const slots = 16384
 	for i, s := range c.nodes {
 		a := s.client()
-		lo, hi := i*slots/len(c.nodes), (i+1)*slots/len(c.nodes)-1
-		// Distinct epochs spare the nodes resolving a collision before
-		// they agree on who owns what.
-		err := a.Do(ctx, "cluster", "set-config-epoch", i+1).Err()
-		if err == nil {
-			err = a.ClusterAddSlotsRange(ctx, lo, hi).Err()
+		var err error
+		if i < masters {
+			lo, hi := i*slots/masters, (i+1)*slots/masters-1
+			// Distinct epochs spare the nodes resolving a collision
+			// before they agree on who owns what.
+			err = a.Do(ctx, "cluster", "set-config-epoch", i+1).Err()
+			if err == nil {
+				err = a.ClusterAddSlotsRange(ctx, lo, hi).Err()
+			}
 		}
 		if err == nil && i > 0 {
 			err = a.Do(ctx, "cluster", "meet", "127.0.0.1", c.nodes[0].port, c.buses[0]).Err()
@@ -83,7 +99,6 @@ func startCluster(t testing.TB) *cluster {
 			t.Fatalf("building the cluster at %s: %v", s.Addr, err)
 		}
 	}
-	c.waitOK(t)
 	return c
 }
 
