@@ -66,6 +66,8 @@ const (
 	add
 )
 
+func (h how) String() string { return [...]string{"count", "add and expire", "add"}[h] }
+
 // tally is what this process knows of one channel key it sends to.
 type tally struct {
 	sh        *shard
