@@ -198,18 +198,15 @@ func testClusterGroupSend(t *testing.T, c *cluster) {
 func waitBlocked(t testing.TB, servers ...*server) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "a receive loop blocked in Redis", func(ctx context.Context) error {
+		var errs []error
 		for _, s := range servers {
-			a := s.client()
-			list, err := a.ClientList(ctx).Result()
-			_ = a.Close()
-			if err != nil {
-				return err
-			}
-			if strings.Contains(list, "cmd=bzpopmin") {
+			err := blockedIn(ctx, s, "bzpopmin")
+			if err == nil {
 				return nil
 			}
+			errs = append(errs, err)
 		}
-		return errors.New("no client in BZPOPMIN")
+		return errors.Join(errs...)
 	})
 }
 

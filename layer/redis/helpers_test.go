@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,4 +160,63 @@ func normalize(v any) any {
 		return int64(x)
 	}
 	return v
+}
+
+// blockedIn reports nil once a client of s is blocked in cmd.
+func blockedIn(ctx context.Context, s *server, cmd string) error {
+	a := s.client()
+	defer a.Close()
+	list, err := a.ClientList(ctx).Result()
+	if err != nil {
+		return err
+	}
+	for line := range strings.Lines(list) {
+		var flags, last string
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "flags="); ok {
+				flags = v
+			} else if v, ok := strings.CutPrefix(f, "cmd="); ok {
+				last = v
+			}
+		}
+		if strings.Contains(flags, "b") && last == cmd {
+			return nil
+		}
+	}
+	return fmt.Errorf("no client of %s blocked in %s", s.Addr, cmd)
+}
+
+// logRecorder keeps what a layer logs.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler      { return h }
+
+func (h *logRecorder) all() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]slog.Record(nil), h.records...)
+}
+
+// await waits until a message containing part has been logged.
+func (h *logRecorder) await(t testing.TB, part string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "a log line containing "+strconv.Quote(part), func(context.Context) error {
+		for _, r := range h.all() {
+			if strings.Contains(r.Message, part) {
+				return nil
+			}
+		}
+		return errors.New("not logged yet")
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -475,30 +474,6 @@ func reshard(t *testing.T, c *cluster, slot int64, from, to *server, migrating, 
 	return moved
 }
 
-// blockedIn reports nil once a client of s is blocked in cmd.
-func blockedIn(ctx context.Context, s *server, cmd string) error {
-	a := s.client()
-	defer a.Close()
-	list, err := a.ClientList(ctx).Result()
-	if err != nil {
-		return err
-	}
-	for line := range strings.Lines(list) {
-		var flags, last string
-		for _, f := range strings.Fields(line) {
-			if v, ok := strings.CutPrefix(f, "flags="); ok {
-				flags = v
-			} else if v, ok := strings.CutPrefix(f, "cmd="); ok {
-				last = v
-			}
-		}
-		if strings.Contains(flags, "b") && last == cmd {
-			return nil
-		}
-	}
-	return fmt.Errorf("no client of %s blocked in %s", s.Addr, cmd)
-}
-
 // slotOwner returns the address of the master s says serves slot.
 func slotOwner(ctx context.Context, s *server, slot int64) (string, error) {
 	a := s.client()
@@ -545,28 +520,6 @@ func errorStats(t testing.TB, s *server) map[string]int {
 		stats[m[1]], _ = strconv.Atoi(m[2])
 	}
 	return stats
-}
-
-// logRecorder keeps what a layer logs.
-type logRecorder struct {
-	mu      sync.Mutex
-	records []slog.Record
-}
-
-func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.records = append(h.records, r.Clone())
-	return nil
-}
-func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *logRecorder) WithGroup(string) slog.Handler      { return h }
-
-func (h *logRecorder) all() []slog.Record {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]slog.Record(nil), h.records...)
 }
 
 func attrs(r slog.Record) []slog.Attr {

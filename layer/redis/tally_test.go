@@ -3,8 +3,8 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,18 +35,6 @@ func pttl(t *testing.T, c *goredis.Client, key string) int64 {
 	return ms
 }
 
-// await checks cond every few milliseconds until it holds, for at most
-// ten seconds.
-func await(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // A key a bare add created has no time to live until the refresh loop
 // sets one; Close sets the ones still due.
 func TestBareAddGetsTimeToLive(t *testing.T) {
@@ -58,7 +46,12 @@ func TestBareAddGetsTimeToLive(t *testing.T) {
 		l := newLayer(t, redis.Config{URL: srv.URL, Prefix: "loop"})
 		redis.SetRefreshEvery(l, 200*time.Millisecond)
 		recreate(t, l, "c")
-		await(t, "the loop sets the key's time to live", func() bool { return pttl(t, admin, "loopc") > 0 })
+		waitFor(t, 10*time.Second, "the loop setting the key's time to live", func(ctx context.Context) error {
+			if ms := pttl(t, admin, "loopc"); ms <= 0 {
+				return fmt.Errorf("PTTL %d", ms)
+			}
+			return nil
+		})
 	})
 	t.Run("close", func(t *testing.T) {
 		l := newLayer(t, redis.Config{URL: srv.URL, Prefix: "close"})
@@ -80,16 +73,15 @@ func TestRefreshOutlastsOutage(t *testing.T) {
 	srv := startServer(t)
 	admin := srv.client()
 	defer admin.Close()
-	logs := make(chan string, 100)
-	l := newLayer(t, redis.Config{URL: srv.URL, Prefix: "out"},
-		redis.WithLogger(slog.New(&signalHandler{ch: logs})))
+	logs := &logRecorder{}
+	l := newLayer(t, redis.Config{URL: srv.URL, Prefix: "out"}, redis.WithLogger(slog.New(logs)))
 	redis.SetRefreshEvery(l, 500*time.Millisecond)
 
 	recreate(t, l, "c")
 	srv.stop()
-	waitLog(t, logs, "could not set the time to live")
+	logs.await(t, "could not set the time to live")
 	srv.start()
-	waitLog(t, logs, "setting the time to live of channel keys again")
+	logs.await(t, "setting the time to live of channel keys again")
 	if ms := pttl(t, admin, "outc"); ms <= 0 {
 		t.Fatalf("PTTL after the outage = %d, want the expiry", ms)
 	}
@@ -178,35 +170,5 @@ func TestCapacityAcrossProcesses(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// signalHandler passes each log message to ch, dropping them if nobody
-// reads.
-type signalHandler struct{ ch chan string }
-
-func (h *signalHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *signalHandler) Handle(_ context.Context, r slog.Record) error {
-	select {
-	case h.ch <- r.Message:
-	default:
-	}
-	return nil
-}
-func (h *signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *signalHandler) WithGroup(string) slog.Handler      { return h }
-
-func waitLog(t *testing.T, logs <-chan string, part string) {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case msg := <-logs:
-			if strings.Contains(msg, part) {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("no log line containing %q", part)
-		}
 	}
 }
