@@ -68,7 +68,9 @@
 // servers: a Redis Cluster of three masters, restarted whole in the
 // middle, and a master with a replica and a sentinel, switched over in the
 // middle. Beside the suite, a group send reaches members in slots on every
-// node, and a master killed outright is replaced by its replica, both
+// node, channels in use lose nothing while their slots move to another
+// master (go-redis follows the ASK and MOVED replies), and a master killed
+// outright is replaced by its replica, both
 // behind a sentinel and in a cluster of three masters with a replica
 // each: until the replica is promoted operations fail with
 // ErrUnavailable, then receive loops resume on the new master by
