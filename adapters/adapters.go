@@ -80,6 +80,36 @@ type Observer interface {
 	RateLimitWait(adapter string, d time.Duration)
 }
 
+// Report binds an Observer to an adapter's name, for the adapter's calls
+// to make. Its zero value, like one made with a nil Observer, reports
+// nothing.
+type Report struct {
+	obs  Observer
+	name string
+}
+
+// NewReport returns a Report to o, or to nothing if o is nil, for the
+// adapter called name.
+func NewReport(o Observer, name string) Report { return Report{obs: o, name: name} }
+
+// On reports whether anything observes, so that an adapter can skip
+// timing its waits when nothing does.
+func (r Report) On() bool { return r.obs != nil }
+
+// Retry reports a platform call about to be made again.
+func (r Report) Retry() {
+	if r.obs != nil {
+		r.obs.OutboundRetry(r.name)
+	}
+}
+
+// Waited reports a rate-limit wait of d.
+func (r Report) Waited(d time.Duration) {
+	if r.obs != nil && d > 0 {
+		r.obs.RateLimitWait(r.name, d)
+	}
+}
+
 // ErrUnsupported is wrapped when an adapter lacks an optional capability.
 var ErrUnsupported = errors.ErrUnsupported
 

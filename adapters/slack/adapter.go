@@ -17,16 +17,16 @@ import (
 
 // Adapter connects one Slack app to an application. Make it with New.
 type Adapter struct {
-	cfg    Config
-	log    *slog.Logger
-	client *http.Client
-	now    func() time.Time
-	after  func(time.Duration) <-chan time.Time
-	ping   time.Duration
-	api    *slackapi.Client
-	seen   *dedupe
-	limits *limits
-	obs    adapters.Observer // nil: none
+	cfg     Config
+	log     *slog.Logger
+	client  *http.Client
+	now     func() time.Time
+	after   func(time.Duration) <-chan time.Time
+	ping    time.Duration
+	api     *slackapi.Client
+	seen    *dedupe
+	limits  *limits
+	observe adapters.Report
 
 	mu      sync.Mutex
 	m       *scope.Manager // set by Run
@@ -86,7 +86,8 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		o.now, o.sleep = time.Now, time.After
 	}
 	a := &Adapter{
-		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping, obs: o.obs,
+		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping,
+		observe:  adapters.NewReport(o.obs, cfg.Name),
 		managed:  make(chan struct{}),
 		ready:    make(chan struct{}),
 		stopping: make(chan struct{}),
@@ -96,8 +97,9 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		slackapi.OptionHTTPClient(o.client), slackapi.OptionAppLevelToken(cfg.AppToken))
 	a.seen = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, o.now)
 	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, cfg.RateLimits, o.now, o.sleep)
-	if a.obs != nil {
-		a.limits.waited = a.rateWaited
+	if a.observe.On() {
+		// Bound once, so that a wait costs no allocation.
+		a.limits.waited = a.observe.Waited
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	return a, nil

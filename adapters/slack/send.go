@@ -240,7 +240,7 @@ func (a *Adapter) call(ctx context.Context, method, channel string, do func(cont
 		if err := a.pause(ctx, wait, rateLimited(err)); err != nil {
 			return err
 		}
-		a.retried()
+		a.observe.Retry()
 	}
 }
 

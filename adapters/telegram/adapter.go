@@ -51,19 +51,19 @@ func WithLease(l Lease) Option { return func(o *options) { o.lease = l } }
 // Adapter is the Telegram adapter. It implements adapters.Adapter,
 // adapters.Pusher and scope.Protocol.
 type Adapter struct {
-	cfg    Config
-	ownHC  bool // the HTTP client is the adapter's: close its idle connections on exit
-	log    *slog.Logger
-	clock  Clock
-	lease  Lease
-	obs    adapters.Observer // nil: none
-	api    *api
-	lim    *limiter
-	dedupe *dedupe
-	self   atomic.Pointer[scope.User]
-	conns  sync.Map // *scope.Scope → scope.Conn of its live instance
-	bg     sync.WaitGroup
-	hookM  atomic.Pointer[scope.Manager] // set while webhook mode accepts updates
+	cfg     Config
+	ownHC   bool // the HTTP client is the adapter's: close its idle connections on exit
+	log     *slog.Logger
+	clock   Clock
+	lease   Lease
+	observe adapters.Report
+	api     *api
+	lim     *limiter
+	dedupe  *dedupe
+	self    atomic.Pointer[scope.User]
+	conns   sync.Map // *scope.Scope → scope.Conn of its live instance
+	bg      sync.WaitGroup
+	hookM   atomic.Pointer[scope.Manager] // set while webhook mode accepts updates
 
 	stopOnce, stoppedOnce sync.Once
 	stopping              chan struct{} // closed when Shutdown begins
@@ -113,13 +113,15 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		o.hc = &http.Client{Transport: t}
 		own = true
 	}
-	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease, obs: o.obs,
+	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease,
+		observe:  adapters.NewReport(o.obs, cfg.Name),
 		api:      newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
 		lim:      newLimiter(cfg.Limits, o.clock),
 		dedupe:   newDedupe(cfg.DedupeWindow),
 		stopping: make(chan struct{}), stopped: make(chan struct{}), ready: make(chan struct{}), ownHC: own}
-	if a.obs != nil {
-		a.lim.waited = a.rateWaited
+	if a.observe.On() {
+		// Bound once, so that a wait costs no allocation.
+		a.lim.waited = a.observe.Waited
 	}
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	return a, nil
@@ -294,7 +296,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 		if err := sleep(ctx, a.clock, backoff); err != nil {
 			return err
 		}
-		a.retried()
+		a.observe.Retry()
 		backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 	}
 }

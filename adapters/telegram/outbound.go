@@ -260,7 +260,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 			attempt-- // a 429 is not a failure: it is retried for as long as ctx lasts
 			// The wait for retry_after is the limiter's, at the top of the
 			// loop, which reports it.
-			a.retried()
+			a.observe.Retry()
 			continue
 		case isAPI && !ae.retryable():
 			return err
@@ -272,7 +272,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		if err := sleep(ctx, a.clock, backoff); err != nil {
 			return fmt.Errorf("telegram: %s retry: %w", c.method, err)
 		}
-		a.retried()
+		a.observe.Retry()
 		backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 	}
 }
