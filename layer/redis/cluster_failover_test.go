@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer/layertest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
@@ -220,13 +219,7 @@ func TestClusterFailover(t *testing.T) {
 	must(t, l.Send(ctx, work, layertest.Ping{N: 0}))
 	expectPing(ctx, t, l, work, 0)
 
-	waiting := make(chan error, 1)
-	var got event.Event
-	go func() {
-		var err error
-		got, err = l.Receive(ctx, work)
-		waiting <- err
-	}()
+	waiting := receiveLater(ctx, l, work)
 	waitBlocked(t, old)
 	// Replication is asynchronous, so only what the replica acknowledged
 	// is sure to survive. WAIT waits for that on this connection's writes,
@@ -294,21 +287,14 @@ func TestClusterFailover(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("sends succeed again %s after the kill, after %d failed", time.Since(killed), n-first)
+	var got received
 	select {
-	case err := <-waiting:
-		must(t, err)
+	case got = <-waiting:
 	case <-time.After(resume):
 		t.Fatalf("the receiver waiting across the failover got nothing %s after a send succeeded", resume)
 	}
 	t.Logf("the waiting receiver got a message %s after the kill", time.Since(killed))
-	if p, err := event.Decode[layertest.Ping](got); err != nil || p.N < first || p.N > n {
-		t.Fatalf("receiver waiting across the failover got %v, %v; want a message sent after it", got, err)
-	}
-	for p, _ := event.Decode[layertest.Ping](got); p.N != n; {
-		ev, err := l.Receive(ctx, work)
-		must(t, err)
-		p, _ = event.Decode[layertest.Ping](ev)
-	}
+	catchUp(ctx, t, l, work, got, first, n)
 	for i := range keptN {
 		expectPing(ctx, t, l, kept, i)
 	}

@@ -112,6 +112,41 @@ func expectPing(ctx context.Context, t testing.TB, l *redis.Layer, channel strin
 	}
 }
 
+// received is the outcome of a Receive.
+type received struct {
+	ev  event.Event
+	err error
+}
+
+// receiveLater starts a Receive from channel, to be left waiting across
+// an outage, and returns where its outcome arrives.
+func receiveLater(ctx context.Context, l *redis.Layer, channel string) <-chan received {
+	out := make(chan received, 1)
+	go func() {
+		ev, err := l.Receive(ctx, channel)
+		out <- received{ev, err}
+	}()
+	return out
+}
+
+// catchUp checks what a receiver left waiting across an outage got: one
+// of the attempts first to last at sending to channel, of which any may
+// have arrived though its send failed. Then it receives the rest, up to
+// the last, which succeeded.
+func catchUp(ctx context.Context, t testing.TB, l *redis.Layer, channel string, got received, first, last int) {
+	t.Helper()
+	must(t, got.err)
+	p, err := event.Decode[layertest.Ping](got.ev)
+	if err != nil || p.N < first || p.N > last {
+		t.Fatalf("receiver waiting across the outage got %v, %v; want a message sent after it", got.ev, err)
+	}
+	for p.N != last {
+		ev, err := l.Receive(ctx, channel)
+		must(t, err)
+		p, _ = event.Decode[layertest.Ping](ev)
+	}
+}
+
 func receivePing(ctx context.Context, l *redis.Layer, channel string, n int) error {
 	ev, err := l.Receive(ctx, channel)
 	if err != nil {
@@ -301,13 +336,7 @@ func TestSentinelFailover(t *testing.T) {
 	old := st.master(t)
 	admin := old.client()
 	defer admin.Close()
-	waiting := make(chan error, 1)
-	var got event.Event
-	go func() {
-		var err error
-		got, err = l.Receive(ctx, "work")
-		waiting <- err
-	}()
+	waiting := receiveLater(ctx, l, "work")
 	waitBlocked(t, old)
 	// Replication is asynchronous: the master acknowledges a write before
 	// its replica has it, and a failover loses what the replica had not
@@ -346,15 +375,7 @@ func TestSentinelFailover(t *testing.T) {
 		n++
 		time.Sleep(50 * time.Millisecond)
 	}
-	must(t, <-waiting)
-	if p, err := event.Decode[layertest.Ping](got); err != nil || p.N < first || p.N > n {
-		t.Fatalf("receiver waiting across the failover got %v, %v; want a message sent after it", got, err)
-	}
-	for p, _ := event.Decode[layertest.Ping](got); p.N != n; {
-		ev, err := l.Receive(ctx, "work")
-		must(t, err)
-		p, _ = event.Decode[layertest.Ping](ev)
-	}
+	catchUp(ctx, t, l, "work", <-waiting, first, n)
 	must(t, l.Ping(ctx))
 	for i := range kept {
 		expectPing(ctx, t, l, "kept", i)

@@ -54,17 +54,12 @@ func TestOutage(t *testing.T) {
 		t.Fatalf("Receive during the outage: %v; want the deadline and ErrUnavailable", err)
 	}
 
-	waiting := make(chan error, 1)
-	var got event.Event
-	go func() {
-		var err error
-		got, err = l.Receive(ctx, "work")
-		waiting <- err
-	}()
+	waiting := receiveLater(ctx, l, "work")
 	srv.restart()
-	must(t, <-waiting)
-	if p, err := event.Decode[layertest.Ping](got); err != nil || p.N != before {
-		t.Fatalf("receiver waiting across the restart got %v, %v; want message %d", got, err, before)
+	got := <-waiting
+	must(t, got.err)
+	if p, err := event.Decode[layertest.Ping](got.ev); err != nil || p.N != before {
+		t.Fatalf("receiver waiting across the restart got %v, %v; want message %d", got.ev, err, before)
 	}
 	for i := before + 1; i < n; i++ {
 		expect(i)
