@@ -110,4 +110,14 @@ var (
 	// ErrTooManyScopes: the bound on live scopes is reached and no idle
 	// scope can be evicted because every live scope is busy.
 	ErrTooManyScopes = errors.New("scope: too many live scopes")
+	// ErrInboxFull: TryDeliver or TryPost found the scope's inbox full.
+	ErrInboxFull = errors.New("scope: inbox full")
+	// ErrNotHandled is wrapped by the error an Ack gets for an event that
+	// will not be handled in this process: the adapter must not
+	// acknowledge it to its platform, which will then send it again.
+	ErrNotHandled = errors.New("scope: event not handled")
 )
+
+// Ack is told once what became of an event given to Manager.DeliverAck:
+// nil once its handler returned, or an error wrapping ErrNotHandled.
+type Ack func(err error)

@@ -72,13 +72,20 @@ func (e *entry) idleLocked() bool { return !e.running && e.n == 0 && !e.blocked 
 // sweep ends idle scopes until the manager stops.
 func (m *Manager) sweep(every time.Duration) {
 	defer m.workers.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if m.clock == nil {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
+		if m.clock != nil {
+			tick = m.clock.After(every)
+		}
 		select {
 		case <-m.stop:
 			return
-		case <-t.C:
+		case <-tick:
 			m.endIdle(m.now() - int64(m.cfg.IdleTimeout))
 		}
 	}

@@ -66,8 +66,37 @@ func (c *Config) setDefaults() {
 type Option func(*options)
 
 type options struct {
-	logger *slog.Logger
-	sweep  time.Duration
+	logger    *slog.Logger
+	sweep     time.Duration
+	clock     Clock
+	closeWait time.Duration
+}
+
+// Clock is a Manager's source of time: idle timeouts and the sweeper read
+// it, so that tests can move time on instead of waiting for it.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// DefaultCloseWait is how long Close waits for handlers after cancelling
+// their context.
+const DefaultCloseWait = time.Second
+
+// WithClock sets the Manager's clock. Default: the wall clock.
+func WithClock(c Clock) Option {
+	return func(o *options) { o.clock = c }
+}
+
+// WithCloseWait sets how long Close waits for handlers to return after
+// cancelling their context. Default: DefaultCloseWait.
+func WithCloseWait(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.closeWait = d
+		}
+	}
 }
 
 // WithLogger sets the logger for scope failures and lifecycle. Default:

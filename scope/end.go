@@ -2,6 +2,7 @@ package scope
 
 import (
 	"context"
+	"fmt"
 )
 
 // End queues final as the last event of the scope filed under key, after
@@ -48,30 +49,62 @@ func (sh *shard) retireLocked(e *entry) {
 // Shutdown stops taking events, lets every scope handle what is already in
 // its inbox, then ends every scope with ReasonShutdown and waits for the
 // instances to return. If ctx ends first, it cancels the context handlers
-// run with, logs the scopes still running, and returns ctx's error.
+// run with, logs each scope still running (with the event it is handling)
+// and returns ctx's error at once: a handler that ignores its context is
+// left behind rather than holding up the process.
 // Shutdown and Close may be called more than once; later calls wait too.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.once.Do(func() { m.endAll(ReasonShutdown) })
-	done := make(chan struct{})
-	go func() { m.workers.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-m.drained():
 		m.cancel()
 		return nil
 	case <-ctx.Done():
 		m.cancel()
-		m.log.Warn("scope shutdown timed out; cancelled handlers still running", "err", ctx.Err())
-		<-done // handlers see the cancelled context; the goroutine above must not leak
+		m.logRunning("scope still running at the shutdown deadline; its handler's context is cancelled")
 		return ctx.Err()
 	}
 }
 
 // Close ends every scope at once: handlers run with a cancelled context,
-// each scope still gets its disconnect event with ReasonShutdown, and Close
-// waits for the instances to return.
+// each scope still gets its disconnect event with ReasonShutdown. Close
+// waits for the instances to return for at most the close wait (see
+// WithCloseWait); then it logs the scopes still running and returns an
+// error wrapping context.DeadlineExceeded.
 func (m *Manager) Close() error {
 	m.cancel()
-	return m.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), m.closeWait)
+	defer cancel()
+	if err := m.Shutdown(ctx); err != nil {
+		return fmt.Errorf("scope: close: handlers still running after %v: %w", m.closeWait, err)
+	}
+	return nil
+}
+
+// drained returns a channel closed once every worker has returned. One
+// goroutine waits for them, however often it is asked.
+func (m *Manager) drained() <-chan struct{} {
+	m.drainOnce.Do(func() {
+		m.done = make(chan struct{})
+		go func() { m.workers.Wait(); close(m.done) }()
+	})
+	return m.done
+}
+
+// logRunning logs every scope whose worker is still running.
+func (m *Manager) logRunning(msg string) {
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		for _, set := range [2]map[string]*entry{sh.m, sh.ending} {
+			for _, e := range set {
+				if e.running {
+					m.log.Warn(msg, "adapter", e.s.Adapter, "key", e.s.Key, "scope", e.s.String(), "event", e.handling)
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
 }
 
 // endAll stops intake and queues every live scope's final event. Idle

@@ -51,8 +51,11 @@ type Manager struct {
 	proto Protocol
 	cfg   Config
 	log   *slog.Logger
+	clock Clock // nil: the wall clock
 	seed  maphash.Seed
-	epoch time.Time
+	// closeWait bounds how long Close waits for handlers.
+	closeWait time.Duration
+	epoch     time.Time
 	// moveEvery bounds how often an active scope moves in the activity
 	// list (see touchLocked), in nanoseconds.
 	moveEvery int64
@@ -68,6 +71,9 @@ type Manager struct {
 	stop    chan struct{} // closed to stop the idle sweeper
 	once    sync.Once     // guards the shutdown sequence
 
+	drainOnce sync.Once
+	done      chan struct{} // closed once every worker returned; see drained
+
 	rings sync.Pool // of *ring, InboxSize events each
 
 	shards [numShards]shard
@@ -76,13 +82,19 @@ type Manager struct {
 // ring is a scope's inbox while it has events queued. Rings are pooled:
 // a scope holds one only between its first queued event and the moment its
 // worker finds it empty.
-type ring struct{ buf []event.Event }
+type ring struct{ buf []item }
+
+// item is one queued event and who to tell once it is handled.
+type item struct {
+	ev  event.Event
+	ack Ack
+}
 
 func (m *Manager) getRing() *ring {
 	if r, ok := m.rings.Get().(*ring); ok {
 		return r
 	}
-	return &ring{buf: make([]event.Event, m.cfg.InboxSize)}
+	return &ring{buf: make([]item, m.cfg.InboxSize)}
 }
 
 func (m *Manager) putRing(r *ring) {
@@ -128,6 +140,7 @@ type entry struct {
 	state      uint8
 	running    bool          // a worker goroutine serves the inbox
 	blocked    bool          // waiting for a predecessor with the same key to end
+	handling   string        // the type of the event being handled, for Shutdown's report
 	succ       *entry        // the entry that takes over this key once this one is done
 	space      chan struct{} // closed when the inbox gets room; made only when a sender waits
 	startErr   error         // why the instance could not be made, if it could not
@@ -142,7 +155,7 @@ func NewManager(app Application, proto Protocol, cfg Config, opts ...Option) (*M
 		return nil, fmt.Errorf("scope: invalid config: %w", err)
 	}
 	cfg.setDefaults()
-	o := options{logger: slog.Default()}
+	o := options{logger: slog.Default(), closeWait: DefaultCloseWait}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -156,10 +169,11 @@ func NewManager(app Application, proto Protocol, cfg Config, opts ...Option) (*M
 		moveEvery = time.Second
 	}
 	m := &Manager{
-		app: app, proto: proto, cfg: cfg, log: o.logger,
-		seed: maphash.MakeSeed(), epoch: time.Now(), moveEvery: int64(moveEvery),
+		app: app, proto: proto, cfg: cfg, log: o.logger, clock: o.clock, closeWait: o.closeWait,
+		seed: maphash.MakeSeed(), moveEvery: int64(moveEvery),
 		stop: make(chan struct{}),
 	}
+	m.epoch = m.wallNow()
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	for i := range m.shards {
 		m.shards[i].m = make(map[string]*entry)
@@ -179,7 +193,19 @@ func (m *Manager) shardFor(key string) *shard {
 	return &m.shards[maphash.String(m.seed, key)%numShards]
 }
 
-func (m *Manager) now() int64 { return int64(time.Since(m.epoch)) }
+func (m *Manager) now() int64 {
+	if m.clock == nil {
+		return int64(time.Since(m.epoch))
+	}
+	return int64(m.clock.Now().Sub(m.epoch))
+}
+
+func (m *Manager) wallNow() time.Time {
+	if m.clock == nil {
+		return time.Now()
+	}
+	return m.clock.Now()
+}
 
 // Deliver queues ev for the scope filed under key, creating the scope with
 // newScope when the key has no live scope. newScope is called at most once,
@@ -192,7 +218,25 @@ func (m *Manager) now() int64 { return int64(time.Since(m.epoch)) }
 // Shutdown or Close began, and with ErrTooManyScopes when a new scope is
 // needed at the bound and no live scope is idle.
 func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope) error {
-	return m.deliver(ctx, m.shardFor(key), key, ev, newScope, false)
+	return m.deliver(ctx, m.shardFor(key), key, item{ev: ev}, newScope, false)
+}
+
+// DeliverAck is Deliver, and calls ack once the event's handler has
+// returned (ack(nil): the event is done, whatever the handler returned,
+// since a failed handler's error is the manager's to log), or with an
+// error wrapping ErrNotHandled when the event will not be handled in this
+// process. ack is called exactly once if DeliverAck returns nil, and
+// never if it returns an error. It runs on the scope's worker goroutine:
+// it must not block. Adapters use it to acknowledge an update to their
+// platform only once it is safe.
+func (m *Manager) DeliverAck(ctx context.Context, key string, ev event.Event, newScope func() *Scope, ack Ack) error {
+	return m.deliver(ctx, m.shardFor(key), key, item{ev: ev, ack: ack}, newScope, false)
+}
+
+// TryDeliver is DeliverAck without waiting: it fails at once with
+// ErrInboxFull when the scope's inbox is full. A nil ack is allowed.
+func (m *Manager) TryDeliver(key string, ev event.Event, newScope func() *Scope, ack Ack) error {
+	return m.deliver(nil, m.shardFor(key), key, item{ev: ev, ack: ack}, newScope, false)
 }
 
 // DeliverInline is Deliver for adapters that hold a goroutine per
@@ -214,7 +258,7 @@ func (m *Manager) DeliverInline(ctx context.Context, key string, ev event.Event,
 		}
 		sh.mu.Unlock()
 	}
-	return m.deliver(ctx, sh, key, ev, newScope, true)
+	return m.deliver(ctx, sh, key, item{ev: ev}, newScope, true)
 }
 
 // Post queues ev for the live scope filed under key, after the events
@@ -224,6 +268,17 @@ func (m *Manager) DeliverInline(ctx context.Context, key string, ev event.Event,
 // the instance sent. Posting does not count as activity for the idle
 // timeout.
 func (m *Manager) Post(ctx context.Context, key string, ev event.Event) error {
+	return m.post(ctx, key, ev)
+}
+
+// TryPost is Post without waiting: it fails at once with ErrInboxFull when
+// the scope's inbox is full.
+func (m *Manager) TryPost(key string, ev event.Event) error {
+	return m.post(nil, key, ev)
+}
+
+// post is Post; a nil ctx means not to wait for room.
+func (m *Manager) post(ctx context.Context, key string, ev event.Event) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
@@ -234,7 +289,7 @@ func (m *Manager) Post(ctx context.Context, key string, ev event.Event) error {
 		sh.mu.Unlock()
 		return ErrEnded
 	}
-	return postResult(m.enqueueLocked(ctx, e, ev, false, false))
+	return postResult(m.enqueueLocked(ctx, e, item{ev: ev}, false, false))
 }
 
 // postResult turns errStale into ErrEnded for Post, which never moves on
@@ -246,17 +301,18 @@ func postResult(err error) error {
 	return err
 }
 
-func (m *Manager) deliver(ctx context.Context, sh *shard, key string, ev event.Event, newScope func() *Scope, inline bool) error {
+// deliver queues it for key; a nil ctx means not to wait for room.
+func (m *Manager) deliver(ctx context.Context, sh *shard, key string, it item, newScope func() *Scope, inline bool) error {
 	for {
 		// A scope that ends while a delivery waits for room in its inbox
 		// hands its key to a successor: deliver to that one.
-		if err := m.deliverOnce(ctx, sh, key, ev, newScope, inline); err != errStale {
+		if err := m.deliverOnce(ctx, sh, key, it, newScope, inline); err != errStale {
 			return err
 		}
 	}
 }
 
-func (m *Manager) deliverOnce(ctx context.Context, sh *shard, key string, ev event.Event, newScope func() *Scope, inline bool) error {
+func (m *Manager) deliverOnce(ctx context.Context, sh *shard, key string, it item, newScope func() *Scope, inline bool) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
@@ -290,19 +346,24 @@ func (m *Manager) deliverOnce(ctx context.Context, sh *shard, key string, ev eve
 			sh.pushFrontLocked(e)
 		}
 	}
-	return m.enqueueLocked(ctx, e, ev, true, inline)
+	return m.enqueueLocked(ctx, e, it, true, inline)
 }
 
 // errStale: the scope ended while an enqueue waited for room.
 var errStale = errors.New("scope: ended while waiting")
 
-// enqueueLocked appends ev to e's inbox, waiting for room while it is full,
-// and fails with errStale if the scope ends meanwhile. It unlocks e.sh.mu
-// before returning. touch marks the scope active; inline
-// makes the caller the scope's worker if it has none.
-func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, touch, inline bool) error {
+// enqueueLocked appends it to e's inbox, waiting for room while it is full
+// (or failing with ErrInboxFull when ctx is nil), and fails with errStale if
+// the scope ends meanwhile. It unlocks e.sh.mu before returning. touch
+// marks the scope active; inline makes the caller the scope's worker if it
+// has none.
+func (m *Manager) enqueueLocked(ctx context.Context, e *entry, it item, touch, inline bool) error {
 	sh := e.sh
 	for e.n == m.cfg.InboxSize {
+		if ctx == nil {
+			sh.mu.Unlock()
+			return fmt.Errorf("scope %s: %w (%d events)", e.s, ErrInboxFull, m.cfg.InboxSize)
+		}
 		if e.space == nil {
 			e.space = make(chan struct{})
 		}
@@ -319,13 +380,13 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, ev event.Event, t
 			return errStale
 		}
 	}
-	if inline && m.runInlineLocked(e, ev) {
+	if inline && it.ack == nil && m.runInlineLocked(e, it.ev) {
 		return nil
 	}
 	if e.inbox == nil {
 		e.inbox = m.getRing()
 	}
-	e.inbox.buf[(e.head+e.n)%len(e.inbox.buf)] = ev
+	e.inbox.buf[(e.head+e.n)%len(e.inbox.buf)] = it
 	e.n++
 	if touch {
 		m.touchLocked(e)
@@ -353,6 +414,7 @@ func (m *Manager) runInlineLocked(e *entry, ev event.Event) bool {
 		return false
 	}
 	e.running = true
+	e.handling = ev.Type()
 	m.workers.Add(1)
 	e.sh.mu.Unlock()
 	m.work(e, ev)
@@ -381,5 +443,5 @@ func (e *entry) Post(ctx context.Context, ev event.Event) error {
 		e.sh.mu.Unlock()
 		return ErrEnded
 	}
-	return postResult(e.m.enqueueLocked(ctx, e, ev, false, false))
+	return postResult(e.m.enqueueLocked(ctx, e, item{ev: ev}, false, false))
 }

@@ -37,17 +37,21 @@ func (m *Manager) work(e *entry, first event.Event) {
 			sh.mu.Unlock()
 			return
 		}
-		ev := e.inbox.buf[e.head]
-		e.inbox.buf[e.head] = nil
+		it := e.inbox.buf[e.head]
+		e.inbox.buf[e.head] = item{}
 		e.head = (e.head + 1) % len(e.inbox.buf)
 		e.n--
+		e.handling = it.ev.Type()
 		if e.space != nil {
 			close(e.space)
 			e.space = nil
 		}
 		sh.mu.Unlock()
-		if err := m.handle(e, ev); err != nil {
-			m.fail(e, ev, err)
+		if err := m.handle(e, it.ev); err != nil {
+			m.fail(e, it.ev, err)
+		}
+		if it.ack != nil {
+			it.ack(nil)
 		}
 	}
 }
@@ -97,8 +101,7 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 		if e.n > 0 {
 			m.log.Error("scope failed while ending; queued events not handled",
 				"scope", e.s.String(), "events", e.n)
-			clear(e.inbox.buf)
-			e.head, e.n = 0, 0
+			e.dropLocked()
 		}
 		return
 	}
@@ -110,6 +113,7 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 		if m.closed.Load() {
 			m.log.Error("scope failed during shutdown; queued events not handled",
 				"scope", e.s.String(), "events", succ.n)
+			succ.dropLocked()
 			succ = nil
 		}
 	}
@@ -130,11 +134,27 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 	}
 }
 
+// dropLocked empties e's inbox, telling each event's ack that it will not
+// be handled.
+func (e *entry) dropLocked() {
+	for i := range e.n {
+		it := &e.inbox.buf[(e.head+i)%len(e.inbox.buf)]
+		if it.ack != nil {
+			it.ack(fmt.Errorf("scope %s: %w: its scope failed while ending", e.s, ErrNotHandled))
+		}
+	}
+	clear(e.inbox.buf)
+	e.head, e.n = 0, 0
+}
+
 // finish delivers e's final event (on a worker goroutine), then lets a
 // successor for the same key start.
 func (m *Manager) finish(e *entry) {
 	var reason Reason = ReasonError
 	if e.final != nil {
+		e.sh.mu.Lock()
+		e.handling = e.final.Type()
+		e.sh.mu.Unlock()
 		reason = e.final.EndReason()
 		if e.inst != nil {
 			if err := m.handleFinal(e); err != nil {
