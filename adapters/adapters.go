@@ -42,8 +42,9 @@ import (
 // ErrStopped is returned by Run after Shutdown: a clean stop.
 var ErrStopped = errors.New("adapters: adapter stopped")
 
-// Adapter runs one platform connection and feeds an application.
-type Adapter interface {
+// Runner is an adapter as a server runs it: a Host, or an adapter that
+// keeps its own lifecycle.
+type Runner interface {
 	// Name identifies the adapter in logs and in Scope.Adapter; a server
 	// may run two adapters of one protocol under different names.
 	Name() string
@@ -114,7 +115,7 @@ func (r Report) Waited(d time.Duration) {
 var ErrUnsupported = errors.ErrUnsupported
 
 // Push delivers ev through a, if a can push.
-func Push(ctx context.Context, a Adapter, ev event.Event) error {
+func Push(ctx context.Context, a Runner, ev event.Event) error {
 	p, ok := a.(Pusher)
 	if !ok {
 		return &unsupportedError{adapter: a.Name(), what: "push"}

@@ -58,7 +58,19 @@ type Scope struct {
 	rest   string
 	params []param
 	values *value
+	// own is the adapter's own per-scope value; see SetAdapterValue.
+	own any
 }
+
+// SetAdapterValue stores the adapter's own value for this scope (its
+// connection, the platform's ids for the chat), for its Send to find again
+// with AdapterValue. Adapters call it while building the Scope, before
+// any application sees it. Applications never need it.
+func (s *Scope) SetAdapterValue(v any) { s.own = v }
+
+// AdapterValue returns the value set with SetAdapterValue, or nil. Scopes
+// derived with WithParam and WithValue share it.
+func (s *Scope) AdapterValue() any { return s.own }
 
 // User identifies a person or bot on a platform.
 type User struct {

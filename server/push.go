@@ -19,7 +19,7 @@ func PushChannel(adapter string) string { return "push." + adapter }
 // push delivers what arrives on a's push channel through a, until ctx
 // ends. Every server with the adapter takes from the same channel, so each
 // event is pushed once, by whichever server received it.
-func (s *Server) push(ctx context.Context, a adapters.Adapter) {
+func (s *Server) push(ctx context.Context, a adapters.Runner) {
 	ch := PushChannel(a.Name())
 	_ = layer.Consume(ctx, s.layer, ch, func(ev event.Event) error {
 		if err := adapters.Push(context.WithoutCancel(ctx), a, ev); err != nil {

@@ -31,7 +31,7 @@ type Server struct {
 	log      *slog.Logger
 	layer    layer.Layer
 	app      scope.Application
-	adapters []adapters.Adapter
+	adapters []adapters.Runner
 	ws       *websocket.Adapter // nil when the WebSocket adapter is off
 	ops      *opsServer
 

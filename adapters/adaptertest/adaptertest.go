@@ -35,7 +35,7 @@ type Platform interface {
 
 // Harness makes a fresh adapter and its platform for one case, with the
 // given scope configuration.
-type Harness func(t *testing.T, cfg scope.Config) (adapters.Adapter, Platform)
+type Harness func(t *testing.T, cfg scope.Config) (adapters.Runner, Platform)
 
 // Run runs every case of the kit as a subtest.
 func Run(t *testing.T, h Harness) {
@@ -98,7 +98,7 @@ type run struct {
 	err  error
 }
 
-func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Adapter, Platform, *app, *run) {
+func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Runner, Platform, *app, *run) {
 	t.Helper()
 	a, p := h(t, cfg)
 	ap := newApp()

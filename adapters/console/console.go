@@ -49,7 +49,7 @@ type Adapter struct {
 }
 
 var (
-	_ adapters.Adapter = (*Adapter)(nil)
+	_ adapters.Runner = (*Adapter)(nil)
 	_ adapters.Pusher  = (*Adapter)(nil)
 	_ scope.Protocol   = (*Adapter)(nil)
 )
@@ -69,7 +69,7 @@ func New(in io.Reader, out io.Writer, cfg Config, log *slog.Logger) *Adapter {
 	return &Adapter{cfg: cfg, in: in, out: out, log: log, stopping: make(chan struct{})}
 }
 
-// Name implements adapters.Adapter.
+// Name implements adapters.Runner.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
 // Run reads lines until the input ends, Shutdown is called, or ctx ends.
@@ -183,7 +183,7 @@ func (a *Adapter) deliver(ctx context.Context, m *scope.Manager, line string) er
 	})
 }
 
-// Shutdown implements adapters.Adapter.
+// Shutdown implements adapters.Runner.
 func (a *Adapter) Shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	m := a.m

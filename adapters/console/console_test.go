@@ -53,7 +53,7 @@ func (p *platform) SayBad(t testing.TB) {
 	}
 }
 
-func harness(t *testing.T, cfg scope.Config) (adapters.Adapter, adaptertest.Platform) {
+func harness(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	p := &platform{in: inW, replies: make(chan [2]string, 1000)}

@@ -57,7 +57,7 @@ type Identity struct {
 }
 
 var (
-	_ adapters.Adapter  = (*Adapter)(nil)
+	_ adapters.Runner  = (*Adapter)(nil)
 	_ adapters.Pusher   = (*Adapter)(nil)
 	_ scope.Protocol    = (*Adapter)(nil)
 	_ scope.EndNotifier = (*Adapter)(nil)
@@ -105,7 +105,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	return a, nil
 }
 
-// Name implements adapters.Adapter.
+// Name implements adapters.Runner.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
 // Identity returns the bot's identity, known once Run has called
@@ -201,7 +201,7 @@ func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
 	}
 }
 
-// Shutdown implements adapters.Adapter: it stops intake (events not yet
+// Shutdown implements adapters.Runner: it stops intake (events not yet
 // acknowledged are left for Slack to retry), lets every scope handle what
 // it has queued, ends them with scope.ReasonShutdown and waits for them.
 func (a *Adapter) Shutdown(ctx context.Context) error {

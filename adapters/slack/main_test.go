@@ -134,7 +134,7 @@ func (p *platform) SayBad(t testing.TB) {
 }
 
 func harness(mode slack.Mode) adaptertest.Harness {
-	return func(t *testing.T, cfg scope.Config) (adapters.Adapter, adaptertest.Platform) {
+	return func(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 		// The kit's order case posts 30 replies per channel; Slack's
 		// 1/s pace is tested on its own.
 		e := newEnv(t, mode, func(c *slack.Config) {

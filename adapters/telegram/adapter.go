@@ -48,7 +48,7 @@ func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 // process polls).
 func WithLease(l Lease) Option { return func(o *options) { o.lease = l } }
 
-// Adapter is the Telegram adapter. It implements adapters.Adapter,
+// Adapter is the Telegram adapter. It implements adapters.Runner,
 // adapters.Pusher and scope.Protocol.
 type Adapter struct {
 	cfg     Config
@@ -84,7 +84,7 @@ type Adapter struct {
 }
 
 var (
-	_ adapters.Adapter  = (*Adapter)(nil)
+	_ adapters.Runner  = (*Adapter)(nil)
 	_ adapters.Pusher   = (*Adapter)(nil)
 	_ scope.Protocol    = (*Adapter)(nil)
 	_ scope.EndNotifier = (*Adapter)(nil)
@@ -127,7 +127,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	return a, nil
 }
 
-// Name implements adapters.Adapter.
+// Name implements adapters.Runner.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
 // Bot returns the bot's identity, known once Run has called getMe.

@@ -52,7 +52,7 @@ func (p *platform) SayBad(t testing.TB) {
 	p.srv.AddUpdate("edited_message", map[string]any{"message_id": "x"})
 }
 
-func harness(t *testing.T, cfg scope.Config) (adapters.Adapter, adaptertest.Platform) {
+func harness(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 	srv := telegramtest.New(t)
 	c := testConfig(srv)
 	c.Scopes = cfg

@@ -53,7 +53,7 @@ type Adapter struct {
 }
 
 var (
-	_ adapters.Adapter  = (*Adapter)(nil)
+	_ adapters.Runner  = (*Adapter)(nil)
 	_ scope.Protocol    = (*Adapter)(nil)
 	_ scope.EndNotifier = (*Adapter)(nil)
 	_ http.Handler      = (*Adapter)(nil)
@@ -111,7 +111,7 @@ func writePool(size int) gorilla.BufferPool {
 	return p.(*sync.Pool)
 }
 
-// Name implements adapters.Adapter.
+// Name implements adapters.Runner.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
 // Addr returns the address Run serves on, once Run has started, or nil.

@@ -48,7 +48,7 @@ type Adapter struct {
 }
 
 var (
-	_ adapters.Adapter = (*Adapter)(nil)
+	_ adapters.Runner = (*Adapter)(nil)
 	_ scope.Protocol   = (*Adapter)(nil)
 )
 
@@ -70,7 +70,7 @@ func New(l layer.Layer, channels []string, cfg scope.Config, log *slog.Logger) (
 	return &Adapter{l: l, channels: channels, cfg: cfg, log: log, stopping: make(chan struct{})}, nil
 }
 
-// Name implements adapters.Adapter.
+// Name implements adapters.Runner.
 func (a *Adapter) Name() string { return "worker" }
 
 // Run receives from every channel until Shutdown or ctx ends.

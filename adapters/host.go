@@ -1,0 +1,289 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// ErrRunning is returned by a second call of Host.Run: a Host runs once.
+var ErrRunning = errors.New("adapters: Run called twice")
+
+// Host runs one Adapter: it owns the adapter's scope manager, its
+// lifecycle, readiness, the push loop and the metrics wiring, so that every
+// adapter keeps the same promises in the same way.
+//
+// Its lifecycle, for every adapter:
+//   - Run may be called once; a second call returns ErrRunning at once.
+//   - Shutdown before Run (or during it) stops the Host; a Run that has
+//     not started serving returns ErrStopped at once.
+//   - Shutdown stops intake, lets every scope handle what it was given,
+//     ends every scope with scope.ReasonShutdown, and returns ctx's error
+//     if ctx ends first, after logging each scope still running.
+//   - Close stops at once: handlers see a cancelled context, and Close
+//     waits for them for at most a second.
+type Host struct {
+	a    Adapter
+	opts hostOptions
+
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu       sync.Mutex
+	ran      bool
+	stopped  bool           // Shutdown or Close was called
+	m        *scope.Manager // set while Run serves
+	stopIn   context.CancelFunc
+	grace    context.Context // ends when Shutdown stops waiting for Serve
+	endGrace context.CancelFunc
+	served   chan struct{} // closed when Serve returned
+}
+
+var _ Runner = (*Host)(nil)
+
+// HostOption configures a Host.
+type HostOption func(*hostOptions)
+
+type hostOptions struct {
+	scopes scope.Config
+	log    *slog.Logger
+	obs    Observer
+	layer  layer.Layer
+	clock  scope.Clock
+}
+
+// WithScopes bounds and times the adapter's conversations. Default: the
+// zero scope.Config, whose fields all have defaults.
+func WithScopes(c scope.Config) HostOption { return func(o *hostOptions) { o.scopes = c } }
+
+// WithLogger sets the logger of the Host, its scope manager and its
+// Intake. Default: slog.Default().
+func WithLogger(l *slog.Logger) HostOption {
+	return func(o *hostOptions) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithObserver reports the adapter's outbound retries and rate-limit
+// waits, through Intake.Report. Default: none.
+func WithObserver(obs Observer) HostOption { return func(o *hostOptions) { o.obs = obs } }
+
+// WithPushes makes the Host take outbound events from its push channel on
+// l (PushChannel of its name) and deliver them through the adapter, if it
+// is a Pusher. Default: no pushes.
+func WithPushes(l layer.Layer) HostOption { return func(o *hostOptions) { o.layer = l } }
+
+// WithClock sets the clock of the Host's scope manager. Default: the wall
+// clock.
+func WithClock(c scope.Clock) HostOption { return func(o *hostOptions) { o.clock = c } }
+
+// NewHost returns a Host that runs a.
+func NewHost(a Adapter, opts ...HostOption) *Host {
+	o := hostOptions{log: slog.Default()}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return &Host{a: a, opts: o, ready: make(chan struct{})}
+}
+
+// PushChannel is the layer channel on which Hosts take outbound events for
+// the adapter named adapter, from any process on the same layer: a worker,
+// a cron job, a Django Channels site through channels_redis. The event
+// names its conversation itself (a telegram.send with its chat_id).
+func PushChannel(adapter string) string { return "push." + adapter }
+
+// Name returns the adapter's name.
+func (h *Host) Name() string { return h.a.Name() }
+
+// Adapter returns the adapter the Host runs.
+func (h *Host) Adapter() Adapter { return h.a }
+
+// ServedProtocols returns the protocols of the scopes the adapter makes:
+// its Protocols, or its name.
+func (h *Host) ServedProtocols() []string {
+	if p, ok := h.a.(Protocols); ok {
+		return p.Protocols()
+	}
+	return []string{h.a.Name()}
+}
+
+// Ready is closed once the adapter said it serves (Intake.Ready): its
+// listener is bound, its first poll made.
+func (h *Host) Ready() <-chan struct{} { return h.ready }
+
+// Len returns the number of live scopes, or 0 when not running.
+func (h *Host) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		return 0
+	}
+	return h.m.Len()
+}
+
+// Run serves app until Shutdown (returning ErrStopped), until ctx ends (a
+// hard stop like Close, returning ctx's error), or until the adapter's
+// Serve fails (returning its error, after ending every scope).
+func (h *Host) Run(ctx context.Context, app scope.Application) error {
+	h.mu.Lock()
+	switch {
+	case h.ran:
+		h.mu.Unlock()
+		return ErrRunning
+	case h.stopped:
+		h.ran = true
+		h.mu.Unlock()
+		return ErrStopped
+	}
+	h.ran = true
+	mopts := []scope.Option{scope.WithLogger(h.opts.log)}
+	if h.opts.clock != nil {
+		mopts = append(mopts, scope.WithClock(h.opts.clock))
+	}
+	m, err := scope.NewManager(app, protocol{h}, h.opts.scopes, mopts...)
+	if err != nil {
+		h.mu.Unlock()
+		return fmt.Errorf("%s: %w", h.Name(), err)
+	}
+	serveCtx, stopIn := context.WithCancel(ctx)
+	grace, endGrace := context.WithCancel(context.WithoutCancel(ctx))
+	h.m, h.stopIn, h.grace, h.endGrace = m, stopIn, grace, endGrace
+	h.served = make(chan struct{})
+	h.mu.Unlock()
+	defer endGrace()
+
+	var pushes sync.WaitGroup
+	if p, ok := h.a.(Pusher); ok && h.opts.layer != nil {
+		pushes.Go(func() { h.push(serveCtx, p) })
+	}
+	in := &Intake{h: h, m: m, grace: grace, report: NewReport(h.opts.obs, h.Name())}
+	serveErr := h.a.Serve(serveCtx, in)
+	close(h.served)
+	stopIn()
+	pushes.Wait()
+
+	h.mu.Lock()
+	stopped := h.stopped
+	h.mu.Unlock()
+	switch {
+	case ctx.Err() != nil:
+		_ = m.Close()
+		return ctx.Err()
+	case stopped:
+		// Shutdown owns the manager's end; Run returns when it began.
+		if serveErr != nil {
+			h.opts.log.Error("adapter failed while stopping", "adapter", h.Name(), "err", serveErr)
+		}
+		return ErrStopped
+	case serveErr == nil:
+		serveErr = errors.New("Serve returned before Shutdown")
+	}
+	// The adapter failed on its own: end its scopes, then report it.
+	h.mu.Lock()
+	h.stopped = true
+	h.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = m.Shutdown(sctx)
+	return fmt.Errorf("%s: %w", h.Name(), serveErr)
+}
+
+// Shutdown stops intake (Serve's context ends), waits for Serve to hand
+// over what it took, lets every scope handle what it has queued, and ends
+// every scope with scope.ReasonShutdown. When ctx ends first it returns
+// ctx's error at once, having logged each scope still running. Shutdown
+// before Run makes Run return ErrStopped.
+func (h *Host) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.stopped = true
+	m, stopIn, served, endGrace := h.m, h.stopIn, h.served, h.endGrace
+	h.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	stopIn()
+	select {
+	case <-served:
+	case <-ctx.Done():
+		endGrace()
+		h.opts.log.Warn("adapter intake still running at the shutdown deadline", "adapter", h.Name())
+		_ = m.Shutdown(ctx) // logs the scopes still running
+		return ctx.Err()
+	}
+	// Stop the grace context after the manager is done, so that an intake
+	// waiting for acknowledgements (a webhook) keeps going meanwhile.
+	defer endGrace()
+	return m.Shutdown(ctx)
+}
+
+// Close stops at once: intake stops, handlers see a cancelled context and
+// every scope ends with scope.ReasonShutdown; Close waits for handlers at
+// most scope.DefaultCloseWait.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	h.stopped = true
+	m, stopIn, endGrace := h.m, h.stopIn, h.endGrace
+	h.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	stopIn()
+	endGrace()
+	return m.Close()
+}
+
+// Push delivers an outbound event naming its own conversation, without a
+// live scope, if the adapter is a Pusher.
+func (h *Host) Push(ctx context.Context, ev event.Event) error {
+	p, ok := h.a.(Pusher)
+	if !ok {
+		return &unsupportedError{adapter: h.Name(), what: "push"}
+	}
+	return p.Push(ctx, ev)
+}
+
+// push delivers what arrives on the push channel until ctx ends. Every
+// process with the adapter takes from the same channel, so each event is
+// pushed once, by whichever process received it.
+func (h *Host) push(ctx context.Context, p Pusher) {
+	ch := PushChannel(h.Name())
+	_ = layer.Consume(ctx, h.opts.layer, ch, func(ev event.Event) error {
+		if err := p.Push(context.WithoutCancel(ctx), ev); err != nil {
+			h.opts.log.Error("push failed", "adapter", h.Name(), "event", ev.Type(), "err", err)
+		}
+		return nil
+	}, func(err error, retryIn time.Duration) {
+		h.opts.log.Warn("push: receive failed; retrying", "channel", ch, "err", err, "retry_in", retryIn)
+	})
+}
+
+// protocol is the scope manager's view of the Host.
+type protocol struct{ h *Host }
+
+func (p protocol) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
+	return p.h.a.Send(ctx, s, ev)
+}
+
+func (p protocol) Disconnect(s *scope.Scope, r scope.Reason) scope.Final {
+	if d, ok := p.h.a.(Disconnecter); ok {
+		return d.Disconnect(s, r)
+	}
+	return Disconnect{Protocol: s.Type, Reason: r}
+}
+
+func (p protocol) Ended(s *scope.Scope, r scope.Reason, err error) {
+	if e, ok := p.h.a.(Ender); ok {
+		e.Ended(s, r, err)
+	}
+}

@@ -1,0 +1,89 @@
+package adapters
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// Intake is what an adapter's Serve hands inbound events to. It stands for
+// the Host's scope manager and decides when an event is safe to
+// acknowledge to the platform.
+//
+// All methods are safe for concurrent use.
+type Intake struct {
+	h      *Host
+	m      *scope.Manager
+	grace  context.Context
+	report Report
+}
+
+// Deliver hands ev to the conversation filed under key, starting a scope
+// built by newScope when the key has none (newScope is called at most
+// once, with a lock held: it must only build the Scope, and may set the
+// adapter's own value on it). While the conversation's inbox is full,
+// Deliver waits until ctx ends: backpressure reaches the platform and
+// nothing is dropped.
+//
+// ack, if not nil, is called once, when it is safe to acknowledge ev to
+// the platform (ack(nil)), or with an error wrapping scope.ErrNotHandled
+// when ev will not be handled in this process and must not be
+// acknowledged, so that the platform sends it again. In one process that
+// is once ev's handler returned. ack is called only if Deliver returns
+// nil; it runs on the conversation's goroutine and must not block.
+func (in *Intake) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	return in.m.DeliverAck(ctx, key, ev, newScope, ack)
+}
+
+// TryDeliver is Deliver that never waits: it fails with
+// scope.ErrInboxFull while the conversation's inbox is full.
+func (in *Intake) TryDeliver(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	return in.m.TryDeliver(key, ev, newScope, ack)
+}
+
+// DeliverInline is Deliver for an adapter that holds a goroutine per
+// connection anyway (a WebSocket's read loop): the calling goroutine
+// handles ev itself when the scope is idle. See scope.Manager.DeliverInline.
+// A connection acknowledges nothing, so there is no ack.
+func (in *Intake) DeliverInline(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope) error {
+	return in.m.DeliverInline(ctx, key, ev, newScope)
+}
+
+// Post queues ev for the live scope filed under key without starting one
+// (scope.ErrEnded without a live scope): how an adapter tells a
+// conversation the outcome of work done elsewhere.
+func (in *Intake) Post(ctx context.Context, key string, ev event.Event) error {
+	return in.m.Post(ctx, key, ev)
+}
+
+// TryPost is Post that never waits: it fails with scope.ErrInboxFull while
+// the inbox is full.
+func (in *Intake) TryPost(key string, ev event.Event) error { return in.m.TryPost(key, ev) }
+
+// End ends the scope filed under key with final as its last event, after
+// the events already queued: a connection closed by its peer. It reports
+// whether a live scope was found.
+func (in *Intake) End(key string, final scope.Final) bool {
+	return in.m.End(key, final)
+}
+
+// Ready tells the Host that the adapter serves: its listener is bound, its
+// first poll made. Calls after the first do nothing.
+func (in *Intake) Ready() { in.h.readyOnce.Do(func() { close(in.h.ready) }) }
+
+// Logger returns the Host's logger.
+func (in *Intake) Logger() *slog.Logger { return in.h.opts.log }
+
+// Report returns the Host's observer, bound to the adapter's name.
+func (in *Intake) Report() Report { return in.report }
+
+// Grace returns a context that ends when the Host stops waiting for Serve
+// after Serve's own context ended: Shutdown's deadline, or at once on
+// Close. An adapter bounds its own draining with it (an HTTP server's
+// Shutdown).
+func (in *Intake) Grace() context.Context { return in.grace }
+
+// Len returns the number of live scopes.
+func (in *Intake) Len() int { return in.m.Len() }
