@@ -7,15 +7,8 @@ import (
 	"github.com/switchboard-bots/switchboard/event"
 )
 
-// ChatMessage is what every chat adapter's inbound message event offers, so
-// that one bot serves Telegram, Slack and any added protocol: the text, and
-// the protocol's outbound event that answers in the same conversation (and
-// thread).
-type ChatMessage interface {
-	event.Event
-	ChatText() string
-	ChatReply(text string) event.Event
-}
+// ChatMessage is event.ChatMessage, the chat message contract.
+type ChatMessage = event.ChatMessage
 
 // Chat is embedded in chat consumer types. It adds Reply, which answers the
 // message being handled on whatever protocol it came from.

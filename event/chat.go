@@ -1,0 +1,25 @@
+package event
+
+// ChatMessage is what every chat adapter's inbound message event offers,
+// so that one bot serves Telegram, Slack, IRC, the console, the web page
+// and any added protocol: the text, and the protocol's outbound event that
+// answers it in the same conversation (and thread). Chat adapters assert
+// it at compile time for their message events.
+type ChatMessage interface {
+	Event
+	// ChatText returns the message's text.
+	ChatText() string
+	// ChatReply returns the outbound event that answers this message
+	// with text.
+	ChatReply(text string) Event
+}
+
+// Say is the outbound event every chat adapter understands: text said in
+// the scope's own conversation (its thread included), not as an answer to
+// any message.
+type Say struct {
+	Text string `msgpack:"text"`
+}
+
+// Type implements Event.
+func (Say) Type() string { return "chat.say" }
