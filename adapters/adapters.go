@@ -1,33 +1,38 @@
-// Package adapters defines what a protocol adapter is to the rest of
-// Switchboard. An adapter speaks one platform's protocol (Telegram's Bot
-// API, Slack's Socket Mode, WebSocket, a terminal) and turns its traffic
-// into scopes and events for an application; adding a protocol means
-// writing an adapter, never changing the core.
+// Package adapters is the runtime every protocol adapter stands on. An
+// adapter speaks one platform's protocol (Telegram's Bot API, Slack's
+// Socket Mode, WebSocket, IRC, a terminal) and turns its traffic into
+// scopes and events for an application; adding a protocol means writing
+// an adapter, never changing the core.
 //
 // # Writing an adapter
 //
-// A chat adapter keeps a scope.Manager and, for each update it receives,
-// computes the conversation key (the chat, plus the thread if threads are
-// conversations of their own), and calls Manager.Deliver with the key, the
-// typed inbound event and a function that builds the Scope for a new
-// conversation. Deliver returns once the event is queued; while a scope's
-// inbox is full it blocks, and the adapter must let that backpressure reach
-// the platform (stop polling, answer a webhook later) rather than drop the
-// update. The adapter implements scope.Protocol: Send turns outbound events
-// into platform calls, and Disconnect makes the protocol's disconnect
-// event, which must implement scope.Final. Connection adapters (WebSocket)
-// call Manager.End when the peer goes away.
+// An adapter implements Adapter: its name, Serve, which takes the
+// platform's traffic and hands each inbound event to an Intake, and Send,
+// which turns an outbound event of a scope into a platform call. A Host
+// runs it and keeps everything else, the same way for every adapter: the
+// scope manager (one instance per conversation, in order, idle timeouts,
+// bounds), Run, readiness, Shutdown with a deadline, Close, the push loop
+// and the metrics wiring.
 //
-// Inbound message events should implement the methods of
-// consumer.ChatMessage (ChatText, ChatReply) so that chat consumers and
-// command routers work unchanged on the new protocol, and keep the raw
-// platform payload so that nothing the platform sent is lost.
+// For each inbound update Serve computes the conversation key (the chat,
+// plus the thread if threads are conversations of their own) and calls
+// Intake.Deliver with the key, the typed event, a function that builds the
+// Scope of a new conversation (which may keep the adapter's own value for
+// the scope with Scope.SetAdapterValue), and an ack. The Host calls the
+// ack once it is safe to acknowledge the update to the platform (in one
+// process: once its handler returned); an adapter acknowledges nothing
+// before (a Telegram offset, a webhook's 200, a Slack ack), so that a crash
+// loses nothing the platform will not send again. Deliver waits while the
+// conversation's inbox is full: let that backpressure reach the platform
+// rather than drop the update.
 //
-// Run serves until Shutdown or a fatal error. Shutdown stops intake, lets
-// every scope handle what it has queued, ends every scope with
-// scope.ReasonShutdown and returns once they have; Run then returns
-// ErrStopped. Package adaptertest is the conformance kit a new adapter
-// runs: scope creation, ordering, idle end, shutdown and bad input.
+// Inbound message events implement event.ChatMessage, so that chat
+// consumers and command routers work unchanged on the new protocol, and
+// keep the raw platform payload so that nothing the platform sent is lost.
+// Send understands event.Say. A call the platform refuses returns a
+// *RefusedError from Send; the conversation goes on.
+//
+// Package adaptertest is the conformance kit a new adapter runs.
 package adapters
 
 import (
