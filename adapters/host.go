@@ -167,16 +167,30 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 	if p, ok := h.a.(Pusher); ok && h.opts.layer != nil {
 		pushes.Go(func() { h.push(serveCtx, p) })
 	}
+	// A cancelled ctx is a hard stop, like Close: handlers and Serve's
+	// grace end at once, not once Serve returned, since Serve may be
+	// waiting for those very handlers (a webhook answering once its event
+	// is acknowledged).
+	hard := make(chan struct{})
+	stopHard := context.AfterFunc(ctx, func() {
+		defer close(hard)
+		endGrace()
+		_ = m.Close()
+	})
 	in := &Intake{h: h, m: m, grace: grace, report: NewReport(h.opts.obs, h.Name())}
 	serveErr := h.a.Serve(serveCtx, in)
 	close(h.served)
 	stopIn()
 	pushes.Wait()
+	hardStopped := !stopHard()
 
 	h.mu.Lock()
 	stopped := h.stopped
 	h.mu.Unlock()
 	switch {
+	case hardStopped:
+		<-hard
+		return ctx.Err()
 	case ctx.Err() != nil:
 		_ = m.Close()
 		return ctx.Err()
