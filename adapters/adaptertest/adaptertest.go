@@ -35,10 +35,13 @@ type Platform interface {
 }
 
 // Harness makes a fresh adapter and its platform for one case, with the
-// given scope configuration.
+// given scope configuration: for an adapter on the runtime,
+// adapters.NewHost(a, adapters.WithScopes(cfg)). The kit waits for the
+// Runner's Ready channel, if it has one, before its first message.
 type Harness func(t *testing.T, cfg scope.Config) (adapters.Runner, Platform)
 
-// Run runs every case of the kit as a subtest.
+// Run runs every check of the kit as a subtest; checks whose capability
+// the Platform lacks are skipped.
 func Run(t *testing.T, h Harness) {
 	t.Run("ScopePerConversation", func(t *testing.T) { TestScopePerConversation(t, h) })
 	t.Run("Order", func(t *testing.T) { TestOrder(t, h) })
