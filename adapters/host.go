@@ -29,6 +29,8 @@ var ErrRunning = errors.New("adapters: Run called twice")
 //     if ctx ends first, after logging each scope still running.
 //   - Close stops at once: handlers see a cancelled context, and Close
 //     waits for them for at most a second.
+//   - Cancelling Run's context stops like Close, and Run returns the
+//     context's error.
 type Host struct {
 	a    Adapter
 	opts hostOptions
