@@ -29,6 +29,8 @@ var ErrRunning = errors.New("adapters: Run called twice")
 //     if ctx ends first, after logging each scope still running.
 //   - Close stops at once: handlers see a cancelled context, and Close
 //     waits for them for at most a second.
+//   - Cancelling Run's context stops like Close, and Run returns the
+//     context's error.
 type Host struct {
 	a    Adapter
 	opts hostOptions
@@ -167,16 +169,30 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 	if p, ok := h.a.(Pusher); ok && h.opts.layer != nil {
 		pushes.Go(func() { h.push(serveCtx, p) })
 	}
+	// A cancelled ctx is a hard stop, like Close: handlers and Serve's
+	// grace end at once, not once Serve returned, since Serve may be
+	// waiting for those very handlers (a webhook answering once its event
+	// is acknowledged).
+	hard := make(chan struct{})
+	stopHard := context.AfterFunc(ctx, func() {
+		defer close(hard)
+		endGrace()
+		_ = m.Close()
+	})
 	in := &Intake{h: h, m: m, grace: grace, report: NewReport(h.opts.obs, h.Name())}
 	serveErr := h.a.Serve(serveCtx, in)
 	close(h.served)
 	stopIn()
 	pushes.Wait()
+	hardStopped := !stopHard()
 
 	h.mu.Lock()
 	stopped := h.stopped
 	h.mu.Unlock()
 	switch {
+	case hardStopped:
+		<-hard
+		return ctx.Err()
 	case ctx.Err() != nil:
 		_ = m.Close()
 		return ctx.Err()

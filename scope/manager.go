@@ -225,7 +225,8 @@ func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newSc
 // returned (ack(nil): the event is done, whatever the handler returned,
 // since a failed handler's error is the manager's to log), or with an
 // error wrapping ErrNotHandled when the event will not be handled in this
-// process. ack is called exactly once if DeliverAck returns nil, and
+// process: dropped, or its handler failed after Close or Shutdown's
+// deadline cancelled its context, which cut it short. ack is called exactly once if DeliverAck returns nil, and
 // never if it returns an error. It runs on the scope's worker goroutine:
 // it must not block. Adapters use it to acknowledge an update to their
 // platform only once it is safe.

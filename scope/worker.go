@@ -47,11 +47,19 @@ func (m *Manager) work(e *entry, first event.Event) {
 			e.space = nil
 		}
 		sh.mu.Unlock()
-		if err := m.handle(e, it.ev); err != nil {
+		err := m.handle(e, it.ev)
+		if err != nil {
 			m.fail(e, it.ev, err)
 		}
 		if it.ack != nil {
-			it.ack(nil)
+			if err != nil && m.ctx.Err() != nil {
+				// Close or Shutdown's deadline cancelled the handler: it
+				// was cut short, not done, and the platform must send
+				// the event again.
+				it.ack(fmt.Errorf("scope %s: %w: its handler was cut short by the stop: %w", e.s, ErrNotHandled, err))
+			} else {
+				it.ack(nil)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,16 +35,25 @@ type Platform interface {
 }
 
 // Harness makes a fresh adapter and its platform for one case, with the
-// given scope configuration.
+// given scope configuration: for an adapter on the runtime,
+// adapters.NewHost(a, adapters.WithScopes(cfg)). The kit waits for the
+// Runner's Ready channel, if it has one, before its first message.
 type Harness func(t *testing.T, cfg scope.Config) (adapters.Runner, Platform)
 
-// Run runs every case of the kit as a subtest.
+// Run runs every check of the kit as a subtest; checks whose capability
+// the Platform lacks are skipped.
 func Run(t *testing.T, h Harness) {
 	t.Run("ScopePerConversation", func(t *testing.T) { TestScopePerConversation(t, h) })
 	t.Run("Order", func(t *testing.T) { TestOrder(t, h) })
 	t.Run("IdleEnd", func(t *testing.T) { TestIdleEnd(t, h) })
 	t.Run("Shutdown", func(t *testing.T) { TestShutdown(t, h) })
 	t.Run("BadInput", func(t *testing.T) { TestBadInput(t, h) })
+	t.Run("ShutdownDeadline", func(t *testing.T) { TestShutdownDeadline(t, h) })
+	t.Run("Say", func(t *testing.T) { TestSay(t, h) })
+	t.Run("Push", func(t *testing.T) { TestPush(t, h) })
+	t.Run("Refused", func(t *testing.T) { TestRefused(t, h) })
+	t.Run("AckAfterHandling", func(t *testing.T) { TestAckAfterHandling(t, h) })
+	t.Run("Reconnect", func(t *testing.T) { TestReconnect(t, h) })
 }
 
 // seen is one event as the kit's consumer saw it.
@@ -55,7 +65,16 @@ type seen struct {
 }
 
 // probe is the kit's application: a chat consumer that reports what it
-// sees and answers "echo: <text>".
+// sees and answers "echo: <text>". A few texts make it do more:
+//
+//	"block <x>": wait, before answering, until the kit releases it or the
+//	handler's context ends (then return the context's error);
+//	"stuck <x>": wait until the kit releases it, ignoring the context;
+//	"say <x>": send event.Say with <x> instead of answering.
+//
+// The outcome of every send is reported to the kit rather than returned,
+// so that a refused call does not end the scope: the kit checks that the
+// adapter does not end it either.
 type probe struct {
 	consumer.Chat
 	id  int64
@@ -66,18 +85,66 @@ type app struct {
 	*consumer.Type[*probe]
 	ids  atomic.Int64
 	seen chan seen
+	sent chan sendResult
+
+	release     chan struct{} // closed to let blocked and stuck handlers go
+	releaseOnce sync.Once
+}
+
+// sendResult is what became of the send made for one message.
+type sendResult struct {
+	instance int64
+	text     string // the message's text
+	err      error
 }
 
 func newApp() *app {
-	a := &app{seen: make(chan seen, 10000)}
+	a := &app{seen: make(chan seen, 10000), sent: make(chan sendResult, 10000), release: make(chan struct{})}
 	a.Type = consumer.New(func() *probe { return &probe{id: a.ids.Add(1), app: a} },
 		consumer.OnMessage((*probe).message))
 	return a
 }
 
+// releaseAll lets every blocked or stuck handler go, now and later.
+func (a *app) releaseAll() { a.releaseOnce.Do(func() { close(a.release) }) }
+
 func (p *probe) message(ctx context.Context, m consumer.ChatMessage) error {
-	p.app.seen <- seen{instance: p.id, scope: p.Scope(), text: m.ChatText()}
-	return p.Reply(ctx, "echo: "+m.ChatText())
+	text := m.ChatText()
+	p.app.seen <- seen{instance: p.id, scope: p.Scope(), text: text}
+	var err error
+	switch verb, rest, _ := strings.Cut(text, " "); verb {
+	case "block":
+		select {
+		case <-p.app.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		err = p.Reply(ctx, "echo: "+text)
+	case "stuck":
+		<-p.app.release
+		return nil
+	case "say":
+		err = p.Send(ctx, event.Say{Text: rest})
+	default:
+		err = p.Reply(ctx, "echo: "+text)
+	}
+	select {
+	case p.app.sent <- sendResult{instance: p.id, text: text, err: err}:
+	default: // no check reads that many
+	}
+	return nil
+}
+
+// nextSent returns the outcome of the next send the application made.
+func (a *app) nextSent(t testing.TB) sendResult {
+	t.Helper()
+	select {
+	case r := <-a.sent:
+		return r
+	case <-time.After(Timeout):
+		t.Fatal("adaptertest: the application sent nothing within the timeout")
+		return sendResult{}
+	}
 }
 
 func (a *app) next(t testing.TB) seen {
@@ -91,21 +158,36 @@ func (a *app) next(t testing.TB) seen {
 	}
 }
 
-// start runs the adapter until the test ends.
-// run is a running adapter: done is closed when Run returned err.
+// run is a running adapter: done is closed when Run returned err; cancel
+// cancels Run's context, a hard stop.
 type run struct {
-	done chan struct{}
-	err  error
+	done   chan struct{}
+	err    error
+	cancel context.CancelFunc
 }
 
+// wait waits for Run to return and returns its error.
+func (r *run) wait(t testing.TB, a adapters.Runner) error {
+	t.Helper()
+	select {
+	case <-r.done:
+		return r.err
+	case <-time.After(Timeout):
+		t.Fatalf("adaptertest: %s.Run did not return", a.Name())
+		return nil
+	}
+}
+
+// start runs the adapter until the test ends, and waits until it is
+// ready if it tells (a Host does).
 func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Runner, Platform, *app, *run) {
 	t.Helper()
 	a, p := h(t, cfg)
 	ap := newApp()
 	app := scope.Application(ap.Type)
 	app = finalReporter(ap)(app)
-	r := &run{done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
+	r := &run{done: make(chan struct{}), cancel: cancel}
 	go func() { r.err = a.Run(ctx, app); close(r.done) }()
 	var once sync.Once
 	stop := func() {
@@ -124,6 +206,18 @@ func start(t *testing.T, h Harness, cfg scope.Config) (adapters.Runner, Platform
 			t.Errorf("adaptertest: %s.Run did not return after Shutdown", a.Name())
 		}
 	})
+	// Cleanups run last first: handlers the check left blocked go before
+	// the adapter is stopped.
+	t.Cleanup(ap.releaseAll)
+	if rd, ok := a.(interface{ Ready() <-chan struct{} }); ok {
+		select {
+		case <-rd.Ready():
+		case <-r.done:
+			t.Fatalf("adaptertest: %s.Run returned before it was ready: %v", a.Name(), r.err)
+		case <-time.After(Timeout):
+			t.Fatalf("adaptertest: %s was not ready within the timeout", a.Name())
+		}
+	}
 	return a, p, ap, r
 }
 
