@@ -56,7 +56,7 @@ func (a *lines) Serve(ctx context.Context, in *adapters.Intake) error {
 		return err
 	}
 	// The input ended: the Host lets every conversation handle what it
-	// was given, ends it, and Run returns this error.
+	// was given, ends it, and Run returns ErrStopped: a clean stop.
 	return adapters.ErrStopped
 }
 
@@ -98,5 +98,5 @@ func Example_writeAnAdapter() {
 	// ann< #1 hi
 	// bob< #1 hello
 	// ann< #2 again
-	// stopped: lines: adapters: adapter stopped
+	// stopped: adapters: adapter stopped
 }

@@ -136,7 +136,10 @@ func (h *Host) Len() int {
 
 // Run serves app until Shutdown (returning ErrStopped), until ctx ends (a
 // hard stop like Close, returning ctx's error), or until the adapter's
-// Serve fails (returning its error, after ending every scope).
+// Serve fails (returning its error, after ending every scope). A Serve
+// that returns ErrStopped by itself, its platform's intake having ended
+// (the console's input closed), is a clean stop: Run drains and ends every
+// scope and returns ErrStopped.
 func (h *Host) Run(ctx context.Context, app scope.Application) error {
 	h.mu.Lock()
 	switch {
@@ -201,6 +204,15 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 		if serveErr != nil {
 			h.opts.log.Error("adapter failed while stopping", "adapter", h.Name(), "err", serveErr)
 		}
+		return ErrStopped
+	case errors.Is(serveErr, ErrStopped):
+		// The platform's intake ended by itself (the console's input
+		// closed): a clean stop, with every scope drained and ended,
+		// unless ctx ends first.
+		h.mu.Lock()
+		h.stopped = true
+		h.mu.Unlock()
+		_ = m.Shutdown(ctx)
 		return ErrStopped
 	case serveErr == nil:
 		serveErr = errors.New("Serve returned before Shutdown")
