@@ -174,3 +174,55 @@ func countAcks(acks []fakeslack.Ack, id string) int {
 	}
 	return n
 }
+
+// TestHTTPShutdownAnswersTaken: an update taken before Shutdown is answered
+// 200 once its handler returns during Shutdown; one that comes after is
+// turned away with 503, for Slack to send again.
+func TestHTTPShutdownAnswersTaken(t *testing.T) {
+	clk := newManualClock()
+	e := newEnv(t, slack.ModeHTTP, nil, clk.option())
+	h := newHolding("CSLOW")
+	e.run(t, newRecorder(h.handle))
+	taken := make(chan int, 1)
+	go func() {
+		res, _ := e.fake.PostEvent(t, e.endpoint+"/slack/events", e.fake.Message("CSLOW", "U1", "taken"))
+		taken <- res.Status
+	}()
+	h.awaitHeld(t, "taken")
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), fakeslack.Timeout)
+		defer cancel()
+		stopped <- e.h.Shutdown(ctx)
+	}()
+	// Shutdown turns new updates away at once, while the held one waits.
+	for deadline := time.Now().Add(fakeslack.Timeout); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("updates still taken during Shutdown")
+		}
+		res, _ := e.fake.PostEvent(t, e.endpoint+"/slack/events", e.fake.Message("CLATE", "U1", "late"))
+		if res.Status == http.StatusServiceUnavailable {
+			break
+		}
+		if res.Status != http.StatusOK {
+			t.Fatalf("an update during Shutdown answered %d", res.Status)
+		}
+	}
+	select {
+	case st := <-taken:
+		t.Fatalf("answered %d before its handler returned", st)
+	default:
+	}
+	h.letGo(t, "taken")
+	select {
+	case st := <-taken:
+		if st != http.StatusOK {
+			t.Fatalf("answered %d once handled", st)
+		}
+	case <-time.After(fakeslack.Timeout):
+		t.Fatal("no answer")
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
