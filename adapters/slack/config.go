@@ -40,7 +40,8 @@ type Config struct {
 	SigningSecret string `yaml:"signing_secret"`
 	// Listen is the address the HTTP endpoints are served on in http
 	// mode, such as ":3000". Default: none; mount Handler on a server of
-	// your own instead.
+	// your own instead. Factory requires it in http mode, a server having
+	// nowhere to mount Handler.
 	Listen string `yaml:"listen"`
 	// EventsPath, CommandsPath and InteractivityPath are the request paths
 	// of the three endpoints in http mode. Defaults: "/slack/events",
