@@ -2,11 +2,13 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // maxInFlight bounds the Socket Mode envelopes read but not yet settled
@@ -143,11 +145,23 @@ func (s *socketRun) deliver(ctx context.Context, f *flight) {
 		s.mu.Unlock()
 		return
 	}
-	dctx, cancel := context.WithCancel(ctx)
-	f.cancel = cancel
 	s.mu.Unlock()
-	err := s.in.Deliver(dctx, f.key, f.in.ev, s.a.newScope(&f.in), func(err error) { s.handled(f, err) })
-	cancel()
+	ack := func(err error) { s.handled(f, err) }
+	// Most often there is room: no wait, so nothing to cancel.
+	err := s.in.TryDeliver(f.key, f.in.ev, s.a.newScope(&f.in), ack)
+	if errors.Is(err, scope.ErrInboxFull) {
+		s.mu.Lock()
+		if f.expired {
+			s.settleLocked(f, false)
+			s.mu.Unlock()
+			return
+		}
+		dctx, cancel := context.WithCancel(ctx)
+		f.cancel = cancel
+		s.mu.Unlock()
+		err = s.in.Deliver(dctx, f.key, f.in.ev, s.a.newScope(&f.in), ack)
+		cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f.cancel = nil
