@@ -89,7 +89,10 @@ type TelegramConfig struct {
 // SlackConfig enables the Slack adapter.
 type SlackConfig struct {
 	// Enabled defaults to true when the section is present.
-	Enabled      *bool `yaml:"enabled"`
+	Enabled *bool `yaml:"enabled"`
+	// Scopes bounds and times the adapter's conversations; zero fields
+	// take the top-level scopes' values.
+	Scopes       scope.Config `yaml:"scopes"`
 	slack.Config `yaml:",inline"`
 }
 
@@ -165,7 +168,8 @@ func (c *Config) Validate(reg *Registry) error {
 		add("telegram", prefixed("telegram", c.telegramConfig().Validate()))
 	}
 	if s := c.Slack; s != nil && enabled(s.Enabled) {
-		add("slack", prefixed("slack", c.slackConfig().Validate()))
+		sc, scopes := c.slackConfig()
+		add("slack", prefixed("slack", errors.Join(sc.Validate(), scopes.Validate())))
 	}
 	if len(c.Routes) == 0 {
 		add("routes", errors.New("routes: no routes; name at least one protocol and the bot that serves it"))
@@ -200,10 +204,8 @@ func (c *Config) telegramConfig() telegram.Config {
 	return t
 }
 
-func (c *Config) slackConfig() slack.Config {
-	s := c.Slack.Config
-	s.Scopes = mergeScopes(s.Scopes, c.Scopes)
-	return s
+func (c *Config) slackConfig() (slack.Config, scope.Config) {
+	return c.Slack.Config, mergeScopes(c.Slack.Scopes, c.Scopes)
 }
 
 func mergeScopes(own, def scope.Config) scope.Config {

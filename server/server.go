@@ -110,7 +110,6 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	s.layer = l
 	// Outbound retries and rate-limit waits show on /metrics.
 	o.tgOpts = append([]telegram.Option{telegram.WithObserver(opsrv.metrics)}, o.tgOpts...)
-	o.slkOpts = append([]slack.Option{slack.WithObserver(opsrv.metrics)}, o.slkOpts...)
 	if rl, ok := backend.(*redis.Layer); ok {
 		// Processes on one Redis elect a single Telegram poller, since
 		// Telegram refuses two pollers of a token.
@@ -202,11 +201,13 @@ func (s *Server) buildAdapters(o options) error {
 		s.adapters = append(s.adapters, a)
 	}
 	if sl := c.Slack; sl != nil && enabled(sl.Enabled) {
-		a, err := slack.New(c.slackConfig(), append([]slack.Option{slack.WithLogger(s.log)}, o.slkOpts...)...)
+		cfg, scopes := c.slackConfig()
+		a, err := slack.New(cfg, append([]slack.Option{slack.WithLogger(s.log)}, o.slkOpts...)...)
 		if err != nil {
 			return c.errorAt("slack", err)
 		}
-		s.adapters = append(s.adapters, a)
+		s.adapters = append(s.adapters, adapters.NewHost(a, adapters.WithScopes(scopes), adapters.WithLogger(s.log),
+			adapters.WithPushes(s.layer), adapters.WithObserver(s.ops.metrics)))
 	}
 	if cn := c.Console; cn != nil && enabled(cn.Enabled) {
 		cc := cn.Config
@@ -245,6 +246,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.stopPush = stopPush
 	s.mu.Unlock()
 	for _, a := range s.adapters {
+		if _, hosted := a.(*adapters.Host); hosted {
+			continue // a Host takes its own pushes
+		}
 		if _, ok := a.(adapters.Pusher); ok {
 			s.pushing.Go(func() { s.push(pctx, a) })
 		}

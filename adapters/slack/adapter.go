@@ -2,11 +2,11 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -15,38 +15,27 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// Adapter connects one Slack app to an application. Make it with New.
+// Adapter connects one Slack app to an application. Make it with New (or
+// Factory) and run it with an adapters.Host, which keeps its scopes, its
+// lifecycle, its readiness and its pushes.
 type Adapter struct {
-	cfg     Config
-	log     *slog.Logger
-	client  *http.Client
-	now     func() time.Time
-	after   func(time.Duration) <-chan time.Time
-	ping    time.Duration
-	api     *slackapi.Client
-	seen    *dedupe
-	limits  *limits
-	observe adapters.Report
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+	clock  Clock
+	ping   time.Duration
+	api    *slackapi.Client
+	seen   *dedupe
+	limits *limits
+	// report is the Host's observer, known once Serve runs.
+	report atomic.Pointer[adapters.Report]
 
-	mu      sync.Mutex
-	m       *scope.Manager // set by Run
-	bot     Identity       // set by Run from auth.test
-	stopped bool           // Shutdown was called
-	started bool           // Run was called
-
-	managed  chan struct{} // closed once Run has a manager
-	ready    chan struct{} // closed once connected and serving: see Ready
-	readyOne sync.Once
-	stopping chan struct{} // closed by Shutdown
-	stopOnce sync.Once
-	drained  chan struct{} // closed once Shutdown has ended every scope
-	drainOne sync.Once
-
-	// bg runs the error reports posted back to scopes; they outlive the
-	// Send that failed, and Shutdown waits for them.
-	bg       sync.WaitGroup
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
+	mu  sync.Mutex
+	bot Identity         // set by Serve from auth.test
+	in  *adapters.Intake // set while Serve takes traffic
+	// serving is closed once Serve first takes traffic.
+	serving     chan struct{}
+	servingOnce sync.Once
 }
 
 // Identity is the bot's own identity, from auth.test.
@@ -57,14 +46,15 @@ type Identity struct {
 }
 
 var (
-	_ adapters.Runner  = (*Adapter)(nil)
-	_ adapters.Pusher   = (*Adapter)(nil)
-	_ scope.Protocol    = (*Adapter)(nil)
-	_ scope.EndNotifier = (*Adapter)(nil)
+	_ adapters.Adapter      = (*Adapter)(nil)
+	_ adapters.Pusher       = (*Adapter)(nil)
+	_ adapters.Disconnecter = (*Adapter)(nil)
+	_ adapters.Ender        = (*Adapter)(nil)
+	_ adapters.Factory      = Factory
 )
 
 // New returns an adapter for cfg. It validates cfg but does not touch the
-// network: Run calls auth.test and connects.
+// network: Serve calls auth.test and connects.
 func New(cfg Config, opts ...Option) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -82,33 +72,43 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	if o.client == nil {
 		o.client = &http.Client{Timeout: 30 * time.Second}
 	}
-	if o.now == nil {
-		o.now, o.sleep = time.Now, time.After
+	if o.clock == nil {
+		o.clock = wallClock{}
 	}
-	a := &Adapter{
-		cfg: cfg, log: o.log, client: o.client, now: o.now, after: o.sleep, ping: o.ping,
-		observe:  adapters.NewReport(o.obs, cfg.Name),
-		managed:  make(chan struct{}),
-		ready:    make(chan struct{}),
-		stopping: make(chan struct{}),
-		drained:  make(chan struct{}),
-	}
+	a := &Adapter{cfg: cfg, log: o.log, client: o.client, clock: o.clock, ping: o.ping, serving: make(chan struct{})}
 	a.api = slackapi.New(cfg.BotToken, slackapi.OptionAPIURL(cfg.APIURL),
 		slackapi.OptionHTTPClient(o.client), slackapi.OptionAppLevelToken(cfg.AppToken))
-	a.seen = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, o.now)
-	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, cfg.RateLimits, o.now, o.sleep)
-	if a.observe.On() {
-		// Bound once, so that a wait costs no allocation.
-		a.limits.waited = a.observe.Waited
-	}
-	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
+	a.seen = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, o.clock.Now)
+	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, cfg.RateLimits, o.clock.Now, o.clock.After)
+	// Bound once, so that a wait costs no allocation.
+	a.limits.waited = a.waited
 	return a, nil
 }
 
-// Name implements adapters.Runner.
+// Factory builds an adapter from its section of a server's config file:
+// the keys of Config, decoded strictly. The section's key names the
+// adapter unless the section sets name. A server has nowhere to mount
+// Handler, so in http mode listen is required.
+func Factory(s adapters.Setup) (adapters.Adapter, error) {
+	var cfg Config
+	if s.Decode != nil {
+		if err := s.Decode(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Name == "" {
+		cfg.Name = s.Name
+	}
+	if cfg.Mode == ModeHTTP && cfg.Listen == "" {
+		return nil, fmt.Errorf("%w: listen is required in http mode: the address to serve the Slack endpoints on, such as \":3000\"", ErrConfig)
+	}
+	return New(cfg, WithLogger(s.Logger))
+}
+
+// Name implements adapters.Adapter.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
-// Identity returns the bot's identity, known once Run has called
+// Identity returns the bot's identity, known once Serve has called
 // auth.test.
 func (a *Adapter) Identity() Identity {
 	a.mu.Lock()
@@ -118,158 +118,74 @@ func (a *Adapter) Identity() Identity {
 
 func (a *Adapter) identity() Identity { return a.Identity() }
 
-// Ready returns a channel closed once the adapter is connected and
-// serving: auth.test succeeded and, in socket mode, Slack said hello on
-// the Socket Mode connection, or, in http mode, the endpoints are served
-// (on Listen, once it is listening; without Listen, at once, Handler
-// being mounted elsewhere). It is closed once and stays closed: a later
-// reconnect does not reopen it, since the client reconnects by itself.
-// It is never closed if Run fails first (invalid_auth, a port taken).
-// A readiness probe waits on it.
-func (a *Adapter) Ready() <-chan struct{} { return a.ready }
-
-func (a *Adapter) markReady() { a.readyOne.Do(func() { close(a.ready) }) }
-
-func (a *Adapter) manager() *scope.Manager {
+// intake returns the Intake while the adapter takes traffic, or nil.
+func (a *Adapter) intake() *adapters.Intake {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.m
+	return a.in
 }
 
-// Run checks the bot token with auth.test, then serves app until Shutdown
-// (returning adapters.ErrStopped) or ctx ends. In socket mode it keeps a
-// Socket Mode connection open; in http mode it serves Handler on Listen, if
-// set.
-func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
-	a.mu.Lock()
-	a.started = true
-	a.mu.Unlock()
+// observe returns the Host's observer; the zero Report before Serve.
+func (a *Adapter) observe() adapters.Report {
+	if r := a.report.Load(); r != nil {
+		return *r
+	}
+	return adapters.Report{}
+}
+
+func (a *Adapter) waited(d time.Duration) { a.observe().Waited(d) }
+
+// Serve implements adapters.Adapter. It checks the bot token with
+// auth.test, then takes Slack's traffic until ctx ends: in socket mode
+// over a Socket Mode connection, in http mode on Listen if set (otherwise
+// through Handler, mounted elsewhere). It says it is ready once Slack said
+// hello on the socket, or once the endpoints are served. After ctx ends
+// it takes nothing new, and waits, until in.Grace ends at most, for the
+// events it took to be handled or to reach their deadline, so that their
+// acknowledgements go out.
+func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 	auth, err := a.api.AuthTestContext(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("slack: auth.test: %w", err)
 	}
-	m, err := scope.NewManager(app, a, a.cfg.Scopes, scope.WithLogger(a.log))
-	if err != nil {
-		return fmt.Errorf("slack: %w", err)
-	}
+	report := in.Report()
+	a.report.Store(&report)
 	a.mu.Lock()
-	if a.stopped {
-		a.mu.Unlock()
-		_ = m.Close()
-		return adapters.ErrStopped
-	}
-	a.m = m
 	a.bot = Identity{UserID: auth.UserID, BotID: auth.BotID, TeamID: auth.TeamID}
+	a.in = in
 	a.mu.Unlock()
-	close(a.managed)
-	a.log.Info("slack: connected", "adapter", a.cfg.Name, "team", auth.TeamID, "bot_user", auth.UserID, "mode", a.cfg.Mode)
-
-	intake, stopIntake := context.WithCancel(ctx)
-	defer stopIntake()
-	errc := make(chan error, 1)
-	go func() {
-		if a.cfg.Mode == ModeSocket {
-			errc <- a.runSocket(intake)
-		} else {
-			errc <- a.serveHTTP(intake)
+	a.servingOnce.Do(func() { close(a.serving) })
+	// From the moment Shutdown begins, new requests are turned away.
+	stop := context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		a.in = nil
+		a.mu.Unlock()
+	})
+	defer func() {
+		if stop() {
+			a.mu.Lock()
+			a.in = nil
+			a.mu.Unlock()
 		}
 	}()
-	select {
-	case <-a.stopping:
-		stopIntake()
-		<-errc
-		select {
-		case <-a.drained:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		return adapters.ErrStopped
-	case err := <-errc:
-		// Intake failed for good (invalid_auth, the port is taken).
-		_ = m.Close()
-		a.stopBackground()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
-	case <-ctx.Done():
-		stopIntake()
-		<-errc
-		_ = m.Close()
-		a.stopBackground()
-		return ctx.Err()
+	a.log.Info("slack: connected", "adapter", a.cfg.Name, "team", auth.TeamID, "bot_user", auth.UserID, "mode", a.cfg.Mode)
+	if a.cfg.Mode == ModeSocket {
+		return a.serveSocket(ctx, in)
 	}
+	return a.serveHTTP(ctx, in)
 }
 
-// Shutdown implements adapters.Runner: it stops intake (events not yet
-// acknowledged are left for Slack to retry), lets every scope handle what
-// it has queued, ends them with scope.ReasonShutdown and waits for them.
-func (a *Adapter) Shutdown(ctx context.Context) error {
-	a.mu.Lock()
-	a.stopped = true
-	m := a.m
-	a.mu.Unlock()
-	a.stopOnce.Do(func() { close(a.stopping) })
-	var err error
-	if m != nil {
-		err = m.Shutdown(ctx)
-	}
-	a.stopBackground()
-	a.drainOne.Do(func() { close(a.drained) })
-	return err
-}
-
-func (a *Adapter) stopBackground() {
-	a.bgCancel()
-	a.bg.Wait()
-}
-
-// Disconnect implements scope.Protocol.
+// Disconnect implements adapters.Disconnecter.
 func (a *Adapter) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
 	return Disconnect{Reason: r}
 }
 
-// Ended implements scope.EndNotifier.
+// Ended implements adapters.Ender.
 func (a *Adapter) Ended(s *scope.Scope, _ scope.Reason, err error) {
 	if err != nil {
 		a.log.Warn("slack: conversation refused", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
 	}
-}
-
-// errBusy: the same event is being delivered by another request.
-var errBusy = errors.New("slack: event already in delivery")
-
-// accept delivers one update to its scope and returns once the scope's
-// inbox took it: only then may it be acknowledged. Updates already
-// accepted are acknowledged without a second delivery. The wait for room
-// in a full inbox is bounded by AckTimeout, so that a slow conversation
-// answers Slack in time (and Slack retries) instead of stalling.
-func (a *Adapter) accept(ctx context.Context, in *inbound) error {
-	if in.ev == nil {
-		return nil
-	}
-	dctx, cancel := context.WithTimeout(ctx, a.cfg.AckTimeout)
-	defer cancel()
-	// A request may come in while Run is still calling auth.test.
-	select {
-	case <-a.managed:
-	case <-a.stopping:
-		return scope.ErrClosed
-	case <-dctx.Done():
-		return dctx.Err()
-	}
-	m := a.manager()
-	if in.id != "" {
-		switch a.seen.claim(in.id) {
-		case claimAccepted:
-			return nil
-		case claimBusy:
-			return errBusy
-		}
-	}
-	err := m.Deliver(dctx, a.key(in), in.ev, a.newScope(in))
-	if in.id != "" {
-		a.seen.done(in.id, err == nil)
-	}
-	return err
 }

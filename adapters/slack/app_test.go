@@ -78,10 +78,10 @@ func (r *recorder) none(t testing.TB) {
 func (e *env) run(t testing.TB, app scope.Application) {
 	t.Helper()
 	e.start(t, app)
-	if e.endpoint == "" {
-		e.fake.WaitConnects(t, 1)
-	} else {
-		e.fake.WaitCalls(t, "auth.test", 1)
+	select {
+	case <-e.h.Ready():
+	case <-time.After(fakeslack.Timeout):
+		t.Fatal("the adapter did not become ready")
 	}
 }
 
@@ -91,11 +91,11 @@ func (e *env) start(t testing.TB, app scope.Application) {
 	t.Helper()
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- e.a.Run(ctx, app) }()
+	go func() { done <- e.h.Run(ctx, app) }()
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), fakeslack.Timeout)
 		defer scancel()
-		if err := e.a.Shutdown(sctx); err != nil {
+		if err := e.h.Shutdown(sctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
 		if err := <-done; err != adapters.ErrStopped {

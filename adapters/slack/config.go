@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/switchboard-bots/switchboard/adapters"
-	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Mode selects how the adapter receives events.
@@ -43,7 +40,8 @@ type Config struct {
 	SigningSecret string `yaml:"signing_secret"`
 	// Listen is the address the HTTP endpoints are served on in http
 	// mode, such as ":3000". Default: none; mount Handler on a server of
-	// your own instead.
+	// your own instead. Factory requires it in http mode, a server having
+	// nowhere to mount Handler.
 	Listen string `yaml:"listen"`
 	// EventsPath, CommandsPath and InteractivityPath are the request paths
 	// of the three endpoints in http mode. Defaults: "/slack/events",
@@ -66,11 +64,15 @@ type Config struct {
 	// MaxBody bounds an HTTP request body in bytes; a larger one is
 	// answered 413. Default: 1 MiB.
 	MaxBody int64 `yaml:"max_body"`
-	// AckTimeout bounds how long an event may wait for room in its
-	// scope's inbox before the adapter gives up acknowledging it (Slack
-	// then retries it). It must stay under Slack's 3-second window.
+	// AckDeadline is how long after an event arrives the adapter
+	// acknowledges it (the Socket Mode ack, the HTTP 200) if its handler
+	// is still running then; an event handled sooner is acknowledged as
+	// soon as its handler returned. It also bounds how long an event may
+	// wait for room in its conversation's inbox: one that got no room by
+	// then is not acknowledged, and Slack sends it again. It must stay
+	// under Slack's 3-second window, with room for the answer to travel.
 	// Default: 2.5s.
-	AckTimeout time.Duration `yaml:"ack_timeout"`
+	AckDeadline time.Duration `yaml:"ack_deadline"`
 	// DedupeWindow is how long event ids are remembered to drop Slack's
 	// retries. Default: 1 hour (Slack retries up to about 5 minutes late).
 	DedupeWindow time.Duration `yaml:"dedupe_window"`
@@ -88,9 +90,16 @@ type Config struct {
 	// MaxRetries bounds the retries of a rate-limited (429) or failed
 	// (5xx) call. Default: 5.
 	MaxRetries int `yaml:"max_retries"`
-	// Scopes bounds and times the conversations.
-	Scopes scope.Config `yaml:"scopes"`
+	// ErrorEvents makes a call Slack refuses also come back to the scope
+	// that sent it as a slack.error event, after Send returned its
+	// *adapters.RefusedError. For bots written against that event; others
+	// need nothing but the error. Default: false.
+	ErrorEvents bool `yaml:"error_events"`
 }
+
+// DefaultAckDeadline is AckDeadline's default: half a second under Slack's
+// 3-second window.
+const DefaultAckDeadline = 2500 * time.Millisecond
 
 // Sentinel errors. Test for them with errors.Is.
 var (
@@ -105,8 +114,9 @@ var (
 	// ErrUnknownEvent: Send or Push got an event type the adapter does
 	// not send.
 	ErrUnknownEvent = errors.New("slack: unknown outbound event")
-	// ErrNotRunning: Push before Run or after Shutdown.
-	ErrNotRunning = errors.New("slack: adapter not running")
+	// ErrNotServing: an HTTP request came in while the adapter was not
+	// serving (before auth.test succeeded, or after Shutdown began).
+	ErrNotServing = errors.New("slack: adapter not serving")
 )
 
 // Validate reports fields that can never work. It fills no defaults and
@@ -144,14 +154,11 @@ func (c Config) Validate() error {
 			bad("rate_limits[%s] must be positive", m)
 		}
 	}
-	if c.PostRate < 0 || c.AckTimeout < 0 || c.DedupeWindow < 0 {
-		bad("post_rate, ack_timeout and dedupe_window must not be negative")
+	if c.PostRate < 0 || c.AckDeadline < 0 || c.DedupeWindow < 0 {
+		bad("post_rate, ack_deadline and dedupe_window must not be negative")
 	}
-	if c.AckTimeout >= 3*time.Second {
-		bad("ack_timeout must stay under Slack's 3s window, got %v", c.AckTimeout)
-	}
-	if err := c.Scopes.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	if c.AckDeadline >= 3*time.Second {
+		bad("ack_deadline must stay under Slack's 3s window, got %v", c.AckDeadline)
 	}
 	return errors.Join(errs...)
 }
@@ -176,8 +183,8 @@ func (c *Config) setDefaults() {
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
-	if c.AckTimeout == 0 {
-		c.AckTimeout = 2500 * time.Millisecond
+	if c.AckDeadline == 0 {
+		c.AckDeadline = DefaultAckDeadline
 	}
 	if c.DedupeWindow == 0 {
 		c.DedupeWindow = time.Hour
@@ -202,10 +209,8 @@ type Option func(*options)
 type options struct {
 	log    *slog.Logger
 	client *http.Client
-	now    func() time.Time
-	sleep  func(time.Duration) <-chan time.Time
+	clock  Clock
 	ping   time.Duration
-	obs    adapters.Observer
 }
 
 // WithLogger sets the logger. Default: slog.Default().
@@ -215,12 +220,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // response_url posts. Default: a client with a 30-second timeout.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
 
-// WithClock sets the clock the signature timestamps, the rate limiters and
-// the retry pauses read: now returns the time, and after returns a channel
-// that fires once d has passed (time.After). Default: the real clock.
-func WithClock(now func() time.Time, after func(d time.Duration) <-chan time.Time) Option {
-	return func(o *options) { o.now, o.sleep = now, after }
-}
+// WithClock sets the clock that the deduplication window, the rate
+// limiters, the retry pauses and the acknowledgement deadlines read.
+// Default: the wall clock.
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithPingInterval sets how long Socket Mode waits for a server ping before
 // it reconnects. Default: 30 seconds, the library's.

@@ -8,15 +8,16 @@ import (
 // claim results.
 const (
 	claimNew      = iota // first sight: deliver it
-	claimAccepted        // delivered before: acknowledge, deliver nothing
+	claimAccepted        // acknowledged before: acknowledge, deliver nothing
 	claimBusy            // a delivery of the same id is under way
 )
 
-// dedupe remembers the ids of accepted events for a window, so that Slack's
-// retries of an event the adapter already accepted (its acknowledgement
-// was lost or late) are acknowledged without being delivered twice. An id
-// is only remembered as accepted once the scope's inbox took the event: a
-// delivery that failed is released, and its retry delivers it.
+// dedupe remembers the ids of acknowledged events for a window, so that
+// Slack's retries of an event the adapter already acknowledged (the
+// acknowledgement was lost or late) are acknowledged again without being
+// delivered twice. An id is remembered as accepted only once the event was
+// acknowledged: a delivery given up is released, and its retry delivers
+// it.
 type dedupe struct {
 	mu     sync.Mutex
 	window time.Duration

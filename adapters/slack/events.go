@@ -11,6 +11,15 @@ import (
 // in Raw, the platform's JSON exactly as it arrived, so that nothing Slack
 // sent is lost to a bot that needs a field these structs do not name.
 
+// Slack's messages, mentions and slash commands are chat messages, so
+// that chat consumers and the command router serve Slack unchanged.
+var (
+	_ event.ChatMessage = Message{}
+	_ event.ChatMessage = AppMention{}
+	_ event.ChatMessage = Command{}
+	_ scope.Final       = Disconnect{}
+)
+
 // File is the metadata of a file shared with a message. The content is not
 // downloaded: URLPrivate needs the bot token.
 type File struct {
@@ -156,8 +165,10 @@ type Event struct {
 func (Event) Type() string { return "slack.event" }
 
 // Error reports an outbound call Slack refused, delivered to the scope that
-// sent it: "slack.error". Code is Slack's error code
-// ("channel_not_found", "not_in_channel", "invalid_auth", ...).
+// sent it, after the event it is handling, only with Config.ErrorEvents:
+// "slack.error". Send returns the refusal as an *adapters.RefusedError in
+// any case. Code is Slack's error code ("channel_not_found",
+// "not_in_channel", "invalid_auth", ...).
 type Error struct {
 	Method  string `msgpack:"method"`  // "chat.postMessage"
 	Channel string `msgpack:"channel"` // where the call went

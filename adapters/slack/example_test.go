@@ -7,13 +7,16 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/bots/echo"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // An echo bot over Socket Mode: no public endpoint, only the two tokens.
+// A Host runs the adapter: its conversations, lifecycle and readiness.
 func ExampleNew() {
 	a, err := slack.New(slack.Config{
 		BotToken: os.Getenv("SLACK_BOT_TOKEN"), // xoxb-...
@@ -23,13 +26,16 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	h := adapters.NewHost(a, adapters.WithScopes(scope.Config{IdleTimeout: 10 * time.Minute}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
 		<-ctx.Done()
-		_ = a.Shutdown(context.Background())
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = h.Shutdown(sctx)
 	}()
-	if err := a.Run(context.Background(), echo.New()); !errors.Is(err, adapters.ErrStopped) {
+	if err := h.Run(context.Background(), echo.New()); !errors.Is(err, adapters.ErrStopped) {
 		log.Fatal(err)
 	}
 }

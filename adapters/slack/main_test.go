@@ -20,10 +20,11 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// env is one adapter wired to one fake Slack.
+// env is one adapter, run by a Host, wired to one fake Slack.
 type env struct {
 	fake     *fakeslack.Server
 	a        *slack.Adapter
+	h        *adapters.Host
 	endpoint string // the adapter's HTTP base URL in http mode
 	logs     *syncBuffer
 }
@@ -46,9 +47,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// newEnv makes an adapter in mode against a fresh fake. edit may change
-// the config before the adapter is made.
-func newEnv(t testing.TB, mode slack.Mode, edit func(*slack.Config), opts ...slack.Option) *env {
+// newEnv makes an adapter in mode against a fresh fake, and its Host.
+// edit may change the config before the adapter is made; opts are
+// slack.Options for the adapter and adapters.HostOptions for the Host.
+func newEnv(t testing.TB, mode slack.Mode, edit func(*slack.Config), opts ...any) *env {
 	t.Helper()
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections) // registered first, so it runs last
@@ -61,15 +63,24 @@ func newEnv(t testing.TB, mode slack.Mode, edit func(*slack.Config), opts ...sla
 		edit(&cfg)
 	}
 	logs := &syncBuffer{}
-	opts = append([]slack.Option{
-		slack.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		slack.WithHTTPClient(&http.Client{Transport: tr}),
-	}, opts...)
-	a, err := slack.New(cfg, opts...)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	aopts := []slack.Option{slack.WithLogger(log), slack.WithHTTPClient(&http.Client{Transport: tr})}
+	hopts := []adapters.HostOption{adapters.WithLogger(log)}
+	for _, o := range opts {
+		switch o := o.(type) {
+		case slack.Option:
+			aopts = append(aopts, o)
+		case adapters.HostOption:
+			hopts = append(hopts, o)
+		default:
+			t.Fatalf("newEnv: option %T", o)
+		}
+	}
+	a, err := slack.New(cfg, aopts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e := &env{fake: fake, a: a, logs: logs}
+	e := &env{fake: fake, a: a, h: adapters.NewHost(a, hopts...), logs: logs}
 	if mode == slack.ModeHTTP {
 		srv := httptest.NewServer(a.Handler())
 		t.Cleanup(srv.Close)
@@ -138,10 +149,10 @@ func harness(mode slack.Mode) adaptertest.Harness {
 		// The kit's order case posts 30 replies per channel; Slack's
 		// 1/s pace is tested on its own.
 		e := newEnv(t, mode, func(c *slack.Config) {
-			c.Scopes, c.PostRate = cfg, 1000
+			c.PostRate = 1000
 			c.RateLimits = map[string]float64{"chat.postMessage": 1e6}
-		})
-		return e.a, &platform{env: e}
+		}, adapters.WithScopes(cfg))
+		return e.h, &platform{env: e}
 	}
 }
 
@@ -152,4 +163,4 @@ type fakeslackPostOption = fakeslack.PostOption
 
 func retry(n int) fakeslack.PostOption { return fakeslack.AsRetry(n) }
 
-func scopeConfig(inbox int) scope.Config { return scope.Config{InboxSize: inbox} }
+func inbox(n int) adapters.HostOption { return adapters.WithScopes(scope.Config{InboxSize: n}) }

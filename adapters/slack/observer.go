@@ -3,31 +3,26 @@ package slack
 import (
 	"context"
 	"time"
-
-	"github.com/switchboard-bots/switchboard/adapters"
 )
 
-// WithObserver reports rate-limit waits and retries of a Web API call or a
-// response_url post to o with the adapter's name. Default: none; a nil o
-// means none.
-func WithObserver(o adapters.Observer) Option { return func(opts *options) { opts.obs = o } }
-
 // pause waits d before a retry, until ctx ends at most. A pause for a
-// 429 (rateLimited) is a rate-limit wait and is reported as one.
+// 429 (rateLimited) is a rate-limit wait and is reported to the Host's
+// observer as one.
 func (a *Adapter) pause(ctx context.Context, d time.Duration, rateLimited bool) error {
+	report := a.observe()
 	var start time.Time
-	if rateLimited && a.observe.On() {
-		start = a.now()
+	if rateLimited && report.On() {
+		start = a.clock.Now()
 	}
 	var err error
 	select {
-	case <-a.after(d):
+	case <-a.clock.After(d):
 	case <-ctx.Done():
 		err = ctx.Err()
-		d = min(d, a.now().Sub(start))
+		d = min(d, a.clock.Now().Sub(start))
 	}
 	if rateLimited {
-		a.observe.Waited(d)
+		report.Waited(d)
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 
 	"github.com/switchboard-bots/switchboard/adapters/slack"
@@ -26,7 +27,7 @@ func sum(ds []time.Duration) time.Duration {
 func TestObserverSeesRetriesAndWaits(t *testing.T) {
 	clk := &stillClock{t: time.Unix(1_700_000_000, 0)}
 	obs := &adaptertest.Observer{}
-	e := newEnv(t, slack.ModeHTTP, nil, clk.option(), slack.WithObserver(obs))
+	e := newEnv(t, slack.ModeHTTP, nil, clk.option(), adapters.WithObserver(obs))
 	e.run(t, newRecorder(nil))
 	e.fake.Fail("chat.postMessage", fakeslack.Failure{Status: 429, RetryAfter: 7}, fakeslack.Failure{Status: 500})
 	if err := e.a.Push(context.Background(), slack.Send{Channel: "C1", Text: "through"}); err != nil {
@@ -64,7 +65,7 @@ func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 	clk := &stillClock{t: time.Unix(1_700_000_000, 0)}
 	obs := &adaptertest.Observer{}
 	e := newEnv(t, slack.ModeHTTP, func(c *slack.Config) { c.PostRate, c.PostBurst, c.MaxRetries = 1, 3, 2 },
-		clk.option(), slack.WithObserver(obs))
+		clk.option(), adapters.WithObserver(obs))
 	e.run(t, newRecorder(nil))
 	ctx := context.Background()
 	for i := range 5 {
@@ -92,7 +93,7 @@ func TestObserverSeesLimiterWaitsAndNetworkRetries(t *testing.T) {
 // this is the path the nil checks guard.
 func TestObserverNilIsNone(t *testing.T) {
 	clk := &stillClock{t: time.Unix(1_700_000_000, 0)}
-	e := newEnv(t, slack.ModeHTTP, nil, clk.option(), slack.WithObserver(nil))
+	e := newEnv(t, slack.ModeHTTP, nil, clk.option(), adapters.WithObserver(nil))
 	e.run(t, newRecorder(nil))
 	e.fake.Fail("chat.postMessage", fakeslack.Failure{Status: 429, RetryAfter: 1}, fakeslack.Failure{Status: 500})
 	if err := e.a.Push(context.Background(), slack.Send{Channel: "C1", Text: "x"}); err != nil {

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
 )
 
-func isReady(a *slack.Adapter) bool {
+func isReady(a *adapters.Host) bool {
 	select {
 	case <-a.Ready():
 		return true
@@ -21,7 +22,7 @@ func isReady(a *slack.Adapter) bool {
 	}
 }
 
-func awaitReady(t *testing.T, a *slack.Adapter) {
+func awaitReady(t *testing.T, a *adapters.Host) {
 	t.Helper()
 	select {
 	case <-a.Ready():
@@ -30,16 +31,16 @@ func awaitReady(t *testing.T, a *slack.Adapter) {
 	}
 }
 
-// In socket mode the adapter is ready once auth.test succeeded and the
-// socket is connected, and then serves events.
+// In socket mode the adapter is ready once auth.test succeeded and Slack
+// said hello on the socket, and then serves events.
 func TestReadySocketMode(t *testing.T) {
 	e := newEnv(t, slack.ModeSocket, nil)
-	if isReady(e.a) {
+	if isReady(e.h) {
 		t.Fatal("ready before Run")
 	}
 	rec := newRecorder(nil)
 	e.start(t, rec)
-	awaitReady(t, e.a)
+	awaitReady(t, e.h)
 	if n, _ := e.fake.Connects(); n < 1 || len(e.fake.Calls("auth.test")) != 1 {
 		t.Fatalf("ready after %d connections and auth.test calls %+v", n, e.fake.Calls("auth.test"))
 	}
@@ -59,10 +60,10 @@ func TestReadyNeverOnInvalidAuth(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			e := newEnv(t, slack.ModeSocket, nil)
 			e.fake.Fail(method, fakeslack.Failure{Code: "invalid_auth"})
-			if err := e.a.Run(context.Background(), newRecorder(nil)); err == nil {
+			if err := e.h.Run(context.Background(), newRecorder(nil)); err == nil {
 				t.Fatal("Run succeeded")
 			}
-			if isReady(e.a) {
+			if isReady(e.h) {
 				t.Fatal("ready though Slack refused the token")
 			}
 		})
@@ -75,7 +76,7 @@ func TestReadyHTTPMounted(t *testing.T) {
 	e := newEnv(t, slack.ModeHTTP, nil)
 	rec := newRecorder(nil)
 	e.start(t, rec)
-	awaitReady(t, e.a)
+	awaitReady(t, e.h)
 	if n := len(e.fake.Calls("auth.test")); n != 1 {
 		t.Fatalf("ready after %d auth.test calls", n)
 	}
@@ -98,7 +99,7 @@ func TestReadyHTTPListen(t *testing.T) {
 	e := newEnv(t, slack.ModeHTTP, func(c *slack.Config) { c.Listen = addr })
 	rec := newRecorder(nil)
 	e.start(t, rec)
-	awaitReady(t, e.a)
+	awaitReady(t, e.h)
 	res, _ := e.fake.PostEvent(t, "http://"+addr+"/slack/events", e.fake.Message("C1", "U1", "hi"))
 	if res.Status != http.StatusOK {
 		t.Fatalf("event to the listen address answered %d", res.Status)
@@ -113,10 +114,10 @@ func TestReadyHTTPListen(t *testing.T) {
 	}
 	defer taken.Close()
 	b := newEnv(t, slack.ModeHTTP, func(c *slack.Config) { c.Listen = taken.Addr().String() })
-	if err := b.a.Run(context.Background(), newRecorder(nil)); err == nil || !strings.Contains(err.Error(), "listen") {
+	if err := b.h.Run(context.Background(), newRecorder(nil)); err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("Run on a taken address: %v", err)
 	}
-	if isReady(b.a) {
+	if isReady(b.h) {
 		t.Fatal("ready though it could not listen")
 	}
 }

@@ -14,69 +14,51 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// Send implements scope.Protocol. It waits for the rate limiters (that wait
-// is the outbound queue: a conversation's sends leave in order), rides out
-// 429s and 5xx with retries, and makes the call. An error Slack reports
-// (channel_not_found, not_in_channel, ...) is logged and comes back to the
-// instance as a slack.error event, and Send returns nil, so that a bot
-// posting to a wrong channel is told rather than ended. Send returns an
-// error for events it cannot send and when ctx ends.
+// Send implements adapters.Adapter. It waits for the rate limiters (that
+// wait is the outbound queue: a conversation's sends leave in order),
+// rides out 429s and 5xx with retries, and makes the call. A call Slack
+// refuses (channel_not_found, not_in_channel, msg_too_long, invalid_auth,
+// or a rate limit or server error that outlasted the retries) returns an
+// *adapters.RefusedError wrapping an *APIError: the instance decides what
+// to do, and its conversation goes on. With Config.ErrorEvents the
+// refusal also comes back to the scope as a slack.error event.
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
 	method, channel, err := a.dispatch(ctx, s, ev)
-	if err == nil {
-		return nil
-	}
-	var apiErr *callError
-	if !errors.As(err, &apiErr) {
+	apiErr, ok := errors.AsType[*APIError](err)
+	if !ok {
 		return err
 	}
-	a.log.Warn("slack: call failed", "adapter", a.cfg.Name, "scope", s.String(),
-		"method", method, "channel", channel, "code", apiErr.code)
-	a.mu.Lock()
-	m := a.m
-	a.mu.Unlock()
-	report := Error{Method: method, Channel: channel, Code: apiErr.code, Event: ev.Type()}
-	a.bg.Add(1)
-	go func() {
-		// Post from another goroutine: the instance is inside Send, and
-		// it is the one that empties its inbox.
-		defer a.bg.Done()
-		if err := m.Post(a.bgCtx, s.Key, report); err != nil && !errors.Is(err, scope.ErrEnded) && !errors.Is(err, scope.ErrClosed) {
-			a.log.Warn("slack: error report not delivered", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
-		}
-	}()
-	return nil
+	a.log.Debug("slack: call refused", "adapter", a.cfg.Name, "scope", s.String(),
+		"method", method, "channel", channel, "code", apiErr.Code)
+	if a.cfg.ErrorEvents {
+		a.postError(s, Error{Method: method, Channel: channel, Code: apiErr.Code, Event: ev.Type()})
+	}
+	return a.refused(apiErr)
+}
+
+// postError queues a slack.error for the scope. The instance is inside
+// Send, and it is the one that empties its inbox: waiting for room would
+// never end, so a full inbox drops the report.
+func (a *Adapter) postError(s *scope.Scope, report Error) {
+	in := a.intake()
+	if in == nil {
+		return
+	}
+	if err := in.TryPost(s.Key, report); err != nil && !errors.Is(err, scope.ErrEnded) && !errors.Is(err, scope.ErrClosed) {
+		a.log.Warn("slack: error event not delivered", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
+	}
 }
 
 // Push implements adapters.Pusher: an outbound event that names its
 // channel (or, for slack.respond, its response_url), sent without a scope.
-// Errors come back to the caller.
+// A refusal is an *adapters.RefusedError, as from Send.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
-	a.mu.Lock()
-	started, stopped := a.started, a.stopped
-	a.mu.Unlock()
-	if !started || stopped {
-		return ErrNotRunning
-	}
-	select { // Run may still be calling auth.test
-	case <-a.managed:
-	case <-a.stopping:
-		return ErrNotRunning
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	_, _, err := a.dispatch(ctx, nil, ev)
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return a.refused(apiErr)
+	}
 	return err
 }
-
-// callError is a call Slack refused, with its error code.
-type callError struct {
-	method, code string
-	err          error
-}
-
-func (e *callError) Error() string { return "slack: " + e.method + ": " + e.code }
-func (e *callError) Unwrap() error { return e.err }
 
 // dispatch decodes an outbound event, fills its defaults from s (nil for a
 // push) and makes the call.
@@ -92,6 +74,21 @@ func (a *Adapter) dispatch(ctx context.Context, s *scope.Scope, ev event.Event) 
 		return def
 	}
 	switch ev.Type() {
+	case event.Say{}.Type():
+		m, err := event.Decode[event.Say](ev)
+		if err != nil {
+			return "", "", err
+		}
+		// The scope's own conversation: its channel and, if it has one,
+		// its thread; never a reply to a particular message.
+		opts := []slackapi.MsgOption{slackapi.MsgOptionText(m.Text, false)}
+		if thread != "" {
+			opts = append(opts, slackapi.MsgOptionTS(thread))
+		}
+		return "chat.postMessage", chatID, a.call(ctx, "chat.postMessage", chatID, func(ctx context.Context) error {
+			_, _, err := a.api.PostMessageContext(ctx, chatID, opts...)
+			return err
+		})
 	case Send{}.Type():
 		m, err := event.Decode[Send](ev)
 		if err != nil {
@@ -199,7 +196,7 @@ func msgOptions(text string, blocks json.RawMessage) ([]slackapi.MsgOption, erro
 
 // call makes one Web API call under the method's limiter (and, for
 // chat.postMessage, the channel's), retrying on 429, 5xx and network
-// errors. Slack's error codes come back as *callError. Errors are built
+// errors. Slack's error codes come back as *APIError. Errors are built
 // from codes and status lines only: the client never puts a token in them.
 func (a *Adapter) call(ctx context.Context, method, channel string, do func(context.Context) error) error {
 	if channel == "" && method != "response_url" {
@@ -234,13 +231,13 @@ func (a *Adapter) call(ctx context.Context, method, channel string, do func(cont
 		if rl, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
 			a.log.Info("slack: rate limited; pausing", "adapter", a.cfg.Name, "method", method, "retry_after", rl.RetryAfter)
 			if mb != nil {
-				mb.pause(a.now().Add(wait))
+				mb.pause(a.clock.Now().Add(wait))
 			}
 		}
 		if err := a.pause(ctx, wait, rateLimited(err)); err != nil {
 			return err
 		}
-		a.observe.Retry()
+		a.observe().Retry()
 	}
 }
 
@@ -272,7 +269,7 @@ func (a *Adapter) retryAfter(err error, attempt int) (time.Duration, bool) {
 	return backoff, true // a network error
 }
 
-// classify turns what the client returned into a *callError carrying
+// classify turns what the client returned into an *APIError carrying
 // Slack's code, or returns ctx errors as they are.
 func (a *Adapter) classify(method string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -286,5 +283,5 @@ func (a *Adapter) classify(method string, err error) error {
 	} else if _, ok := errors.AsType[*slackapi.RateLimitedError](err); ok {
 		code = "ratelimited"
 	}
-	return &callError{method: method, code: code, err: err}
+	return &APIError{Method: method, Code: code, Err: err}
 }

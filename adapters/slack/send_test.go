@@ -4,49 +4,15 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
-
-// stillClock is a clock that never moves by itself and records every wait
-// asked of it; the waits end at once. It makes rate limiting and
-// Retry-After observable without sleeping.
-type stillClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	waits []time.Duration
-}
-
-func (c *stillClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stillClock) after(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	ch := make(chan time.Time, 1)
-	ch <- c.t
-	return ch
-}
-
-func (c *stillClock) recorded() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
-}
-
-func (c *stillClock) option() slack.Option {
-	return slack.WithClock(c.now, c.after)
-}
 
 // sender sends what each message asks: "to <channel> <text>".
 func sender(ctx context.Context, conn scope.Conn, _ *scope.Scope, ev event.Event) error {
@@ -119,38 +85,8 @@ func TestPostPacedPerChannel(t *testing.T) {
 	}
 }
 
-// TestErrorReachesConsumer: an error Slack reports comes back to the
-// scope as slack.error with Slack's code, and is logged without tokens.
-func TestErrorReachesConsumer(t *testing.T) {
-	e := newEnv(t, slack.ModeSocket, nil)
-	rec := newRecorder(sender)
-	e.run(t, rec)
-	e.fake.FailChannel("CGONE", "channel_not_found")
-	e.fake.PushEvent(e.fake.Message("C1", "U1", "to CGONE hello"))
-	rec.next(t)
-	g := rec.next(t)
-	se, ok := g.ev.(slack.Error)
-	if !ok || se.Code != "channel_not_found" || se.Method != "chat.postMessage" || se.Channel != "CGONE" ||
-		se.Event != "slack.send" || g.s.Chat.ID != "C1" {
-		t.Fatalf("got %#v in %s", g.ev, g.s)
-	}
-	if !strings.Contains(e.logs.String(), "channel_not_found") {
-		t.Error("the failure was not logged")
-	}
-	// invalid_auth on a call is reported the same way.
-	e.fake.Fail("chat.postMessage", fakeslack.Failure{Code: "invalid_auth"})
-	e.fake.PushEvent(e.fake.Message("C1", "U1", "again"))
-	rec.next(t)
-	if g := rec.next(t); g.ev.(slack.Error).Code != "invalid_auth" {
-		t.Fatalf("got %#v", g.ev)
-	}
-}
-
 func TestPush(t *testing.T) {
 	e := newEnv(t, slack.ModeSocket, nil)
-	if err := e.a.Push(context.Background(), slack.Send{Channel: "C1", Text: "x"}); !errors.Is(err, slack.ErrNotRunning) {
-		t.Fatalf("Push before Run: %v", err)
-	}
 	e.run(t, newRecorder(nil))
 	ctx := context.Background()
 	if err := e.a.Push(ctx, slack.Send{Channel: "C9", Thread: "1.2", Text: "pushed"}); err != nil {
@@ -173,7 +109,8 @@ func TestPush(t *testing.T) {
 		t.Fatalf("Push of an unknown event: %v", err)
 	}
 	e.fake.FailChannel("CGONE", "channel_not_found")
-	if err := e.a.Push(ctx, slack.Send{Channel: "CGONE", Text: "x"}); err == nil || !strings.Contains(err.Error(), "channel_not_found") {
+	err := e.a.Push(ctx, slack.Send{Channel: "CGONE", Text: "x"})
+	if re, ok := errors.AsType[*adapters.RefusedError](err); !ok || re.Code != "channel_not_found" || re.Temporary {
 		t.Fatalf("Push to a missing channel: %v", err)
 	}
 }
@@ -183,7 +120,7 @@ func TestInvalidAuthStopsRun(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			e := newEnv(t, slack.ModeSocket, nil)
 			e.fake.Fail(method, fakeslack.Failure{Code: "invalid_auth"})
-			err := e.a.Run(context.Background(), newRecorder(nil))
+			err := e.h.Run(context.Background(), newRecorder(nil))
 			if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
 				t.Fatalf("Run: %v", err)
 			}

@@ -3,63 +3,92 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
-// maxInFlight bounds the Socket Mode envelopes read but not yet
-// acknowledged. Past it the adapter stops reading, and the connection's
-// backpressure reaches Slack.
-const maxInFlight = 1024
-
-// socketRun is one Socket Mode session: the library's client and the
-// lanes that deliver its envelopes.
-type socketRun struct {
-	a     *Adapter
-	smc   *socketmode.Client
-	slots chan struct{} // in-flight envelopes
-
-	mu    sync.Mutex
-	lanes map[string][]pending // per conversation key, in arrival order
-	wg    sync.WaitGroup
-}
-
-// pending is one envelope waiting for its conversation's lane.
-type pending struct {
-	envelope string
-	in       inbound
-}
-
-// runSocket keeps a Socket Mode connection until ctx ends. The library
+// serveSocket keeps a Socket Mode connection until ctx ends. The library
 // reconnects by itself when Slack asks (a disconnect envelope, a refresh)
 // or pings stop; an envelope not acknowledged on the old connection is
-// sent again by Slack and dropped as a duplicate if it was delivered.
-func (a *Adapter) runSocket(ctx context.Context) error {
+// sent again by Slack and joins the delivery of the first, if it is still
+// under way, or is acknowledged at once if that was.
+func (a *Adapter) serveSocket(ctx context.Context, in *adapters.Intake) error {
 	var opts []socketmode.Option
 	if a.ping > 0 {
 		opts = append(opts, socketmode.OptionPingInterval(a.ping))
 	}
-	s := &socketRun{a: a, smc: socketmode.New(a.api, opts...),
-		slots: make(chan struct{}, maxInFlight), lanes: make(map[string][]pending)}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The connection outlives ctx: the acknowledgements of the events
+	// taken before Shutdown still go out on it.
+	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeConn()
+	s := newSocketRun(a, in, socketmode.New(a.api, opts...))
 	runErr := make(chan error, 1)
-	go func() { runErr <- s.smc.RunContext(ctx) }()
-	defer s.wg.Wait() // lanes see ctx cancelled and leave their envelopes unacknowledged
+	go func() { runErr <- s.smc.RunContext(connCtx) }()
+	acked := make(chan struct{})
+	go func() { defer close(acked); s.acker(connCtx) }()
+	// take ends when the adapter takes no more envelopes: at Shutdown, or
+	// when the connection fails for good.
+	take, stopTaking := context.WithCancel(ctx)
+	defer stopTaking()
+
+	var failed error
+	ran := false // RunContext returned
+serving:
 	for {
 		select {
 		case evt := <-s.smc.Events:
-			s.handle(ctx, evt)
-		case err := <-runErr:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err // invalid_auth and the like: reconnecting would not help
+			s.handle(take, evt)
+		case failed = <-runErr:
+			ran = true
+			break serving
+		case <-ctx.Done():
+			break serving
 		}
 	}
+	stopTaking()
+	if ctx.Err() == nil {
+		if failed == nil {
+			failed = errors.New("connection ended")
+		}
+		// invalid_auth and the like: reconnecting would not help. What
+		// was taken is not acknowledged, and Slack sends it again to the
+		// next process.
+		closeConn()
+		s.stopAcks()
+		<-acked
+		s.lanes.Wait()
+		return fmt.Errorf("slack: socket mode: %w", failed)
+	}
+	// Shutdown: take nothing new, let what was taken settle, send its
+	// acknowledgements, then close the connection.
+	grace := in.Grace()
+	drained := s.drained()
+	for drained != nil {
+		select {
+		case <-s.smc.Events: // an envelope now is left for Slack to send again
+		case <-drained:
+			drained = nil
+		case <-grace.Done():
+			drained = nil
+		}
+	}
+	s.stopAcks()
+	select {
+	case <-acked:
+	case <-grace.Done():
+	}
+	closeConn()
+	<-acked
+	if !ran {
+		<-runErr
+	}
+	s.lanes.Wait()
+	return nil
 }
 
 // handle routes one event of the library.
@@ -70,7 +99,7 @@ func (s *socketRun) handle(ctx context.Context, evt socketmode.Event) {
 	case socketmode.EventTypeHello:
 		// Slack's hello, rather than the dial, says the connection is
 		// accepted and envelopes will come.
-		a.markReady()
+		s.in.Ready()
 	case socketmode.EventTypeConnected:
 		a.log.Info("slack: socket mode connected", "adapter", a.cfg.Name)
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
@@ -94,70 +123,6 @@ func (s *socketRun) handle(ctx context.Context, evt socketmode.Event) {
 		}
 	default:
 		a.log.Debug("slack: socket mode event ignored", "adapter", a.cfg.Name, "event", evt.Type)
-	}
-}
-
-// envelope decodes an envelope's payload and queues it on its lane.
-func (s *socketRun) envelope(ctx context.Context, req *socketmode.Request) {
-	in, err := s.a.decodeEnvelope(req)
-	if err != nil || in.ev == nil {
-		if err != nil {
-			s.a.log.Warn("slack: bad socket mode envelope acknowledged and dropped", "adapter", s.a.cfg.Name,
-				"envelope_type", req.Type, "err", err)
-		}
-		s.ack(ctx, req.EnvelopeID)
-		return
-	}
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	key := s.a.key(&in)
-	s.mu.Lock()
-	q, running := s.lanes[key]
-	s.lanes[key] = append(q, pending{envelope: req.EnvelopeID, in: in})
-	if !running {
-		s.wg.Add(1)
-		go s.lane(ctx, key)
-	}
-	s.mu.Unlock()
-}
-
-// lane delivers one conversation's envelopes in order, acknowledging each
-// once its scope took it. A conversation whose inbox is full holds only its
-// own lane: the others keep flowing.
-func (s *socketRun) lane(ctx context.Context, key string) {
-	defer s.wg.Done()
-	for {
-		s.mu.Lock()
-		q := s.lanes[key]
-		if len(q) == 0 {
-			delete(s.lanes, key)
-			s.mu.Unlock()
-			return
-		}
-		p := q[0]
-		q[0] = pending{}
-		s.lanes[key] = q[1:]
-		s.mu.Unlock()
-
-		if err := s.a.accept(ctx, &p.in); err != nil {
-			// Not acknowledged: Slack sends the envelope again.
-			if ctx.Err() == nil {
-				s.a.log.Warn("slack: envelope not accepted; Slack will retry", "adapter", s.a.cfg.Name,
-					"event_id", p.in.id, "channel", p.in.channel, "err", err)
-			}
-		} else {
-			s.ack(ctx, p.envelope)
-		}
-		<-s.slots
-	}
-}
-
-func (s *socketRun) ack(ctx context.Context, envelope string) {
-	if err := s.smc.AckCtx(ctx, envelope, nil); err != nil && ctx.Err() == nil {
-		s.a.log.Warn("slack: ack failed", "adapter", s.a.cfg.Name, "envelope", envelope, "err", err)
 	}
 }
 

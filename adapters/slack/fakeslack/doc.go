@@ -12,8 +12,9 @@
 // requests to an HTTP endpoint, signed with the v0 HMAC-SHA256 scheme (or
 // signed wrongly, on purpose).
 //
-// Errors are scripted per method (Fail: 429 with Retry-After, 5xx, an
-// ok:false code such as invalid_auth) or per channel (FailChannel:
+// Errors are scripted per method (Fail: 429 with Retry-After and
+// {"ok":false,"error":"ratelimited"}, 5xx, {"ok":false,"error":code} such
+// as invalid_auth) or per channel (FailChannel:
 // channel_not_found), and Socket Mode connections can be refreshed
 // (Disconnect) or cut (Drop) mid-stream.
 //

@@ -52,11 +52,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 		}
-		if f.Status != 0 {
+		switch {
+		case f.Status == http.StatusTooManyRequests:
+			// Slack answers a rate-limited call 429 with Retry-After and
+			// the ratelimited error in its usual body.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.Status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "ratelimited"})
+		case f.Status != 0:
 			http.Error(w, http.StatusText(f.Status), f.Status)
-			return
+		default:
+			writeJSON(w, map[string]any{"ok": false, "error": f.Code})
 		}
-		writeJSON(w, map[string]any{"ok": false, "error": f.Code})
 		return
 	}
 
