@@ -47,6 +47,7 @@ type poller struct {
 	nparked  int
 	progress chan struct{} // closed when the watermark moves or an update is queued or freed, if waited on
 	waiting  bool          // someone holds progress
+	freed    int           // updates in ids that were freed
 	drains   sync.WaitGroup
 }
 
@@ -140,13 +141,35 @@ func (p *poller) loop(fetch context.Context) error {
 			again = a.clock.After(idle)
 			idle = min(2*idle, time.Second)
 		}
+		p.waitAdvance(fetch, progress, offset, again)
+	}
+	return nil
+}
+
+// waitAdvance waits until polling again is worth a call: the watermark
+// moved past offset by half a poll's limit (each poll from the watermark
+// returns what was taken already, so polling at every handled update
+// would fetch a whole batch for one new update), everything taken was
+// handled, an update was freed to be taken again, again fired or fetch
+// ended.
+func (p *poller) waitAdvance(fetch context.Context, progress <-chan struct{}, offset int64, again <-chan time.Time) {
+	enough := int64(max(1, p.a.cfg.Polling.Limit/2))
+	for {
 		select {
 		case <-progress:
 		case <-again:
+			return
 		case <-fetch.Done():
+			return
+		}
+		p.mu.Lock()
+		done := p.offset-offset >= enough || len(p.ids) == 0 || p.freed > 0
+		progress = p.progressLocked()
+		p.mu.Unlock()
+		if done {
+			return
 		}
 	}
-	return nil
 }
 
 // progressLocked returns a channel closed at the next progress.
@@ -212,6 +235,11 @@ func (p *poller) getUpdates(ctx context.Context, offset int64, limit int, timeou
 // update already taken (in flight, or handled and not yet confirmed).
 func (p *poller) take(raw json.RawMessage) bool {
 	a := p.a
+	// Most of what a poll returns in a busy chat was taken already: tell
+	// by the id, which leads Telegram's JSON, before decoding the rest.
+	if id, ok := leadingID(raw); ok && !p.fresh(id) {
+		return false
+	}
 	in, err := decodeUpdate(raw, a.cfg.KeyBy)
 	if err != nil {
 		var head struct {
@@ -237,6 +265,7 @@ func (p *poller) take(raw json.RawMessage) bool {
 		return false
 	case found:
 		p.ids[i].st = queued
+		p.freed--
 	default:
 		p.ids = slices.Insert(p.ids, i, taken{id: in.id})
 	}
@@ -338,10 +367,46 @@ func (p *poller) set(id int64, st takenState) {
 	p.mu.Unlock()
 }
 
+// fresh reports whether update id is not taken (or was freed).
+func (p *poller) fresh(id int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if id < p.offset {
+		return false
+	}
+	i, found := p.findLocked(id)
+	return !found || p.ids[i].st == freed
+}
+
+// leadingID reads the update_id of an update that starts with it, as
+// Telegram's do: {"update_id":123,...}.
+func leadingID(raw []byte) (int64, bool) {
+	const head = `{"update_id":`
+	if len(raw) <= len(head) || string(raw[:len(head)]) != head {
+		return 0, false
+	}
+	var id int64
+	n := 0
+	for _, c := range raw[len(head):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + int64(c-'0')
+		n++
+	}
+	return id, n > 0 && n < 19
+}
+
 // setLocked records what became of update id, and moves the watermark
 // past the handled prefix.
 func (p *poller) setLocked(id int64, st takenState) {
 	if i, found := p.findLocked(id); found {
+		if p.ids[i].st == freed {
+			p.freed--
+		}
+		if st == freed {
+			p.freed++
+		}
 		p.ids[i].st = st
 	}
 	n := 0
