@@ -82,7 +82,9 @@ type WebSocketConfig struct {
 // TelegramConfig enables the Telegram adapter.
 type TelegramConfig struct {
 	// Enabled defaults to true when the section is present.
-	Enabled         *bool `yaml:"enabled"`
+	Enabled *bool `yaml:"enabled"`
+	// Scopes overrides the top-level scopes section for Telegram.
+	Scopes          scope.Config `yaml:"scopes"`
 	telegram.Config `yaml:",inline"`
 }
 
@@ -165,7 +167,7 @@ func (c *Config) Validate(reg *Registry) error {
 		add("websocket", prefixed("websocket", c.withScopes(w.Config).Validate()))
 	}
 	if t := c.Telegram; t != nil && enabled(t.Enabled) {
-		add("telegram", prefixed("telegram", c.telegramConfig().Validate()))
+		add("telegram", prefixed("telegram", errors.Join(t.Config.Validate(), t.Scopes.Validate())))
 	}
 	if s := c.Slack; s != nil && enabled(s.Enabled) {
 		sc, scopes := c.slackConfig()
@@ -196,12 +198,6 @@ func prefixed(section string, err error) error {
 func (c *Config) withScopes(w websocket.Config) websocket.Config {
 	w.Scopes = mergeScopes(w.Scopes, c.Scopes)
 	return w
-}
-
-func (c *Config) telegramConfig() telegram.Config {
-	t := c.Telegram.Config
-	t.Scopes = mergeScopes(t.Scopes, c.Scopes)
-	return t
 }
 
 func (c *Config) slackConfig() (slack.Config, scope.Config) {

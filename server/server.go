@@ -108,8 +108,6 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
-	// Outbound retries and rate-limit waits show on /metrics.
-	o.tgOpts = append([]telegram.Option{telegram.WithObserver(opsrv.metrics)}, o.tgOpts...)
 	if rl, ok := backend.(*redis.Layer); ok {
 		// Processes on one Redis elect a single Telegram poller, since
 		// Telegram refuses two pollers of a token.
@@ -194,11 +192,12 @@ func (s *Server) buildAdapters(o options) error {
 		s.adapters = append(s.adapters, a)
 	}
 	if t := c.Telegram; t != nil && enabled(t.Enabled) {
-		a, err := telegram.New(c.telegramConfig(), append([]telegram.Option{telegram.WithLogger(s.log)}, o.tgOpts...)...)
+		a, err := telegram.New(t.Config, append([]telegram.Option{telegram.WithLogger(s.log)}, o.tgOpts...)...)
 		if err != nil {
 			return c.errorAt("telegram", err)
 		}
-		s.adapters = append(s.adapters, a)
+		s.adapters = append(s.adapters, adapters.NewHost(a, adapters.WithScopes(mergeScopes(t.Scopes, c.Scopes)),
+			adapters.WithLogger(s.log), adapters.WithPushes(s.layer), adapters.WithObserver(s.ops.metrics)))
 	}
 	if sl := c.Slack; sl != nil && enabled(sl.Enabled) {
 		cfg, scopes := c.slackConfig()

@@ -48,57 +48,46 @@ func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 // process polls).
 func WithLease(l Lease) Option { return func(o *options) { o.lease = l } }
 
-// Adapter is the Telegram adapter. It implements adapters.Runner,
-// adapters.Pusher and scope.Protocol.
+// Adapter is the Telegram adapter, run by an adapters.Host. It implements
+// adapters.Adapter, adapters.Pusher and adapters.Disconnecter.
 type Adapter struct {
-	cfg     Config
-	ownHC   bool // the HTTP client is the adapter's: close its idle connections on exit
-	log     *slog.Logger
-	clock   Clock
-	lease   Lease
-	observe adapters.Report
-	api     *api
-	lim     *limiter
-	dedupe  *dedupe
-	self    atomic.Pointer[scope.User]
-	conns   sync.Map // *scope.Scope → scope.Conn of its live instance
-	bg      sync.WaitGroup
-	hookM   atomic.Pointer[scope.Manager] // set while webhook mode accepts updates
+	cfg    Config
+	ownHC  bool // the HTTP client is the adapter's: close its idle connections on exit
+	log    *slog.Logger
+	clock  Clock
+	lease  Lease
+	api    *api
+	lim    *limiter
+	report atomic.Pointer[adapters.Report] // the Host's observer, set by Serve
+	self   atomic.Pointer[scope.User]
+	served atomic.Bool
 
-	stopOnce, stoppedOnce sync.Once
-	stopping              chan struct{} // closed when Shutdown begins
-	stopped               chan struct{} // closed when Shutdown has finished
-	stopCtx               context.Context
-	stopCancel            context.CancelFunc
-
-	readyOnce sync.Once
-	ready     chan struct{} // closed once serving: see Ready
-
-	mu            sync.Mutex
-	started       bool
-	m             *scope.Manager
-	cancelFetch   context.CancelFunc
-	cancelDeliver context.CancelFunc
-	deliverCtx    context.Context
-	intakeDone    chan struct{}
+	// handled remembers the update_ids handled lately, so that an update
+	// Telegram sends again (a poll from below a handled one, a webhook
+	// retried after a timeout) is not handled twice.
+	handled *dedupe
+	// in is the Intake while Serve runs: the webhook handler delivers to
+	// it, and refusals are posted through it when error_events is on.
+	in      atomic.Pointer[adapters.Intake]
+	flights flights        // webhook updates being handled
+	posts   sync.WaitGroup // error events waiting for room in an inbox
 }
 
 var (
-	_ adapters.Runner  = (*Adapter)(nil)
-	_ adapters.Pusher   = (*Adapter)(nil)
-	_ scope.Protocol    = (*Adapter)(nil)
-	_ scope.EndNotifier = (*Adapter)(nil)
+	_ adapters.Adapter      = (*Adapter)(nil)
+	_ adapters.Pusher       = (*Adapter)(nil)
+	_ adapters.Disconnecter = (*Adapter)(nil)
+	_ event.ChatMessage     = Message{}
 )
 
 // New returns an adapter for cfg. It validates cfg and dials nothing: the
-// token is checked (getMe) when Run starts.
+// token is checked (getMe) when Serve starts.
 func New(cfg Config, opts ...Option) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.setDefaults()
-	o := options{log: slog.Default(), clock: wallClock{}}
-	own := false
+	o := options{clock: wallClock{}}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -107,169 +96,111 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
+	own := false
 	if o.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = cfg.MaxInflight + 2 // the sends plus the poll
 		o.hc = &http.Client{Transport: t}
 		own = true
 	}
-	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease,
-		observe:  adapters.NewReport(o.obs, cfg.Name),
-		api:      newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
-		lim:      newLimiter(cfg.Limits, o.clock),
-		dedupe:   newDedupe(cfg.DedupeWindow),
-		stopping: make(chan struct{}), stopped: make(chan struct{}), ready: make(chan struct{}), ownHC: own}
-	if a.observe.On() {
-		// Bound once, so that a wait costs no allocation.
-		a.lim.waited = a.observe.Waited
+	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease, ownHC: own,
+		api:     newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
+		lim:     newLimiter(cfg.Limits, o.clock),
+		handled: newDedupe(cfg.DedupeWindow)}
+	a.flights.m = map[int64]*flight{}
+	if o.obs != nil {
+		a.setReport(adapters.NewReport(o.obs, cfg.Name))
 	}
-	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	return a, nil
 }
 
-// Name implements adapters.Runner.
+// Factory builds an Adapter from its section of a server's config file:
+// the keys of Config. Its name defaults to the section's.
+func Factory(s adapters.Setup) (adapters.Adapter, error) {
+	var cfg Config
+	if s.Decode != nil {
+		if err := s.Decode(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Name == "" {
+		cfg.Name = s.Name
+	}
+	return New(cfg, WithLogger(s.Logger))
+}
+
+// Name implements adapters.Adapter.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
-// Bot returns the bot's identity, known once Run has called getMe.
-func (a *Adapter) Bot() scope.User { return a.botUser() }
-
-// Ready returns a channel closed once the adapter is serving: getMe
-// succeeded (so Bot is known) and then
-//
-//   - in polling mode without a Lease, polling has begun;
-//   - with a Lease, the lease answered, held or not: a process standing
-//     by for the lease another one holds is healthy, and takes over when
-//     that one stops, so it is ready too;
-//   - in webhook mode, updates are accepted, webhook.listen is listening
-//     if set, and setWebhook succeeded if webhook.url is set.
-//
-// It is closed once and stays closed; it is never closed if Run fails
-// or is stopped first (a refused token, a port taken). A readiness probe
-// waits on it.
-func (a *Adapter) Ready() <-chan struct{} { return a.ready }
-
-func (a *Adapter) markReady() { a.readyOnce.Do(func() { close(a.ready) }) }
-
-func (a *Adapter) botUser() scope.User {
+// Bot returns the bot's identity, known once Serve has called getMe.
+func (a *Adapter) Bot() scope.User {
 	if u := a.self.Load(); u != nil {
 		return *u
 	}
 	return scope.User{}
 }
 
-// Run serves app: it checks the token with getMe, then polls or serves the
-// webhook until Shutdown (returning adapters.ErrStopped), ctx ends (a hard
-// stop: scopes get their disconnect with a cancelled context) or Telegram
-// refuses the token (an error matching ErrUnauthorized).
-func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
-	a.mu.Lock()
-	if a.started {
-		a.mu.Unlock()
+// Serve implements adapters.Adapter: it checks the token with getMe, then
+// polls or serves the webhook until ctx ends or Telegram refuses the token
+// (an error matching ErrUnauthorized). It tells in it is ready:
+//
+//   - in polling mode without a Lease, once getMe succeeded and polling
+//     has begun;
+//   - with a Lease, once the lease answered, held or not: a process
+//     standing by for the lease another one holds is healthy, and takes
+//     over when that one stops;
+//   - in webhook mode, once updates are accepted, webhook.listen is
+//     listening if set, and setWebhook succeeded if webhook.url is set.
+//
+// An Adapter serves once.
+func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
+	if !a.served.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
-	a.started = true
-	a.mu.Unlock()
+	if a.report.Load() == nil {
+		a.setReport(in.Report())
+	}
 	defer a.closeIdle()
-	ictx, cancel := context.WithCancel(ctx)
-	stopAF := context.AfterFunc(a.stopCtx, cancel)
-	err := a.identify(ictx)
-	stopAF()
-	cancel()
-	if err != nil {
-		if a.stopCtx.Err() != nil && ctx.Err() == nil {
-			a.closeStopped()
-			return adapters.ErrStopped
+	if err := a.identify(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before serving
 		}
 		return err
 	}
-	m, err := scope.NewManager(a.wrap(app), a, a.cfg.Scopes, scope.WithLogger(a.log))
-	if err != nil {
-		return fmt.Errorf("telegram: %w", err)
+	a.in.Store(in)
+	var err error
+	if a.cfg.Mode == ModeWebhook {
+		err = a.serveWebhook(ctx, in)
+	} else {
+		err = a.pollTerms(ctx, in)
 	}
-	deliverCtx, cancelDeliver := context.WithCancel(ctx)
-	fetchCtx, cancelFetch := context.WithCancel(deliverCtx)
-	defer cancelFetch()
-	defer cancelDeliver()
-	done := make(chan struct{})
-	a.mu.Lock()
-	if a.stopCtx.Err() != nil {
-		a.mu.Unlock()
-		_ = m.Close()
-		a.closeStopped()
-		return adapters.ErrStopped
-	}
-	a.m, a.cancelFetch, a.cancelDeliver, a.deliverCtx, a.intakeDone = m, cancelFetch, cancelDeliver, deliverCtx, done
-	a.mu.Unlock()
-
-	var fatal error
-	go func() {
-		defer close(done)
-		fatal = a.intake(fetchCtx, deliverCtx, m)
-	}()
-	select {
-	case <-a.stopped:
-		return adapters.ErrStopped
-	case <-done:
-		if fatal != nil && ctx.Err() == nil {
-			a.log.Error("telegram: stopping", "adapter", a.cfg.Name, "err", fatal)
-			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
-			defer scancel()
-			_ = m.Shutdown(sctx)
-			a.bg.Wait()
-			return fatal
-		}
-		// Intake ended without failing: Shutdown stopped it, and finishes
-		// the rest, unless ctx ends first.
-		select {
-		case <-a.stopped:
-			return adapters.ErrStopped
-		case <-ctx.Done():
-		}
-	case <-ctx.Done():
-	}
-	cancelDeliver()
-	<-done
-	_ = m.Close()
-	a.bg.Wait()
-	return ctx.Err()
-}
-
-// Shutdown stops taking updates, lets parked updates reach their scopes,
-// confirms what was accepted to Telegram, then ends every scope with
-// scope.ReasonShutdown after what it has queued, and waits until ctx
-// ends.
-func (a *Adapter) Shutdown(ctx context.Context) error {
-	a.stopOnce.Do(func() { close(a.stopping); a.stopCancel() })
-	a.mu.Lock()
-	m, cancelFetch, cancelDeliver, done := a.m, a.cancelFetch, a.cancelDeliver, a.intakeDone
-	a.mu.Unlock()
-	if m == nil {
-		a.closeStopped()
-		return nil
-	}
-	cancelFetch()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		cancelDeliver()
-		<-done
-	}
-	err := m.Shutdown(ctx)
-	a.bg.Wait()
-	cancelDeliver()
-	a.closeStopped()
+	a.posts.Wait()
 	return err
 }
 
+func (a *Adapter) setReport(r adapters.Report) {
+	a.report.Store(&r)
+	if r.On() {
+		a.lim.waited.Store(&r)
+	}
+}
+
+// observe returns the adapter's observer: WithObserver's, or the Host's
+// once Serve began, or none.
+func (a *Adapter) observe() adapters.Report {
+	if r := a.report.Load(); r != nil {
+		return *r
+	}
+	return adapters.Report{}
+}
+
 // closeIdle closes the kept-alive connections of the adapter's own HTTP
-// client, which would otherwise outlive Run.
+// client, which would otherwise outlive Serve.
 func (a *Adapter) closeIdle() {
 	if a.ownHC {
 		a.api.hc.CloseIdleConnections()
 	}
 }
-
-func (a *Adapter) closeStopped() { a.stoppedOnce.Do(func() { close(a.stopped) }) }
 
 // identify calls getMe until it succeeds, Telegram refuses the token, or
 // ctx ends.
@@ -296,93 +227,76 @@ func (a *Adapter) identify(ctx context.Context) error {
 		if err := sleep(ctx, a.clock, backoff); err != nil {
 			return err
 		}
-		a.observe.Retry()
+		a.observe().Retry()
 		backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 	}
 }
 
-func (a *Adapter) intake(fetch, ctx context.Context, m *scope.Manager) error {
-	if a.cfg.Mode == ModeWebhook {
-		return a.serveWebhook(fetch, ctx, m)
-	}
-	return a.pollTerms(fetch, ctx, m)
-}
-
-// wrap keeps each live instance's Conn, so that an outbound call's error
-// can be posted back to the instance that made it.
-func (a *Adapter) wrap(app scope.Application) scope.Application {
-	return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-		inst, err := app.NewInstance(ctx, s, conn)
-		if err == nil {
-			a.conns.Store(s, conn)
-		}
-		return inst, err
-	})
-}
-
-// Ended implements scope.EndNotifier.
-func (a *Adapter) Ended(s *scope.Scope, _ scope.Reason, _ error) { a.conns.Delete(s) }
-
-// Disconnect implements scope.Protocol.
+// Disconnect implements adapters.Disconnecter.
 func (a *Adapter) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
 	return Disconnect{Reason: r}
 }
 
-// Send implements scope.Protocol: it makes the Bot API call of an
-// outbound event, under the rate limits and with retries. A call Telegram
-// refuses for good (400, 403) is logged and comes back to the instance as
-// an Error event rather than failing the handler: a user blocking the bot
-// should not end the conversation's instance with an error.
+// Send implements adapters.Adapter: it makes the Bot API call of an
+// outbound event (a telegram.* event, or chat.say) under the rate limits
+// and with retries. A call Telegram refuses (403 bot blocked, 400 chat not
+// found, a 429 or 5xx that outlasted the retries) returns an
+// *adapters.RefusedError wrapping the *APIError; the conversation goes on.
+// With error_events on, the refusal is also posted to the scope as a
+// telegram.error event.
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
 	c, err := a.build(ev, s)
 	if err != nil {
 		return err
 	}
-	err = a.do(ctx, c)
-	var ae *APIError
-	if errors.As(err, &ae) && (ae.Code == 400 || ae.Code == 403) {
-		a.report(s, c, ae)
-		return nil
+	err = a.refused(c, a.do(ctx, c))
+	if re, ok := errors.AsType[*adapters.RefusedError](err); ok {
+		a.log.Warn("telegram: call refused", "adapter", a.cfg.Name, "scope", s.String(), "method", c.method,
+			"chat", c.chat, "code", re.Code, "description", re.Description)
+		if a.cfg.ErrorEvents {
+			a.postError(s, c, re.Err.(*APIError))
+		}
 	}
 	return err
 }
 
 // Push implements adapters.Pusher: it sends an outbound event that names
-// its chat, without a scope. Errors, Telegram's refusals included, are
-// returned.
+// its chat, without a scope. Errors, Telegram's refusals included (as an
+// *adapters.RefusedError), are returned.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	c, err := a.build(ev, nil)
 	if err != nil {
 		return err
 	}
-	return a.do(ctx, c)
+	return a.refused(c, a.do(ctx, c))
 }
 
-// report logs a refused call and posts its Error to the scope's instance.
-func (a *Adapter) report(s *scope.Scope, c outCall, ae *APIError) {
-	a.log.Warn("telegram: call refused", "adapter", a.cfg.Name, "scope", s.String(), "method", c.method,
-		"chat", c.chat, "code", ae.Code, "description", ae.Description)
-	v, ok := a.conns.Load(s)
+// refused returns err as an *adapters.RefusedError when Telegram answered
+// it, or unchanged (a network failure, a context's end).
+func (a *Adapter) refused(c outCall, err error) error {
+	ae, ok := errors.AsType[*APIError](err)
 	if !ok {
+		return err
+	}
+	return &adapters.RefusedError{Adapter: a.cfg.Name, Method: c.method, Code: strconv.Itoa(ae.Code),
+		Description: ae.Description, Temporary: ae.retryable(), Err: ae}
+}
+
+// postError tells s's instance that Telegram refused its call, when the
+// bot asked for it (error_events).
+func (a *Adapter) postError(s *scope.Scope, c outCall, ae *APIError) {
+	in := a.in.Load()
+	if in == nil {
 		return
 	}
-	conn := v.(scope.Conn)
 	ev := Error{Event: c.event, Method: c.method, Code: ae.Code, Description: ae.Description, ChatID: c.chat}
 	// Send runs inside the instance's own handler, so waiting here for
 	// room in its inbox could wait forever: try, and post later if full.
-	if err := conn.Post(tryCtx, ev); errors.Is(err, context.Canceled) {
-		a.mu.Lock()
-		ctx := a.deliverCtx
-		a.mu.Unlock()
-		if ctx == nil {
-			ctx = a.stopCtx
-		}
-		a.bg.Add(1)
-		go func() {
-			defer a.bg.Done()
-			if err := conn.Post(ctx, ev); err != nil && !errors.Is(err, scope.ErrEnded) {
+	if err := in.TryPost(s.Key, ev); errors.Is(err, scope.ErrInboxFull) {
+		a.posts.Go(func() {
+			if err := in.Post(in.Grace(), s.Key, ev); err != nil && !errors.Is(err, scope.ErrEnded) {
 				a.log.Warn("telegram: error event not delivered", "adapter", a.cfg.Name, "scope", s.String(), "err", err)
 			}
-		}()
+		})
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Secret is a string that never prints: a bot token or webhook secret in
@@ -72,15 +70,21 @@ type Config struct {
 	MaxInflight int `yaml:"max_inflight"`
 	// RequestTimeout bounds one outbound API call. Default: 30s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
-	// DedupeWindow is how many recent update_ids are remembered to drop
-	// an update delivered twice. Default: 10,000.
+	// DedupeWindow is how many recent handled update_ids are remembered
+	// to drop an update Telegram sends again. It must exceed the updates
+	// in flight at once (a getUpdates limit plus polling.max_parked, or
+	// webhook.max_connections). Default: 10,000.
 	DedupeWindow int `yaml:"dedupe_window"`
+	// ErrorEvents posts a telegram.error event to the sending scope for
+	// each call Telegram refuses, besides Send returning the
+	// *adapters.RefusedError: for bots that react to refusals in a
+	// handler of their own. Default: false (no events).
+	ErrorEvents bool `yaml:"error_events"`
 
-	Polling Polling      `yaml:"polling"`
-	Webhook Webhook      `yaml:"webhook"`
-	Limits  Limits       `yaml:"limits"`
-	Retry   Retry        `yaml:"retry"`
-	Scopes  scope.Config `yaml:"scopes"`
+	Polling Polling `yaml:"polling"`
+	Webhook Webhook `yaml:"webhook"`
+	Limits  Limits  `yaml:"limits"`
+	Retry   Retry   `yaml:"retry"`
 }
 
 // Polling configures getUpdates long polling.
@@ -102,14 +106,14 @@ type Polling struct {
 // Webhook configures webhook mode.
 type Webhook struct {
 	// URL is the public HTTPS URL Telegram posts updates to. When set,
-	// Run calls setWebhook with it on start. Default: "" (the webhook is
+	// Serve calls setWebhook with it on start. Default: "" (the webhook is
 	// managed elsewhere).
 	URL string `yaml:"url"`
 	// SecretToken is checked against X-Telegram-Bot-Api-Secret-Token on
 	// every request: 1 to 256 of A-Z, a-z, 0-9, _ and -. Required in
 	// webhook mode.
 	SecretToken Secret `yaml:"secret_token"`
-	// Listen is the address Run serves the webhook on, at Path. Default:
+	// Listen is the address Serve serves the webhook on, at Path. Default:
 	// "" (mount Adapter.WebhookHandler on a server of your own).
 	Listen string `yaml:"listen"`
 	// Path is the request path served on Listen. Default: "/telegram".
@@ -123,6 +127,15 @@ type Webhook struct {
 	DeleteOnStop bool `yaml:"delete_on_stop"`
 	// MaxBody bounds an update's size in bytes. Default: 1 MiB.
 	MaxBody int64 `yaml:"max_body"`
+	// HandlerWait bounds how long a webhook request waits for its update
+	// to be handled before it is answered 503, so that Telegram sends it
+	// again. Default: 25s. Telegram does not document how long it waits
+	// for an answer; it gives up on a request within about a minute and
+	// then retries it after a delay of its choosing. Answering first, well
+	// below that, frees the connection (max_connections bounds them), makes
+	// the retry Telegram's ordinary one rather than a timeout's, and the
+	// retry then waits for the same handling instead of starting another.
+	HandlerWait time.Duration `yaml:"handler_wait"`
 }
 
 // Limits keeps outbound messages under Telegram's limits by queuing.
@@ -182,7 +195,8 @@ func (c Config) Validate() error {
 		bad("polling.timeout must be whole seconds, got %v", c.Polling.Timeout)
 	}
 	for name, d := range map[string]time.Duration{"request_timeout": c.RequestTimeout, "polling.lease_ttl": c.Polling.LeaseTTL,
-		"retry.min_backoff": c.Retry.MinBackoff, "retry.max_backoff": c.Retry.MaxBackoff} {
+		"webhook.handler_wait": c.Webhook.HandlerWait,
+		"retry.min_backoff":    c.Retry.MinBackoff, "retry.max_backoff": c.Retry.MaxBackoff} {
 		if d < 0 {
 			bad("%s must not be negative, got %v", name, d)
 		}
@@ -208,9 +222,6 @@ func (c Config) Validate() error {
 	}
 	if c.Webhook.Path != "" && !strings.HasPrefix(c.Webhook.Path, "/") {
 		bad("webhook.path must start with /, got %q", c.Webhook.Path)
-	}
-	if err := c.Scopes.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -266,6 +277,7 @@ func (c *Config) setDefaults() {
 		c.Webhook.Path = "/telegram"
 	}
 	def(&c.Webhook.MaxConnections, 40)
+	defD(&c.Webhook.HandlerWait, 25*time.Second)
 	if c.Webhook.MaxBody == 0 {
 		c.Webhook.MaxBody = 1 << 20
 	}

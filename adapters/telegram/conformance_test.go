@@ -54,10 +54,8 @@ func (p *platform) SayBad(t testing.TB) {
 
 func harness(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 	srv := telegramtest.New(t)
-	c := testConfig(srv)
-	c.Scopes = cfg
-	a, _ := newAdapter(t, c)
-	return a, &platform{srv: srv}
+	a, _ := newAdapter(t, testConfig(srv))
+	return adapters.NewHost(a, adapters.WithScopes(cfg)), &platform{srv: srv}
 }
 
 func TestConformance(t *testing.T) { adaptertest.Run(t, harness) }

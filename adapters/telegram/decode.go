@@ -263,7 +263,7 @@ func kindOf(raw []byte) (string, Chat, User) {
 // newScope builds the scope of a conversation that starts with in.
 func (a *Adapter) newScope(in inbound) func() *scope.Scope {
 	return func() *scope.Scope {
-		s := &scope.Scope{Type: Protocol, Adapter: a.cfg.Name, Bot: a.botUser(),
+		s := &scope.Scope{Type: Protocol, Adapter: a.cfg.Name, Bot: a.Bot(),
 			Chat: scope.Chat{ID: strconv.FormatInt(in.chat.ID, 10), Type: in.chat.Type, Title: in.chat.Title}}
 		if in.chat.ID == 0 {
 			s.Chat.ID = ""

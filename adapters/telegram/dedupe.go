@@ -2,9 +2,9 @@ package telegram
 
 import "sync"
 
-// dedupe remembers the most recent update_ids, so that an update Telegram
-// delivers twice (a poll repeated after a failure, a webhook retried after
-// a timeout) reaches its scope once.
+// dedupe remembers the most recent update_ids handled, so that an update
+// Telegram sends again (a poll from an offset below it, a webhook retried
+// after a timeout) is not handled twice.
 type dedupe struct {
 	mu   sync.Mutex
 	set  map[int64]struct{}
@@ -16,12 +16,16 @@ func newDedupe(window int) *dedupe {
 	return &dedupe{set: make(map[int64]struct{}, window), ring: make([]int64, window)}
 }
 
-// add records id and reports whether it was new.
-func (d *dedupe) add(id int64) bool {
+// add records id.
+func (d *dedupe) add(id int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.addLocked(id)
+}
+
+func (d *dedupe) addLocked(id int64) {
 	if _, dup := d.set[id]; dup {
-		return false
+		return
 	}
 	if old := d.ring[d.pos]; old != 0 {
 		delete(d.set, old)
@@ -29,13 +33,12 @@ func (d *dedupe) add(id int64) bool {
 	d.ring[d.pos] = id
 	d.pos = (d.pos + 1) % len(d.ring)
 	d.set[id] = struct{}{}
-	return true
 }
 
-// remove forgets id, for an update that was not accepted after all and
-// must be taken when it comes again.
-func (d *dedupe) remove(id int64) {
+// has reports whether id was handled.
+func (d *dedupe) has(id int64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.set, id)
+	_, ok := d.set[id]
+	return ok
 }

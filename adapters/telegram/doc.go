@@ -3,43 +3,67 @@
 // a forum topic, or a member of a group chat) under a scope, and turns
 // outbound events into Bot API calls under Telegram's rate limits.
 //
+// The adapter is an adapters.Adapter: run it with adapters.NewHost, which
+// owns its scopes, lifecycle, readiness, pushes and metrics. New builds it
+// from a Config; Factory builds it from a server's config section.
+//
 // # Events
 //
-// Inbound: telegram.message (a Message, which is a consumer.ChatMessage
-// so chat consumers and the command router serve it unchanged),
+// Inbound: telegram.message (a Message, which is an event.ChatMessage so
+// chat consumers and the command router serve it unchanged),
 // telegram.edited_message, telegram.callback_query, telegram.update for
 // every other kind of update, and telegram.disconnect when a scope ends.
 // Every inbound event keeps the update's raw JSON, so fields the Bot API
 // added after the library (reactions, business messages) are not lost.
 //
 // Outbound: telegram.send, telegram.edit, telegram.answer_callback,
-// telegram.chat_action, telegram.send_photo and telegram.send_document.
-// They go to the sending scope's chat and topic unless they name a chat;
-// Push sends one without a scope (from a worker, or from another process
-// through the channel layer).
+// telegram.chat_action, telegram.send_photo and telegram.send_document,
+// and the chat vocabulary's chat.say (event.Say: the text goes to the
+// scope's chat and forum topic, as no reply). They go to the sending
+// scope's chat and topic unless they name a chat; Push sends one without a
+// scope (from a worker, or from another process through the channel
+// layer).
 //
-// # Nothing lost, nothing doubled
+// # Acknowledged only once handled
 //
-// An update is confirmed to Telegram (by the next getUpdates offset) only
-// once its scope's inbox accepted it, so a crash loses nothing: the next
-// poller gets the unconfirmed updates again. Updates are deduplicated by
-// update_id. A chat whose inbox is full does not hold up the others; when
-// too many updates wait for full inboxes, polling pauses. On Shutdown (or
-// when Run's context ends) the adapter confirms what was accepted, so a
-// restarted adapter does not see those updates again.
+// An update is confirmed to Telegram only once its handler has returned
+// (the Host's acknowledgement), so a process killed at any moment loses
+// no update. In polling mode the getUpdates offset is a watermark: the
+// lowest update taken and not yet handled. Updates above it that were
+// handled meanwhile come back with the next poll and are dropped by
+// update_id; after a crash the next poller gets everything from the
+// watermark on, so the updates taken and not yet confirmed at the crash
+// (at most polling.limit: all of them lie within one getUpdates' reach
+// of the watermark) may be handled twice, and no others. An update that
+// will not be handled here (its scope failed while ending) is never
+// confirmed and is taken again. While updates are in flight the poll's
+// timeout drops to a second, so that what they confirm reaches Telegram
+// soon. A chat whose inbox is full does not hold up the others; when too
+// many updates wait for full inboxes, polling pauses. On Shutdown the
+// adapter stops polling, waits (until Shutdown's deadline) for what it
+// took to be handled, and confirms it.
 //
-// In webhook mode the handler answers 200 only once the update is in its
-// scope's inbox, and checks the secret token in constant time.
+// In webhook mode the handler checks the secret token (in constant time)
+// before any work, and answers 200 once the update was handled, or 503
+// when it was not handled within webhook.handler_wait (default 25s, below
+// the minute or so Telegram waits for an answer), so that Telegram sends
+// it again; a retry of an update still being handled waits for that same
+// handling rather than starting another. Only updates whose requests were
+// open at a crash may be handled twice.
 //
-// # Rate limits and errors
+// # Rate limits and refusals
 //
 // Messages are spaced to stay under Telegram's limits (by default 30/s
 // for the bot, 1/s per private chat, 20/min per group), by waiting, never
 // by dropping. A 429 pauses the chat for its retry_after and the call is
 // retried; 5xx and network errors are retried with backoff. A call
-// Telegram refuses for good (400 chat not found, 403 bot blocked) is
-// logged and posted back to the sending instance as a telegram.error
-// event. The token never appears in logs or errors.
+// Telegram refuses (403 bot blocked, 400 chat not found, or a retryable
+// error that outlasted retry.max_attempts) makes Send and Push return an
+// *adapters.RefusedError: Code is the Bot API's error_code, Temporary
+// whether trying again may help, and errors.As also finds the *APIError.
+// The conversation goes on. With error_events: true the refusal is also
+// posted to the sending scope as a telegram.error event, for bots that
+// handle it there. The token never appears in logs or errors.
 //
 // # Scaling out
 //

@@ -9,13 +9,16 @@ import (
 
 // Event type names.
 const (
-	TypeMessage        = "telegram.message"
-	TypeEditedMessage  = "telegram.edited_message"
-	TypeCallbackQuery  = "telegram.callback_query"
-	TypeUpdate         = "telegram.update"
-	TypeDisconnect     = "telegram.disconnect"
-	TypeError          = "telegram.error"
-	TypeSend           = "telegram.send"
+	TypeMessage       = "telegram.message"
+	TypeEditedMessage = "telegram.edited_message"
+	TypeCallbackQuery = "telegram.callback_query"
+	TypeUpdate        = "telegram.update"
+	TypeDisconnect    = "telegram.disconnect"
+	TypeError         = "telegram.error"
+	TypeSend          = "telegram.send"
+	// TypeSay is the chat vocabulary's event.Say, which Send understands
+	// too: its text goes to the scope's chat (and forum topic).
+	TypeSay            = "chat.say"
 	TypeEdit           = "telegram.edit"
 	TypeAnswerCallback = "telegram.answer_callback"
 	TypeChatAction     = "telegram.chat_action"
@@ -55,8 +58,8 @@ type File struct {
 	Duration     int    `msgpack:"duration,omitempty"`
 }
 
-// Message is a new message in a chat: "telegram.message". It is a
-// consumer.ChatMessage, so chat consumers and the command router serve it.
+// Message is a new message in a chat: "telegram.message". It is an
+// event.ChatMessage, so chat consumers and the command router serve it.
 type Message struct {
 	UpdateID  int64 `msgpack:"update_id"`
 	MessageID int   `msgpack:"message_id"`
@@ -161,11 +164,11 @@ func (Disconnect) Type() string { return TypeDisconnect }
 // EndReason implements scope.Final.
 func (d Disconnect) EndReason() scope.Reason { return d.Reason }
 
-// Error reports an outbound call that Telegram refused for good (chat not
-// found, bot blocked, a malformed request): "telegram.error". It is posted
-// to the scope whose instance sent the event, so the bot can react (stop
-// writing to a user who blocked it). Retryable failures never become an
-// Error: they are retried.
+// Error reports an outbound call that Telegram refused (chat not found,
+// bot blocked, a malformed request, a failure that outlasted the retries):
+// "telegram.error". It is posted to the scope whose instance sent the
+// event only when the config asks for it (error_events); by default a
+// refusal is only the *adapters.RefusedError that Send returns.
 type Error struct {
 	// Event is the type of the outbound event that failed; Method the Bot
 	// API method it became.

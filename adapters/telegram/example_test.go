@@ -3,13 +3,14 @@ package telegram_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 	"github.com/switchboard-bots/switchboard/bots/echo"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // The echo bot on Telegram, tested against the fake Bot API.
@@ -20,13 +21,15 @@ func Example() {
 	a, err := telegram.New(telegram.Config{
 		Token:    telegram.Secret(srv.Token()),
 		Endpoint: srv.Endpoint(), // "https://api.telegram.org/bot%s/%s" in production
-	}, telegram.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	}, telegram.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	log := slog.New(slog.DiscardHandler)
+	h := adapters.NewHost(a, adapters.WithLogger(log), adapters.WithScopes(scope.Config{IdleTimeout: time.Hour}))
 	done := make(chan error, 1)
-	go func() { done <- a.Run(context.Background(), echo.New()) }()
+	go func() { done <- h.Run(context.Background(), echo.New()) }()
 
 	srv.Text(42, 42, "hello")
 	calls, err := srv.AwaitCalls("sendMessage", 1, 10*time.Second)
@@ -36,7 +39,7 @@ func Example() {
 	}
 	fmt.Println(calls[0].Params.Get("chat_id"), calls[0].Params.Get("text"))
 
-	_ = a.Shutdown(context.Background())
+	_ = h.Shutdown(context.Background())
 	fmt.Println(<-done)
 	// Output:
 	// 42 You said: hello

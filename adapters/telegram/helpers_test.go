@@ -64,21 +64,35 @@ func newAdapter(t testing.TB, cfg telegram.Config, opts ...telegram.Option) (*te
 	return a, logs
 }
 
-// running is an adapter serving an application until the test ends.
+// running is an adapter run by a Host, serving an application until the
+// test ends.
 type running struct {
-	a      *telegram.Adapter
+	h      *adapters.Host
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
 }
 
-func start(t testing.TB, a *telegram.Adapter, app scope.Application) *running {
+func start(t testing.TB, a *telegram.Adapter, app scope.Application, opts ...adapters.HostOption) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{a: a, cancel: cancel, done: make(chan struct{})}
-	go func() { r.err = a.Run(ctx, app); close(r.done) }()
+	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	r := &running{h: h, cancel: cancel, done: make(chan struct{})}
+	go func() { r.err = h.Run(ctx, app); close(r.done) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r
+}
+
+// ready waits until the Host is ready.
+func (r *running) ready(t testing.TB) {
+	t.Helper()
+	select {
+	case <-r.h.Ready():
+	case <-r.done:
+		t.Fatalf("Run returned before ready: %v", r.err)
+	case <-time.After(wait):
+		t.Fatal("not ready")
+	}
 }
 
 // stop shuts the adapter down and waits for Run.
@@ -86,7 +100,7 @@ func (r *running) stop(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	_ = r.a.Shutdown(ctx)
+	_ = r.h.Shutdown(ctx)
 	r.cancel()
 	select {
 	case <-r.done:

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-bots/switchboard/scope"
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // Lease is an expiring lock shared by the processes that run one bot, so
@@ -104,10 +104,10 @@ func newOwner() string {
 // pollTerms polls, with a Lease only while holding it: each time the
 // lease is won a new poller starts from Telegram's unconfirmed updates,
 // and it stops when a renewal fails, before the lease can expire.
-func (a *Adapter) pollTerms(fetch, ctx context.Context, m *scope.Manager) error {
+func (a *Adapter) pollTerms(fetch context.Context, in *adapters.Intake) error {
 	if a.lease == nil {
-		a.markReady()
-		return newPoller(a, m).run(fetch, ctx)
+		in.Ready()
+		return newPoller(a, in).run(fetch)
 	}
 	key, owner, ttl := leaseKey(string(a.cfg.Token)), newOwner(), a.cfg.Polling.LeaseTTL
 	every := ttl / 3
@@ -116,7 +116,7 @@ func (a *Adapter) pollTerms(fetch, ctx context.Context, m *scope.Manager) error 
 			held, err := a.lease.Acquire(fetch, key, owner, ttl)
 			if err == nil && fetch.Err() == nil {
 				// Polling, or standing by for a lease that answers.
-				a.markReady()
+				in.Ready()
 			}
 			if held {
 				break
@@ -149,10 +149,10 @@ func (a *Adapter) pollTerms(fetch, ctx context.Context, m *scope.Manager) error 
 				}
 			}
 		}()
-		err := newPoller(a, m).run(term, ctx)
+		err := newPoller(a, in).run(term)
 		endTerm()
 		<-renewed
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(fetch), a.cfg.RequestTimeout)
 		_ = a.lease.Release(rctx, key, owner)
 		cancel()
 		if err != nil || fetch.Err() != nil {

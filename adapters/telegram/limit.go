@@ -3,7 +3,10 @@ package telegram
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // limiter spaces outbound messages so that none goes faster than
@@ -29,10 +32,10 @@ type limiter struct {
 	chats     map[int64]*chatSlot
 	lastSweep time.Time
 	granted   func(chat int64, at time.Time) // for tests: called with mu held
-	// waited, when set, is told every positive wait for a slot. It is set
-	// once, before use, and nil unless the adapter has an Observer, so
-	// that without one a wait costs what it did before.
-	waited func(time.Duration)
+	// waited, when set, is told every positive wait for a slot. It stays
+	// nil unless the Host has an Observer, so that without one a wait
+	// costs no clock reading.
+	waited atomic.Pointer[adapters.Report]
 }
 
 // chatSlot is one chat's place in the limiter.
@@ -143,7 +146,8 @@ func (l *limiter) grant(ctx context.Context) (time.Time, error) {
 // sleep waits d for a slot, and reports the wait. A wait that ctx cuts
 // short reports the time it lasted, by the limiter's clock.
 func (l *limiter) sleep(ctx context.Context, d time.Duration) error {
-	if l.waited == nil || d <= 0 {
+	r := l.waited.Load()
+	if r == nil || d <= 0 {
 		return sleep(ctx, l.clock, d)
 	}
 	start := l.clock.Now()
@@ -151,9 +155,7 @@ func (l *limiter) sleep(ctx context.Context, d time.Duration) error {
 	if err != nil {
 		d = min(d, l.clock.Now().Sub(start))
 	}
-	if d > 0 {
-		l.waited(d)
-	}
+	r.Waited(d)
 	return err
 }
 

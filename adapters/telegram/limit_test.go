@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // testClock runs speed times faster than the wall clock.
@@ -99,9 +101,10 @@ func TestLimiterWaitAllocs(t *testing.T) {
 	ctx := context.Background()
 	for _, observed := range []bool{false, true} {
 		l := newLimiter(Limits{Global: -1, Chat: 1, Group: -1}, firedClock{})
-		var total time.Duration
+		obs := &sumObserver{}
 		if observed {
-			l.waited = func(d time.Duration) { total += d }
+			r := adapters.NewReport(obs, "tg")
+			l.waited.Store(&r)
 		}
 		_ = l.wait(ctx, 5) // makes the chat's slot
 		allocs := testing.AllocsPerRun(100, func() {
@@ -114,8 +117,14 @@ func TestLimiterWaitAllocs(t *testing.T) {
 		}
 		// The clock stands still, so each wait is a whole second: the
 		// path measured is the one that sleeps.
-		if observed && total < 100*time.Second {
-			t.Errorf("waits reported %v over 101 waits, want 1s each", total)
+		if observed && obs.total < 100*time.Second {
+			t.Errorf("waits reported %v over 101 waits, want 1s each", obs.total)
 		}
 	}
 }
+
+// sumObserver adds up the waits it is told of, from one goroutine.
+type sumObserver struct{ total time.Duration }
+
+func (o *sumObserver) OutboundRetry(string)                    {}
+func (o *sumObserver) RateLimitWait(_ string, d time.Duration) { o.total += d }

@@ -42,6 +42,18 @@ func (a *Adapter) build(ev event.Event, s *scope.Scope) (outCall, error) {
 		a.replyParams(c.params, e.ReplyTo, e.Silent)
 		c.params.AddBool("disable_web_page_preview", e.DisablePreview)
 		return c, keyboard(c.params, e.Keyboard)
+	case TypeSay:
+		// Said in the scope's chat and topic, as no answer to anything.
+		e, err := event.Decode[event.Say](ev)
+		if err != nil {
+			return outCall{}, err
+		}
+		c, err := a.target(ev, TypeSay, "sendMessage", 0, 0, s)
+		if err != nil {
+			return c, err
+		}
+		c.params["text"] = e.Text
+		return c, nil
 	case TypeEdit:
 		e, err := event.Decode[Edit](ev)
 		if err != nil {
@@ -260,7 +272,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 			attempt-- // a 429 is not a failure: it is retried for as long as ctx lasts
 			// The wait for retry_after is the limiter's, at the top of the
 			// loop, which reports it.
-			a.observe.Retry()
+			a.observe().Retry()
 			continue
 		case isAPI && !ae.retryable():
 			return err
@@ -272,7 +284,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		if err := sleep(ctx, a.clock, backoff); err != nil {
 			return fmt.Errorf("telegram: %s retry: %w", c.method, err)
 		}
-		a.observe.Retry()
+		a.observe().Retry()
 		backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 	}
 }

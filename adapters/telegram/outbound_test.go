@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 	"github.com/switchboard-bots/switchboard/event"
@@ -26,7 +25,7 @@ func TestPushEveryKind(t *testing.T) {
 	ctx := context.Background()
 	push := func(ev event.Event) {
 		t.Helper()
-		if err := adapters.Push(ctx, a, ev); err != nil {
+		if err := a.Push(ctx, ev); err != nil {
 			t.Fatalf("push %s: %v", ev.Type(), err)
 		}
 	}
@@ -128,15 +127,18 @@ func TestPushErrors(t *testing.T) {
 	noToken(t, srv, logs.String())
 }
 
-// A reply Telegram refuses (bot blocked, chat not found) reaches the
-// instance that sent it as a telegram.error event, and is logged.
-func TestRefusedReplyBecomesErrorEvent(t *testing.T) {
+// With error_events on, a reply Telegram refuses (bot blocked, chat not
+// found) also reaches the instance that sent it as a telegram.error
+// event, and is logged.
+func TestRefusedReplyBecomesErrorEventWhenAsked(t *testing.T) {
 	srv := telegramtest.New(t)
 	srv.Block(66)
 	srv.ForgetChat(67)
 	rec := newRecorder()
 	rec.reply = true
-	a, logs := newAdapter(t, testConfig(srv))
+	cfg := testConfig(srv)
+	cfg.ErrorEvents = true
+	a, logs := newAdapter(t, cfg)
 	start(t, a, rec)
 	srv.Text(66, 66, "hello")
 	srv.Text(67, 67, "hello too")

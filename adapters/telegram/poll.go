@@ -1,86 +1,87 @@
 package telegram
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // poller is one term of getUpdates long polling.
 //
-// Telegram confirms updates by offset: the next getUpdates with an offset
-// above an update's id forgets it for good. So the offset sent is always
-// the lowest update not yet accepted by its scope's inbox (the
-// watermark), never just the highest fetched: whatever was fetched but
-// not accepted when the process dies comes back to the next poller.
+// Telegram confirms updates by offset: a getUpdates with an offset above
+// an update's id forgets it for good. So the offset sent is always the
+// lowest update taken and not yet handled (the watermark), never just the
+// highest fetched: whatever was taken but not handled when the process
+// dies comes back to the next poller. The updates above the watermark that
+// were handled meanwhile come back too: this process drops them by
+// update_id; a process started after a crash handles them again, so an
+// update is handled twice only if it was taken and not yet confirmed when
+// the process died.
 //
 // A chat whose inbox is full does not stop the others: its updates are
 // parked in order and delivered by a goroutine of their own as the inbox
 // drains, while polling goes on for other chats. Since the watermark
-// cannot pass a parked update, the lookahead is bounded by what one
+// cannot pass an update in flight, the lookahead is bounded by what one
 // getUpdates returns past it, and by polling.max_parked; at the bound
 // polling pauses until the slow chat takes an update: backpressure
 // reaches Telegram instead of memory growing or updates being dropped.
 type poller struct {
-	a *Adapter
-	m *scope.Manager
+	a  *Adapter
+	in *adapters.Intake
 
 	mu       sync.Mutex
-	ids      []claimed // fetched, in id order, from the watermark on
-	offset   int64     // the watermark: the getUpdates offset to send
-	sent     int64     // the offset Telegram last saw
-	parked   map[string][]parkedUpdate
+	ids      []taken // taken and not yet confirmed, in id order, from the watermark on
+	offset   int64   // the watermark: the getUpdates offset to send
+	sent     int64   // the highest offset Telegram saw
+	parked   map[string][]inbound
 	nparked  int
-	progress chan struct{} // closed and replaced when a parked update is accepted
+	progress chan struct{} // closed when the watermark moves or an update is queued or freed, if waited on
+	waiting  bool          // someone holds progress
+	freed    int           // updates in ids that were freed
 	drains   sync.WaitGroup
 }
 
-type claimed struct {
-	id   int64
-	done bool
+// taken is an update this poller took from Telegram.
+type taken struct {
+	id int64
+	st takenState
 }
 
-type parkedUpdate struct{ in inbound }
+type takenState uint8
 
-// tryCtx is already done: Deliver with it queues the event if the inbox
-// has room and fails at once with context.Canceled if it is full.
-var tryCtx = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
+const (
+	queued  takenState = iota // given to its scope (or parked), not yet handled
+	handled                   // handled: the watermark may pass it
+	freed                     // will not be handled here: take it again when it comes
+)
 
-func newPoller(a *Adapter, m *scope.Manager) *poller {
-	return &poller{a: a, m: m, parked: map[string][]parkedUpdate{}, progress: make(chan struct{})}
+func newPoller(a *Adapter, in *adapters.Intake) *poller {
+	return &poller{a: a, in: in, parked: map[string][]inbound{}, progress: make(chan struct{})}
 }
 
-// run polls until fetch ends or Telegram refuses the token, delivering
-// with ctx. Before it returns, parked updates are given until ctx ends to
-// be accepted, and the watermark is confirmed to Telegram.
-func (p *poller) run(fetch, ctx context.Context) error {
-	err := p.loop(fetch, ctx)
+// run polls until fetch ends or Telegram refuses the token. Before it
+// returns it hands the parked updates over, waits (until the Intake's
+// grace ends) for what was taken to be handled, and confirms the
+// watermark to Telegram.
+func (p *poller) run(fetch context.Context) error {
+	err := p.loop(fetch)
 	p.drains.Wait()
-	p.commit(ctx)
-	// What was claimed and not accepted must be taken again when Telegram
-	// sends it again, to this process's next poller or another's.
-	p.mu.Lock()
-	for _, c := range p.ids {
-		if !c.done {
-			p.a.dedupe.remove(c.id)
-		}
-	}
-	p.mu.Unlock()
+	p.settle(p.in.Grace())
+	p.commit(p.in.Grace())
 	return err
 }
 
-func (p *poller) loop(fetch, ctx context.Context) error {
+func (p *poller) loop(fetch context.Context) error {
 	a := p.a
 	backoff, idle := a.cfg.Retry.MinBackoff, a.cfg.Retry.MinBackoff
 	for fetch.Err() == nil {
@@ -88,9 +89,15 @@ func (p *poller) loop(fetch, ctx context.Context) error {
 			return nil
 		}
 		p.mu.Lock()
-		progress, offset := p.progress, p.offset
+		progress, offset, busy := p.progressLocked(), p.offset, len(p.ids) > 0
 		p.mu.Unlock()
-		ups, err := p.getUpdates(fetch, offset, a.cfg.Polling.Limit, a.cfg.Polling.Timeout)
+		timeout := a.cfg.Polling.Timeout
+		if busy {
+			// Updates are in flight: poll again soon, so that what they
+			// confirm reaches Telegram within a second, not a long poll.
+			timeout = min(timeout, time.Second)
+		}
+		ups, err := p.getUpdates(fetch, offset, a.cfg.Polling.Limit, timeout)
 		if err != nil {
 			if fetch.Err() != nil {
 				return nil
@@ -116,7 +123,7 @@ func (p *poller) loop(fetch, ctx context.Context) error {
 		backoff = a.cfg.Retry.MinBackoff
 		fresh := 0
 		for _, raw := range ups {
-			if p.take(ctx, raw) {
+			if p.take(raw) {
 				fresh++
 			}
 		}
@@ -124,30 +131,68 @@ func (p *poller) loop(fetch, ctx context.Context) error {
 			idle = a.cfg.Retry.MinBackoff
 			continue
 		}
-		// Everything returned was taken already (parked behind a full
-		// inbox): Telegram answers the same at once, without a long
-		// poll, until a parked update is accepted. When the answer was
-		// short of the limit, new updates may still come after it, so
-		// look again after a pause that grows to a second.
+		// Everything returned was taken already and is being handled:
+		// Telegram answers the same at once until the watermark moves.
+		// When the answer was short of the limit, new updates may still
+		// come after it, so look again after a pause that grows to a
+		// second.
 		var again <-chan time.Time
 		if len(ups) < a.cfg.Polling.Limit {
 			again = a.clock.After(idle)
 			idle = min(2*idle, time.Second)
 		}
+		p.waitAdvance(fetch, progress, offset, again)
+	}
+	return nil
+}
+
+// waitAdvance waits until polling again is worth a call: the watermark
+// moved past offset by half a poll's limit (each poll from the watermark
+// returns what was taken already, so polling at every handled update
+// would fetch a whole batch for one new update), everything taken was
+// handled, an update was freed to be taken again, again fired or fetch
+// ended.
+func (p *poller) waitAdvance(fetch context.Context, progress <-chan struct{}, offset int64, again <-chan time.Time) {
+	enough := int64(max(1, p.a.cfg.Polling.Limit/2))
+	for {
 		select {
 		case <-progress:
 		case <-again:
+			return
 		case <-fetch.Done():
+			return
+		}
+		p.mu.Lock()
+		done := p.offset-offset >= enough || len(p.ids) == 0 || p.freed > 0
+		progress = p.progressLocked()
+		p.mu.Unlock()
+		if done {
+			return
 		}
 	}
-	return nil
+}
+
+// progressLocked returns a channel closed at the next progress.
+func (p *poller) progressLocked() <-chan struct{} {
+	p.waiting = true
+	return p.progress
+}
+
+// signalLocked wakes whoever waits for progress. Nobody waits most of the
+// time, and then it costs nothing.
+func (p *poller) signalLocked() {
+	if p.waiting {
+		close(p.progress)
+		p.progress = make(chan struct{})
+		p.waiting = false
+	}
 }
 
 // waitRoom waits while polling.max_parked updates are parked.
 func (p *poller) waitRoom(fetch context.Context) bool {
 	for {
 		p.mu.Lock()
-		n, progress := p.nparked, p.progress
+		n, progress := p.nparked, p.progressLocked()
 		p.mu.Unlock()
 		if n < p.a.cfg.Polling.MaxParked {
 			return true
@@ -165,11 +210,10 @@ func (p *poller) getUpdates(ctx context.Context, offset int64, limit int, timeou
 	params.AddNonZero64("offset", offset)
 	params.AddNonZero("limit", limit)
 	params.AddNonZero("timeout", int(timeout/time.Second))
-	if err := params.AddInterface("allowed_updates", p.a.cfg.AllowedUpdates); err != nil {
-		return nil, err
-	}
-	if len(p.a.cfg.AllowedUpdates) == 0 {
-		delete(params, "allowed_updates")
+	if len(p.a.cfg.AllowedUpdates) > 0 {
+		if err := params.AddInterface("allowed_updates", p.a.cfg.AllowedUpdates); err != nil {
+			return nil, err
+		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout+p.a.cfg.RequestTimeout)
 	defer cancel()
@@ -187,10 +231,15 @@ func (p *poller) getUpdates(ctx context.Context, offset int64, limit int, timeou
 	return ups, nil
 }
 
-// take claims and delivers one fetched update. It reports false for an
-// update already claimed (parked or accepted and not yet confirmed).
-func (p *poller) take(ctx context.Context, raw json.RawMessage) bool {
+// take takes and delivers one fetched update. It reports false for an
+// update already taken (in flight, or handled and not yet confirmed).
+func (p *poller) take(raw json.RawMessage) bool {
 	a := p.a
+	// Most of what a poll returns in a busy chat was taken already: tell
+	// by the id, which leads Telegram's JSON, before decoding the rest.
+	if id, ok := leadingID(raw); ok && !p.fresh(id) {
+		return false
+	}
 	in, err := decodeUpdate(raw, a.cfg.KeyBy)
 	if err != nil {
 		var head struct {
@@ -205,49 +254,74 @@ func (p *poller) take(ctx context.Context, raw json.RawMessage) bool {
 		in = inbound{id: head.ID}
 	}
 	p.mu.Lock()
-	if in.id < p.offset || !a.dedupe.add(in.id) {
+	if in.id < p.offset {
 		p.mu.Unlock()
 		return false
 	}
-	p.ids = append(p.ids, claimed{id: in.id})
+	i, found := p.findLocked(in.id)
+	switch {
+	case found && p.ids[i].st != freed:
+		p.mu.Unlock()
+		return false
+	case found:
+		p.ids[i].st = queued
+		p.freed--
+	default:
+		p.ids = slices.Insert(p.ids, i, taken{id: in.id})
+	}
 	if p.offset == 0 {
 		p.offset = in.id
 	}
-	if err != nil {
-		p.acceptLocked(in.id)
+	if err != nil || a.handled.has(in.id) {
+		// A bad update is skipped; one handled in an earlier term (of a
+		// lease) is not handled again.
+		p.setLocked(in.id, handled)
 		p.mu.Unlock()
-		a.log.Error("telegram: bad update skipped", "adapter", a.cfg.Name, "update_id", in.id, "err", err)
+		if err != nil {
+			a.log.Error("telegram: bad update skipped", "adapter", a.cfg.Name, "update_id", in.id, "err", err)
+		}
 		return true
 	}
 	if q, busy := p.parked[in.key]; busy {
-		p.parked[in.key] = append(q, parkedUpdate{in})
+		p.parked[in.key] = append(q, in)
 		p.nparked++
 		p.mu.Unlock()
 		return true
 	}
 	p.mu.Unlock()
-	err = p.m.Deliver(tryCtx, in.key, in.ev, a.newScope(in))
+	err = p.in.TryDeliver(in.key, in.ev, a.newScope(in), p.acker(in.id))
 	switch {
 	case err == nil:
-		p.accept(in.id)
-	case errors.Is(err, context.Canceled), errors.Is(err, scope.ErrTooManyScopes):
+	case errors.Is(err, scope.ErrInboxFull), errors.Is(err, scope.ErrTooManyScopes):
 		p.mu.Lock()
-		p.parked[in.key] = []parkedUpdate{{in}}
+		p.parked[in.key] = []inbound{in}
 		p.nparked++
 		p.mu.Unlock()
-		p.drains.Add(1)
-		go p.drain(ctx, in.key)
+		p.drains.Go(func() { p.drain(in.key) })
 	default:
-		// The manager is closing: the update stays unconfirmed and comes
-		// back to the next poller.
+		// Stopping: the update stays unconfirmed and comes back to the
+		// next poller.
+		p.set(in.id, freed)
 		a.log.Debug("telegram: update not delivered", "adapter", a.cfg.Name, "update_id", in.id, "err", err)
 	}
 	return true
 }
 
+// acker returns the Ack of update id: handled, or to be taken again.
+func (p *poller) acker(id int64) scope.Ack {
+	return func(err error) {
+		if err != nil {
+			p.set(id, freed)
+			return
+		}
+		p.a.handled.add(id)
+		p.set(id, handled)
+	}
+}
+
 // drain delivers a chat's parked updates in order, waiting for room.
-func (p *poller) drain(ctx context.Context, key string) {
-	defer p.drains.Done()
+func (p *poller) drain(key string) {
+	ctx := p.in.Grace()
 	backoff := p.a.cfg.Retry.MinBackoff
 	for {
 		p.mu.Lock()
@@ -257,70 +331,129 @@ func (p *poller) drain(ctx context.Context, key string) {
 			p.mu.Unlock()
 			return
 		}
-		in := q[0].in
+		in := q[0]
 		p.mu.Unlock()
-		err := p.m.Deliver(ctx, key, in.ev, p.a.newScope(in))
-		if errors.Is(err, scope.ErrTooManyScopes) {
-			if sleep(ctx, p.a.clock, backoff) != nil {
-				return
-			}
+		err := p.in.Deliver(ctx, key, in.ev, p.a.newScope(in), p.acker(in.id))
+		if errors.Is(err, scope.ErrTooManyScopes) && sleep(ctx, p.a.clock, backoff) == nil {
 			backoff = min(2*backoff, p.a.cfg.Retry.MaxBackoff)
 			continue
 		}
-		if err != nil {
-			return // stopping: what is left stays unconfirmed
-		}
 		p.mu.Lock()
+		if err != nil {
+			// Stopping: what is left stays unconfirmed.
+			for _, u := range p.parked[key] {
+				p.setLocked(u.id, freed)
+			}
+			p.nparked -= len(p.parked[key])
+			delete(p.parked, key)
+			p.signalLocked()
+			p.mu.Unlock()
+			return
+		}
 		p.parked[key] = p.parked[key][1:]
 		p.nparked--
-		p.acceptLocked(in.id)
-		close(p.progress)
-		p.progress = make(chan struct{})
+		p.signalLocked()
 		p.mu.Unlock()
 	}
 }
 
-func (p *poller) accept(id int64) {
+func (p *poller) findLocked(id int64) (int, bool) {
+	return slices.BinarySearchFunc(p.ids, id, func(t taken, id int64) int { return cmp.Compare(t.id, id) })
+}
+
+func (p *poller) set(id int64, st takenState) {
 	p.mu.Lock()
-	p.acceptLocked(id)
+	p.setLocked(id, st)
 	p.mu.Unlock()
 }
 
-// acceptLocked marks id accepted and moves the watermark past the
-// accepted prefix.
-func (p *poller) acceptLocked(id int64) {
-	for i := len(p.ids) - 1; i >= 0; i-- {
-		if p.ids[i].id == id {
-			p.ids[i].done = true
+// fresh reports whether update id is not taken (or was freed).
+func (p *poller) fresh(id int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if id < p.offset {
+		return false
+	}
+	i, found := p.findLocked(id)
+	return !found || p.ids[i].st == freed
+}
+
+// leadingID reads the update_id of an update that starts with it, as
+// Telegram's do: {"update_id":123,...}.
+func leadingID(raw []byte) (int64, bool) {
+	const head = `{"update_id":`
+	if len(raw) <= len(head) || string(raw[:len(head)]) != head {
+		return 0, false
+	}
+	var id int64
+	n := 0
+	for _, c := range raw[len(head):] {
+		if c < '0' || c > '9' {
 			break
 		}
+		id = id*10 + int64(c-'0')
+		n++
+	}
+	return id, n > 0 && n < 19
+}
+
+// setLocked records what became of update id, and moves the watermark
+// past the handled prefix.
+func (p *poller) setLocked(id int64, st takenState) {
+	if i, found := p.findLocked(id); found {
+		if p.ids[i].st == freed {
+			p.freed--
+		}
+		if st == freed {
+			p.freed++
+		}
+		p.ids[i].st = st
 	}
 	n := 0
-	for n < len(p.ids) && p.ids[n].done {
+	for n < len(p.ids) && p.ids[n].st == handled {
 		n++
 	}
 	if n > 0 {
 		p.offset = p.ids[n-1].id + 1
 		p.ids = p.ids[n:]
 	}
+	p.signalLocked()
+}
+
+// settle waits until nothing taken is still being handled, or ctx ends.
+func (p *poller) settle(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		busy := slices.ContainsFunc(p.ids, func(t taken) bool { return t.st == queued })
+		progress := p.progressLocked()
+		p.mu.Unlock()
+		if !busy {
+			return
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // commit confirms the watermark to Telegram, so that a successor does not
-// get again what this poller's scopes accepted. It is best effort: a
-// process that dies without it leaves those updates to be delivered again
-// (at least once).
+// get again what this poller handled. It is best effort, and skipped when
+// ctx has ended (a hard stop): a process that dies without it leaves those
+// updates to be handled again.
 func (p *poller) commit(ctx context.Context) {
 	p.mu.Lock()
 	offset, sent := p.offset, p.sent
 	p.mu.Unlock()
-	if offset <= sent {
+	if offset <= sent || ctx.Err() != nil {
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.a.cfg.RequestTimeout)
+	cctx, cancel := context.WithTimeout(ctx, p.a.cfg.RequestTimeout)
 	defer cancel()
 	params := tgbotapi.Params{"offset": strconv.FormatInt(offset, 10), "limit": "1", "timeout": "0"}
 	if _, err := p.a.api.do(cctx, "getUpdates", params, nil); err != nil {
-		p.a.log.Warn("telegram: could not confirm accepted updates; they will be delivered again",
+		p.a.log.Warn("telegram: could not confirm handled updates; they will be handled again",
 			"adapter", p.a.cfg.Name, "offset", offset, "err", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -65,37 +66,36 @@ func TestRestartMidStreamExactlyOnce(t *testing.T) {
 	}
 }
 
-// An update is confirmed only after its scope accepted it: while one
-// chat's handler is stuck and its inbox full, its next update stays at
-// Telegram, and other chats go on meanwhile.
-func TestOffsetConfirmedOnlyAfterAcceptance(t *testing.T) {
+// An update is confirmed only after its handler returned: while one
+// chat's handler is stuck (and its inbox full), neither its update nor
+// any after it is confirmed to Telegram, and other chats go on meanwhile.
+func TestOffsetConfirmedOnlyAfterHandling(t *testing.T) {
 	srv := telegramtest.New(t)
 	rec := newRecorder()
 	release := rec.hold(1)
 	defer release()
-	cfg := testConfig(srv)
-	cfg.Scopes = scope.Config{IdleTimeout: -1, InboxSize: 1}
-	a, _ := newAdapter(t, cfg)
-	start(t, a, rec)
+	a, _ := newAdapter(t, testConfig(srv))
+	start(t, a, rec, adapters.WithScopes(scope.Config{IdleTimeout: -1, InboxSize: 1}))
 
-	srv.Text(1, 1, "slow-1") // handled, and stuck in the handler
-	srv.Text(1, 1, "slow-2") // fills the inbox
+	first := srv.Text(1, 1, "slow-1") // stuck in the handler
+	srv.Text(1, 1, "slow-2")          // fills the inbox
 	stuck := srv.Text(1, 1, "slow-3")
 	srv.Text(2, 2, "fast-1")
 	rec.await(t, "the other chat", func() bool { return rec.texts["fast-1"] == 1 })
 	after := srv.Text(2, 2, "fast-2")
 	rec.await(t, "the other chat again", func() bool { return rec.texts["fast-2"] == 1 })
 
-	// The poller has fetched past the stuck update at least twice by now;
-	// no offset it sent may have confirmed it.
+	// The poller has fetched past the stuck updates at least twice by
+	// now; no offset it sent may have confirmed the one being handled.
 	for _, c := range srv.Calls("getUpdates") {
-		if off, _ := strconv.Atoi(c.Params.Get("offset")); off > stuck {
-			t.Fatalf("getUpdates offset %d confirmed update %d before its scope accepted it", off, stuck)
+		if off, _ := strconv.Atoi(c.Params.Get("offset")); off > first {
+			t.Fatalf("getUpdates offset %d confirmed update %d before its handler returned", off, first)
 		}
 	}
-	if srv.Pending() < 2 {
-		t.Fatalf("%d updates pending at the fake, want the stuck one and those after it", srv.Pending())
+	if n := srv.Pending(); n < after-first+1 {
+		t.Fatalf("%d updates pending at the fake, want the %d from the stuck one on", n, after-first+1)
 	}
+	_ = stuck
 	release()
 	rec.await(t, "the slow chat", func() bool { return rec.texts["slow-3"] == 1 })
 	// Telegram learns the new offset with the next getUpdates: an update

@@ -10,26 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 )
 
-func isReady(a *telegram.Adapter) bool {
+func isReady(h *adapters.Host) bool {
 	select {
-	case <-a.Ready():
+	case <-h.Ready():
 		return true
 	default:
 		return false
-	}
-}
-
-func awaitReady(t *testing.T, a *telegram.Adapter) {
-	t.Helper()
-	select {
-	case <-a.Ready():
-	case <-time.After(wait):
-		t.Fatal("the adapter did not become ready")
 	}
 }
 
@@ -39,13 +31,10 @@ func TestReadyPolling(t *testing.T) {
 	srv := telegramtest.New(t)
 	srv.Fail("getMe", 1, telegramtest.ServerError())
 	obs := &adaptertest.Observer{}
-	a, _ := newAdapter(t, testConfig(srv), telegram.WithObserver(obs))
-	if isReady(a) {
-		t.Fatal("ready before Run")
-	}
+	a, _ := newAdapter(t, testConfig(srv))
 	rec := newRecorder()
-	start(t, a, rec)
-	awaitReady(t, a)
+	r := start(t, a, rec, adapters.WithObserver(obs))
+	r.ready(t)
 	if calls := srv.Calls("getMe"); len(calls) != 2 || calls[1].Status != http.StatusOK {
 		t.Fatalf("ready after getMe calls %+v, want a 500 then a 200", calls)
 	}
@@ -65,10 +54,11 @@ func TestReadyNeverWithARefusedToken(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.Token = "42:not-the-token"
 	a, _ := newAdapter(t, cfg)
-	if err := a.Run(context.Background(), newRecorder()); !errors.Is(err, telegram.ErrUnauthorized) {
+	h := adapters.NewHost(a)
+	if err := h.Run(context.Background(), newRecorder()); !errors.Is(err, telegram.ErrUnauthorized) {
 		t.Fatalf("Run: %v, want ErrUnauthorized", err)
 	}
-	if isReady(a) {
+	if isReady(h) {
 		t.Fatal("ready though getMe was refused")
 	}
 }
@@ -129,8 +119,7 @@ func TestReadyStandingBy(t *testing.T) {
 	cfg.Polling.LeaseTTL = 30 * time.Millisecond // an attempt every 10ms
 	lease := &standbyLease{failures: 2, called: make(chan struct{})}
 	a, _ := newAdapter(t, cfg, telegram.WithLease(lease))
-	start(t, a, newRecorder())
-	awaitReady(t, a)
+	start(t, a, newRecorder()).ready(t)
 	lease.mu.Lock()
 	calls := lease.calls
 	lease.mu.Unlock()
@@ -155,8 +144,7 @@ func TestReadyWebhook(t *testing.T) {
 	cfg.Webhook.Listen = "127.0.0.1:0"
 	srv.Fail("setWebhook", 1, telegramtest.ServerError())
 	a, _ := newAdapter(t, cfg)
-	start(t, a, newRecorder())
-	awaitReady(t, a)
+	start(t, a, newRecorder()).ready(t)
 	if calls := srv.Calls("setWebhook"); len(calls) != 2 || calls[1].Status != http.StatusOK {
 		t.Fatalf("ready after setWebhook calls %+v, want a 500 then a 200", calls)
 	}
@@ -169,10 +157,11 @@ func TestReadyWebhook(t *testing.T) {
 	cfg.Webhook.URL = ""
 	cfg.Webhook.Listen = taken.Addr().String()
 	b, _ := newAdapter(t, cfg)
-	if err := b.Run(context.Background(), newRecorder()); err == nil {
+	hb := adapters.NewHost(b)
+	if err := hb.Run(context.Background(), newRecorder()); err == nil {
 		t.Fatal("Run on a taken address succeeded")
 	}
-	if isReady(b) {
+	if isReady(hb) {
 		t.Fatal("ready though it could not listen")
 	}
 }

@@ -24,11 +24,12 @@ type recorder struct {
 	scopes    map[string]*scope.Scope // key → the scope of its first instance
 	gates     map[int64]chan struct{} // chat → closed to let its handler go on
 	reply     bool                    // answer each message with "re: <text>"
+	sendErrs  map[int64][]error       // chat → errors of its replies; the handler goes on
 }
 
 func newRecorder() *recorder {
 	return &recorder{changed: make(chan struct{}), texts: map[string]int{}, order: map[int64][]string{},
-		scopes: map[string]*scope.Scope{}, gates: map[int64]chan struct{}{}}
+		scopes: map[string]*scope.Scope{}, gates: map[int64]chan struct{}{}, sendErrs: map[int64][]error{}}
 }
 
 // hold makes chat's handler wait until the returned function is called.
@@ -60,18 +61,22 @@ func (r *recorder) NewInstance(_ context.Context, s *scope.Scope, conn scope.Con
 		if gate != nil && text != "" {
 			<-gate
 		}
+		var err error
+		if m, ok := ev.(telegram.Message); ok && r.reply {
+			err = conn.Send(ctx, m.ChatReply("re: "+m.Text))
+		}
 		r.mu.Lock()
 		r.events = append(r.events, ev)
 		if text != "" {
 			r.texts[text]++
 			r.order[chat] = append(r.order[chat], text)
 		}
+		if err != nil {
+			r.sendErrs[chat] = append(r.sendErrs[chat], err)
+		}
 		close(r.changed)
 		r.changed = make(chan struct{})
 		r.mu.Unlock()
-		if m, ok := ev.(telegram.Message); ok && r.reply {
-			return conn.Send(ctx, m.ChatReply("re: "+m.Text))
-		}
 		return nil
 	}), nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -19,15 +20,13 @@ func TestTenThousandChats(t *testing.T) {
 	}
 	const chats, per = 10_000, 3
 	srv := telegramtest.New(t)
-	cfg := testConfig(srv)
-	cfg.Scopes = scope.Config{IdleTimeout: -1}
-	a, _ := newAdapter(t, cfg)
+	a, _ := newAdapter(t, testConfig(srv))
 	var made atomicCounter
 	app := scope.ApplicationFunc(func(ctx scopeCtx, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
 		made.add()
 		return echo.New().NewInstance(ctx, s, conn)
 	})
-	start(t, a, app)
+	start(t, a, app, adapters.WithScopes(scope.Config{IdleTimeout: -1}))
 	for k := range per {
 		for c := range chats {
 			srv.Text(int64(1_000_000+c), int64(1_000_000+c), fmt.Sprintf("%d", k))

@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/switchboard-bots/switchboard/scope"
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // SecretHeader is the header in which Telegram sends the webhook's secret
@@ -20,19 +22,22 @@ import (
 const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
 // WebhookHandler returns the handler Telegram posts updates to, for
-// mounting on a server of your own (or set webhook.listen and let Run
+// mounting on a server of your own (or set webhook.listen and let Serve
 // serve it). It answers:
 //
 //   - 401 when the secret token header is wrong, before reading the body;
-//   - 200 once the update is in its scope's inbox, or was seen before;
+//   - 200 once the update was handled (its handler returned), or was
+//     handled before (a retry);
 //   - 400 for a body that is not an update (Telegram would retry it in
 //     vain), 413 for one over webhook.max_body;
-//   - 503 while the adapter is not running or its scopes are full, so
-//     that Telegram retries later: nothing is accepted that is not queued.
+//   - 503 while the adapter is not serving, when the update will not be
+//     handled in this process, or when it is not handled within
+//     webhook.handler_wait: Telegram then sends it again, and a retry of
+//     an update still being handled waits for that same handling.
 //
-// The answer waits while the scope's inbox is full: that is the
-// backpressure Telegram feels, with at most max_connections requests in
-// flight.
+// Nothing is acknowledged that was not handled, so a process killed at any
+// moment loses no update; the updates whose requests were open at the
+// kill may be handled twice.
 func (a *Adapter) WebhookHandler() http.Handler { return http.HandlerFunc(a.serveUpdate) }
 
 func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
@@ -50,8 +55,8 @@ func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	m := a.hookM.Load()
-	if m == nil {
+	in := a.in.Load()
+	if in == nil || !a.flights.open() {
 		http.Error(w, "not accepting updates", http.StatusServiceUnavailable)
 		return
 	}
@@ -64,36 +69,108 @@ func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read update", http.StatusBadRequest)
 		return
 	}
-	in, err := decodeUpdate(body, a.cfg.KeyBy)
+	u, err := decodeUpdate(body, a.cfg.KeyBy)
 	if err != nil {
 		a.log.Error("telegram: bad webhook update", "adapter", a.cfg.Name, "err", err)
 		http.Error(w, "not an update", http.StatusBadRequest)
 		return
 	}
-	if !a.dedupe.add(in.id) {
-		w.WriteHeader(http.StatusOK) // a retry of an update already accepted
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Webhook.HandlerWait)
+	defer cancel()
+	f, first := a.flights.start(u.id, a.handled)
+	if f == nil {
+		w.WriteHeader(http.StatusOK) // a retry of an update handled before
 		return
 	}
-	if err := m.Deliver(r.Context(), in.key, in.ev, a.newScope(in)); err != nil {
-		a.dedupe.remove(in.id)
-		a.log.Warn("telegram: webhook update not accepted; Telegram will retry", "adapter", a.cfg.Name,
-			"update_id", in.id, "err", err)
-		http.Error(w, "try again later", http.StatusServiceUnavailable)
-		return
+	if first {
+		if err := in.Deliver(ctx, u.key, u.ev, a.newScope(u), f.ack); err != nil {
+			f.ack(err)
+		}
 	}
-	w.WriteHeader(http.StatusOK)
+	select {
+	case <-f.done:
+		if f.err == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		err = f.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	a.log.Warn("telegram: webhook update not handled; Telegram will send it again", "adapter", a.cfg.Name,
+		"update_id", u.id, "err", err)
+	http.Error(w, "try again later", http.StatusServiceUnavailable)
 }
 
-// serveWebhook accepts webhook updates until fetch ends: it sets the
-// webhook if webhook.url is configured, serves webhook.listen if set, and
-// on the way out stops taking updates (503, so Telegram keeps them) and
-// deletes the webhook if asked to.
-func (a *Adapter) serveWebhook(fetch, ctx context.Context, m *scope.Manager) error {
+// flights are the webhook updates being handled, so that a retry of one
+// waits for the same handling instead of starting another.
+type flights struct {
+	mu     sync.Mutex
+	m      map[int64]*flight
+	closed bool // Serve stopped taking updates
+}
+
+// flight is one update being handled: done is closed once err says how.
+type flight struct {
+	done chan struct{}
+	err  error
+	end  func(error)
+}
+
+func (f *flight) ack(err error) { f.end(err) }
+
+func (fs *flights) open() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return !fs.closed
+}
+
+func (fs *flights) setClosed(c bool) {
+	fs.mu.Lock()
+	fs.closed = c
+	fs.mu.Unlock()
+}
+
+// start returns the flight of update id, and whether the caller starts it
+// (and must deliver it); nil when the update was handled before.
+func (fs *flights) start(id int64, handled *dedupe) (*flight, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f := fs.m[id]; f != nil {
+		return f, false
+	}
+	if handled.has(id) {
+		return nil, false
+	}
+	f := &flight{done: make(chan struct{})}
+	var once sync.Once
+	f.end = func(err error) {
+		once.Do(func() {
+			fs.mu.Lock()
+			if err == nil {
+				handled.add(id) // before the flight goes: a retry finds one or the other
+			}
+			delete(fs.m, id)
+			fs.mu.Unlock()
+			f.err = err
+			close(f.done)
+		})
+	}
+	fs.m[id] = f
+	return f, true
+}
+
+// serveWebhook accepts webhook updates until ctx ends: it sets the webhook
+// if webhook.url is configured, serves webhook.listen if set, and on the
+// way out stops taking updates (503, so Telegram keeps them), lets the
+// requests open answer once their updates are handled (until the Intake's
+// grace ends), and deletes the webhook if asked to.
+func (a *Adapter) serveWebhook(ctx context.Context, in *adapters.Intake) error {
 	h := a.cfg.Webhook
 	// Accept, and listen, before asking Telegram to push: the first
 	// pushes would fail otherwise.
-	a.hookM.Store(m)
-	defer a.hookM.Store(nil)
+	a.flights.setClosed(false)
+	defer a.flights.setClosed(true)
 	var srv *http.Server
 	served := make(chan error, 1)
 	if h.Listen != "" {
@@ -103,13 +180,14 @@ func (a *Adapter) serveWebhook(fetch, ctx context.Context, m *scope.Manager) err
 		}
 		mux := http.NewServeMux()
 		mux.Handle("POST "+h.Path, a.WebhookHandler())
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: a.cfg.RequestTimeout}
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: a.cfg.RequestTimeout,
+			ReadTimeout: a.cfg.RequestTimeout, WriteTimeout: h.HandlerWait + a.cfg.RequestTimeout,
+			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 		a.log.Info("telegram: serving the webhook", "adapter", a.cfg.Name, "addr", ln.Addr().String(), "path", h.Path)
 		go func() { served <- srv.Serve(ln) }()
 		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
-			_ = srv.Shutdown(sctx)
-			cancel()
+			_ = srv.Shutdown(in.Grace()) // waits for the open requests' updates to be handled
+			_ = srv.Close()
 			<-served
 		}()
 	}
@@ -122,22 +200,22 @@ func (a *Adapter) serveWebhook(fetch, ctx context.Context, m *scope.Manager) err
 				return err
 			}
 		}
-		if err := a.do(fetch, outCall{method: "setWebhook", params: p}); err != nil {
-			if fetch.Err() != nil {
+		if err := a.refused(outCall{method: "setWebhook"}, a.do(ctx, outCall{method: "setWebhook", params: p})); err != nil {
+			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
 	}
-	a.markReady()
+	in.Ready()
 	select {
-	case <-fetch.Done():
+	case <-ctx.Done():
 	case err := <-served:
 		served <- err // for the deferred shutdown
 		return err
 	}
-	// From here on updates get 503, and Telegram keeps them.
-	a.hookM.Store(nil)
+	// From here on new updates get 503, and Telegram keeps them.
+	a.flights.setClosed(true)
 	if h.DeleteOnStop {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
 		defer cancel()

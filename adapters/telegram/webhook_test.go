@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
@@ -15,9 +14,12 @@ const secret = "s3cret_Token-for-tests"
 
 // webhookAdapter runs a webhook-mode adapter whose handler listens on
 // 127.0.0.1; with setWebhook, the fake pushes its updates there.
-func webhookAdapter(t *testing.T, srv *telegramtest.Server, rec *recorder, setWebhook bool) (*httptest.Server, *logBuffer) {
+func webhookAdapter(t *testing.T, srv *telegramtest.Server, rec *recorder, setWebhook bool, edit ...func(*telegram.Config)) (*httptest.Server, *logBuffer) {
 	t.Helper()
 	cfg := testConfig(srv)
+	for _, e := range edit {
+		e(&cfg)
+	}
 	cfg.Mode = telegram.ModeWebhook
 	cfg.Webhook.SecretToken = secret
 	cfg.Webhook.DeleteOnStop = true
@@ -32,14 +34,9 @@ func webhookAdapter(t *testing.T, srv *telegramtest.Server, rec *recorder, setWe
 		hook.Config.Handler = a2.WebhookHandler()
 		a, logs = a2, logs2
 	}
-	start(t, a, rec)
-	// Until Run has set up, the handler answers 503 (Telegram keeps the
+	// Until Serve has set up, the handler answers 503 (Telegram keeps the
 	// update): the tests begin once it accepts.
-	select {
-	case <-a.Ready():
-	case <-time.After(wait):
-		t.Fatal("the webhook adapter never became ready")
-	}
+	start(t, a, rec).ready(t)
 	return hook, logs
 }
 

@@ -98,12 +98,19 @@ func (s *Server) Fail(method string, n int, r Reply) {
 	}
 }
 
-// Block makes every message to chat fail with 403, as when the user
-// blocked the bot.
+// Block makes every message to chat fail with 403 "Forbidden: bot was
+// blocked by the user", as when the user blocked the bot.
 func (s *Server) Block(chat int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.blocked[chat] = true
+}
+
+// Unblock undoes Block: the user unblocked the bot.
+func (s *Server) Unblock(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.blocked, chat)
 }
 
 // ForgetChat makes every message to chat fail with 400 chat not found.
@@ -168,6 +175,11 @@ func (s *Server) call(c *Call) reply {
 		return Forbidden().reply()
 	case s.unknown[chat]:
 		return ChatNotFound().reply()
+	}
+	if s.flood != nil && messages[c.Method] {
+		if ra := s.flood.checkLocked(chat, time.Now()); ra > 0 {
+			return TooManyRequests(ra).reply()
+		}
 	}
 	msg := sentMessage{MessageID: s.nextMsg, From: s.bot, Chat: chatOf(chat), Date: time.Now().Unix()}
 	if th, _ := strconv.Atoi(p.Get("message_thread_id")); th != 0 {

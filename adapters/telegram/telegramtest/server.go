@@ -77,6 +77,7 @@ type Server struct {
 	now       func() time.Time
 	hookRetry time.Duration
 	norecord  bool
+	flood     *floodControl // nil: no limits
 	srv       *httptest.Server
 
 	mu       sync.Mutex

@@ -1,8 +1,14 @@
 package telegramtest_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,4 +97,97 @@ func TestScriptedErrors(t *testing.T) {
 	if len(srv.Calls("sendMessage")) != 3 {
 		t.Fatalf("every call is recorded, failed ones too")
 	}
+}
+
+// Flood control answers a second message to a private chat within a
+// second 429 with parameters.retry_after, as the Bot API does.
+func TestFloodControl(t *testing.T) {
+	srv := telegramtest.New(t, telegramtest.WithFloodControl())
+	b := bot(t, srv)
+	if _, err := b.Send(tgbotapi.NewMessage(5, "one")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Send(tgbotapi.NewMessage(5, "two"))
+	var te *tgbotapi.Error
+	if !errors.As(err, &te) || te.Code != 429 || te.RetryAfter < 1 {
+		t.Fatalf("second message within a second: %v, want a 429 with retry_after", err)
+	}
+	if _, err := b.Send(tgbotapi.NewMessage(6, "other chat")); err != nil {
+		t.Fatalf("another chat: %v", err)
+	}
+	if n := srv.Floods(); n != 1 {
+		t.Fatalf("%d floods counted, want 1", n)
+	}
+}
+
+// The webhook sender posts several chats at once, up to max_connections,
+// one chat's updates in order, and retries an update until it gets a 2xx.
+func TestWebhookSenderParallelInChatOrder(t *testing.T) {
+	srv := telegramtest.New(t, telegramtest.WithWebhookRetry(time.Millisecond))
+	const chats, per = 4, 5
+	var (
+		mu      sync.Mutex
+		open    int
+		maxOpen int
+		order   = map[int64][]string{}
+		failed  = false
+		release = make(chan struct{})
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u tgbotapi.Update
+		_ = json.NewDecoder(r.Body).Decode(&u)
+		mu.Lock()
+		open++
+		maxOpen = max(maxOpen, open)
+		reached := open == chats
+		mu.Unlock()
+		if reached {
+			close(release) // every chat is being posted at once
+		}
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		open--
+		if !failed && u.Message.Text == "1-2" {
+			failed = true
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		order[u.Message.Chat.ID] = append(order[u.Message.Chat.ID], u.Message.Text)
+	}))
+	defer hook.Close()
+	for i := range per {
+		for c := range chats {
+			srv.Text(int64(c+1), int64(c+1), fmt.Sprintf("%d-%d", c+1, i))
+		}
+	}
+	if _, err := bot(t, srv).Request(tgbotapi.WebhookConfig{URL: mustURL(t, hook.URL), MaxConnections: chats}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AwaitConfirmed(chats*per, telegramtest.DefaultTimeout); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if maxOpen != chats {
+		t.Errorf("%d requests open at most, want %d (max_connections)", maxOpen, chats)
+	}
+	for c := range chats {
+		var want []string
+		for i := range per {
+			want = append(want, fmt.Sprintf("%d-%d", c+1, i))
+		}
+		if got := order[int64(c+1)]; !slices.Equal(got, want) {
+			t.Errorf("chat %d got %q, want %q", c+1, got, want)
+		}
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

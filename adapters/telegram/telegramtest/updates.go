@@ -14,9 +14,11 @@ import (
 
 // stored is one update not yet confirmed by the bot.
 type stored struct {
-	id   int
-	kind string // "message", "callback_query", ...
-	raw  json.RawMessage
+	id     int
+	kind   string // "message", "callback_query", ...
+	chat   int64  // the chat it belongs to, 0 if none: a webhook sends one chat's updates in order
+	raw    json.RawMessage
+	handed bool // returned by getUpdates or posted to the webhook at least once
 }
 
 // queue holds the updates Telegram keeps until the bot confirms them.
@@ -36,15 +38,40 @@ func (q *queue) forgetBelow(offset int) {
 
 func (q *queue) take(limit int, allowed []string) []json.RawMessage {
 	var out []json.RawMessage
-	for _, u := range q.ups {
+	for i := range q.ups {
 		if len(out) == limit {
 			break
 		}
-		if len(allowed) == 0 || slices.Contains(allowed, u.kind) {
+		if u := &q.ups[i]; len(allowed) == 0 || slices.Contains(allowed, u.kind) {
+			u.handed = true
 			out = append(out, u.raw)
 		}
 	}
 	return out
+}
+
+// chatOfUpdate finds the chat an update's payload belongs to: its chat,
+// its message's chat (a callback query), or its sender.
+func chatOfUpdate(body []byte) int64 {
+	var p struct {
+		Chat    *struct{ ID int64 } `json:"chat"`
+		Message *struct {
+			Chat struct{ ID int64 } `json:"chat"`
+		} `json:"message"`
+		From *struct{ ID int64 } `json:"from"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return 0
+	}
+	switch {
+	case p.Chat != nil:
+		return p.Chat.ID
+	case p.Message != nil:
+		return p.Message.Chat.ID
+	case p.From != nil:
+		return p.From.ID
+	}
+	return 0
 }
 
 // poller is a getUpdates call waiting for updates.
@@ -63,7 +90,7 @@ func (s *Server) AddUpdate(kind string, payload any) int {
 	id := s.q.next
 	s.q.next++
 	raw := fmt.Appendf(nil, `{"update_id":%d,%q:%s}`, id, kind, body)
-	s.q.ups = append(s.q.ups, stored{id: id, kind: kind, raw: raw})
+	s.q.ups = append(s.q.ups, stored{id: id, kind: kind, chat: chatOfUpdate(body), raw: raw})
 	s.notifyLocked()
 	return id
 }
@@ -73,6 +100,32 @@ func (s *Server) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.q.ups)
+}
+
+// InFlight returns how many updates were handed to the bot (by getUpdates
+// or a webhook request) and are not yet confirmed: those a bot killed now
+// may have handled without Telegram knowing.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, u := range s.q.ups {
+		if u.handed {
+			n++
+		}
+	}
+	return n
+}
+
+// Offsets returns the offset of every getUpdates call so far, in order
+// (0 when the call sent none).
+func (s *Server) Offsets() []int {
+	var out []int
+	for _, c := range s.Calls("getUpdates") {
+		off, _ := strconv.Atoi(c.Params.Get("offset"))
+		out = append(out, off)
+	}
+	return out
 }
 
 // AwaitConfirmed waits until every update up to and including id was
