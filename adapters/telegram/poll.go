@@ -439,17 +439,18 @@ func (p *poller) settle(ctx context.Context) {
 }
 
 // commit confirms the watermark to Telegram, so that a successor does not
-// get again what this poller handled. It is best effort, and skipped when
-// ctx has ended (a hard stop): a process that dies without it leaves those
-// updates to be handled again.
+// get again what this poller handled. It is best effort: it is tried even
+// after a hard stop ended ctx, since one short call saves a successor from
+// handling again everything this poller finished, and a process that dies
+// without it leaves those updates to be handled again.
 func (p *poller) commit(ctx context.Context) {
 	p.mu.Lock()
 	offset, sent := p.offset, p.sent
 	p.mu.Unlock()
-	if offset <= sent || ctx.Err() != nil {
+	if offset <= sent {
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.a.cfg.RequestTimeout)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.a.cfg.RequestTimeout)
 	defer cancel()
 	params := tgbotapi.Params{"offset": strconv.FormatInt(offset, 10), "limit": "1", "timeout": "0"}
 	if _, err := p.a.api.do(cctx, "getUpdates", params, nil); err != nil {
