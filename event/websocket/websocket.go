@@ -1,6 +1,6 @@
 package websocket
 
-import "github.com/switchboard-bots/switchboard/scope"
+import "github.com/switchboard-bots/switchboard/event"
 
 // Close codes the framework uses (RFC 6455, section 7.4.1).
 const (
@@ -65,10 +65,10 @@ func (Close) Type() string { return "websocket.close" }
 // scope ended: closed by the peer, shutdown, error.
 type Disconnect struct {
 	Code   int          `msgpack:"code"`
-	Reason scope.Reason `msgpack:"reason,omitempty"`
+	Reason event.Reason `msgpack:"reason,omitempty"`
 }
 
 func (Disconnect) Type() string { return "websocket.disconnect" }
 
-// EndReason implements scope.Final.
-func (d Disconnect) EndReason() scope.Reason { return d.Reason }
+// EndReason implements scope.Final (the end of a scope, whatever the protocol).
+func (d Disconnect) EndReason() event.Reason { return d.Reason }
