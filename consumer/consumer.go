@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -39,6 +40,7 @@ type Handler[P Instance] struct {
 	typ   string                 // event type, or "" for a matcher
 	match func(event.Event) bool // for handlers of an interface, such as OnMessage
 	call  func(P, context.Context, event.Event) error
+	chat  bool // takes the chat messages of every chat protocol
 }
 
 // On registers fn as the handler of the event type E. Methods make natural
@@ -76,6 +78,7 @@ type Type[P Instance] struct {
 	newP     func() P
 	byType   map[string]Handler[P]
 	matchers []Handler[P]
+	chat     bool // an OnMessage handler is registered
 }
 
 // New returns a consumer type whose instances newP makes and whose handlers
@@ -93,6 +96,7 @@ func New[P Instance](newP func() P, handlers ...Handler[P]) *Type[P] {
 			panic("consumer.New: zero Handler; make handlers with On, OnMessage, OnJSON or OnRequest")
 		case h.match != nil:
 			t.matchers = append(t.matchers, h)
+			t.chat = t.chat || h.chat
 		default:
 			if _, dup := t.byType[h.typ]; dup {
 				panic(fmt.Sprintf("consumer.New: %s registers two handlers for %q", t.name, h.typ))
@@ -109,6 +113,46 @@ func (t *Type[P]) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Co
 	b := p.base()
 	b.scope, b.conn, b.self, b.disp = s, conn, p, t
 	return p, nil
+}
+
+// Protocols that carry no chat messages: HTTP exchanges, and the scopes of
+// workers serving a named layer channel, whose events are whatever was
+// sent to the channel.
+const (
+	protocolHTTP    = "http"
+	protocolChannel = "channel"
+)
+
+// HandlesProtocol reports whether t's instances have anything to handle in
+// a scope of protocol (a Scope.Type), so that a server can refuse, before
+// it starts, a route that sends a protocol to a consumer with no handler
+// for it. It reports true when
+//   - a handler is registered for an event type of the protocol (its name
+//     is "<protocol>.<event>");
+//   - the type's base gives the protocol's events a meaning of its own:
+//     WebSocket and Chat accept "websocket" connections;
+//   - an OnMessage handler is registered and the protocol carries chat
+//     messages: every protocol but "http" and "channel", since adapters
+//     are added without the consumer knowing them;
+//   - the protocol is "channel" (a worker's scope, which gets whatever is
+//     sent to its channel) and any handler of an event type is registered.
+//
+// The answer errs on the side of yes: a false yes leaves the mistake to
+// the first event, where it fails with an UnknownEventError naming the
+// event type, while a false no would refuse a working route.
+func (t *Type[P]) HandlesProtocol(protocol string) bool {
+	if protocol == protocolChannel && len(t.byType) > 0 {
+		return true
+	}
+	for typ := range t.byType {
+		if p, _, ok := strings.Cut(typ, "."); ok && p == protocol {
+			return true
+		}
+	}
+	if _, ok := any(*new(P)).(defaulter); ok && protocol == wsProtocol {
+		return true
+	}
+	return t.chat && protocol != protocolHTTP && protocol != protocolChannel
 }
 
 // dispatcher is the non-generic face of Type that Base calls.
@@ -139,8 +183,9 @@ func (t *Type[P]) dispatch(ctx context.Context, self Instance, ev event.Event) e
 }
 
 // defaulter is implemented by the ready-made consumers that give some
-// events a default meaning (a WebSocket consumer accepts connections unless
-// told otherwise).
+// events a default meaning (WebSocket and Chat accept connections unless
+// told otherwise). Every default so far is for "websocket" events, which
+// HandlesProtocol relies on.
 type defaulter interface {
 	defaultHandle(ctx context.Context, ev event.Event) (handled bool, err error)
 }
