@@ -65,7 +65,9 @@ func TestEventMiddleware(t *testing.T) {
 	if _, err := counting(none).NewInstance(ctx, &scope.Scope{}, c); err == nil || err.Error() != "router: application returned no instance" {
 		t.Fatalf("no instance: err = %v", err)
 	}
-	lazy := router.EventMiddleware(func(context.Context, *scope.Scope, scope.Conn, router.Start) (scope.HandlerFunc, error) { return nil, nil })
+	lazy := router.EventMiddleware(func(context.Context, *scope.Scope, scope.Conn, router.Start) (scope.HandlerFunc, error) {
+		return nil, nil
+	})
 	if _, err := lazy(a).NewInstance(ctx, &scope.Scope{}, c); err == nil {
 		t.Fatal("a middleware that returned no handler made an instance")
 	}
