@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/consumer"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 )
 
 // Bot is the ping consumer: one instance per connection.
@@ -15,7 +15,7 @@ type Bot struct {
 }
 
 // Receive waits, then answers "pong".
-func (b *Bot) Receive(ctx context.Context, _ websocket.Receive) error {
+func (b *Bot) Receive(ctx context.Context, _ wsevent.Receive) error {
 	if err := b.wait(ctx); err != nil {
 		return err
 	}
