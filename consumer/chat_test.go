@@ -45,7 +45,7 @@ func (p *parrot) News(ctx context.Context, n news) error {
 	return p.Say(ctx, "news: "+n.Text)
 }
 
-func newParrot() *consumer.Type[*parrot] {
+func newParrot() *consumer.App[*parrot] {
 	return consumer.New(func() *parrot { return new(parrot) },
 		consumer.OnMessage((*parrot).Message), consumer.On((*parrot).Fancy), consumer.On((*parrot).News))
 }

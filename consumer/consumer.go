@@ -34,8 +34,11 @@ type Instance interface {
 	base() *Base
 }
 
-// Handler is one registered event handler of consumer type P; make it with
-// On, OnMessage, OnJSON or OnRequest.
+// Handler is one event handler of consumer type P: the events it takes
+// (one event type, or every chat message) and the method that handles
+// them. Make it with On, OnMessage, OnJSON or OnRequest. (A scope's
+// instance as a whole handles every event of its scope: scope.HandlerFunc
+// is that handler; a Handler is the part of it for some events.)
 type Handler[P Instance] struct {
 	typ   string                 // event type, or "" for a matcher
 	match func(event.Event) bool // for handlers of an interface, such as OnMessage
@@ -69,11 +72,11 @@ func On[P Instance, E event.Event](fn func(P, context.Context, E) error) Handler
 	}
 }
 
-// Type is a consumer type: an Application that makes one instance of P per
-// scope with its constructor and dispatches each event to the handler
-// registered for its type. Handlers are registered once, for the type, not
-// per instance.
-type Type[P Instance] struct {
+// App is the application of a consumer type P (what Django Channels'
+// as_asgi returns): it makes one instance of P per scope with its
+// constructor and dispatches each event to the handler registered for its
+// type. Handlers are registered once, for the type, not per instance.
+type App[P Instance] struct {
 	name     string
 	newP     func() P
 	byType   map[string]Handler[P]
@@ -81,11 +84,11 @@ type Type[P Instance] struct {
 	chat     bool // an OnMessage handler is registered
 }
 
-// New returns a consumer type whose instances newP makes and whose handlers
-// are handlers. It panics if two handlers claim the same event type: a
+// New returns the application of the consumer type P, whose instances
+// newP makes and whose handlers are handlers. It panics if two handlers claim the same event type: a
 // wiring mistake is best found the first time the program runs.
-func New[P Instance](newP func() P, handlers ...Handler[P]) *Type[P] {
-	t := &Type[P]{
+func New[P Instance](newP func() P, handlers ...Handler[P]) *App[P] {
+	t := &App[P]{
 		name:   reflect.TypeFor[P]().String(),
 		newP:   newP,
 		byType: make(map[string]Handler[P], len(handlers)),
@@ -108,7 +111,7 @@ func New[P Instance](newP func() P, handlers ...Handler[P]) *Type[P] {
 }
 
 // NewInstance implements scope.Application.
-func (t *Type[P]) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
+func (t *App[P]) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
 	p := t.newP()
 	b := p.base()
 	b.scope, b.conn, b.self, b.disp = s, conn, p, t
@@ -140,7 +143,7 @@ const (
 // The answer errs on the side of yes: a false yes leaves the mistake to
 // the first event, where it fails with an UnknownEventError naming the
 // event type, while a false no would refuse a working route.
-func (t *Type[P]) HandlesProtocol(protocol string) bool {
+func (t *App[P]) HandlesProtocol(protocol string) bool {
 	if protocol == protocolChannel && len(t.byType) > 0 {
 		return true
 	}
@@ -155,12 +158,12 @@ func (t *Type[P]) HandlesProtocol(protocol string) bool {
 	return t.chat && protocol != protocolHTTP && protocol != protocolChannel
 }
 
-// dispatcher is the non-generic face of Type that Base calls.
+// dispatcher is the non-generic face of App that Base calls.
 type dispatcher interface {
 	dispatch(ctx context.Context, self Instance, ev event.Event) error
 }
 
-func (t *Type[P]) dispatch(ctx context.Context, self Instance, ev event.Event) error {
+func (t *App[P]) dispatch(ctx context.Context, self Instance, ev event.Event) error {
 	p := self.(P)
 	typ := ev.Type()
 	if h, ok := t.byType[typ]; ok {

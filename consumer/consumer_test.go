@@ -29,7 +29,7 @@ func (s *shout) Receive(ctx context.Context, r wsevent.Receive) error {
 	return s.SendText(ctx, strings.ToUpper(r.Text))
 }
 
-func newShout() *consumer.Type[*shout] {
+func newShout() *consumer.App[*shout] {
 	return consumer.New(func() *shout { return new(shout) }, consumer.On((*shout).Receive))
 }
 

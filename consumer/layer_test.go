@@ -38,7 +38,7 @@ func (m *member) Said(ctx context.Context, s said) error {
 	return m.SendText(ctx, "room: "+s.Text)
 }
 
-func newMember() *consumer.Type[*member] {
+func newMember() *consumer.App[*member] {
 	return consumer.New(func() *member { return new(member) },
 		consumer.On((*member).Connect), consumer.On((*member).Receive), consumer.On((*member).Said))
 }

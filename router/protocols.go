@@ -7,7 +7,7 @@ import "github.com/switchboard-bots/switchboard/scope"
 // such as "telegram"), so that a server can refuse, before it starts, a
 // route that sends a protocol to a bot with no handler for it.
 //
-// Consumer types implement it (consumer.Type.HandlesProtocol), and so do
+// Consumer types implement it (consumer.App.HandlesProtocol), and so do
 // the routers and middleware of this package and its middleware package,
 // which ask the applications they wrap or route to. Middleware of one's
 // own that wraps an application should forward it; middleware made with

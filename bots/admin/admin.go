@@ -42,6 +42,6 @@ func (b *Bot) Receive(ctx context.Context, r wsevent.Receive) error {
 }
 
 // New returns the admin console.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return new(Bot) }, consumer.On((*Bot).Connect), consumer.On((*Bot).Receive))
 }

@@ -18,6 +18,6 @@ func (b *Bot) Message(ctx context.Context, m event.ChatMessage) error {
 }
 
 // New returns the echo bot as an application.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return new(Bot) }, consumer.OnMessage((*Bot).Message))
 }

@@ -57,7 +57,7 @@ func (b *Bot) Result(ctx context.Context, r Result) error {
 }
 
 // New returns the chat side.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return new(Bot) },
 		consumer.OnMessage((*Bot).Message), consumer.On((*Bot).Result))
 }
@@ -76,6 +76,6 @@ func (w *Worker) Job(ctx context.Context, j Job) error {
 }
 
 // NewWorker returns the worker side.
-func NewWorker() *consumer.Type[*Worker] {
+func NewWorker() *consumer.App[*Worker] {
 	return consumer.New(func() *Worker { return new(Worker) }, consumer.On((*Worker).Job))
 }

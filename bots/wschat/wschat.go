@@ -36,7 +36,7 @@ func (b *Bot) Receive(ctx context.Context, m wsevent.Receive) error {
 }
 
 // New returns the chat consumer.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return &Bot{name: "Anonymous"} },
 		consumer.On((*Bot).Connect),
 		consumer.On((*Bot).Receive))

@@ -111,7 +111,7 @@ func New(t testing.TB, app scope.Application, s *scope.Scope, opts ...Option) *C
 	if cfg.layer != nil {
 		app = consumer.WithLayer(cfg.layer)(app)
 	}
-	m, err := scope.NewManager(app, protocol{c, cfg.disconnect}, scope.Config{IdleTimeout: -1},
+	m, err := scope.NewManager(app, fakeAdapter{c, cfg.disconnect}, scope.Config{IdleTimeout: -1},
 		scope.WithLogger(log))
 	if err != nil {
 		t.Fatalf("consumertest: %v", err)
@@ -127,13 +127,14 @@ func New(t testing.TB, app scope.Application, s *scope.Scope, opts ...Option) *C
 	return c
 }
 
-// protocol routes the manager's output to the communicator.
-type protocol struct {
+// fakeAdapter is the adapter's side of the scope manager (a
+// scope.Protocol): it routes what the instance sends to the communicator.
+type fakeAdapter struct {
 	c          *Communicator
 	disconnect func(*scope.Scope, scope.Reason) scope.Final
 }
 
-func (p protocol) Send(ctx context.Context, _ *scope.Scope, ev event.Event) error {
+func (p fakeAdapter) Send(ctx context.Context, _ *scope.Scope, ev event.Event) error {
 	select {
 	case p.c.out <- ev:
 		return nil
@@ -142,9 +143,11 @@ func (p protocol) Send(ctx context.Context, _ *scope.Scope, ev event.Event) erro
 	}
 }
 
-func (p protocol) Disconnect(s *scope.Scope, r scope.Reason) scope.Final { return p.disconnect(s, r) }
+func (p fakeAdapter) Disconnect(s *scope.Scope, r scope.Reason) scope.Final {
+	return p.disconnect(s, r)
+}
 
-func (p protocol) Ended(_ *scope.Scope, r scope.Reason, err error) {
+func (p fakeAdapter) Ended(_ *scope.Scope, r scope.Reason, err error) {
 	select {
 	case p.c.ended <- Ending{r, err}:
 	default:
