@@ -2,7 +2,8 @@
 // complete consumers that show how bots are written and that botserver
 // serves by name.
 //
-//   - echo: a chat bot for any chat protocol that answers "You said: <text>".
+//   - echo: a chat bot for any chat protocol, the web page's WebSocket
+//     included, that answers "You said: <text>".
 //   - ping: a WebSocket consumer that answers "pong" a second after each
 //     message, without delaying any other connection.
 //   - wschat: a WebSocket chat consumer that welcomes "Anonymous", renames

@@ -9,7 +9,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/router/middleware"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -19,7 +19,7 @@ import (
 // event per operation.
 type echoer struct{ consumer.WebSocket }
 
-func (e *echoer) Receive(ctx context.Context, r websocket.Receive) error {
+func (e *echoer) Receive(ctx context.Context, r wsevent.Receive) error {
 	return e.SendText(ctx, r.Text)
 }
 
@@ -56,7 +56,7 @@ func BenchmarkEventPath(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := inst.Handle(ctx, websocket.Receive{Text: texts[i%len(texts)]}); err != nil {
+		if err := inst.Handle(ctx, wsevent.Receive{Text: texts[i%len(texts)]}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -83,7 +83,7 @@ func BenchmarkEventPathThroughManager(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			i++
-			if err := m.Deliver(ctx, keys[i%len(keys)], websocket.Receive{Text: "hi"}, newScope); err != nil {
+			if err := m.Deliver(ctx, keys[i%len(keys)], wsevent.Receive{Text: "hi"}, newScope); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -94,5 +94,5 @@ type nopProtocol struct{}
 
 func (nopProtocol) Send(context.Context, *scope.Scope, event.Event) error { return nil }
 func (nopProtocol) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
-	return websocket.Disconnect{Code: websocket.CloseGoingAway, Reason: r}
+	return wsevent.Disconnect{Code: wsevent.CloseGoingAway, Reason: r}
 }

@@ -5,16 +5,21 @@ import (
 	"errors"
 
 	"github.com/switchboard-bots/switchboard/event"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 )
 
-// ChatMessage is event.ChatMessage, the chat message contract.
-type ChatMessage = event.ChatMessage
-
-// Chat is embedded in chat consumer types. It adds Reply, which answers the
-// message being handled on whatever protocol it came from.
+// Chat is embedded in chat consumer types, which serve every chat
+// protocol with the same code: Telegram, Slack, IRC, the console, and the
+// web page, whose text frames are chat messages too.
+//
+// It adds Reply, which answers the chat message being handled on whatever
+// protocol it came from, and Say, which speaks in the scope's conversation
+// from any handler. On a WebSocket it accepts the connection unless the
+// type registers its own websocket.Connect handler, and closes it with
+// 1003 (unsupported data) on a binary frame that no handler takes.
 type Chat struct {
 	Base
-	current ChatMessage // the message being handled; nil between events
+	current event.ChatMessage // the chat message being handled; nil between events
 }
 
 // Chatter is implemented by consumer types that embed Chat.
@@ -25,10 +30,28 @@ type Chatter interface {
 
 func (c *Chat) chat() *Chat { return c }
 
-// ErrNoMessage is returned by Reply outside a message handler.
-var ErrNoMessage = errors.New("consumer: Reply called outside a message handler")
+// ErrNoMessage is returned by Reply while no chat message is being
+// handled (a layer message, a posted result): use Say there.
+var ErrNoMessage = errors.New("consumer: Reply called while no chat message is handled")
 
-// Reply answers the message being handled with text, in its conversation.
+// Handle implements scope.Instance. While the event it handles is a chat
+// message (event.AsChatMessage), whichever handler it reaches, Reply
+// answers that message.
+func (c *Chat) Handle(ctx context.Context, ev event.Event) error {
+	m, ok := event.AsChatMessage(ev)
+	if !ok {
+		return c.Base.Handle(ctx, ev)
+	}
+	c.current = m
+	err := c.Base.Handle(ctx, ev)
+	c.current = nil
+	return err
+}
+
+// Reply answers the chat message being handled with text, in its
+// conversation, in the protocol's way of answering (Telegram quotes it,
+// Slack answers in its thread). It returns ErrNoMessage while no chat
+// message is being handled.
 func (c *Chat) Reply(ctx context.Context, text string) error {
 	if c.current == nil {
 		return ErrNoMessage
@@ -36,17 +59,35 @@ func (c *Chat) Reply(ctx context.Context, text string) error {
 	return c.Send(ctx, c.current.ChatReply(text))
 }
 
-// OnMessage registers fn for the message events of every chat protocol:
-// any event that implements ChatMessage and has no handler of its own type.
-func OnMessage[P Chatter](fn func(P, context.Context, ChatMessage) error) Handler[P] {
+// Say says text in the scope's own conversation (its thread included),
+// answering no message in particular: what a bot uses to pass on what it
+// heard from elsewhere, such as a group message. It sends event.Say, which
+// every chat adapter understands, and works from any handler.
+func (c *Chat) Say(ctx context.Context, text string) error {
+	return c.Send(ctx, event.Say{Text: text})
+}
+
+func (c *Chat) defaultHandle(ctx context.Context, ev event.Event) (bool, error) {
+	switch ev := ev.(type) {
+	case wsevent.Connect:
+		return true, c.Send(ctx, wsevent.Accept{})
+	case wsevent.Receive:
+		if !ev.IsText() {
+			return true, c.Send(ctx, wsevent.Close{Code: wsevent.CloseUnsupported})
+		}
+	}
+	return false, nil
+}
+
+// OnMessage registers fn for the chat messages of every chat protocol: any
+// event that event.AsChatMessage takes for one and that has no handler of
+// its own type.
+func OnMessage[P Chatter](fn func(P, context.Context, event.ChatMessage) error) Handler[P] {
 	return Handler[P]{
-		match: func(ev event.Event) bool { _, ok := ev.(ChatMessage); return ok },
+		match: func(ev event.Event) bool { _, ok := event.AsChatMessage(ev); return ok },
 		call: func(p P, ctx context.Context, ev event.Event) error {
-			m := ev.(ChatMessage)
-			c := p.chat()
-			c.current = m
-			defer func() { c.current = nil }()
-			return fn(p, ctx, m)
+			return fn(p, ctx, ev.(event.ChatMessage))
 		},
+		chat: true,
 	}
 }

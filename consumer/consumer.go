@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -33,12 +34,16 @@ type Instance interface {
 	base() *Base
 }
 
-// Handler is one registered event handler of consumer type P; make it with
-// On, OnMessage, OnJSON or OnRequest.
+// Handler is one event handler of consumer type P: the events it takes
+// (one event type, or every chat message) and the method that handles
+// them. Make it with On, OnMessage, OnJSON or OnRequest. (A scope's
+// instance as a whole handles every event of its scope: scope.HandlerFunc
+// is that handler; a Handler is the part of it for some events.)
 type Handler[P Instance] struct {
 	typ   string                 // event type, or "" for a matcher
 	match func(event.Event) bool // for handlers of an interface, such as OnMessage
 	call  func(P, context.Context, event.Event) error
+	chat  bool // takes the chat messages of every chat protocol
 }
 
 // On registers fn as the handler of the event type E. Methods make natural
@@ -67,22 +72,23 @@ func On[P Instance, E event.Event](fn func(P, context.Context, E) error) Handler
 	}
 }
 
-// Type is a consumer type: an Application that makes one instance of P per
-// scope with its constructor and dispatches each event to the handler
-// registered for its type. Handlers are registered once, for the type, not
-// per instance.
-type Type[P Instance] struct {
+// App is the application of a consumer type P (what Django Channels'
+// as_asgi returns): it makes one instance of P per scope with its
+// constructor and dispatches each event to the handler registered for its
+// type. Handlers are registered once, for the type, not per instance.
+type App[P Instance] struct {
 	name     string
 	newP     func() P
 	byType   map[string]Handler[P]
 	matchers []Handler[P]
+	chat     bool // an OnMessage handler is registered
 }
 
-// New returns a consumer type whose instances newP makes and whose handlers
-// are handlers. It panics if two handlers claim the same event type: a
+// New returns the application of the consumer type P, whose instances
+// newP makes and whose handlers are handlers. It panics if two handlers claim the same event type: a
 // wiring mistake is best found the first time the program runs.
-func New[P Instance](newP func() P, handlers ...Handler[P]) *Type[P] {
-	t := &Type[P]{
+func New[P Instance](newP func() P, handlers ...Handler[P]) *App[P] {
+	t := &App[P]{
 		name:   reflect.TypeFor[P]().String(),
 		newP:   newP,
 		byType: make(map[string]Handler[P], len(handlers)),
@@ -93,6 +99,7 @@ func New[P Instance](newP func() P, handlers ...Handler[P]) *Type[P] {
 			panic("consumer.New: zero Handler; make handlers with On, OnMessage, OnJSON or OnRequest")
 		case h.match != nil:
 			t.matchers = append(t.matchers, h)
+			t.chat = t.chat || h.chat
 		default:
 			if _, dup := t.byType[h.typ]; dup {
 				panic(fmt.Sprintf("consumer.New: %s registers two handlers for %q", t.name, h.typ))
@@ -104,19 +111,59 @@ func New[P Instance](newP func() P, handlers ...Handler[P]) *Type[P] {
 }
 
 // NewInstance implements scope.Application.
-func (t *Type[P]) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
+func (t *App[P]) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
 	p := t.newP()
 	b := p.base()
 	b.scope, b.conn, b.self, b.disp = s, conn, p, t
 	return p, nil
 }
 
-// dispatcher is the non-generic face of Type that Base calls.
+// Protocols that carry no chat messages: HTTP exchanges, and the scopes of
+// workers serving a named layer channel, whose events are whatever was
+// sent to the channel.
+const (
+	protocolHTTP    = "http"
+	protocolChannel = "channel"
+)
+
+// HandlesProtocol reports whether t's instances have anything to handle in
+// a scope of protocol (a Scope.Type), so that a server can refuse, before
+// it starts, a route that sends a protocol to a consumer with no handler
+// for it. It reports true when
+//   - a handler is registered for an event type of the protocol (its name
+//     is "<protocol>.<event>");
+//   - the type's base gives the protocol's events a meaning of its own:
+//     WebSocket and Chat accept "websocket" connections;
+//   - an OnMessage handler is registered and the protocol carries chat
+//     messages: every protocol but "http" and "channel", since adapters
+//     are added without the consumer knowing them;
+//   - the protocol is "channel" (a worker's scope, which gets whatever is
+//     sent to its channel) and any handler of an event type is registered.
+//
+// The answer errs on the side of yes: a false yes leaves the mistake to
+// the first event, where it fails with an UnknownEventError naming the
+// event type, while a false no would refuse a working route.
+func (t *App[P]) HandlesProtocol(protocol string) bool {
+	if protocol == protocolChannel && len(t.byType) > 0 {
+		return true
+	}
+	for typ := range t.byType {
+		if p, _, ok := strings.Cut(typ, "."); ok && p == protocol {
+			return true
+		}
+	}
+	if _, ok := any(*new(P)).(defaulter); ok && protocol == wsProtocol {
+		return true
+	}
+	return t.chat && protocol != protocolHTTP && protocol != protocolChannel
+}
+
+// dispatcher is the non-generic face of App that Base calls.
 type dispatcher interface {
 	dispatch(ctx context.Context, self Instance, ev event.Event) error
 }
 
-func (t *Type[P]) dispatch(ctx context.Context, self Instance, ev event.Event) error {
+func (t *App[P]) dispatch(ctx context.Context, self Instance, ev event.Event) error {
 	p := self.(P)
 	typ := ev.Type()
 	if h, ok := t.byType[typ]; ok {
@@ -139,8 +186,9 @@ func (t *Type[P]) dispatch(ctx context.Context, self Instance, ev event.Event) e
 }
 
 // defaulter is implemented by the ready-made consumers that give some
-// events a default meaning (a WebSocket consumer accepts connections unless
-// told otherwise).
+// events a default meaning (WebSocket and Chat accept connections unless
+// told otherwise). Every default so far is for "websocket" events, which
+// HandlesProtocol relies on.
 type defaulter interface {
 	defaultHandle(ctx context.Context, ev event.Event) (handled bool, err error)
 }

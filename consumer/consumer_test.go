@@ -11,8 +11,8 @@ import (
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/event"
-	"github.com/switchboard-bots/switchboard/event/http"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	httpevent "github.com/switchboard-bots/switchboard/event/http"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -24,12 +24,12 @@ type shout struct {
 	count int
 }
 
-func (s *shout) Receive(ctx context.Context, r websocket.Receive) error {
+func (s *shout) Receive(ctx context.Context, r wsevent.Receive) error {
 	s.count++
 	return s.SendText(ctx, strings.ToUpper(r.Text))
 }
 
-func newShout() *consumer.Type[*shout] {
+func newShout() *consumer.App[*shout] {
 	return consumer.New(func() *shout { return new(shout) }, consumer.On((*shout).Receive))
 }
 
@@ -55,7 +55,7 @@ func TestTypedAndGenericEventsReachTheSameHandler(t *testing.T) {
 	if got := c.ReceiveText(); got != "GENERIC" {
 		t.Fatalf("got %q", got)
 	}
-	c.Disconnect(websocket.CloseNormal)
+	c.Disconnect(wsevent.CloseNormal)
 }
 
 func TestUnknownEventNamesTheType(t *testing.T) {
@@ -64,7 +64,7 @@ func TestUnknownEventNamesTheType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = inst.Handle(context.Background(), http.Request{})
+	err = inst.Handle(context.Background(), httpevent.Request{})
 	var unknown *consumer.UnknownEventError
 	if !errors.As(err, &unknown) || unknown.Type != "http.request" || !errors.Is(err, consumer.ErrUnknownEvent) {
 		t.Fatalf("got %v, want an UnknownEventError for http.request", err)
@@ -73,7 +73,7 @@ func TestUnknownEventNamesTheType(t *testing.T) {
 		t.Fatalf("error %q does not name the event type and consumer", err)
 	}
 	// A final event needs no handler.
-	if err := inst.Handle(context.Background(), websocket.Disconnect{Code: 1000}); err != nil {
+	if err := inst.Handle(context.Background(), wsevent.Disconnect{Code: 1000}); err != nil {
 		t.Fatalf("final event: %v", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestEachScopeHasItsOwnInstance(t *testing.T) {
 	if i1 == i2 {
 		t.Fatal("NewInstance returned one instance twice")
 	}
-	_ = i1.Handle(context.Background(), websocket.Receive{Text: "q"})
+	_ = i1.Handle(context.Background(), wsevent.Receive{Text: "q"})
 	if i1.(*shout).count != 1 || i2.(*shout).count != 0 {
 		t.Fatal("instances share state")
 	}
@@ -119,7 +119,7 @@ func TestWiringMistakesPanic(t *testing.T) {
 		consumer.New(func() *shout { return new(shout) }, consumer.On((*shout).Receive), consumer.On((*shout).Receive))
 	})
 	mustPanic("interface", "OnMessage", func() {
-		consumer.On(func(*shout, context.Context, consumer.ChatMessage) error { return nil })
+		consumer.On(func(*shout, context.Context, event.ChatMessage) error { return nil })
 	})
 }
 
@@ -144,7 +144,7 @@ func TestOnJSON(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 	c.SendText("{not json")
-	if cl := consumertest.Receive[websocket.Close](c.Communicator); cl.Code != websocket.CloseInvalidPayload {
+	if cl := consumertest.Receive[wsevent.Close](c.Communicator); cl.Code != wsevent.CloseInvalidPayload {
 		t.Fatalf("close code %d, want 1007", cl.Code)
 	}
 	if end := c.WaitEnded(); end.Reason != scope.ReasonError {
@@ -170,10 +170,10 @@ func TestHTTPGetsTheWholeBody(t *testing.T) {
 	}
 
 	c := consumertest.New(t, app, &scope.Scope{Type: "http", Method: "PUT", Path: "/chunks"})
-	c.Send(http.Request{Body: []byte("ab"), MoreBody: true})
-	c.Send(http.Request{Body: []byte("cd")})
-	consumertest.Receive[http.ResponseStart](c)
-	if b := consumertest.Receive[http.ResponseBody](c); string(b.Body) != "PUT /chunks ABCD" {
+	c.Send(httpevent.Request{Body: []byte("ab"), MoreBody: true})
+	c.Send(httpevent.Request{Body: []byte("cd")})
+	consumertest.Receive[httpevent.ResponseStart](c)
+	if b := consumertest.Receive[httpevent.ResponseBody](c); string(b.Body) != "PUT /chunks ABCD" {
 		t.Fatalf("got %q", b.Body)
 	}
 

@@ -6,7 +6,7 @@
 //
 //	type Echo struct{ consumer.Chat }
 //
-//	func (e *Echo) Message(ctx context.Context, m consumer.ChatMessage) error {
+//	func (e *Echo) Message(ctx context.Context, m event.ChatMessage) error {
 //		return e.Reply(ctx, "You said: "+m.ChatText())
 //	}
 //
@@ -19,13 +19,45 @@
 // handler is an error naming its type, except the final disconnect event,
 // which a consumer may ignore.
 //
-// Ordering: one scope's events run one at a time in arrival order, while
-// scopes run in parallel; a handler may block (a database call, a timer)
-// and delays only its own scope. Messages the instance receives on its
-// layer channel (ChannelName, GroupAdd) enter the same inbox, so they are
-// ordered with platform events. An instance that uses the layer holds one
-// goroutine, blocked in Receive on its channel, until its scope ends; an
-// instance that does not holds none between events. The protocol's disconnect event is the last
-// an instance sees; after its handler the instance leaves its groups and
-// its channel stops receiving. Per-scope state lives in the struct's fields.
+// # Chat consumers
+//
+// A type embedding Chat serves every chat protocol with one code path:
+// OnMessage takes the message events of Telegram, Slack, IRC, the console
+// and any added adapter (event.ChatMessage), and the text frames of the web
+// page's WebSocket, whose connection Chat accepts by itself. Reply answers
+// the chat message being handled, in whichever handler it is handled;
+// Say speaks in the conversation from any handler, such as the handler of
+// a message another member sent to a layer group.
+//
+// # What a consumer handles
+//
+// Type.HandlesProtocol tells which protocols a consumer type has handlers
+// for, so that a server refuses a route to a bot that could not serve it
+// before the first event fails (see router.HandlesProtocol). WithLayer and
+// WithLogger pass the question on to what they wrap.
+//
+// # Ordering
+//
+// One scope's events run one at a time in arrival order, while scopes run
+// in parallel; a handler may block (a database call, a timer) and delays
+// only its own scope. Messages the instance receives on its layer channel
+// (ChannelName, GroupAdd) enter the same inbox, so they are ordered with
+// platform events. An instance that uses the layer holds one goroutine,
+// blocked in Receive on its channel, until its scope ends; an instance
+// that does not holds none between events. The protocol's disconnect event
+// is the last an instance sees; after its handler the instance leaves its
+// groups and its channel stops receiving. Per-scope state lives in the
+// struct's fields.
+//
+// # Logging
+//
+// Consumers log through the logger given with WithLogger (slog.Default()
+// without it): what fails outside any handler, such as a layer receive
+// being retried, and what handlers log through Base.Logger.
+//
+// # Import names
+//
+// The event packages of the WebSocket and HTTP protocols are imported as
+// wsevent and httpevent, so that net/http and WebSocket libraries keep
+// their own names in the same file (see package event).
 package consumer

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event"
 )
 
 // Counter is a chat consumer with per-conversation state: each
@@ -18,7 +19,7 @@ type Counter struct {
 }
 
 // Message answers with the message's number in its conversation.
-func (c *Counter) Message(ctx context.Context, m consumer.ChatMessage) error {
+func (c *Counter) Message(ctx context.Context, m event.ChatMessage) error {
 	c.n++
 	return c.Reply(ctx, fmt.Sprintf("#%d: %s", c.n, m.ChatText()))
 }

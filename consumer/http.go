@@ -3,8 +3,9 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"net/http"
 
-	"github.com/switchboard-bots/switchboard/event/http"
+	httpevent "github.com/switchboard-bots/switchboard/event/http"
 )
 
 // DefaultMaxBody bounds the request body an HTTP consumer collects.
@@ -18,7 +19,7 @@ type HTTP struct {
 	body   []byte
 	tooBig bool
 	// MaxBody bounds the collected body; zero means DefaultMaxBody. A
-	// larger request is answered with 413 and never reaches the handler.
+	// larger request is answered with 413 (Request Entity Too Large) and never reaches the handler.
 	MaxBody int
 }
 
@@ -32,17 +33,17 @@ func (h *HTTP) http() *HTTP { return h }
 
 // Respond sends a whole response: status, headers and body.
 func (h *HTTP) Respond(ctx context.Context, status int, headers map[string][]string, body []byte) error {
-	if err := h.Send(ctx, http.ResponseStart{Status: status, Headers: headers}); err != nil {
+	if err := h.Send(ctx, httpevent.ResponseStart{Status: status, Headers: headers}); err != nil {
 		return err
 	}
-	return h.Send(ctx, http.ResponseBody{Body: body})
+	return h.Send(ctx, httpevent.ResponseBody{Body: body})
 }
 
 // OnRequest registers fn for http.request, called once with the whole body
 // after its last chunk arrived. The request line and headers are in the
 // scope (Path, RawQuery, Method, Headers).
 func OnRequest[P Requester](fn func(P, context.Context, []byte) error) Handler[P] {
-	return On(func(p P, ctx context.Context, r http.Request) error {
+	return On(func(p P, ctx context.Context, r httpevent.Request) error {
 		h := p.http()
 		limit := h.MaxBody
 		if limit == 0 {
@@ -54,7 +55,7 @@ func OnRequest[P Requester](fn func(P, context.Context, []byte) error) Handler[P
 		}
 		if len(h.body)+len(r.Body) > limit {
 			h.body, h.tooBig = nil, r.MoreBody
-			return h.Respond(ctx, 413, map[string][]string{"Content-Type": {"text/plain; charset=utf-8"}},
+			return h.Respond(ctx, http.StatusRequestEntityTooLarge, map[string][]string{"Content-Type": {"text/plain; charset=utf-8"}},
 				fmt.Appendf(nil, "request body over %d bytes\n", limit))
 		}
 		if h.body == nil && !r.MoreBody {

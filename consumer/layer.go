@@ -33,11 +33,7 @@ type layerKey struct{}
 // consumer below it, the way Django Channels' CHANNEL_LAYERS setting does
 // for a project. Its type converts to router.Middleware.
 func WithLayer(l Layer) func(scope.Application) scope.Application {
-	return func(next scope.Application) scope.Application {
-		return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-			return next.NewInstance(ctx, s.WithValue(layerKey{}, l), conn)
-		})
-	}
+	return scopeValue(layerKey{}, l)
 }
 
 // LayerOf returns the channel layer given to the application of s by
@@ -79,18 +75,18 @@ func (b *Base) ChannelName(ctx context.Context) (string, error) {
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	b.ch = &channel{l: l, name: name, cancel: cancel, done: make(chan struct{})}
-	go b.ch.receive(rctx, b.conn, b.scope)
+	go b.ch.receive(rctx, b.conn, b.scope, LoggerOf(b.scope))
 	return name, nil
 }
 
 // receive posts what arrives on the channel to the instance until ctx ends
 // or the layer closes.
-func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope) {
+func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope, log *slog.Logger) {
 	defer close(c.done)
 	_ = layer.Consume(ctx, c.l, c.name, func(ev event.Event) error {
 		if err := conn.Post(ctx, ev); err != nil {
 			if !errors.Is(err, scope.ErrEnded) && ctx.Err() == nil {
-				slog.Error("consumer: layer message not delivered to its scope", "scope", s.String(), "channel", c.name, "event", ev.Type(), "err", err)
+				log.Error("consumer: layer message not delivered to its scope", "scope", s.String(), "channel", c.name, "event", ev.Type(), "err", err)
 			}
 			return layer.ErrStopConsuming
 		}
@@ -98,7 +94,7 @@ func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope) 
 	}, func(err error, retryIn time.Duration) {
 		// The channel lives as long as the scope: a layer that failed
 		// (Redis away) is retried.
-		slog.Warn("consumer: layer receive failed; retrying", "scope", s.String(), "channel", c.name, "err", err, "retry_in", retryIn)
+		log.Warn("consumer: layer receive failed; retrying", "scope", s.String(), "channel", c.name, "err", err, "retry_in", retryIn)
 	})
 }
 

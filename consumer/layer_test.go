@@ -8,7 +8,7 @@ import (
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/event"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
 )
@@ -23,14 +23,14 @@ func (said) Type() string { return "room.said" }
 // member joins the room on connect and relays what it is told.
 type member struct{ consumer.WebSocket }
 
-func (m *member) Connect(ctx context.Context, _ websocket.Connect) error {
+func (m *member) Connect(ctx context.Context, _ wsevent.Connect) error {
 	if err := m.GroupAdd(ctx, "room"); err != nil {
 		return err
 	}
 	return m.Accept(ctx, "")
 }
 
-func (m *member) Receive(ctx context.Context, r websocket.Receive) error {
+func (m *member) Receive(ctx context.Context, r wsevent.Receive) error {
 	return m.GroupSend(ctx, "room", said{Text: r.Text})
 }
 
@@ -38,7 +38,7 @@ func (m *member) Said(ctx context.Context, s said) error {
 	return m.SendText(ctx, "room: "+s.Text)
 }
 
-func newMember() *consumer.Type[*member] {
+func newMember() *consumer.App[*member] {
 	return consumer.New(func() *member { return new(member) },
 		consumer.On((*member).Connect), consumer.On((*member).Receive), consumer.On((*member).Said))
 }
@@ -76,7 +76,7 @@ func TestGroupMessagesReachHandlersAndGroupsAreLeftAtTheEnd(t *testing.T) {
 		}
 	}
 
-	a.Disconnect(websocket.CloseNormal)
+	a.Disconnect(wsevent.CloseNormal)
 	b.SendText("bye")
 	if got := b.ReceiveText(); got != "room: bye" {
 		t.Fatalf("got %q", got)
@@ -86,7 +86,7 @@ func TestGroupMessagesReachHandlersAndGroupsAreLeftAtTheEnd(t *testing.T) {
 
 func TestNoLayer(t *testing.T) {
 	c := consumertest.NewWebSocket(t, newMember(), "/room/")
-	c.Send(websocket.Connect{})
+	c.Send(wsevent.Connect{})
 	if end := c.WaitEnded(); end.Reason != "error" {
 		t.Fatalf("ended %+v", end)
 	}

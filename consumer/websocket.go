@@ -7,8 +7,11 @@ import (
 	"fmt"
 
 	"github.com/switchboard-bots/switchboard/event"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 )
+
+// wsProtocol is the Scope.Type of WebSocket scopes.
+const wsProtocol = "websocket"
 
 // WebSocket is embedded in WebSocket consumer types. It accepts every
 // connection unless the type registers its own websocket.Connect handler,
@@ -17,12 +20,12 @@ type WebSocket struct{ Base }
 
 // Accept accepts the connection with subprotocol ("" for none).
 func (w *WebSocket) Accept(ctx context.Context, subprotocol string) error {
-	return w.Send(ctx, websocket.Accept{Subprotocol: subprotocol})
+	return w.Send(ctx, wsevent.Accept{Subprotocol: subprotocol})
 }
 
 // SendText sends a text frame.
 func (w *WebSocket) SendText(ctx context.Context, text string) error {
-	return w.Send(ctx, websocket.Send{Text: text})
+	return w.Send(ctx, wsevent.Send{Text: text})
 }
 
 // SendBytes sends a binary frame.
@@ -30,7 +33,7 @@ func (w *WebSocket) SendBytes(ctx context.Context, b []byte) error {
 	if b == nil {
 		b = []byte{}
 	}
-	return w.Send(ctx, websocket.Send{Bytes: b})
+	return w.Send(ctx, wsevent.Send{Bytes: b})
 }
 
 // SendJSON sends v encoded as JSON in a text frame.
@@ -46,13 +49,13 @@ func (w *WebSocket) SendJSON(ctx context.Context, v any) error {
 // called before Accept.
 func (w *WebSocket) Close(ctx context.Context, code int) error {
 	if code == 0 {
-		code = websocket.CloseNormal
+		code = wsevent.CloseNormal
 	}
-	return w.Send(ctx, websocket.Close{Code: code})
+	return w.Send(ctx, wsevent.Close{Code: code})
 }
 
 func (w *WebSocket) defaultHandle(ctx context.Context, ev event.Event) (bool, error) {
-	if _, ok := ev.(websocket.Connect); ok {
+	if _, ok := ev.(wsevent.Connect); ok {
 		return true, w.Accept(ctx, "")
 	}
 	return false, nil
@@ -73,14 +76,14 @@ type JSONer interface {
 // 1007 (invalid payload) and ends the scope with an error wrapping
 // ErrBadJSON, so the client learns what went wrong and the log says so.
 func OnJSON[P JSONer, V any](fn func(P, context.Context, V) error) Handler[P] {
-	return On(func(p P, ctx context.Context, r websocket.Receive) error {
+	return On(func(p P, ctx context.Context, r wsevent.Receive) error {
 		data := r.Bytes
 		if r.IsText() {
 			data = []byte(r.Text)
 		}
 		var v V
 		if err := json.Unmarshal(data, &v); err != nil {
-			_ = p.Close(ctx, websocket.CloseInvalidPayload)
+			_ = p.Close(ctx, wsevent.CloseInvalidPayload)
 			return fmt.Errorf("%w: %w", ErrBadJSON, err)
 		}
 		return fn(p, ctx, v)

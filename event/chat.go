@@ -23,3 +23,20 @@ type Say struct {
 
 // Type implements Event.
 func (Say) Type() string { return "chat.say" }
+
+// AsChatMessage returns ev as a ChatMessage, and whether it is one. An
+// event that is a chat message in some forms only also has an IsText
+// method, and is a chat message when IsText reports true: a WebSocket
+// frame is one when it carries text, not when it carries bytes. Consumers
+// and routers ask here rather than asserting ChatMessage themselves, so
+// that they agree on what a message is.
+func AsChatMessage(ev Event) (ChatMessage, bool) {
+	m, ok := ev.(ChatMessage)
+	if !ok {
+		return nil, false
+	}
+	if t, ok := ev.(interface{ IsText() bool }); ok && !t.IsText() {
+		return nil, false
+	}
+	return m, true
+}

@@ -1,7 +1,9 @@
 // Package event is Switchboard's shared vocabulary: the Event interface that
 // every inbound and outbound event implements, the generic Message form that
 // events take when they cross a channel layer, and the conversion between the
-// two.
+// two; the chat message contract (ChatMessage) and the outbound Say that
+// every chat adapter understands; why a scope ended (Reason); and the
+// refusal of a scope that nothing serves (ErrNoRoute).
 //
 // A built-in event is a plain Go struct whose Type method returns its
 // "protocol.event" name, declared on the value receiver so that the zero value
@@ -21,6 +23,21 @@
 // Consumers turn a Message back into the struct their handler asks for with
 // Decode, so bot authors only ever see typed values.
 //
-// This package sits at the bottom of the import graph: scope, layer,
-// consumer, routers and adapters all import it, and it imports none of them.
+// This package and its protocol packages (event/websocket, event/http) sit
+// at the bottom of the import graph: scope, layer, consumer, routers and
+// adapters all import them, and they import none of those.
+//
+// # Import names
+//
+// The protocol packages are named websocket and http, like the packages
+// that serve those protocols (net/http, a WebSocket library). Code that
+// needs both imports the event packages under the names wsevent and
+// httpevent, which Switchboard's own packages use throughout:
+//
+//	import (
+//		"net/http"
+//
+//		httpevent "github.com/switchboard-bots/switchboard/event/http"
+//		wsevent "github.com/switchboard-bots/switchboard/event/websocket"
+//	)
 package event

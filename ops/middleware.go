@@ -32,23 +32,21 @@ import (
 // outermost to count every event, including those an inner middleware (a
 // rate limit, an authorization) answers itself.
 func (m *Metrics) Middleware() router.Middleware {
-	return func(next scope.Application) scope.Application {
-		return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-			pm := m.forProtocol(s.Type)
-			inst, err := next.NewInstance(ctx, s, &countingConn{next: conn, pm: pm})
-			if err != nil || inst == nil {
-				return inst, err
-			}
-			pm.live.Inc()
-			return &instance{next: inst, pm: pm}, nil
-		})
-	}
+	return router.EventMiddleware(func(_ context.Context, s *scope.Scope, conn scope.Conn, start router.Start) (scope.HandlerFunc, error) {
+		pm := m.forProtocol(s.Type)
+		next, err := start(&countingConn{next: conn, pm: pm})
+		if err != nil {
+			return nil, err
+		}
+		pm.live.Inc()
+		return (&instance{next: next, pm: pm}).Handle, nil
+	})
 }
 
-// instance wraps one scope's instance. The manager calls Handle one event
+// instance counts one scope's events. The manager calls Handle one event
 // at a time, so the fields need no lock.
 type instance struct {
-	next  scope.Instance
+	next  scope.HandlerFunc
 	pm    *protocolMetrics
 	ended bool // the final event was counted; a second one must not be
 
@@ -81,7 +79,7 @@ func (in *instance) Handle(ctx context.Context, ev event.Event) (err error) {
 			in.pm.ended(string(f.EndReason()))
 		}
 	}()
-	err = in.next.Handle(ctx, ev)
+	err = in.next(ctx, ev)
 	returned = true
 	return err
 }

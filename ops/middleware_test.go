@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/ops"
+	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -213,5 +215,24 @@ func TestMiddlewareConcurrentSendsAndScrapes(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.EventsIn("websocket", "test.ping")); got != 100 {
 		t.Fatalf("events in = %v, want 100", got)
+	}
+}
+
+// chatOnly handles Telegram scopes only.
+type chatOnly struct{}
+
+func (chatOnly) NewInstance(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
+	return scope.HandlerFunc(func(context.Context, event.Event) error { return nil }), nil
+}
+func (chatOnly) HandlesProtocol(p string) bool { return p == "telegram" }
+
+func TestMiddlewareForwardsHandlesProtocol(t *testing.T) {
+	m, err := ops.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := m.Middleware()(chatOnly{})
+	if !router.HandlesProtocol(app, "telegram") || router.HandlesProtocol(app, "websocket") {
+		t.Fatal("the metrics middleware hides what the application handles")
 	}
 }

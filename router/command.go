@@ -9,12 +9,6 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// ChatTexter is implemented by the message events of chat adapters: the
-// text of the message as the user typed it.
-type ChatTexter interface {
-	ChatText() string
-}
-
 // Command is a chat command parsed from a message such as
 // "/remind@switchboard_bot tomorrow 9:00".
 type Command struct {
@@ -75,8 +69,9 @@ func CommandArgs(ctx context.Context) string {
 // which ends the scope; register a fallback that ignores them if they are
 // to be ignored.
 //
-// A message is an event implementing ChatTexter; events decoded from a
-// layer as event.Message are not messages. Command names match without
+// A message is a chat message as event.AsChatMessage says: the message
+// events of every chat adapter and the WebSocket's text frames; events
+// decoded from a layer as event.Message are not messages. Command names match without
 // regard to case. A command that mentions another bot than
 // the scope's Bot.Username is addressed to that bot and counts as a plain
 // message.

@@ -78,7 +78,7 @@ func (ci *commandInstance) Handle(ctx context.Context, ev event.Event) error {
 		}
 	}
 	if ci.t.fallback == nil {
-		switch _, text := ev.(ChatTexter); {
+		switch _, text := event.AsChatMessage(ev); {
 		case isCmd:
 			return fmt.Errorf("%w for command %q", ErrNoRoute, "/"+cmd.Name)
 		case text:
@@ -100,7 +100,7 @@ func (ci *commandInstance) Handle(ctx context.Context, ev event.Event) error {
 // command parses ev as a command addressed to this bot, its name in lower
 // case.
 func (ci *commandInstance) command(ev event.Event) (Command, bool) {
-	m, ok := ev.(ChatTexter)
+	m, ok := event.AsChatMessage(ev)
 	if !ok {
 		return Command{}, false
 	}

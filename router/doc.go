@@ -17,5 +17,16 @@
 // mistake in the wiring (a malformed pattern, a duplicate route, a nil
 // application) panics at startup naming the route, while a scope that
 // matches no route is refused at run time with an error wrapping
-// ErrNoRoute.
+// ErrNoRoute (event.ErrNoRoute, which adapters test for). ByProtocol and
+// ByChannel take a Fallback for the names they do not list.
+//
+// A route that sends a protocol to a bot with no handler for it is found
+// before any scope starts: HandlesProtocol asks the application, which
+// answers if it is a ProtocolReporter. Consumer types are, and so are the
+// routers and the middleware here, which ask what they route to or wrap.
+//
+// Middleware is a func(scope.Application) scope.Application, composed with
+// Chain and With. Most middleware works per event, and EventMiddleware
+// writes it as one function per scope that returns the scope's event
+// handler.
 package router

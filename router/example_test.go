@@ -55,6 +55,31 @@ func ExampleByProtocol() {
 	// router: no route for protocol "slack"
 }
 
+// A bot for the web page, and one chat bot for every other protocol,
+// whichever adapters the server runs: the fallback serves the protocols
+// that no route names.
+func ExampleFallback() {
+	app := router.ByProtocol(router.Routes{"websocket": printer("web")},
+		router.Fallback(printer("chat")))
+
+	ctx, c := context.Background(), &conn{}
+	for _, s := range []*scope.Scope{
+		{Type: "websocket", Path: "/"},
+		{Type: "telegram", Key: "chat:1"},
+		{Type: "irc", Key: "#switchboard"},
+	} {
+		if _, err := app.NewInstance(ctx, s, c); err != nil {
+			fmt.Println(err)
+		}
+	}
+	fmt.Println(router.HandlesProtocol(app, "slack"))
+	// Output:
+	// web: new instance map[]
+	// chat: new instance map[]
+	// chat: new instance map[]
+	// true
+}
+
 func ExampleCommandRouter() {
 	commands := router.NewCommandRouter()
 	commands.Handle("start", printer("start"))

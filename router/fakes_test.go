@@ -17,8 +17,9 @@ import (
 
 type message struct{ text string }
 
-func (message) Type() string       { return "chat.message" }
-func (m message) ChatText() string { return m.text }
+func (message) Type() string                     { return "chat.message" }
+func (m message) ChatText() string               { return m.text }
+func (m message) ChatReply(t string) event.Event { return reply{t} }
 
 type reaction struct{ emoji string }
 
@@ -84,7 +85,7 @@ type instance struct {
 
 func (in *instance) Handle(ctx context.Context, ev event.Event) error {
 	line := in.a.name + " " + ev.Type()
-	if m, ok := ev.(router.ChatTexter); ok {
+	if m, ok := event.AsChatMessage(ev); ok {
 		line += fmt.Sprintf(" %q", m.ChatText())
 	}
 	if c, ok := router.CommandFrom(ctx); ok {

@@ -1,15 +1,18 @@
 package router
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/switchboard-bots/switchboard/event"
 
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // ErrNoRoute is wrapped by the error a router returns when nothing matched
-// the scope or the event. The error names what did not match.
-var ErrNoRoute = errors.New("router: no route")
+// the scope or the event. The error names what did not match. It is
+// event.ErrNoRoute, so that adapters recognise a refusal without importing
+// this package.
+var ErrNoRoute = event.ErrNoRoute
 
 // Routes maps names (protocols, channel names) to the applications that
 // serve them.

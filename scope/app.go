@@ -72,8 +72,9 @@ type Conn interface {
 }
 
 // Reason says why a scope ended. It travels in the protocol's disconnect
-// event.
-type Reason string
+// event. It is event.Reason, which the event packages use without
+// importing scope.
+type Reason = event.Reason
 
 // The reasons the scope manager and the built-in adapters use. Adapters may
 // add their own.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/bots/room"
 	"github.com/switchboard-bots/switchboard/consumer"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 )
 
 const help = "Admin console. /announce <text> speaks in the lobby; /help shows this."
@@ -15,7 +15,7 @@ const help = "Admin console. /announce <text> speaks in the lobby; /help shows t
 type Bot struct{ consumer.WebSocket }
 
 // Connect accepts and shows the help.
-func (b *Bot) Connect(ctx context.Context, _ websocket.Connect) error {
+func (b *Bot) Connect(ctx context.Context, _ wsevent.Connect) error {
 	if err := b.Accept(ctx, ""); err != nil {
 		return err
 	}
@@ -23,7 +23,7 @@ func (b *Bot) Connect(ctx context.Context, _ websocket.Connect) error {
 }
 
 // Receive runs a command.
-func (b *Bot) Receive(ctx context.Context, r websocket.Receive) error {
+func (b *Bot) Receive(ctx context.Context, r wsevent.Receive) error {
 	cmd, arg, _ := strings.Cut(strings.TrimSpace(r.Text), " ")
 	switch cmd {
 	case "/announce":
@@ -42,6 +42,6 @@ func (b *Bot) Receive(ctx context.Context, r websocket.Receive) error {
 }
 
 // New returns the admin console.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return new(Bot) }, consumer.On((*Bot).Connect), consumer.On((*Bot).Receive))
 }

@@ -51,3 +51,37 @@ func Example() {
 	// [console] You said: how are you?
 	// adapters: adapter stopped
 }
+
+// The web page is one more chat protocol: the same bot accepts the
+// connection and answers its text frames.
+func TestEchoServesTheWebPage(t *testing.T) {
+	c := consumertest.NewWebSocket(t, echo.New(), "/")
+	if ok, _, _ := c.Connect(); !ok {
+		t.Fatal("the echo bot rejected a WebSocket connection")
+	}
+	c.SendText("hi")
+	if got := c.ReceiveText(); got != "You said: hi" {
+		t.Fatalf("got %q", got)
+	}
+	c.Disconnect(1000)
+}
+
+func TestEchoAnswersEachMessage(t *testing.T) {
+	c := consumertest.NewChat(t, echo.New())
+	c.Say("one")
+	c.Say("two")
+	for i, want := range []string{"You said: one", "You said: two"} {
+		if got := c.ReceiveReply(); got.Text != want || got.To != i+1 {
+			t.Fatalf("reply %+v, want %q to message %d", got, want, i+1)
+		}
+	}
+}
+
+func TestEchoHandlesEveryChatProtocol(t *testing.T) {
+	app := echo.New()
+	for p, want := range map[string]bool{"telegram": true, "slack": true, "console": true, "irc": true, "websocket": true, "http": false, "channel": false} {
+		if got := app.HandlesProtocol(p); got != want {
+			t.Errorf("HandlesProtocol(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/consumer"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 )
 
 // Bot is the ping consumer: one instance per connection.
@@ -15,7 +15,7 @@ type Bot struct {
 }
 
 // Receive waits, then answers "pong".
-func (b *Bot) Receive(ctx context.Context, _ websocket.Receive) error {
+func (b *Bot) Receive(ctx context.Context, _ wsevent.Receive) error {
 	if err := b.wait(ctx); err != nil {
 		return err
 	}
@@ -23,7 +23,7 @@ func (b *Bot) Receive(ctx context.Context, _ websocket.Receive) error {
 }
 
 // New returns the ping consumer with the given delay before each pong.
-func New(delay time.Duration) *consumer.Type[*Bot] {
+func New(delay time.Duration) *consumer.App[*Bot] {
 	return NewWithWait(func(ctx context.Context) error {
 		t := time.NewTimer(delay)
 		defer t.Stop()
@@ -38,6 +38,6 @@ func New(delay time.Duration) *consumer.Type[*Bot] {
 
 // NewWithWait returns the ping consumer with wait in place of the delay,
 // so that tests decide when each pong goes out.
-func NewWithWait(wait func(context.Context) error) *consumer.Type[*Bot] {
+func NewWithWait(wait func(context.Context) error) *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return &Bot{wait: wait} }, consumer.On((*Bot).Receive))
 }

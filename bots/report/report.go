@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event"
 )
 
 // Jobs is the channel the worker serves.
@@ -28,14 +29,11 @@ type Result struct {
 func (Result) Type() string { return "report.result" }
 
 // Bot is the chat side: one instance per conversation.
-type Bot struct {
-	consumer.Chat
-	last consumer.ChatMessage // where the answer goes
-}
+type Bot struct{ consumer.Chat }
 
 // Message hands "/report <topic>" to the worker; anything else gets the
 // usage.
-func (b *Bot) Message(ctx context.Context, m consumer.ChatMessage) error {
+func (b *Bot) Message(ctx context.Context, m event.ChatMessage) error {
 	topic, ok := strings.CutPrefix(strings.TrimSpace(m.ChatText()), "/report")
 	topic = strings.TrimSpace(topic)
 	if !ok || topic == "" {
@@ -48,20 +46,18 @@ func (b *Bot) Message(ctx context.Context, m consumer.ChatMessage) error {
 	if err := b.SendTo(ctx, Jobs, Job{Topic: topic, ReplyTo: me}); err != nil {
 		return b.Reply(ctx, "The report desk is busy, try again later.")
 	}
-	b.last = m
 	return b.Reply(ctx, "Working on a report on "+topic+"...")
 }
 
-// Result passes the worker's answer on.
+// Result passes the worker's answer on to the conversation. It answers no
+// message: the request was handled long ago, so it says the result, which
+// names its topic.
 func (b *Bot) Result(ctx context.Context, r Result) error {
-	if b.last == nil {
-		return nil
-	}
-	return b.Send(ctx, b.last.ChatReply(r.Text))
+	return b.Say(ctx, r.Text)
 }
 
 // New returns the chat side.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return new(Bot) },
 		consumer.OnMessage((*Bot).Message), consumer.On((*Bot).Result))
 }
@@ -80,6 +76,6 @@ func (w *Worker) Job(ctx context.Context, j Job) error {
 }
 
 // NewWorker returns the worker side.
-func NewWorker() *consumer.Type[*Worker] {
+func NewWorker() *consumer.App[*Worker] {
 	return consumer.New(func() *Worker { return new(Worker) }, consumer.On((*Worker).Job))
 }

@@ -4,6 +4,7 @@
 //
 // Every member's instance joins the room's group on the channel layer; a
 // message is sent to the group as a room.message event and each member
-// relays it to its own conversation. With a Redis layer the members may be
+// relays it to its own conversation: a chat member says it there
+// (consumer.Chat.Say), quoting none of its own member's messages. With a Redis layer the members may be
 // served by different processes.
 package room

@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/switchboard-bots/switchboard/consumer"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/event"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -55,12 +57,7 @@ func New() scope.Application {
 		consumer.On((*Web).Connect), consumer.On((*Web).Receive), consumer.On((*Web).Relay))
 	chat := consumer.New(func() *Chat { return new(Chat) },
 		consumer.OnMessage((*Chat).Message), consumer.On((*Chat).Relay))
-	return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-		if s.Type == "websocket" {
-			return web.NewInstance(ctx, s, conn)
-		}
-		return chat.NewInstance(ctx, s, conn)
-	})
+	return router.ByProtocol(router.Routes{"websocket": web}, router.Fallback(chat))
 }
 
 // Web is a member on a WebSocket: the web chat page. "/name <name>" sets
@@ -71,7 +68,7 @@ type Web struct {
 }
 
 // Connect joins the room and accepts.
-func (w *Web) Connect(ctx context.Context, _ websocket.Connect) error {
+func (w *Web) Connect(ctx context.Context, _ wsevent.Connect) error {
 	w.name, w.room = nameOf(w.Scope()), roomOf(w.Scope())
 	self, err := w.ChannelName(ctx)
 	if err != nil {
@@ -88,7 +85,7 @@ func (w *Web) Connect(ctx context.Context, _ websocket.Connect) error {
 }
 
 // Receive renames or speaks to the room.
-func (w *Web) Receive(ctx context.Context, r websocket.Receive) error {
+func (w *Web) Receive(ctx context.Context, r wsevent.Receive) error {
 	if rest, ok := strings.CutPrefix(r.Text, "/name "); ok && strings.TrimSpace(rest) != "" {
 		w.name = strings.TrimSpace(rest)
 		return w.SendText(ctx, "You are now "+w.name+".")
@@ -109,12 +106,10 @@ func (w *Web) Relay(ctx context.Context, m Message) error {
 type Chat struct {
 	consumer.Chat
 	room, self string
-	last       consumer.ChatMessage // the conversation to relay to
 }
 
 // Message speaks to the room.
-func (c *Chat) Message(ctx context.Context, m consumer.ChatMessage) error {
-	c.last = m
+func (c *Chat) Message(ctx context.Context, m event.ChatMessage) error {
 	if c.self == "" {
 		c.room = roomOf(c.Scope())
 		self, err := c.ChannelName(ctx)
@@ -131,10 +126,11 @@ func (c *Chat) Message(ctx context.Context, m consumer.ChatMessage) error {
 	})
 }
 
-// Relay shows what another member said.
+// Relay shows what another member said. It says it in the conversation,
+// quoting no message of this member's: the line is someone else's.
 func (c *Chat) Relay(ctx context.Context, m Message) error {
-	if m.Sender == c.self || c.last == nil {
+	if m.Sender == c.self {
 		return nil
 	}
-	return c.Send(ctx, c.last.ChatReply(m.Line()))
+	return c.Say(ctx, m.Line())
 }

@@ -5,12 +5,12 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/room"
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
+	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -30,11 +30,11 @@ func TestMembersOnEveryProtocolSeeEachOther(t *testing.T) {
 	if got := web.ReceiveText(); got != "Welcome to room lobby, Anonymous! /name <name> changes your name." {
 		t.Fatalf("welcome %q", got)
 	}
-	chat := consumertest.New(t, app, &scope.Scope{Type: console.Protocol, Key: "ada", User: scope.User{Username: "ada"}},
-		consumertest.WithLayer(l))
+	chat := consumertest.NewChat(t, app, consumertest.WithLayer(l))
+	chat.Scope().User = scope.User{Username: "ada"}
 
-	chat.Send(console.Message{Conversation: "ada", Text: "hello from the terminal"})
-	if got := web.ReceiveText(); got != "[console] ada: hello from the terminal" {
+	chat.Say("hello from the terminal")
+	if got := web.ReceiveText(); got != "[chat] ada: hello from the terminal" {
 		t.Fatalf("web got %q", got)
 	}
 	chat.ReceiveNothing() // nobody hears themselves
@@ -44,8 +44,9 @@ func TestMembersOnEveryProtocolSeeEachOther(t *testing.T) {
 		t.Fatalf("rename %q", got)
 	}
 	web.SendText("hi Ada")
-	if got := consumertest.Receive[console.Send](chat); got.Text != "[web] Bob: hi Ada" || got.Conversation != "ada" {
-		t.Fatalf("chat got %+v", got)
+	// Said in Ada's conversation, not as an answer to her old message.
+	if got := chat.ReceiveSay(); got != "[web] Bob: hi Ada" {
+		t.Fatalf("chat got %q", got)
 	}
 	web.ReceiveNothing()
 
@@ -59,11 +60,20 @@ func TestMembersOnEveryProtocolSeeEachOther(t *testing.T) {
 	if got := web.ReceiveText(); got != "[admin] admin: maintenance at noon" {
 		t.Fatalf("web got %q", got)
 	}
-	if got := consumertest.Receive[console.Send](chat); got.Text != "[admin] admin: maintenance at noon" {
-		t.Fatalf("chat got %+v", got)
+	if got := chat.ReceiveSay(); got != "[admin] admin: maintenance at noon" {
+		t.Fatalf("chat got %q", got)
 	}
 
 	web.Disconnect(1000)
-	chat.Send(console.Message{Conversation: "ada", Text: "anyone?"})
+	chat.Say("anyone?")
 	chat.ReceiveNothing()
+}
+
+func TestRoomHandlesWebAndChatProtocols(t *testing.T) {
+	app := room.New()
+	for p, want := range map[string]bool{"websocket": true, "telegram": true, "slack": true, "http": false} {
+		if got := router.HandlesProtocol(app, p); got != want {
+			t.Errorf("HandlesProtocol(%q) = %v, want %v", p, got, want)
+		}
+	}
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-bots/switchboard/consumer"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 )
 
 // Bot is the chat consumer: one instance, and one name, per connection.
@@ -15,7 +15,7 @@ type Bot struct {
 }
 
 // Connect accepts the connection and welcomes the client.
-func (b *Bot) Connect(ctx context.Context, _ websocket.Connect) error {
+func (b *Bot) Connect(ctx context.Context, _ wsevent.Connect) error {
 	if err := b.Accept(ctx, ""); err != nil {
 		return err
 	}
@@ -23,7 +23,7 @@ func (b *Bot) Connect(ctx context.Context, _ websocket.Connect) error {
 }
 
 // Receive renames on "/name <name>" and echoes anything else.
-func (b *Bot) Receive(ctx context.Context, m websocket.Receive) error {
+func (b *Bot) Receive(ctx context.Context, m wsevent.Receive) error {
 	if rest, ok := strings.CutPrefix(m.Text, "/name"); ok && (rest == "" || rest[0] == ' ') {
 		name := strings.TrimSpace(rest)
 		if name == "" {
@@ -36,7 +36,7 @@ func (b *Bot) Receive(ctx context.Context, m websocket.Receive) error {
 }
 
 // New returns the chat consumer.
-func New() *consumer.Type[*Bot] {
+func New() *consumer.App[*Bot] {
 	return consumer.New(func() *Bot { return &Bot{name: "Anonymous"} },
 		consumer.On((*Bot).Connect),
 		consumer.On((*Bot).Receive))

@@ -11,8 +11,8 @@ import (
 
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
-	"github.com/switchboard-bots/switchboard/event/http"
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	httpevent "github.com/switchboard-bots/switchboard/event/http"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -58,7 +58,7 @@ type config struct {
 func WithLayer(l consumer.Layer) Option { return func(c *config) { c.layer = l } }
 
 // WithDisconnect sets the final event the scope ends with. By default it
-// is websocket.Disconnect for "websocket" scopes, http.Disconnect for
+// is wsevent.Disconnect for "websocket" scopes, httpevent.Disconnect for
 // "http" scopes and Disconnect for any other protocol.
 func WithDisconnect(f func(*scope.Scope, scope.Reason) scope.Final) Option {
 	return func(c *config) { c.disconnect = f }
@@ -76,13 +76,13 @@ func (d Disconnect) EndReason() scope.Reason { return d.Reason }
 func defaultDisconnect(s *scope.Scope, r scope.Reason) scope.Final {
 	switch s.Type {
 	case "websocket":
-		code := websocket.CloseNormal
+		code := wsevent.CloseNormal
 		if r == scope.ReasonShutdown {
-			code = websocket.CloseGoingAway
+			code = wsevent.CloseGoingAway
 		}
-		return websocket.Disconnect{Code: code, Reason: r}
+		return wsevent.Disconnect{Code: code, Reason: r}
 	case "http":
-		return http.Disconnect{Reason: r}
+		return httpevent.Disconnect{Reason: r}
 	}
 	return Disconnect{Protocol: s.Type, Reason: r}
 }
@@ -95,9 +95,6 @@ func New(t testing.TB, app scope.Application, s *scope.Scope, opts ...Option) *C
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.layer != nil {
-		app = consumer.WithLayer(cfg.layer)(app)
-	}
 	if s.Key == "" {
 		s.Key = "test"
 	}
@@ -109,8 +106,13 @@ func New(t testing.TB, app scope.Application, s *scope.Scope, opts ...Option) *C
 		NothingTimeout: DefaultNothingTimeout,
 		logs:           &logBuffer{},
 	}
-	m, err := scope.NewManager(app, protocol{c, cfg.disconnect}, scope.Config{IdleTimeout: -1},
-		scope.WithLogger(slog.New(slog.NewTextHandler(c.logs, nil))))
+	log := slog.New(slog.NewTextHandler(c.logs, nil))
+	app = consumer.WithLogger(log)(app)
+	if cfg.layer != nil {
+		app = consumer.WithLayer(cfg.layer)(app)
+	}
+	m, err := scope.NewManager(app, fakeAdapter{c, cfg.disconnect}, scope.Config{IdleTimeout: -1},
+		scope.WithLogger(log))
 	if err != nil {
 		t.Fatalf("consumertest: %v", err)
 	}
@@ -125,13 +127,14 @@ func New(t testing.TB, app scope.Application, s *scope.Scope, opts ...Option) *C
 	return c
 }
 
-// protocol routes the manager's output to the communicator.
-type protocol struct {
+// fakeAdapter is the adapter's side of the scope manager (a
+// scope.Protocol): it routes what the instance sends to the communicator.
+type fakeAdapter struct {
 	c          *Communicator
 	disconnect func(*scope.Scope, scope.Reason) scope.Final
 }
 
-func (p protocol) Send(ctx context.Context, _ *scope.Scope, ev event.Event) error {
+func (p fakeAdapter) Send(ctx context.Context, _ *scope.Scope, ev event.Event) error {
 	select {
 	case p.c.out <- ev:
 		return nil
@@ -140,9 +143,11 @@ func (p protocol) Send(ctx context.Context, _ *scope.Scope, ev event.Event) erro
 	}
 }
 
-func (p protocol) Disconnect(s *scope.Scope, r scope.Reason) scope.Final { return p.disconnect(s, r) }
+func (p fakeAdapter) Disconnect(s *scope.Scope, r scope.Reason) scope.Final {
+	return p.disconnect(s, r)
+}
 
-func (p protocol) Ended(_ *scope.Scope, r scope.Reason, err error) {
+func (p fakeAdapter) Ended(_ *scope.Scope, r scope.Reason, err error) {
 	select {
 	case p.c.ended <- Ending{r, err}:
 	default:
@@ -232,8 +237,9 @@ func (c *Communicator) WaitEnded() Ending {
 	}
 }
 
-// Logs returns what the scope manager logged: failures of the instance,
-// with the scope and the event type.
+// Logs returns what the scope manager and the consumers logged: failures
+// of the instance, with the scope and the event type, and what consumers
+// log through Base.Logger.
 func (c *Communicator) Logs() string { return c.logs.String() }
 
 type logBuffer struct {

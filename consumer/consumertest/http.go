@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-bots/switchboard/event/http"
+	httpevent "github.com/switchboard-bots/switchboard/event/http"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -23,11 +23,11 @@ func HTTPRequest(t testing.TB, app scope.Application, method, path string, heade
 	s := &scope.Scope{Type: "http", Method: method, Headers: textproto.MIMEHeader(headers)}
 	s.Path, s.RawQuery, _ = strings.Cut(path, "?")
 	c := New(t, app, s, opts...)
-	c.Send(http.Request{Body: body})
-	start := Receive[http.ResponseStart](c)
+	c.Send(httpevent.Request{Body: body})
+	start := Receive[httpevent.ResponseStart](c)
 	resp := Response{Status: start.Status, Headers: start.Headers}
 	for {
-		b := Receive[http.ResponseBody](c)
+		b := Receive[httpevent.ResponseBody](c)
 		resp.Body = append(resp.Body, b.Body...)
 		if !b.MoreBody {
 			break

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-bots/switchboard/event/websocket"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -27,11 +27,11 @@ func NewWebSocket(t testing.TB, app scope.Application, path string, opts ...Opti
 // returned when it rejected.
 func (w *WebSocket) Connect() (accepted bool, subprotocol string, closeCode int) {
 	w.t.Helper()
-	w.Send(websocket.Connect{})
+	w.Send(wsevent.Connect{})
 	switch ev := w.Receive().(type) {
-	case websocket.Accept:
+	case wsevent.Accept:
 		return true, ev.Subprotocol, 0
-	case websocket.Close:
+	case wsevent.Close:
 		return false, "", ev.Code
 	default:
 		w.t.Fatalf("consumertest: got %s after connect, want websocket.accept or websocket.close", ev.Type())
@@ -40,7 +40,7 @@ func (w *WebSocket) Connect() (accepted bool, subprotocol string, closeCode int)
 }
 
 // SendText sends a text frame.
-func (w *WebSocket) SendText(text string) { w.t.Helper(); w.Send(websocket.Receive{Text: text}) }
+func (w *WebSocket) SendText(text string) { w.t.Helper(); w.Send(wsevent.Receive{Text: text}) }
 
 // SendBytes sends a binary frame.
 func (w *WebSocket) SendBytes(b []byte) {
@@ -48,7 +48,7 @@ func (w *WebSocket) SendBytes(b []byte) {
 	if b == nil {
 		b = []byte{}
 	}
-	w.Send(websocket.Receive{Bytes: b})
+	w.Send(wsevent.Receive{Bytes: b})
 }
 
 // SendJSON sends v as JSON in a text frame.
@@ -64,7 +64,7 @@ func (w *WebSocket) SendJSON(v any) {
 // ReceiveText returns the next text frame, failing on anything else.
 func (w *WebSocket) ReceiveText() string {
 	w.t.Helper()
-	s := Receive[websocket.Send](w.Communicator)
+	s := Receive[wsevent.Send](w.Communicator)
 	if s.Bytes != nil {
 		w.t.Fatalf("consumertest: got a binary frame %q, want text", s.Bytes)
 	}
@@ -84,5 +84,5 @@ func (w *WebSocket) ReceiveJSON(v any) {
 // until the instance has handled websocket.disconnect.
 func (w *WebSocket) Disconnect(code int) {
 	w.t.Helper()
-	w.EndWith(websocket.Disconnect{Code: code, Reason: scope.ReasonClosed}, scope.ReasonClosed)
+	w.EndWith(wsevent.Disconnect{Code: code, Reason: scope.ReasonClosed}, scope.ReasonClosed)
 }

@@ -1,6 +1,6 @@
 package http
 
-import "github.com/switchboard-bots/switchboard/scope"
+import "github.com/switchboard-bots/switchboard/event"
 
 // Request carries a chunk of the request body. MoreBody is true while more
 // chunks follow; the last chunk has MoreBody false (and may be empty).
@@ -31,10 +31,10 @@ func (ResponseBody) Type() string { return "http.response.body" }
 // Disconnect is the last event of an HTTP scope: the response was sent, the
 // client went away, or the server is shutting down.
 type Disconnect struct {
-	Reason scope.Reason `msgpack:"reason,omitempty"`
+	Reason event.Reason `msgpack:"reason,omitempty"`
 }
 
 func (Disconnect) Type() string { return "http.disconnect" }
 
-// EndReason implements scope.Final.
-func (d Disconnect) EndReason() scope.Reason { return d.Reason }
+// EndReason implements scope.Final (the end of a scope, whatever the protocol).
+func (d Disconnect) EndReason() event.Reason { return d.Reason }

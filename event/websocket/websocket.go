@@ -1,6 +1,6 @@
 package websocket
 
-import "github.com/switchboard-bots/switchboard/scope"
+import "github.com/switchboard-bots/switchboard/event"
 
 // Close codes the framework uses (RFC 6455, section 7.4.1).
 const (
@@ -33,15 +33,28 @@ func (Accept) Type() string { return "websocket.accept" }
 
 // Receive is a message from the client: Text for a text frame, Bytes for
 // a binary one.
+//
+// A text frame is a chat message (event.ChatMessage): its ChatText is the
+// text and its ChatReply a text frame back, so a chat consumer serves the
+// web page as it serves Telegram or Slack. A binary frame is not one (see
+// event.AsChatMessage).
 type Receive struct {
 	Text  string `msgpack:"text,omitempty"`
 	Bytes []byte `msgpack:"bytes,omitempty"`
 }
 
+var _ event.ChatMessage = Receive{}
+
 func (Receive) Type() string { return "websocket.receive" }
 
 // IsText reports whether the message came in a text frame.
 func (r Receive) IsText() bool { return r.Bytes == nil }
+
+// ChatText implements event.ChatMessage: the frame's text.
+func (r Receive) ChatText() string { return r.Text }
+
+// ChatReply implements event.ChatMessage: a text frame to the same client.
+func (r Receive) ChatReply(text string) event.Event { return Send{Text: text} }
 
 // Send sends a message to the client: a text frame when Bytes is nil, a
 // binary frame otherwise.
@@ -65,10 +78,10 @@ func (Close) Type() string { return "websocket.close" }
 // scope ended: closed by the peer, shutdown, error.
 type Disconnect struct {
 	Code   int          `msgpack:"code"`
-	Reason scope.Reason `msgpack:"reason,omitempty"`
+	Reason event.Reason `msgpack:"reason,omitempty"`
 }
 
 func (Disconnect) Type() string { return "websocket.disconnect" }
 
-// EndReason implements scope.Final.
-func (d Disconnect) EndReason() scope.Reason { return d.Reason }
+// EndReason implements scope.Final (the end of a scope, whatever the protocol).
+func (d Disconnect) EndReason() event.Reason { return d.Reason }

@@ -23,13 +23,31 @@ func Authorize(allow func(ctx context.Context, s *scope.Scope) error) router.Mid
 		panic("middleware: Authorize: nil function")
 	}
 	return func(next scope.Application) scope.Application {
-		return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-			if err := allow(ctx, s); err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", ErrForbidden, userName(s.User), err)
-			}
-			return next.NewInstance(ctx, s, conn)
-		})
+		if next == nil {
+			panic("middleware: Authorize: nil application")
+		}
+		return &authorized{next: next, allow: allow}
 	}
+}
+
+// authorized decides once per scope and hands out the wrapped
+// application's own instance, so it is not an EventMiddleware.
+type authorized struct {
+	next  scope.Application
+	allow func(ctx context.Context, s *scope.Scope) error
+}
+
+func (a *authorized) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
+	if err := a.allow(ctx, s); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrForbidden, userName(s.User), err)
+	}
+	return a.next.NewInstance(ctx, s, conn)
+}
+
+// HandlesProtocol implements router.ProtocolReporter for the wrapped
+// application: who may start a scope changes nothing of what it handles.
+func (a *authorized) HandlesProtocol(protocol string) bool {
+	return router.HandlesProtocol(a.next, protocol)
 }
 
 // AllowUsers refuses every scope whose user ID is not among ids, including

@@ -3,11 +3,14 @@
 // refusing users, and rate limiting.
 //
 // Each one wraps an application and the instances it makes, and nothing
-// else: it keeps its per-scope state in the instance wrapper, costs no
-// goroutine or timer per scope, and does not allocate per event, so a
-// stack of them around a router adds nanoseconds to an event, not
-// garbage. Middleware that only decides whether a scope may start, such as
-// Authorize, returns the inner instance itself and costs nothing per event.
+// else. Those that work per event (Recover, Logger, RateLimit) are each one
+// router.EventMiddleware function: per-scope state lives in variables its
+// event handler closes over, they cost no goroutine or timer per scope, and
+// they do not allocate per event, so a stack of them around a router adds
+// nanoseconds to an event, not garbage. Middleware that only decides
+// whether a scope may start, such as Authorize, returns the inner instance
+// itself and costs nothing per event. Every one passes
+// router.HandlesProtocol on to what it wraps.
 //
 // Compose them with router.Chain or router.With, outermost first:
 //

@@ -27,63 +27,50 @@ import (
 // of one conversation can be picked out. Put Logger inside Recover to log
 // panics as failed events.
 func Logger(l *slog.Logger) router.Middleware {
-	return func(next scope.Application) scope.Application {
-		return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-			log := l
-			if log == nil {
-				log = slog.Default()
+	return router.EventMiddleware(func(ctx context.Context, s *scope.Scope, conn scope.Conn, start router.Start) (scope.HandlerFunc, error) {
+		log := l
+		if log == nil {
+			log = slog.Default()
+		}
+		sc := slog.String("scope", s.String()) // made once: Scope.String builds a string
+		next, err := start(conn)
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "scope refused", sc, slog.Any("err", err))
+			return nil, err
+		}
+		if log.Enabled(ctx, slog.LevelInfo) {
+			attrs := []slog.Attr{sc,
+				slog.String("protocol", s.Type),
+				slog.String("key", s.Key),
+				slog.String("user", s.User.ID),
 			}
-			sc := slog.String("scope", s.String())
-			inst, err := next.NewInstance(ctx, s, conn)
+			if s.Path != "" {
+				attrs = append(attrs, slog.String("path", s.Path))
+			}
+			if s.Channel != "" {
+				attrs = append(attrs, slog.String("channel", s.Channel))
+			}
+			log.LogAttrs(ctx, slog.LevelInfo, "scope started", attrs...)
+		}
+		begin := time.Now()
+		return func(ctx context.Context, ev event.Event) error {
+			t := time.Now()
+			err := next(ctx, ev)
+			d := time.Since(t)
 			if err != nil {
-				log.LogAttrs(ctx, slog.LevelError, "scope refused", sc, slog.Any("err", err))
-				return nil, err
+				log.LogAttrs(ctx, slog.LevelError, "event failed", sc,
+					slog.String("event", ev.Type()), slog.Duration("duration", d), slog.Any("err", err))
 			}
-			if inst == nil {
-				return nil, nil
+			if f, ok := ev.(scope.Final); ok {
+				log.LogAttrs(ctx, slog.LevelInfo, "scope ended", sc,
+					slog.String("reason", string(f.EndReason())), slog.Duration("lifetime", time.Since(begin)))
+				return err
 			}
-			if log.Enabled(ctx, slog.LevelInfo) {
-				attrs := []slog.Attr{sc,
-					slog.String("protocol", s.Type),
-					slog.String("key", s.Key),
-					slog.String("user", s.User.ID),
-				}
-				if s.Path != "" {
-					attrs = append(attrs, slog.String("path", s.Path))
-				}
-				if s.Channel != "" {
-					attrs = append(attrs, slog.String("channel", s.Channel))
-				}
-				log.LogAttrs(ctx, slog.LevelInfo, "scope started", attrs...)
+			if err == nil && log.Enabled(ctx, slog.LevelDebug) {
+				log.LogAttrs(ctx, slog.LevelDebug, "event", sc,
+					slog.String("event", ev.Type()), slog.Duration("duration", d))
 			}
-			return &logInstance{next: inst, log: log, scope: sc, start: time.Now()}, nil
-		})
-	}
-}
-
-type logInstance struct {
-	next  scope.Instance
-	log   *slog.Logger
-	scope slog.Attr // made once: Scope.String builds a string
-	start time.Time
-}
-
-func (li *logInstance) Handle(ctx context.Context, ev event.Event) error {
-	t := time.Now()
-	err := li.next.Handle(ctx, ev)
-	d := time.Since(t)
-	if err != nil {
-		li.log.LogAttrs(ctx, slog.LevelError, "event failed", li.scope,
-			slog.String("event", ev.Type()), slog.Duration("duration", d), slog.Any("err", err))
-	}
-	if f, ok := ev.(scope.Final); ok {
-		li.log.LogAttrs(ctx, slog.LevelInfo, "scope ended", li.scope,
-			slog.String("reason", string(f.EndReason())), slog.Duration("lifetime", time.Since(li.start)))
-		return err
-	}
-	if err == nil && li.log.Enabled(ctx, slog.LevelDebug) {
-		li.log.LogAttrs(ctx, slog.LevelDebug, "event", li.scope,
-			slog.String("event", ev.Type()), slog.Duration("duration", d))
-	}
-	return err
+			return err
+		}, nil
+	})
 }

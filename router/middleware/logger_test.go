@@ -105,12 +105,11 @@ func TestLogger(t *testing.T) {
 func TestLoggerQuiet(t *testing.T) {
 	h := &capture{level: slog.LevelInfo}
 	ctx := context.Background()
-	inst, err := Logger(slog.New(h))(&app{}).NewInstance(ctx, &scope.Scope{Type: "channel", Key: "k", Channel: "mail"}, &conn{})
+	inst, err := Logger(slog.New(h))(quiet).NewInstance(ctx, &scope.Scope{Type: "channel", Key: "k", Channel: "mail"}, &conn{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	equal(t, h.take(), []string{"INFO scope started channel=mail key=k protocol=channel scope=channel:k user="})
-	inst.(*logInstance).next = scope.HandlerFunc(func(context.Context, event.Event) error { return nil })
 	var ev event.Event = ping{}
 	if n := testing.AllocsPerRun(100, func() { _ = inst.Handle(ctx, ev) }); n != 0 {
 		t.Errorf("%v allocations per event with Debug off, want 0", n)

@@ -72,57 +72,58 @@ func RateLimit(perSecond float64, burst int, opts ...RateOption) router.Middlewa
 			o(cfg)
 		}
 	}
+	limit := router.EventMiddleware(func(_ context.Context, s *scope.Scope, conn scope.Conn, start router.Start) (scope.HandlerFunc, error) {
+		next, err := start(conn)
+		if err != nil {
+			return nil, err
+		}
+		b := &bucket{tokens: cfg.burst, last: cfg.now()}
+		return func(ctx context.Context, ev event.Event) error {
+			if _, ok := ev.(scope.Final); ok {
+				return next(ctx, ev)
+			}
+			return b.take(ctx, cfg, s, conn, ev, next)
+		}, nil
+	})
 	return func(next scope.Application) scope.Application {
 		if math.IsInf(perSecond, 1) {
 			return next
 		}
-		return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (scope.Instance, error) {
-			inst, err := next.NewInstance(ctx, s, conn)
-			if err != nil || inst == nil {
-				return nil, err
-			}
-			return &rateInstance{next: inst, cfg: cfg, tokens: cfg.burst, last: cfg.now(), s: s, conn: conn}, nil
-		})
+		return limit(next)
 	}
 }
 
-// rateInstance needs no lock: an instance's Handle calls never overlap.
-type rateInstance struct {
-	next   scope.Instance
-	cfg    *rateConfig
+// bucket is one scope's tokens. It needs no lock: a scope's events are
+// handled one at a time.
+type bucket struct {
 	tokens float64       // may go below zero: tokens promised to waiting events
 	last   time.Duration // when tokens was last brought up to date
-	s      *scope.Scope  // for the Reject callback and errors
-	conn   scope.Conn
 }
 
-func (ri *rateInstance) Handle(ctx context.Context, ev event.Event) error {
-	if _, ok := ev.(scope.Final); ok {
-		return ri.next.Handle(ctx, ev)
-	}
-	c := ri.cfg
+// take passes ev on to next once it has a token, or rejects it.
+func (b *bucket) take(ctx context.Context, c *rateConfig, s *scope.Scope, conn scope.Conn, ev event.Event, next scope.HandlerFunc) error {
 	now := c.now()
-	ri.tokens = min(c.burst, ri.tokens+(now-ri.last).Seconds()*c.rate)
-	ri.last = now
-	if ri.tokens >= 1 {
-		ri.tokens--
-		return ri.next.Handle(ctx, ev)
+	b.tokens = min(c.burst, b.tokens+(now-b.last).Seconds()*c.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return next(ctx, ev)
 	}
 	if c.reject {
 		if c.onReject != nil {
-			return c.onReject(ctx, ri.s, ri.conn, ev)
+			return c.onReject(ctx, s, conn, ev)
 		}
-		return fmt.Errorf("%w: scope %s: %q event over %g per second", ErrRateLimited, ri.s, ev.Type(), c.rate)
+		return fmt.Errorf("%w: scope %s: %q event over %g per second", ErrRateLimited, s, ev.Type(), c.rate)
 	}
 	// Take the token now and wait until it has been earned, so the next
 	// event queues behind this one.
-	d := time.Duration(math.Ceil((1 - ri.tokens) / c.rate * float64(time.Second)))
-	ri.tokens--
+	d := time.Duration(math.Ceil((1 - b.tokens) / c.rate * float64(time.Second)))
+	b.tokens--
 	if err := c.wait(ctx, d); err != nil {
-		ri.tokens++
-		return fmt.Errorf("middleware: rate limit: scope %s: waiting for %q event: %w", ri.s, ev.Type(), err)
+		b.tokens++
+		return fmt.Errorf("middleware: rate limit: scope %s: waiting for %q event: %w", s, ev.Type(), err)
 	}
-	return ri.next.Handle(ctx, ev)
+	return next(ctx, ev)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

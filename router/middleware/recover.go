@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -18,27 +19,25 @@ import (
 // served without it (tests, custom servers), and for middleware outside it
 // that should see a panic as an error, such as Logger.
 func Recover(next scope.Application) scope.Application {
-	return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, conn scope.Conn) (inst scope.Instance, err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				inst, err = nil, &scope.PanicError{Value: v, Stack: debug.Stack()}
-			}
-		}()
-		inst, err = next.NewInstance(ctx, s, conn)
-		if err != nil || inst == nil {
-			return nil, err
-		}
-		return &recoverInstance{inst}, nil
-	})
+	return router.EventMiddleware(recoverScope)(next)
 }
 
-type recoverInstance struct{ next scope.Instance }
-
-func (r *recoverInstance) Handle(ctx context.Context, ev event.Event) (err error) {
+func recoverScope(_ context.Context, _ *scope.Scope, conn scope.Conn, start router.Start) (h scope.HandlerFunc, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &scope.PanicError{Value: v, Stack: debug.Stack()}
+			h, err = nil, &scope.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return r.next.Handle(ctx, ev)
+	next, err := start(conn)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, ev event.Event) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = &scope.PanicError{Value: v, Stack: debug.Stack()}
+			}
+		}()
+		return next(ctx, ev)
+	}, nil
 }

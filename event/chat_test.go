@@ -1,0 +1,34 @@
+package event_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-bots/switchboard/event"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
+)
+
+func TestAWebSocketTextFrameIsAChatMessage(t *testing.T) {
+	m, ok := event.AsChatMessage(wsevent.Receive{Text: "hi"})
+	if !ok || m.ChatText() != "hi" {
+		t.Fatalf("text frame: got %v, %v; want a chat message with its text", m, ok)
+	}
+	if got, ok := m.ChatReply("hello").(wsevent.Send); !ok || got.Text != "hello" || got.Bytes != nil {
+		t.Fatalf("reply %#v, want a text frame", got)
+	}
+	if _, ok := event.AsChatMessage(wsevent.Receive{Bytes: []byte{1}}); ok {
+		t.Fatal("a binary frame passed for a chat message")
+	}
+	if _, ok := event.AsChatMessage(wsevent.Connect{}); ok {
+		t.Fatal("websocket.connect passed for a chat message")
+	}
+	if _, ok := event.AsChatMessage(event.Message{"type": "websocket.receive", "text": "x"}); ok {
+		t.Fatal("a generic message passed for a chat message")
+	}
+}
+
+func TestSayIsChatSay(t *testing.T) {
+	m, err := event.ToMessage(event.Say{Text: "hi"})
+	if err != nil || m.Type() != "chat.say" || m["text"] != "hi" {
+		t.Fatalf("got %v, %v", m, err)
+	}
+}
