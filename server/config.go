@@ -99,6 +99,8 @@ type ConsoleConfig struct {
 	// Enabled defaults to true when the section is present.
 	Enabled        *bool `yaml:"enabled"`
 	console.Config `yaml:",inline"`
+	// Scopes bounds and times the console's conversations.
+	Scopes scope.Config `yaml:"scopes"`
 }
 
 // WorkerConfig names the layer channels a server serves with its

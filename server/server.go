@@ -209,9 +209,9 @@ func (s *Server) buildAdapters(o options) error {
 		s.adapters = append(s.adapters, a)
 	}
 	if cn := c.Console; cn != nil && enabled(cn.Enabled) {
-		cc := cn.Config
-		cc.Scopes = mergeScopes(cc.Scopes, c.Scopes)
-		s.adapters = append(s.adapters, console.New(o.stdin, o.stdout, cc, s.log))
+		s.adapters = append(s.adapters, adapters.NewHost(console.New(o.stdin, o.stdout, cn.Config),
+			adapters.WithScopes(mergeScopes(cn.Scopes, c.Scopes)), adapters.WithLogger(s.log),
+			adapters.WithPushes(s.layer), adapters.WithObserver(s.ops.metrics)))
 	}
 	return nil
 }
@@ -245,6 +245,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.stopPush = stopPush
 	s.mu.Unlock()
 	for _, a := range s.adapters {
+		if _, host := a.(*adapters.Host); host {
+			continue // a Host takes its own pushes (WithPushes)
+		}
 		if _, ok := a.(adapters.Pusher); ok {
 			s.pushing.Go(func() { s.push(pctx, a) })
 		}
