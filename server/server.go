@@ -177,11 +177,12 @@ func (s *Server) buildAdapters(o options) error {
 		if c.Routes["channel"] == nil {
 			return c.errorAt("routes", errors.New(`worker: routes.channel is missing: name the bot that serves each channel`))
 		}
-		w, err := worker.New(s.layer, channels, c.Scopes, s.log)
+		w, err := worker.New(s.layer, channels)
 		if err != nil {
 			return c.errorAt("worker", err)
 		}
-		s.adapters = append(s.adapters, w)
+		s.adapters = append(s.adapters, adapters.NewHost(w, adapters.WithScopes(w.ScopeConfig(c.Scopes)),
+			adapters.WithLogger(s.log), adapters.WithObserver(s.ops.metrics)))
 	}
 	if o.worker != nil {
 		return nil // a worker process runs no other adapter
