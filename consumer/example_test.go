@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
@@ -31,7 +32,7 @@ func Example() {
 		consumer.OnMessage((*Counter).Message))
 
 	in := strings.NewReader("hi\nhello again\n")
-	_ = console.New(in, os.Stdout, console.Config{}, nil).Run(context.Background(), app)
+	_ = adapters.NewHost(console.New(in, os.Stdout, console.Config{})).Run(context.Background(), app)
 	// Output:
 	// [console] #1: hi
 	// [console] #2: hello again

@@ -215,11 +215,11 @@ func (c Command) exit(err error) int {
 // announce tells where to point a browser once the WebSocket adapter
 // listens.
 func (c Command) announce(ctx context.Context, s *Server) {
-	ws := s.WebSocket()
 	select {
-	case <-ws.Started():
+	case <-s.WebSocket().Ready():
 	case <-ctx.Done():
 		return
 	}
-	fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s/ in a browser to chat with the bot\n", ws.Addr(), ws.Addr())
+	addr := s.WebSocketAddr()
+	fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s/ in a browser to chat with the bot\n", addr, addr)
 }

@@ -77,6 +77,9 @@ type WebSocketConfig struct {
 	// Enabled defaults to true when the section is present.
 	Enabled          *bool `yaml:"enabled"`
 	websocket.Config `yaml:",inline"`
+	// Scopes bounds the scopes of connections and requests; their idle
+	// timeout is ignored (a connection's scope lasts as long as it).
+	Scopes scope.Config `yaml:"scopes"`
 }
 
 // TelegramConfig enables the Telegram adapter.
@@ -104,6 +107,8 @@ type ConsoleConfig struct {
 	// Enabled defaults to true when the section is present.
 	Enabled        *bool `yaml:"enabled"`
 	console.Config `yaml:",inline"`
+	// Scopes bounds and times the console's conversations.
+	Scopes scope.Config `yaml:"scopes"`
 }
 
 // WorkerConfig names the layer channels a server serves with its
@@ -164,7 +169,7 @@ func (c *Config) Validate(reg *Registry) error {
 		add("shutdown", fmt.Errorf("shutdown.grace must not be negative"))
 	}
 	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
-		add("websocket", prefixed("websocket", c.withScopes(w.Config).Validate()))
+		add("websocket", prefixed("websocket", errors.Join(w.Config.Validate(), w.Scopes.Validate())))
 	}
 	if t := c.Telegram; t != nil && enabled(t.Enabled) {
 		add("telegram", prefixed("telegram", errors.Join(t.Config.Validate(), t.Scopes.Validate())))
@@ -191,13 +196,6 @@ func prefixed(section string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", section, err)
-}
-
-// withScopes fills the adapter's zero scope settings from the top-level
-// scopes section.
-func (c *Config) withScopes(w websocket.Config) websocket.Config {
-	w.Scopes = mergeScopes(w.Scopes, c.Scopes)
-	return w
 }
 
 func (c *Config) slackConfig() (slack.Config, scope.Config) {

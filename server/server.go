@@ -32,7 +32,7 @@ type Server struct {
 	layer    layer.Layer
 	app      scope.Application
 	adapters []adapters.Runner
-	ws       *websocket.Adapter // nil when the WebSocket adapter is off
+	ws       *adapters.Host // runs the WebSocket adapter; nil when it is off
 	ops      *opsServer
 
 	// pushing runs the push loops; stopPush ends them when intake stops.
@@ -148,9 +148,6 @@ func (s *Server) addChecks(backend layer.Layer) {
 			}
 		}
 	}
-	if s.ws != nil {
-		s.ops.health.AddCheck("websocket", ready(s.ws.Started(), "not listening yet"))
-	}
 	for _, a := range s.adapters {
 		if r, ok := a.(interface{ Ready() <-chan struct{} }); ok {
 			s.ops.health.AddCheck(a.Name(), ready(r.Ready(), "not connected yet"))
@@ -174,22 +171,24 @@ func (s *Server) buildAdapters(o options) error {
 		if c.Routes["channel"] == nil {
 			return c.errorAt("routes", errors.New(`worker: routes.channel is missing: name the bot that serves each channel`))
 		}
-		w, err := worker.New(s.layer, channels, c.Scopes, s.log)
+		w, err := worker.New(s.layer, channels)
 		if err != nil {
 			return c.errorAt("worker", err)
 		}
-		s.adapters = append(s.adapters, w)
+		s.adapters = append(s.adapters, adapters.NewHost(w, adapters.WithScopes(w.ScopeConfig(c.Scopes)),
+			adapters.WithLogger(s.log), adapters.WithObserver(s.ops.metrics)))
 	}
 	if o.worker != nil {
 		return nil // a worker process runs no other adapter
 	}
 	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
-		a, err := websocket.New(c.withScopes(w.Config), append([]websocket.Option{websocket.WithLogger(s.log)}, o.wsOpts...)...)
+		a, err := websocket.New(w.Config, o.wsOpts...)
 		if err != nil {
 			return c.errorAt("websocket", err)
 		}
-		s.ws = a
-		s.adapters = append(s.adapters, a)
+		s.ws = adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(mergeScopes(w.Scopes, c.Scopes))),
+			adapters.WithLogger(s.log), adapters.WithObserver(s.ops.metrics))
+		s.adapters = append(s.adapters, s.ws)
 	}
 	if t := c.Telegram; t != nil && enabled(t.Enabled) {
 		a, err := telegram.New(t.Config, append([]telegram.Option{telegram.WithLogger(s.log)}, o.tgOpts...)...)
@@ -209,9 +208,9 @@ func (s *Server) buildAdapters(o options) error {
 			adapters.WithPushes(s.layer), adapters.WithObserver(s.ops.metrics)))
 	}
 	if cn := c.Console; cn != nil && enabled(cn.Enabled) {
-		cc := cn.Config
-		cc.Scopes = mergeScopes(cc.Scopes, c.Scopes)
-		s.adapters = append(s.adapters, console.New(o.stdin, o.stdout, cc, s.log))
+		s.adapters = append(s.adapters, adapters.NewHost(console.New(o.stdin, o.stdout, cn.Config),
+			adapters.WithScopes(mergeScopes(cn.Scopes, c.Scopes)), adapters.WithLogger(s.log),
+			adapters.WithPushes(s.layer), adapters.WithObserver(s.ops.metrics)))
 	}
 	return nil
 }
@@ -225,8 +224,18 @@ func newLayer(cfg *Config) (layer.Layer, error) {
 	return memory.New(cfg.Layer.Config)
 }
 
-// WebSocket returns the WebSocket adapter, or nil when it is off.
-func (s *Server) WebSocket() *websocket.Adapter { return s.ws }
+// WebSocket returns the Host running the WebSocket adapter, or nil when it
+// is off. Its Ready is closed once the adapter listens.
+func (s *Server) WebSocket() *adapters.Host { return s.ws }
+
+// WebSocketAddr returns where the WebSocket adapter listens, once it is
+// ready, or nil.
+func (s *Server) WebSocketAddr() net.Addr {
+	if s.ws == nil {
+		return nil
+	}
+	return s.ws.Adapter().(*websocket.Adapter).Addr()
+}
 
 // Layer returns the server's channel layer.
 func (s *Server) Layer() layer.Layer { return s.layer }

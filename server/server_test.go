@@ -60,7 +60,7 @@ func start(t *testing.T, yaml string, opts ...server.Option) (*server.Server, *r
 	})
 	if ws := s.WebSocket(); ws != nil {
 		select {
-		case <-ws.Started():
+		case <-ws.Ready():
 		case <-r.done:
 			t.Fatalf("server stopped: %v", r.err)
 		}
@@ -70,7 +70,7 @@ func start(t *testing.T, yaml string, opts ...server.Option) (*server.Server, *r
 
 func dial(t *testing.T, s *server.Server, path string) *gorilla.Conn {
 	t.Helper()
-	c, resp, err := gorilla.DefaultDialer.Dial(fmt.Sprintf("ws://%s%s", s.WebSocket().Addr(), path), nil)
+	c, resp, err := gorilla.DefaultDialer.Dial(fmt.Sprintf("ws://%s%s", s.WebSocketAddr(), path), nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v (%v)", path, err, resp)
 	}
@@ -127,7 +127,7 @@ routes:
 		t.Fatalf("telegram chat got %q", got)
 	}
 
-	resp, err := http.Get(fmt.Sprintf("http://%s/", s.WebSocket().Addr()))
+	resp, err := http.Get(fmt.Sprintf("http://%s/", s.WebSocketAddr()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package console_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -69,18 +70,92 @@ func harness(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platf
 		outW.Close()
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return console.New(inR, outW, console.Config{Name: "term", Scopes: cfg}, log), p
+	return adapters.NewHost(console.New(inR, outW, console.Config{Name: "term"}),
+		adapters.WithScopes(cfg), adapters.WithLogger(log)), p
 }
 
 func TestConformance(t *testing.T) { adaptertest.Run(t, harness) }
 
 func TestEndOfInputStopsCleanly(t *testing.T) {
 	var out strings.Builder
-	a := console.New(strings.NewReader("@x hi\n"), &out, console.Config{}, nil)
-	err := a.Run(context.Background(), scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
-		return scope.HandlerFunc(func(context.Context, event.Event) error { return nil }), nil
+	h := adapters.NewHost(console.New(strings.NewReader("@x hi\n"), &out, console.Config{}))
+	err := h.Run(context.Background(), scope.ApplicationFunc(func(_ context.Context, _ *scope.Scope, conn scope.Conn) (scope.Instance, error) {
+		return scope.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+			if m, ok := ev.(event.ChatMessage); ok {
+				return conn.Send(ctx, event.Say{Text: "said: " + m.ChatText()})
+			}
+			return nil
+		}), nil
 	}))
-	if err != adapters.ErrStopped {
+	if !errors.Is(err, adapters.ErrStopped) {
 		t.Fatalf("Run: %v, want ErrStopped", err)
 	}
+	if got := out.String(); got != "[x] said: hi\n" {
+		t.Errorf("output %q, want the chat.say in conversation x", got)
+	}
 }
+
+func TestRunTwice(t *testing.T) {
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	h := adapters.NewHost(console.New(inR, io.Discard, console.Config{}))
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background(), nopApp) }()
+	<-h.Ready()
+	if err := h.Run(context.Background(), nopApp); !errors.Is(err, adapters.ErrRunning) {
+		t.Errorf("second Run: %v, want ErrRunning", err)
+	}
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, adapters.ErrStopped) {
+		t.Errorf("Run: %v, want ErrStopped", err)
+	}
+}
+
+func TestShutdownBeforeRun(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	h := adapters.NewHost(console.New(strings.NewReader("hi\n"), io.Discard, console.Config{}))
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Run(context.Background(), nopApp); !errors.Is(err, adapters.ErrStopped) {
+		t.Errorf("Run after Shutdown: %v, want ErrStopped", err)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	var out strings.Builder
+	a, err := console.Factory(adapters.Setup{
+		Name:   "term",
+		Decode: func(v any) error { v.(*console.Config).MaxLine = 8; return nil },
+		Stdin:  strings.NewReader("a line far longer than eight bytes\n@y short\n"),
+		Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Name() != "term" {
+		t.Errorf("name %q, want the section's", a.Name())
+	}
+	got := make(chan string, 2)
+	h := adapters.NewHost(a, adapters.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	err = h.Run(context.Background(), scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
+		return scope.HandlerFunc(func(_ context.Context, ev event.Event) error {
+			if m, ok := ev.(console.Message); ok {
+				got <- m.Text
+			}
+			return nil
+		}), nil
+	}))
+	if !errors.Is(err, adapters.ErrStopped) {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(got) != 1 || <-got != "short" {
+		t.Error("max_line from the section did not skip the long line")
+	}
+}
+
+var nopApp = scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
+	return scope.HandlerFunc(func(context.Context, event.Event) error { return nil }), nil
+})

@@ -1,9 +1,6 @@
 package console
 
-import (
-	"github.com/switchboard-bots/switchboard/event"
-	"github.com/switchboard-bots/switchboard/scope"
-)
+import "github.com/switchboard-bots/switchboard/event"
 
 // Message is a line typed into a conversation: "console.message".
 type Message struct {
@@ -14,12 +11,15 @@ type Message struct {
 	Raw string `msgpack:"raw"`
 }
 
+var _ event.ChatMessage = Message{}
+
+// Type implements event.Event.
 func (Message) Type() string { return "console.message" }
 
-// ChatText returns the message text, for chat consumers and routers.
+// ChatText implements event.ChatMessage.
 func (m Message) ChatText() string { return m.Text }
 
-// ChatReply returns the Send that answers m in its conversation.
+// ChatReply implements event.ChatMessage: a Send to m's conversation.
 func (m Message) ChatReply(text string) event.Event {
 	return Send{Conversation: m.Conversation, Text: text}
 }
@@ -31,14 +31,5 @@ type Send struct {
 	Text         string `msgpack:"text"`
 }
 
+// Type implements event.Event.
 func (Send) Type() string { return "console.send" }
-
-// Disconnect ends a console conversation: "console.disconnect".
-type Disconnect struct {
-	Reason scope.Reason `msgpack:"reason"`
-}
-
-func (Disconnect) Type() string { return "console.disconnect" }
-
-// EndReason implements scope.Final.
-func (d Disconnect) EndReason() scope.Reason { return d.Reason }

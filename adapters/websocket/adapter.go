@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,11 +25,9 @@ const (
 
 // Adapter is the WebSocket and HTTP adapter: an HTTP server whose WebSocket
 // requests become websocket scopes and whose other requests become http
-// scopes, all served by one application.
+// scopes, all served by the application of the adapters.Host that runs it.
 type Adapter struct {
 	cfg     Config
-	log     *slog.Logger
-	ln      net.Listener // from WithListener, or made by Run
 	origins originPolicy
 	proxies []netip.Prefix
 	upg     gorilla.Upgrader
@@ -38,25 +35,18 @@ type Adapter struct {
 
 	seq atomic.Uint64 // scope keys
 
-	mu       sync.Mutex
-	m        *scope.Manager // set by Run
-	srv      *http.Server
-	runCtx   context.Context
-	conns    map[*conn]struct{} // open WebSocket connections
-	stopping bool               // Shutdown or a hard stop began
-	hard     bool               // a hard stop began: no connection may open
-	started  chan struct{}      // closed once Run set m
-	stopped  chan struct{}      // closed by Shutdown when done
-
-	readers  sync.WaitGroup // WebSocket read loops
-	stopOnce sync.Once
+	mu   sync.Mutex
+	ln   net.Listener // from WithListener, until Serve takes it
+	addr net.Addr     // where Serve listens, once it does
+	cur  *run         // the current Serve's intake; nil when none takes requests
 }
 
 var (
-	_ adapters.Runner  = (*Adapter)(nil)
-	_ scope.Protocol    = (*Adapter)(nil)
-	_ scope.EndNotifier = (*Adapter)(nil)
-	_ http.Handler      = (*Adapter)(nil)
+	_ adapters.Adapter      = (*Adapter)(nil)
+	_ adapters.Disconnecter = (*Adapter)(nil)
+	_ adapters.Ender        = (*Adapter)(nil)
+	_ adapters.Protocols    = (*Adapter)(nil)
+	_ http.Handler          = (*Adapter)(nil)
 )
 
 // New returns an adapter with the given configuration, which it checks.
@@ -65,19 +55,13 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	o := options{logger: slog.Default()}
+	var o options
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
 		}
 	}
-	a := &Adapter{
-		cfg: cfg, log: o.logger, ln: o.listener,
-		origins: newOriginPolicy(cfg.AllowedOrigins),
-		conns:   make(map[*conn]struct{}),
-		started: make(chan struct{}),
-		stopped: make(chan struct{}),
-	}
+	a := &Adapter{cfg: cfg, ln: o.listener, origins: newOriginPolicy(cfg.AllowedOrigins)}
 	for _, p := range cfg.TrustedProxies {
 		pfx, _ := parsePrefix(p) // checked by Validate
 		a.proxies = append(a.proxies, pfx)
@@ -102,6 +86,19 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	return a, nil
 }
 
+// Factory builds the adapter from its config section (see Config). The
+// section's name is the adapter's.
+func Factory(s adapters.Setup) (adapters.Adapter, error) {
+	var cfg Config
+	if err := s.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	if s.Name != "" {
+		cfg.Name = s.Name
+	}
+	return New(cfg)
+}
+
 // writePools shares one buffer pool per buffer size among adapters, so that
 // two adapters in a process do not keep two sets of idle buffers.
 var writePools sync.Map // int -> *sync.Pool
@@ -111,168 +108,149 @@ func writePool(size int) gorilla.BufferPool {
 	return p.(*sync.Pool)
 }
 
-// Name implements adapters.Runner.
+// Name implements adapters.Adapter.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
-// Addr returns the address Run serves on, once Run has started, or nil.
+// Protocols implements adapters.Protocols: WebSocket and HTTP scopes.
+func (a *Adapter) Protocols() []string { return []string{TypeWebSocket, TypeHTTP} }
+
+// ScopeConfig returns c as this adapter's scopes need it: a connection's
+// scope lasts as long as the connection (keepalive pings find dead peers),
+// so it never ends for being idle. Give the result to adapters.WithScopes.
+func (a *Adapter) ScopeConfig(c scope.Config) scope.Config {
+	c.IdleTimeout = -1
+	return c
+}
+
+// Addr returns the address Serve listens on, once the Host is ready, or
+// nil before.
 func (a *Adapter) Addr() net.Addr {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.ln == nil || a.m == nil {
-		return nil
-	}
-	return a.ln.Addr()
+	return a.addr
 }
 
-// Started returns a channel closed once Run serves.
-func (a *Adapter) Started() <-chan struct{} { return a.started }
+// run is what one Serve shares with the requests it serves.
+type run struct {
+	in       *adapters.Intake
+	log      *slog.Logger
+	stopping chan struct{} // closed when intake stops
 
-// Run serves app until Shutdown (returning adapters.ErrStopped) or until
-// ctx ends (a hard stop: connections are dropped, every scope still gets its
-// disconnect event, and Run returns ctx's error).
-func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
-	if app == nil {
-		return fmt.Errorf("websocket: Run needs an application")
+	mu      sync.Mutex
+	conns   map[*conn]struct{} // open WebSocket connections, which http.Server does not track
+	closed  bool               // intake stopped: no connection may open
+	readers sync.WaitGroup     // the read loops of conns
+}
+
+// track registers an open connection; it fails once intake stopped.
+func (rn *run) track(c *conn) bool {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	if rn.closed {
+		return false
 	}
-	m, err := scope.NewManager(a.wrap(app), a, a.cfg.Scopes, scope.WithLogger(a.log))
-	if err != nil {
-		return fmt.Errorf("websocket: %w", err)
+	rn.conns[c] = struct{}{}
+	rn.readers.Add(1)
+	return true
+}
+
+func (rn *run) untrack(c *conn) {
+	rn.mu.Lock()
+	delete(rn.conns, c)
+	rn.mu.Unlock()
+	rn.readers.Done()
+}
+
+// close stops intake and returns the open connections.
+func (rn *run) close() []*conn {
+	rn.mu.Lock()
+	rn.closed = true
+	close(rn.stopping)
+	rn.mu.Unlock()
+	return rn.open()
+}
+
+// open returns the open connections.
+func (rn *run) open() []*conn {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	cs := make([]*conn, 0, len(rn.conns))
+	for c := range rn.conns {
+		cs = append(cs, c)
 	}
+	return cs
+}
+
+// Serve implements adapters.Adapter: it listens on Config.Addr (or the
+// WithListener listener) and serves until ctx ends. Then it stops
+// accepting, ends every scope with reason shutdown after what it has
+// queued (open WebSockets close with 1001, requests still unanswered get
+// 503), waits for responses in flight and for clients to answer the close,
+// and returns. At in.Grace it stops waiting: the connections left are
+// dropped.
+func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
+	a.mu.Lock()
 	ln := a.ln
+	a.ln = nil
+	a.mu.Unlock()
 	if ln == nil {
+		var err error
 		if ln, err = net.Listen("tcp", a.cfg.Addr); err != nil {
-			_ = m.Close()
 			return fmt.Errorf("websocket: listen: %w", err)
 		}
 	}
+	rn := &run{in: in, log: in.Logger(), stopping: make(chan struct{}), conns: make(map[*conn]struct{})}
 	srv := &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
 		IdleTimeout:       a.cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(rn.log.Handler(), slog.LevelWarn),
 	}
 	a.mu.Lock()
-	if a.m != nil {
-		a.mu.Unlock()
-		_ = m.Close()
-		return fmt.Errorf("websocket: Run called twice")
-	}
-	a.m, a.srv, a.ln, a.runCtx = m, srv, ln, ctx
-	close(a.started)
+	a.cur, a.addr = rn, ln.Addr()
 	a.mu.Unlock()
-
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	in.Ready()
 	select {
-	case <-a.stopped:
-		<-served
-		return adapters.ErrStopped
-	case err := <-served:
-		if errors.Is(err, http.ErrServerClosed) {
-			<-a.stopped // Shutdown closed the server and is finishing
-			return adapters.ErrStopped
-		}
-		a.hardStop()
-		return fmt.Errorf("websocket: serve: %w", err)
 	case <-ctx.Done():
-		a.hardStop()
+		a.drain(rn, srv)
 		<-served
-		return ctx.Err()
-	}
-}
-
-// hardStop drops everything at once: the server, every connection, and
-// every scope (which still get their disconnect events).
-func (a *Adapter) hardStop() {
-	a.mu.Lock()
-	a.stopping, a.hard = true, true
-	a.mu.Unlock()
-	_ = a.srv.Close()
-	// Scopes end first, so that their final events say shutdown rather
-	// than a dropped connection.
-	_ = a.m.Close()
-	a.closeConns()
-	a.readers.Wait()
-}
-
-// Shutdown stops accepting connections and requests, lets every scope
-// handle what it has queued, ends every scope with reason shutdown (open
-// WebSockets are closed with 1001, requests without a response get 503),
-// and waits for responses in flight and for connections to close, until
-// ctx ends. Run then returns adapters.ErrStopped.
-func (a *Adapter) Shutdown(ctx context.Context) error {
-	a.mu.Lock()
-	m, srv := a.m, a.srv
-	a.stopping = true
-	a.mu.Unlock()
-	if m == nil {
-		a.stopOnce.Do(func() { close(a.stopped) })
 		return nil
+	case err := <-served:
+		a.drain(rn, srv)
+		return fmt.Errorf("websocket: serve: %w", err)
 	}
-	// The server stops listening at once and then waits for the handlers
-	// of requests in flight, which end with their scopes below.
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Shutdown(ctx) }()
-	err := m.Shutdown(ctx)
+}
+
+// drain stops intake and ends every scope, bounded by the Host's grace.
+func (a *Adapter) drain(rn *run, srv *http.Server) {
+	a.mu.Lock()
+	a.cur = nil
+	a.mu.Unlock()
+	conns := rn.close()
+	grace := rn.in.Grace()
+	// The server stops listening at once, then waits for the requests in
+	// flight (upgrades included), which end with their scopes.
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(grace) }()
+	for _, c := range conns {
+		c.shutdown()
+	}
 	readers := make(chan struct{})
-	go func() { a.readers.Wait(); close(readers) }()
+	go func() { rn.readers.Wait(); close(readers) }()
 	select {
 	case <-readers:
-	case <-ctx.Done():
-		a.closeConns() // clients that never answered the close frame
-		<-readers
-		err = errors.Join(err, ctx.Err())
+	case <-grace.Done():
+		left := rn.open()
+		for _, c := range left {
+			c.drop() // clients that never answered the close frame, handlers still running
+		}
+		rn.log.Warn("websocket: connections dropped at the shutdown deadline", "adapter", a.Name(), "connections", len(left))
 	}
-	if serr := <-srvDone; serr != nil {
+	if err := <-shut; err != nil {
 		_ = srv.Close()
-		err = errors.Join(err, serr)
 	}
-	a.stopOnce.Do(func() { close(a.stopped) })
-	if err != nil {
-		return fmt.Errorf("websocket: shutdown: %w", err)
-	}
-	return nil
-}
-
-func (a *Adapter) closeConns() {
-	a.mu.Lock()
-	cs := make([]*conn, 0, len(a.conns))
-	for c := range a.conns {
-		cs = append(cs, c)
-	}
-	a.mu.Unlock()
-	for _, c := range cs {
-		c.drop()
-	}
-}
-
-// track registers an open connection; it fails once the adapter stops.
-func (a *Adapter) track(c *conn) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.hard {
-		return false
-	}
-	a.conns[c] = struct{}{}
-	a.readers.Add(1)
-	return true
-}
-
-func (a *Adapter) untrack(c *conn) {
-	a.mu.Lock()
-	delete(a.conns, c)
-	a.mu.Unlock()
-	a.readers.Done()
-}
-
-// manager returns the scope manager, or nil when the adapter is stopping.
-func (a *Adapter) manager() (*scope.Manager, context.Context) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.stopping {
-		return nil, nil
-	}
-	return a.m, a.runCtx
 }
 
 // newKey returns a key unique among the adapter's scopes.
@@ -280,22 +258,24 @@ func (a *Adapter) newKey(prefix byte) string {
 	return string(prefix) + strconv.FormatUint(a.seq.Add(1), 36)
 }
 
-// ServeHTTP implements http.Handler: Run serves with it, and a program with
-// a server of its own may mount the adapter in it (Run must be running).
+// ServeHTTP implements http.Handler: Serve serves with it, and a program
+// with a server of its own may mount the adapter in it while Serve runs.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.page != nil && r.URL.Path == a.cfg.PagePath {
 		a.page.ServeHTTP(w, r)
 		return
 	}
-	m, ctx := a.manager()
-	if m == nil {
+	a.mu.Lock()
+	rn := a.cur
+	a.mu.Unlock()
+	if rn == nil {
 		w.Header().Set("Connection", "close")
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	if gorilla.IsWebSocketUpgrade(r) {
-		a.serveWebSocket(ctx, m, w, r)
+		a.serveWebSocket(rn, w, r)
 		return
 	}
-	a.serveHTTP(m, w, r)
+	a.serveHTTP(rn, w, r)
 }

@@ -193,7 +193,7 @@ func TestThousandConnectionsLeaveNothing(t *testing.T) {
 		t.Errorf("disconnect codes %v, want %d of 1000 and of 1006", codes, n/2)
 	}
 	// The server's accept loop may have started after before was taken
-	// (Started is closed once the listener is bound); it is the test's
+	// (the Host is ready once the listener is bound); it is the test's
 	// own server, shut down at cleanup, not a leak of the connections.
 	goleak.VerifyNone(t, before, goleak.IgnoreAnyFunction("net/http.(*Server).Serve"))
 }

@@ -3,22 +3,19 @@ package websocket
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Config configures an Adapter. The zero value is usable: every zero field
 // takes the default its comment names.
 type Config struct {
 	// Name is the adapter's name in logs and in Scope.Adapter.
-	// Default: "websocket".
-	Name string `yaml:"name"`
-	// Addr is the address Run listens on. Default: "127.0.0.1:8000".
+	// Default: "websocket"; Factory uses the config section's name.
+	Name string `yaml:"-"`
+	// Addr is the address Serve listens on. Default: "127.0.0.1:8000".
 	Addr string `yaml:"addr"`
 
 	// AllowedOrigins lists the origins a browser may open a WebSocket
@@ -89,11 +86,6 @@ type Config struct {
 	// PageSocket is the WebSocket path the page connects to.
 	// Default: "/ws/".
 	PageSocket string `yaml:"page_socket"`
-
-	// Scopes bounds the scopes of connections and requests. Their idle
-	// timeout is ignored: a connection's scope lasts as long as the
-	// connection, and keepalive pings find dead peers.
-	Scopes scope.Config `yaml:"scopes"`
 }
 
 // Defaults for Config.
@@ -161,9 +153,6 @@ func (c Config) Validate() error {
 			bad("%s must start with /, got %q", name, p)
 		}
 	}
-	if err := c.Scopes.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
-	}
 	return errors.Join(errs...)
 }
 
@@ -208,8 +197,6 @@ func (c *Config) setDefaults() {
 	def(&c.CloseTimeout, DefaultCloseTimeout)
 	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	def(&c.IdleTimeout, DefaultIdleTimeout)
-	// A connection's scope ends with the connection, never by idling.
-	c.Scopes.IdleTimeout = -1
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -223,26 +210,17 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
-// Option configures what an Adapter gets as code rather than data.
+// Option configures what an Adapter gets as code rather than data. The
+// logger is the Host's (adapters.WithLogger).
 type Option func(*options)
 
 type options struct {
-	logger   *slog.Logger
 	listener net.Listener
 }
 
-// WithLogger sets the logger. Default: slog.Default().
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
-		if l != nil {
-			o.logger = l
-		}
-	}
-}
-
-// WithListener makes Run serve on ln instead of listening on Config.Addr,
-// for a socket made elsewhere (systemd activation, tests on port 0). Run
-// closes it.
+// WithListener makes Serve serve on ln instead of listening on
+// Config.Addr, for a socket made elsewhere (systemd activation, tests on
+// port 0). Serve closes it.
 func WithListener(ln net.Listener) Option {
 	return func(o *options) { o.listener = ln }
 }

@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -42,13 +41,16 @@ type decision struct {
 // while it is not empty, with a write buffer taken from a shared pool.
 type conn struct {
 	a     *Adapter
-	m     *scope.Manager
-	ctx   context.Context // the adapter's run context, for deliveries
+	run   *run
 	key   string
 	scope *scope.Scope // as first built, to rebuild a stale scope from
 
-	claimed atomic.Bool // the application made its one instance
-	closing atomic.Bool // mirrors state >= stClosing for the pong handler
+	closing atomic.Bool // state >= stClosing, or the scope failed: deliver nothing more
+	// flow settles which goroutine ends the scope at shutdown: the read
+	// loop sets flowBusy while it delivers, shutdown sets flowStop, and
+	// whichever finds the other's bit ends it, so that no message is
+	// delivered after the scope's end (it would start a scope of its own).
+	flow atomic.Uint32
 
 	mu      sync.Mutex
 	state   connState
@@ -66,46 +68,45 @@ type conn struct {
 // serveWebSocket serves an upgrade request: it asks the application with
 // websocket.connect, then upgrades, rejects, or lets a mounted handler
 // serve the request.
-func (a *Adapter) serveWebSocket(ctx context.Context, m *scope.Manager, w http.ResponseWriter, r *http.Request) {
+func (a *Adapter) serveWebSocket(rn *run, w http.ResponseWriter, r *http.Request) {
 	if !a.origins.allow(r) {
-		a.log.Warn("websocket: origin not allowed", "adapter", a.cfg.Name,
+		rn.log.Warn("websocket: origin not allowed", "adapter", a.cfg.Name,
 			"origin", r.Header.Get("Origin"), "host", r.Host, "client", r.RemoteAddr)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	c := &conn{a: a, m: m, ctx: ctx, key: a.newKey('w'), w: w, r: r, decided: make(chan decision, 1)}
+	c := &conn{a: a, run: rn, key: a.newKey('w'), w: w, r: r, decided: make(chan decision, 1)}
 	c.scope = a.newScope(TypeWebSocket, r, c)
-	if err := m.Deliver(r.Context(), c.key, websocket.Connect{}, c.newScope); err != nil {
+	if err := rn.in.Deliver(r.Context(), c.key, websocket.Connect{}, c.newScope, nil); err != nil {
 		http.Error(w, "server busy", http.StatusServiceUnavailable)
 		return
 	}
 	d, ok := c.await(r)
 	if !ok {
-		m.End(c.key, websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed})
+		rn.in.End(c.key, websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed})
 		return
 	}
 	switch {
 	case d.taken:
 		<-c.decidedDone() // the handler runs on the scope's worker
-		m.End(c.key, websocket.Disconnect{Code: websocket.CloseNormal, Reason: scope.ReasonClosed})
+		rn.in.End(c.key, websocket.Disconnect{Code: websocket.CloseNormal, Reason: scope.ReasonClosed})
 	case !d.accept:
 		http.Error(w, http.StatusText(d.status), d.status)
 		c.forget()
-		m.End(c.key, websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed})
+		rn.in.End(c.key, websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed})
 	default:
 		c.upgrade(d)
 	}
 }
 
 // newScope rebuilds the connection's scope. The manager calls it only when
-// the key has no live scope: for the first event, or for a message that
-// races with the end of a failed instance (see Adapter.wrap).
+// the key has no live scope: for websocket.connect, or for a message read
+// while a failed instance's scope ended (see Adapter.Disconnect), which
+// then reaches a new instance.
 func (c *conn) newScope() *scope.Scope {
 	s := *c.scope
 	return &s
 }
-
-func (c *conn) claim() bool { return c.claimed.CompareAndSwap(false, true) }
 
 // await waits for the application's decision, the client to go away, or
 // the handshake timeout.
@@ -126,7 +127,7 @@ func (c *conn) await(r *http.Request) (decision, bool) {
 	default:
 	}
 	if r.Context().Err() == nil {
-		c.a.log.Warn("websocket: application did not answer websocket.connect in time",
+		c.run.log.Warn("websocket: application did not answer websocket.connect in time",
 			"adapter", c.a.cfg.Name, "key", c.key, "timeout", c.a.cfg.HandshakeTimeout)
 		http.Error(c.w, "application did not answer", http.StatusServiceUnavailable)
 	}
@@ -165,14 +166,18 @@ func (c *conn) upgrade(d decision) {
 	c.w, c.r = nil, nil
 	c.mu.Unlock()
 	ws, err := c.a.upg.Upgrade(w, r, hdr)
-	if err != nil || !c.a.track(c) {
-		if ws != nil {
+	if err != nil || !c.run.track(c) {
+		end := websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed}
+		if ws != nil { // shutdown began during the handshake
+			end = websocket.Disconnect{Code: websocket.CloseGoingAway, Reason: scope.ReasonShutdown}
+			_ = ws.WriteControl(gorilla.CloseMessage, gorilla.FormatCloseMessage(end.Code, string(end.Reason)),
+				time.Now().Add(c.a.cfg.WriteTimeout))
 			_ = ws.NetConn().Close()
 		}
 		c.mu.Lock()
 		c.state, c.queue = stClosed, nil
 		c.mu.Unlock()
-		c.m.End(c.key, websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed})
+		c.run.in.End(c.key, end)
 		return
 	}
 	ws.SetReadLimit(c.a.cfg.ReadLimit)
@@ -208,7 +213,26 @@ func (c *conn) upgrade(d decision) {
 	go c.readLoop(ws)
 }
 
-// drop closes the socket at once (hard stop, shutdown timeout).
+// shutdown ends the connection's scope with reason shutdown, after what
+// it has queued; the scope's end then closes the connection with 1001.
+// If the read loop is delivering a message, it ends the scope itself once
+// it is done.
+func (c *conn) shutdown() {
+	if c.flow.Or(flowStop)&flowBusy == 0 {
+		c.endShutdown()
+	}
+}
+
+const (
+	flowBusy = 1 << iota // the read loop delivers a message
+	flowStop             // shutdown began
+)
+
+func (c *conn) endShutdown() {
+	c.run.in.End(c.key, websocket.Disconnect{Code: websocket.CloseGoingAway, Reason: scope.ReasonShutdown})
+}
+
+// drop closes the socket at once (shutdown deadline).
 func (c *conn) drop() {
 	c.mu.Lock()
 	ws := c.ws

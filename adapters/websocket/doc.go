@@ -4,13 +4,19 @@
 // application (typically a protocol router over path routers over
 // consumers), in the way Django Channels serves ASGI applications.
 //
+// An adapters.Host runs it (Factory builds it from a config section);
+// give the Host the adapter's ScopeConfig, so that a connection's scope
+// never ends for being idle. The Host is ready once the listener is bound,
+// and Addr then says where.
+//
 // # Events
 //
 // A WebSocket scope starts with websocket.connect. The application answers
 // websocket.accept (with an optional subprotocol from
 // Scope.Subprotocols), or websocket.close, which rejects the handshake
 // with 403. Messages arrive as websocket.receive (Text or Bytes), leave as
-// websocket.send, and websocket.close closes the connection with its code.
+// websocket.send (or chat.say, a text message), and websocket.close closes
+// the connection with its code.
 // The last event is websocket.disconnect with the close code: the
 // client's, 1006 when the connection dropped, or the code the server
 // closed with (1001 shutdown, 1007 invalid UTF-8, 1009 too big, 1011 the
@@ -34,9 +40,11 @@
 // returns; each connection's queue is bounded, and a client that keeps it
 // full for SendTimeout is disconnected (1013) instead of slowing its
 // consumer any longer, and it never slows anyone else.
-// Request bodies are bounded by MaxBody (413). Shutdown stops accepting,
-// lets every scope handle what it has queued, closes WebSockets with 1001,
-// ends scopes with reason shutdown and waits for responses in flight.
+// Request bodies are bounded by MaxBody (413). The Host's Shutdown stops
+// accepting, lets every scope handle what it has queued, ends scopes with
+// reason shutdown, closes WebSockets with 1001 (a request still unanswered
+// gets 503) and waits for responses in flight and for clients to answer
+// the close, until its deadline: then what is left is dropped.
 //
 // # Memory
 //

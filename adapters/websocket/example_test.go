@@ -11,12 +11,14 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/bots/wschat"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/router"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Example serves the chat bot over WebSocket and an ordinary http.Handler
@@ -34,9 +36,10 @@ func Example() {
 
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	a, _ := wsa.New(wsa.Config{}, wsa.WithListener(ln))
-	go a.Run(context.Background(), app)
-	<-a.Started()
-	defer a.Shutdown(context.Background())
+	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})))
+	go h.Run(context.Background(), app)
+	<-h.Ready()
+	defer h.Shutdown(context.Background())
 
 	c, _, err := gorilla.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/ws/chat/", nil)
 	if err != nil {
@@ -105,10 +108,12 @@ func Example_longPolling() {
 	app := router.With(router.ByProtocol(router.Routes{"http": polls}), consumer.WithLayer(l))
 
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, _ := wsa.New(wsa.Config{}, wsa.WithListener(ln), wsa.WithLogger(slog.New(slog.DiscardHandler)))
-	go a.Run(context.Background(), app)
-	<-a.Started()
-	defer a.Shutdown(context.Background())
+	a, _ := wsa.New(wsa.Config{}, wsa.WithListener(ln))
+	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})),
+		adapters.WithLogger(slog.New(slog.DiscardHandler)))
+	go h.Run(context.Background(), app)
+	<-h.Ready()
+	defer h.Shutdown(context.Background())
 
 	answer := make(chan string)
 	go func() {

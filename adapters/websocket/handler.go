@@ -22,7 +22,7 @@ import (
 // for it to return. The scopes must come from this package's adapter.
 func Handler(h http.Handler) scope.Application {
 	return scope.ApplicationFunc(func(_ context.Context, s *scope.Scope, _ scope.Conn) (scope.Instance, error) {
-		switch st := s.Value(stateKey{}).(type) {
+		switch st := s.AdapterValue().(type) {
 		case *exchange:
 			return &handlerInstance{h: h, ex: st}, nil
 		case *conn:

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 
 	"github.com/switchboard-bots/switchboard/event"
 	httpev "github.com/switchboard-bots/switchboard/event/http"
@@ -16,11 +15,10 @@ import (
 
 // exchange is one HTTP request and its response.
 type exchange struct {
-	key     string
-	scope   *scope.Scope
-	claimed atomic.Bool
-	next    chan struct{} // a body chunk was handled; buffered
-	done    chan struct{} // closed when the response is complete or given up
+	key   string
+	scope *scope.Scope
+	next  chan struct{} // a body chunk was handled; buffered
+	done  chan struct{} // closed when the response is complete or given up
 
 	mu       sync.Mutex
 	w        http.ResponseWriter
@@ -33,9 +31,10 @@ type exchange struct {
 }
 
 // serveHTTP serves a plain request: its body goes to the scope in
-// http.request chunks, paced by the consumer, and the consumer's
-// http.response.* events become the response.
-func (a *Adapter) serveHTTP(m *scope.Manager, w http.ResponseWriter, r *http.Request) {
+// http.request chunks, paced by the consumer (the next chunk is read once
+// the previous one was handled), and the consumer's http.response.*
+// events become the response.
+func (a *Adapter) serveHTTP(rn *run, w http.ResponseWriter, r *http.Request) {
 	if a.cfg.MaxBody > 0 {
 		if r.ContentLength > a.cfg.MaxBody {
 			w.Header().Set("Connection", "close")
@@ -46,21 +45,25 @@ func (a *Adapter) serveHTTP(m *scope.Manager, w http.ResponseWriter, r *http.Req
 	}
 	ex := &exchange{key: a.newKey('h'), w: w, r: r, next: make(chan struct{}, 1), done: make(chan struct{})}
 	ex.scope = a.newScope(TypeHTTP, r, ex)
+	handled := func(error) { ex.handled() }
 	body := bodyReader{r: r.Body, left: r.ContentLength, chunk: a.cfg.BodyChunk}
 	chunk, more, err := body.read()
 	if err != nil {
 		a.badBody(w, err)
 		return
 	}
-	if err := m.Deliver(r.Context(), ex.key, httpev.Request{Body: chunk, MoreBody: more}, ex.newScope); err != nil {
+	if err := rn.in.Deliver(r.Context(), ex.key, httpev.Request{Body: chunk, MoreBody: more}, ex.newScope, handled); err != nil {
 		http.Error(w, "server busy", http.StatusServiceUnavailable)
 		return
 	}
-	for more {
+	for stopping := false; more && !stopping; {
 		select {
 		case <-ex.next:
 		case <-ex.done:
 		case <-r.Context().Done():
+		case <-rn.stopping:
+			stopping = true
+			continue
 		}
 		if ex.over() || r.Context().Err() != nil {
 			break
@@ -69,17 +72,30 @@ func (a *Adapter) serveHTTP(m *scope.Manager, w http.ResponseWriter, r *http.Req
 			ex.abort(bodyStatus(err))
 			break
 		}
-		if err := m.Deliver(r.Context(), ex.key, httpev.Request{Body: chunk, MoreBody: more}, ex.newScope); err != nil {
+		if err := rn.in.Deliver(r.Context(), ex.key, httpev.Request{Body: chunk, MoreBody: more}, ex.newScope, handled); err != nil {
 			ex.abort(http.StatusServiceUnavailable)
 			break
 		}
 	}
-	select {
-	case <-ex.done:
-	case <-r.Context().Done():
-		ex.giveUp()
+	final := httpev.Disconnect{Reason: scope.ReasonClosed}
+	stop := rn.stopping // closed already if the loop above saw it
+	for done := false; !done; {
+		select {
+		case <-ex.done:
+			done = true
+		case <-r.Context().Done():
+			ex.giveUp()
+			done = true
+		case <-stop:
+			// Shutdown: the scope handles what it has, then ends; a
+			// request still unanswered then gets 503 (see Ended).
+			stop, final.Reason = nil, scope.ReasonShutdown
+			rn.in.End(ex.key, final)
+		}
 	}
-	m.End(ex.key, httpev.Disconnect{Reason: scope.ReasonClosed})
+	if final.Reason != scope.ReasonShutdown {
+		rn.in.End(ex.key, final)
+	}
 	ex.mu.Lock()
 	broken := ex.broken
 	ex.mu.Unlock()
@@ -136,8 +152,6 @@ func (ex *exchange) newScope() *scope.Scope {
 	s := *ex.scope
 	return &s
 }
-
-func (ex *exchange) claim() bool { return ex.claimed.CompareAndSwap(false, true) }
 
 // handled reports that a body chunk was handled.
 func (ex *exchange) handled() {

@@ -31,15 +31,16 @@ const wait = 10 * time.Second
 // server is a running adapter on a loopback port.
 type server struct {
 	a    *wsa.Adapter
+	h    *adapters.Host
 	url  string // http://127.0.0.1:port
 	done chan error
 	once sync.Once
 }
 
 // start runs an adapter serving app until the test ends.
-func start(t *testing.T, cfg wsa.Config, app scope.Application) *server {
+func start(t *testing.T, cfg wsa.Config, app scope.Application, opts ...adapters.HostOption) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := wsa.New(cfg, wsa.WithListener(listen(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,19 +48,27 @@ func start(t *testing.T, cfg wsa.Config, app scope.Application) *server {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	a, err := wsa.New(cfg, wsa.WithListener(ln), wsa.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{a: a, url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
-	go func() { s.done <- a.Run(context.Background(), app) }()
+	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithLogger(log),
+		adapters.WithScopes(a.ScopeConfig(scope.Config{}))}, opts...)...)
+	s := &server{a: a, h: h, done: make(chan error, 1)}
+	go func() { s.done <- h.Run(context.Background(), app) }()
 	select {
-	case <-a.Started():
+	case <-h.Ready():
 	case err := <-s.done:
 		t.Fatalf("Run: %v", err)
 	}
+	s.url = "http://" + a.Addr().String()
 	t.Cleanup(func() { s.stop(t) })
 	return s
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
 
 // stop shuts the adapter down and checks that Run returned ErrStopped.
@@ -72,7 +81,7 @@ func (s *server) shutdown(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := s.a.Shutdown(ctx); err != nil {
+	if err := s.h.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
 	select {

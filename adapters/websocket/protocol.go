@@ -2,19 +2,19 @@ package websocket
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/switchboard-bots/switchboard/event"
 	httpev "github.com/switchboard-bots/switchboard/event/http"
 	"github.com/switchboard-bots/switchboard/event/websocket"
-	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// Send implements scope.Protocol: websocket.accept, websocket.send,
-// websocket.close and *Broadcast for WebSocket scopes;
+// Send implements adapters.Adapter: websocket.accept, websocket.send,
+// websocket.close, *Broadcast and chat.say (a text message) for WebSocket
+// scopes;
 // http.response.start and http.response.body for HTTP scopes. Events from
 // a channel layer of another process (event.Message) are decoded first.
 //
@@ -22,7 +22,7 @@ import (
 // connection's queue is full does it wait, for SendTimeout at most; then
 // the client is disconnected and Send fails with ErrSlowClient.
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
-	switch st := s.Value(stateKey{}).(type) {
+	switch st := s.AdapterValue().(type) {
 	case *conn:
 		return st.send(ctx, ev)
 	case *exchange:
@@ -46,6 +46,9 @@ func (c *conn) send(ctx context.Context, ev event.Event) error {
 		} else {
 			m.kind, m.text = outText, ev.Text
 		}
+		return c.enqueue(ctx, &m)
+	case event.Say:
+		m.kind, m.text = outText, ev.Text
 		return c.enqueue(ctx, &m)
 	case *Broadcast:
 		pm, err := ev.prepared()
@@ -72,14 +75,21 @@ func decodeWebSocket(m event.Message) (event.Event, error) {
 		return event.Decode[websocket.Close](m)
 	case (*Broadcast)(nil).Type():
 		return event.Decode[*Broadcast](m)
+	case event.Say{}.Type():
+		return event.Decode[event.Say](m)
 	}
 	return nil, fmt.Errorf("%w %q on a websocket scope", ErrUnsupportedEvent, m.Type())
 }
 
-// Disconnect implements scope.Protocol.
+// Disconnect implements adapters.Disconnecter. A connection has one
+// life: once its scope failed (r is scope.ReasonError), the read loop
+// delivers nothing more while the scope's end closes it with 1011.
 func (a *Adapter) Disconnect(s *scope.Scope, r scope.Reason) scope.Final {
 	if s.Type == TypeHTTP {
 		return httpev.Disconnect{Reason: r}
+	}
+	if c, ok := s.AdapterValue().(*conn); ok && r == scope.ReasonError {
+		c.closing.Store(true)
 	}
 	return websocket.Disconnect{Code: closeCodeFor(r), Reason: r}
 }
@@ -97,11 +107,11 @@ func closeCodeFor(r scope.Reason) int {
 	return websocket.CloseNormal
 }
 
-// Ended implements scope.EndNotifier: a scope the manager ended (shutdown,
-// a failed or refusing application) closes its connection or answers its
-// request, if that has not happened yet.
+// Ended implements adapters.Ender: a scope that ended (shutdown, a failed
+// or refusing application) closes its connection or answers its request,
+// if that has not happened yet.
 func (a *Adapter) Ended(s *scope.Scope, r scope.Reason, err error) {
-	switch st := s.Value(stateKey{}).(type) {
+	switch st := s.AdapterValue().(type) {
 	case *conn:
 		status := http.StatusForbidden
 		if r == scope.ReasonShutdown {
@@ -115,7 +125,7 @@ func (a *Adapter) Ended(s *scope.Scope, r scope.Reason, err error) {
 		switch {
 		case r == scope.ReasonShutdown:
 			status = http.StatusServiceUnavailable
-		case errors.Is(err, router.ErrNoRoute):
+		case noRoute(err):
 			status = http.StatusNotFound
 		case err != nil:
 			status = http.StatusForbidden
@@ -124,46 +134,11 @@ func (a *Adapter) Ended(s *scope.Scope, r scope.Reason, err error) {
 	}
 }
 
-// claimer is the per-request state of either kind.
-type claimer interface{ claim() bool }
-
-// wrap makes app serve each connection and request with one instance only.
-// After an instance fails, the scope manager would serve the events still
-// arriving with a new instance; a connection has one life, so those get an
-// instance that discards them while the connection closes with 1011.
-// HTTP instances are wrapped so that the next body chunk is read only once
-// the previous one was handled.
-func (a *Adapter) wrap(app scope.Application) scope.Application {
-	return scope.ApplicationFunc(func(ctx context.Context, s *scope.Scope, c scope.Conn) (scope.Instance, error) {
-		st, _ := s.Value(stateKey{}).(claimer)
-		if st != nil && !st.claim() {
-			return discard, nil
-		}
-		inst, err := app.NewInstance(ctx, s, c)
-		if err != nil || inst == nil {
-			return inst, err
-		}
-		if ex, ok := st.(*exchange); ok {
-			return &pacedInstance{Instance: inst, ex: ex}, nil
-		}
-		return inst, nil
-	})
-}
-
-var discard = scope.HandlerFunc(func(context.Context, event.Event) error { return nil })
-
-// pacedInstance tells the request's goroutine when a body chunk was
-// handled, so that it reads the next one: the body flows at the pace of
-// the consumer and at most one chunk waits in memory.
-type pacedInstance struct {
-	scope.Instance
-	ex *exchange
-}
-
-func (p *pacedInstance) Handle(ctx context.Context, ev event.Event) error {
-	err := p.Instance.Handle(ctx, ev)
-	if ev.Type() == (httpev.Request{}).Type() {
-		p.ex.handled()
-	}
-	return err
+// noRoute reports whether err says that no route matched the scope.
+//
+// TODO: errors.Is(err, event.ErrNoRoute) once that sentinel lives in
+// package event; until then the router's error is known by its text, so
+// that this adapter does not import the router.
+func noRoute(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "router: no route")
 }

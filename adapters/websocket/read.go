@@ -20,7 +20,7 @@ var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // readLoop delivers the connection's messages to its scope until the
 // connection ends, then ends the scope with the close code.
 func (c *conn) readLoop(ws *gorilla.Conn) {
-	defer c.a.untrack(c)
+	defer c.run.untrack(c)
 	for {
 		typ, rd, err := ws.NextReader()
 		if err != nil {
@@ -52,20 +52,25 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 			c.readEnded(ws, err)
 			return
 		}
-		if c.closing.Load() {
-			continue // closing: what the client still sends is not delivered
+		if c.closing.Load() || !c.flow.CompareAndSwap(0, flowBusy) {
+			continue // closing, or shutdown began: what the client still sends is not delivered
 		}
 		// The read loop is this connection's goroutine anyway, so it
 		// handles the message itself when the scope is idle rather than
 		// starting a worker per message; while the instance is busy the
-		// message queues, and a full inbox blocks here: the client then
-		// feels the backpressure through TCP. Either way the next frame
-		// (a pong included) is read once this one is handed over, so a
-		// handler that runs longer than ping_interval+pong_timeout drops
-		// its connection.
-		if err := c.m.DeliverInline(c.ctx, c.key, ev, c.newScope); err != nil &&
+		// message queues, and a full inbox blocks here (until the
+		// shutdown deadline at most): the client then feels the
+		// backpressure through TCP. Either way the next frame (a pong
+		// included) is read once this one is handed over, so a handler
+		// that runs longer than ping_interval+pong_timeout drops its
+		// connection.
+		in := c.run.in
+		if err := in.DeliverInline(in.Grace(), c.key, ev, c.newScope); err != nil &&
 			!errors.Is(err, scope.ErrClosed) {
-			c.a.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+			c.run.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+		}
+		if !c.flow.CompareAndSwap(flowBusy, 0) {
+			c.endShutdown() // shutdown began meanwhile and left the end to us
 		}
 	}
 }
@@ -102,7 +107,7 @@ func (c *conn) readEnded(ws *gorilla.Conn, err error) {
 	c.setStateLocked(stClosed)
 	c.mu.Unlock()
 	_ = ws.NetConn().Close()
-	c.m.End(c.key, websocket.Disconnect{Code: code, Reason: scope.ReasonClosed})
+	c.run.in.End(c.key, websocket.Disconnect{Code: code, Reason: scope.ReasonClosed})
 }
 
 // refuse marks the connection closing with code, dropping what is queued.

@@ -13,12 +13,8 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// stateKey files the adapter's per-scope state (a *conn or an *exchange)
-// in the scope, so that Send finds it without a map lookup under a lock.
-type stateKey struct{}
-
 // newScope builds the scope of a request. state is the *conn or *exchange
-// that serves it.
+// that serves it: the scope's adapter value, for Send to find it again.
 func (a *Adapter) newScope(typ string, r *http.Request, state any) *scope.Scope {
 	s := &scope.Scope{
 		Type:       typ,
@@ -35,7 +31,8 @@ func (a *Adapter) newScope(typ string, r *http.Request, state any) *scope.Scope 
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		s.ServerAddr = la.String()
 	}
-	return s.WithValue(stateKey{}, state)
+	s.SetAdapterValue(state)
+	return s
 }
 
 // clientAddr is the socket's peer, or the client a trusted proxy names in

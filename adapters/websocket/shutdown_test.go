@@ -11,6 +11,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
@@ -89,16 +90,20 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestHardStop: Run's context ends. The client here reads nothing until Run
+// returned, so it never answers the close frame: CloseTimeout bounds the
+// wait for it.
 func TestHardStop(t *testing.T) {
 	p := newProbe()
-	a, err := wsa.New(wsa.Config{Addr: "127.0.0.1:0"})
+	a, err := wsa.New(wsa.Config{Addr: "127.0.0.1:0", CloseTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, routes(p)) }()
-	<-a.Started()
+	go func() { done <- h.Run(ctx, routes(p)) }()
+	<-h.Ready()
 	c, _, err := gorilla.DefaultDialer.Dial("ws://"+a.Addr().String()+"/ws/", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -144,7 +144,7 @@ func (c *conn) enqueueLocked(ctx context.Context, m *outMsg) error {
 		}
 		c.code = websocket.CloseTryAgainLater
 		c.setStateLocked(stClosed)
-		c.a.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
+		c.run.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
 			"key", c.key, "send_queue", c.a.cfg.SendQueue, "send_timeout", c.a.cfg.SendTimeout)
 		if c.ws != nil {
 			// The writer is stuck in a write the client does not read, so
@@ -192,7 +192,7 @@ func (c *conn) writeNowLocked(m *outMsg) error {
 func (c *conn) writeFailedLocked(ws *gorilla.Conn, err error) error {
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && c.state == stOpen {
 		c.code = websocket.CloseTryAgainLater
-		c.a.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
+		c.run.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
 			"key", c.key, "send_timeout", c.a.cfg.SendTimeout)
 		err = fmt.Errorf("%w (a write waited %v)", ErrSlowClient, c.a.cfg.SendTimeout)
 	} else {
@@ -237,7 +237,7 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			c.mu.Lock()
 			c.writing = false
 			if c.state != stClosed {
-				c.a.log.Debug("websocket: write failed", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+				c.run.log.Debug("websocket: write failed", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
 			}
 			c.setStateLocked(stClosed)
 			c.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -22,6 +21,7 @@ type Disconnect struct {
 	Reason scope.Reason `msgpack:"reason"`
 }
 
+// Type implements event.Event.
 func (Disconnect) Type() string { return "channel.disconnect" }
 
 // EndReason implements scope.Final.
@@ -32,29 +32,30 @@ func (d Disconnect) EndReason() scope.Reason { return d.Reason }
 // layer (Base.SendTo) instead.
 var ErrNoPlatform = errors.New("worker: a channel scope has no platform to send to; send to a layer channel instead")
 
-// Adapter serves layer channels.
-type Adapter struct {
-	l        layer.Layer
-	channels []string
-	cfg      scope.Config
-	log      *slog.Logger
-
-	mu       sync.Mutex
-	m        *scope.Manager
-	cancel   context.CancelFunc // stops the receive loops
-	loops    sync.WaitGroup
-	stopping chan struct{}
-	stopOnce sync.Once
+// Config configures a worker from its config section.
+type Config struct {
+	// Channels lists the layer channels to serve; at least one.
+	Channels []string `yaml:"channels"`
 }
 
-var (
-	_ adapters.Runner = (*Adapter)(nil)
-	_ scope.Protocol   = (*Adapter)(nil)
-)
+// Adapter serves layer channels; an adapters.Host runs it.
+type Adapter struct {
+	name     string
+	l        layer.Layer
+	channels []string
+}
 
-// New returns an adapter that serves channels of l. Each channel is one
-// scope, which never idles out. A nil logger means slog.Default().
-func New(l layer.Layer, channels []string, cfg scope.Config, log *slog.Logger) (*Adapter, error) {
+var _ interface {
+	adapters.Adapter
+	adapters.Disconnecter
+} = (*Adapter)(nil)
+
+// New returns an adapter, named "worker", that serves channels of l. Each
+// channel is one scope.
+func New(l layer.Layer, channels []string) (*Adapter, error) {
+	if l == nil {
+		return nil, errors.New("worker: no channel layer")
+	}
 	if len(channels) == 0 {
 		return nil, errors.New("worker: name at least one channel to serve")
 	}
@@ -63,86 +64,73 @@ func New(l layer.Layer, channels []string, cfg scope.Config, log *slog.Logger) (
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 	}
-	if log == nil {
-		log = slog.Default()
-	}
-	cfg.IdleTimeout = -1
-	return &Adapter{l: l, channels: channels, cfg: cfg, log: log, stopping: make(chan struct{})}, nil
+	return &Adapter{name: "worker", l: l, channels: channels}, nil
 }
 
-// Name implements adapters.Runner.
-func (a *Adapter) Name() string { return "worker" }
-
-// Run receives from every channel until Shutdown or ctx ends.
-func (a *Adapter) Run(ctx context.Context, app scope.Application) error {
-	m, err := scope.NewManager(app, a, a.cfg, scope.WithLogger(a.log))
+// Factory builds a worker from its config section, on Setup's layer.
+func Factory(s adapters.Setup) (adapters.Adapter, error) {
+	var cfg Config
+	if err := s.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	a, err := New(s.Layer, cfg.Channels)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return nil, err
 	}
-	// Shutdown stops receiving (rctx) but lets a message already
-	// received reach its inbox; only a hard stop (ctx) abandons it.
-	rctx, cancel := context.WithCancel(ctx)
-	a.mu.Lock()
-	a.m, a.cancel = m, cancel
-	a.mu.Unlock()
-	for _, ch := range a.channels {
-		a.loops.Go(func() { a.receive(rctx, ctx, m, ch) })
+	if s.Name != "" {
+		a.name = s.Name
 	}
-	select {
-	case <-a.stopping:
-		return adapters.ErrStopped
-	case <-ctx.Done():
-		cancel()
-		a.loops.Wait()
-		_ = m.Close()
-		return ctx.Err()
-	}
+	return a, nil
 }
 
-// receive hands each message of ch to its scope. A message is received
-// only when the previous one is in the scope's inbox, so a busy worker
-// leaves the rest in the layer for other worker processes.
-func (a *Adapter) receive(ctx, deliverCtx context.Context, m *scope.Manager, ch string) {
+// Name implements adapters.Adapter.
+func (a *Adapter) Name() string { return a.name }
+
+// ScopeConfig returns c as a worker's scopes need it: a channel's scope
+// lasts as long as the worker, so it never ends for being idle.
+func (a *Adapter) ScopeConfig(c scope.Config) scope.Config {
+	c.IdleTimeout = -1
+	return c
+}
+
+// Serve implements adapters.Adapter: it receives from every channel until
+// ctx ends. A message is received only once the previous one of its
+// channel is in the scope's inbox, so a busy worker leaves the rest in the
+// layer for other worker processes. A message received when ctx ends still
+// reaches its inbox, unless that takes longer than the Host's grace.
+func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
+	var loops sync.WaitGroup
+	for _, ch := range a.channels {
+		loops.Go(func() { a.receive(ctx, in, ch) })
+	}
+	in.Ready()
+	loops.Wait()
+	return nil
+}
+
+func (a *Adapter) receive(ctx context.Context, in *adapters.Intake, ch string) {
+	newScope := func() *scope.Scope { return &scope.Scope{Type: Protocol, Adapter: a.name, Channel: ch} }
 	_ = layer.Consume(ctx, a.l, ch, func(ev event.Event) error {
-		err := m.Deliver(deliverCtx, ch, ev, func() *scope.Scope {
-			return &scope.Scope{Type: Protocol, Adapter: a.Name(), Channel: ch}
-		})
-		if err != nil {
+		if err := in.Deliver(in.Grace(), ch, ev, newScope, nil); err != nil {
 			// The message was received and cannot be handled: say so
 			// rather than drop it silently.
-			a.log.Error("worker: message not handled", "channel", ch, "event", ev.Type(), "err", err)
-			if deliverCtx.Err() != nil || errors.Is(err, scope.ErrClosed) {
+			in.Logger().Error("worker: message not handled", "channel", ch, "event", ev.Type(), "err", err)
+			if errors.Is(err, scope.ErrClosed) || in.Grace().Err() != nil {
 				return layer.ErrStopConsuming
 			}
 		}
 		return nil
 	}, func(err error, retryIn time.Duration) {
-		a.log.Warn("worker: receive failed; retrying", "channel", ch, "err", err, "retry_in", retryIn)
+		in.Logger().Warn("worker: receive failed; retrying", "channel", ch, "err", err, "retry_in", retryIn)
 	})
 }
 
-// Shutdown stops receiving, lets the channels' scopes handle what they
-// have, and ends them.
-func (a *Adapter) Shutdown(ctx context.Context) error {
-	a.mu.Lock()
-	m, cancel := a.m, a.cancel
-	a.mu.Unlock()
-	var err error
-	if cancel != nil {
-		cancel()
-		a.loops.Wait()
-		err = m.Shutdown(ctx)
-	}
-	a.stopOnce.Do(func() { close(a.stopping) })
-	return err
-}
-
-// Send implements scope.Protocol: worker scopes have no platform.
+// Send implements adapters.Adapter: worker scopes have no platform.
 func (a *Adapter) Send(_ context.Context, s *scope.Scope, ev event.Event) error {
 	return fmt.Errorf("%w (%s sent %q)", ErrNoPlatform, s, ev.Type())
 }
 
-// Disconnect implements scope.Protocol.
+// Disconnect implements adapters.Disconnecter.
 func (a *Adapter) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
 	return Disconnect{Reason: r}
 }

@@ -42,10 +42,12 @@ func TestServesChannelsInOrderAndStops(t *testing.T) {
 			return nil
 		}), nil
 	})
-	a, err := worker.New(l, []string{"jobs.a", "jobs.b"}, scope.Config{}, nil)
+	w, err := worker.New(l, []string{"jobs.a", "jobs.b"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A tiny idle timeout: the worker's scopes must outlive it.
+	a := adapters.NewHost(w, adapters.WithScopes(w.ScopeConfig(scope.Config{IdleTimeout: time.Millisecond})))
 	done := make(chan error, 1)
 	go func() { done <- a.Run(context.Background(), app) }()
 
@@ -91,10 +93,57 @@ func TestServesChannelsInOrderAndStops(t *testing.T) {
 func TestRejectsBadChannelNames(t *testing.T) {
 	l, _ := memory.New(layer.Config{})
 	defer l.Close()
-	if _, err := worker.New(l, []string{"bad name"}, scope.Config{}, nil); !errors.Is(err, layer.ErrInvalidName) {
+	if _, err := worker.New(l, []string{"bad name"}); !errors.Is(err, layer.ErrInvalidName) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := worker.New(l, nil, scope.Config{}, nil); err == nil {
+	if _, err := worker.New(l, nil); err == nil {
 		t.Fatal("no channels accepted")
+	}
+	if _, err := worker.Factory(adapters.Setup{Name: "w", Layer: l, Decode: func(any) error { return nil }}); err == nil {
+		t.Fatal("a section without channels accepted")
+	}
+}
+
+func TestFactoryAndLifecycle(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, err := worker.Factory(adapters.Setup{Name: "jobs", Layer: l, Decode: func(v any) error {
+		v.(*worker.Config).Channels = []string{"jobs.c"}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Name() != "jobs" {
+		t.Errorf("name %q, want the section's", a.Name())
+	}
+	app := scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
+		return scope.HandlerFunc(func(context.Context, event.Event) error { return nil }), nil
+	})
+	// Shutdown before Run: Run returns ErrStopped and starts nothing.
+	h := adapters.NewHost(a)
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Run(context.Background(), app); !errors.Is(err, adapters.ErrStopped) {
+		t.Fatalf("Run after Shutdown: %v, want ErrStopped", err)
+	}
+	// Run twice: the second returns ErrRunning at once.
+	h = adapters.NewHost(a)
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background(), app) }()
+	<-h.Ready()
+	if err := h.Run(context.Background(), app); !errors.Is(err, adapters.ErrRunning) {
+		t.Errorf("second Run: %v, want ErrRunning", err)
+	}
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, adapters.ErrStopped) {
+		t.Errorf("Run: %v, want ErrStopped", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
@@ -43,13 +44,13 @@ func TestEchoRejectsNonChatEvents(t *testing.T) {
 // The echo bot on the console adapter: each line typed is answered.
 func Example() {
 	in := strings.NewReader("hello\nhow are you?\n")
-	a := console.New(in, os.Stdout, console.Config{}, nil)
+	a := adapters.NewHost(console.New(in, os.Stdout, console.Config{}))
 	err := a.Run(context.Background(), echo.New())
 	fmt.Println(err)
 	// Output:
 	// [console] You said: hello
 	// [console] You said: how are you?
-	// adapters: adapter stopped
+	// console: adapters: adapter stopped
 }
 
 // The web page is one more chat protocol: the same bot accepts the

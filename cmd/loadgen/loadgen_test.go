@@ -11,9 +11,11 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -34,10 +36,11 @@ func TestRunsAgainstBothServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})))
 	done := make(chan error, 1)
-	go func() { done <- a.Run(context.Background(), fullApp(l)) }()
-	<-a.Started()
-	defer func() { _ = a.Shutdown(context.Background()); <-done }()
+	go func() { done <- h.Run(context.Background(), fullApp(l)) }()
+	<-h.Ready()
+	defer func() { _ = h.Shutdown(context.Background()); <-done }()
 	bare := httptest.NewServer(bareHandler())
 	defer bare.Close()
 

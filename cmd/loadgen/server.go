@@ -15,6 +15,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event/websocket"
@@ -115,14 +116,15 @@ func serve(kind string) error {
 		if err != nil {
 			return err
 		}
-		a, err := wsa.New(wsa.Config{Scopes: scope.Config{MaxScopes: -1}}, wsa.WithListener(ln),
-			wsa.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
+		a, err := wsa.New(wsa.Config{}, wsa.WithListener(ln))
 		if err != nil {
 			return err
 		}
-		go func() { _ = a.Run(context.Background(), fullApp(l)) }()
-		<-a.Started()
-		stop = func() { _ = a.Shutdown(context.Background()); _ = l.Close() }
+		h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{MaxScopes: -1})),
+			adapters.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
+		go func() { _ = h.Run(context.Background(), fullApp(l)) }()
+		<-h.Ready()
+		stop = func() { _ = h.Shutdown(context.Background()); _ = l.Close() }
 	case "bare":
 		srv := &http.Server{Handler: bareHandler()}
 		go func() { _ = srv.Serve(ln) }()
