@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,8 +21,11 @@ const (
 )
 
 // Command is the botserver command line, for programs that serve their
-// own bots: build a registry (Builtins plus your bots) and call Main.
+// own bots: build a registry (builtin.Registry plus your bots) and call
+// Main.
 type Command struct {
+	// Registry holds the bots, adapter kinds and middleware a config can
+	// name. Default: an empty registry.
 	Registry *Registry
 	// Version is printed by -version.
 	Version string
@@ -105,7 +109,7 @@ func (c Command) Run(ctx context.Context, args []string) int {
 
 func (c *Command) setDefaults() {
 	if c.Registry == nil {
-		c.Registry = Builtins()
+		c.Registry = NewRegistry()
 	}
 	if c.Stdin == nil {
 		c.Stdin = os.Stdin
@@ -142,7 +146,7 @@ func (c Command) check(args []string) int {
 	}
 	cfg, err := Load(*path, c.Getenv)
 	if err == nil {
-		err = cfg.Validate(c.Registry)
+		err = Check(cfg, c.Registry, c.Options...)
 	}
 	if err != nil {
 		fmt.Fprintln(c.Stderr, err)
@@ -150,6 +154,22 @@ func (c Command) check(args []string) int {
 	}
 	fmt.Fprintf(c.Stdout, "%s: ok\n", *path)
 	return ExitOK
+}
+
+// Check reports every problem New would find in cfg, each with its file
+// and line, without running anything: what `botserver check` does. Beyond
+// Validate it builds the routes, the middleware and the adapters from
+// their factories, and checks that every route's protocol is served by an
+// adapter, every bot handles the protocol it is routed to, and the chat
+// page connects to a routed path.
+func Check(cfg *Config, reg *Registry, opts ...Option) error {
+	opts = append(opts[:len(opts):len(opts)], WithLogger(slog.New(slog.DiscardHandler)))
+	s, err := New(cfg, reg, opts...)
+	if err != nil {
+		return err
+	}
+	s.closeLayer(context.Background())
+	return nil
 }
 
 // serve runs s until the first stop signal (or ctx ending), then shuts it

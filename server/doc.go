@@ -8,7 +8,7 @@
 // built-in ones and runs the same command line:
 //
 //	func main() {
-//		reg := server.Builtins()
+//		reg := builtin.Registry()
 //		reg.RegisterApp("support", support.New())
 //		server.Main(reg, "v1.2.0")
 //	}
