@@ -35,9 +35,10 @@ func (s *Server) checkRoutes(reg *Registry, bots []routedBot) []error {
 			continue
 		}
 		names := slices.Sorted(maps.Keys(served))
+		known := slices.Concat(names, knownProtocols, reg.AdapterKinds())
 		errs = append(errs, c.errorAt("routes."+proto, fmt.Errorf(
 			"routes.%s: no adapter serves %q scopes (served: %s)%s: correct the protocol's name, or configure the adapter that serves it",
-			proto, proto, strings.Join(names, ", "), didYouMean(proto, names))))
+			proto, proto, strings.Join(names, ", "), didYouMean(proto, known))))
 	}
 	for _, b := range bots {
 		h, ok := b.app.(protocolHandler)
@@ -94,6 +95,10 @@ func (s *Server) servedProtocols() map[string]struct{} {
 	}
 	return served
 }
+
+// knownProtocols are the protocols of the built-in adapters, for
+// suggestions when a route names none that is served.
+var knownProtocols = []string{"websocket", "http", "telegram", "slack", "console", "channel"}
 
 // errPageProbe is what the probe bot answers: the path reached a bot.
 var errPageProbe = errors.New("page probe")

@@ -3,9 +3,11 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -300,14 +302,9 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// suggest names a known key that differs from key by case or separators.
+// suggest names the field of fields closest to key, if it is a near miss.
 func suggest(key string, fields map[string]reflect.Type) string {
-	for k := range fields {
-		if normKey(k) == normKey(key) {
-			return fmt.Sprintf(" (did you mean %q?)", k)
-		}
-	}
-	return ""
+	return didYouMean(key, slices.Collect(maps.Keys(fields)))
 }
 
 func normKey(s string) string {

@@ -271,7 +271,10 @@ func (b *routeBuilder) middleware(key string, m Middleware) router.Middleware {
 	mw, err := f(setup)
 	switch {
 	case err != nil:
-		b.fail(key, m.line, fmt.Errorf("%s: %w", m.Name, err))
+		if _, ok := errors.AsType[*ConfigError](err); !ok {
+			err = fmt.Errorf("%s: %w", m.Name, err)
+		}
+		b.fail(key, m.line, err)
 		return nil
 	case mw == nil:
 		b.fail(key, m.line, fmt.Errorf("%s: the middleware's factory returned nil", m.Name))
