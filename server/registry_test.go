@@ -338,4 +338,3 @@ routes:
 		t.Fatalf("exit %d, %q %q", code, stdout.String(), stderr.String())
 	}
 }
-
