@@ -292,3 +292,17 @@ func orNone(names []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// NewAdapterSection returns a section of kind whose settings are v, for a
+// Config built in code (see Default): v is encoded as YAML, and the
+// factory decodes it as it would decode the file's section. Enabled and
+// Scopes are the returned section's fields.
+func NewAdapterSection(kind string, settings any) (*AdapterSection, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if settings != nil {
+		if err := n.Encode(settings); err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	return &AdapterSection{Kind: kind, node: n}, nil
+}

@@ -338,3 +338,28 @@ routes:
 		t.Fatalf("exit %d, %q %q", code, stdout.String(), stderr.String())
 	}
 }
+
+// A config built in code runs a registered adapter from settings given as
+// a value, as if read from a file.
+func TestAdapterSectionInCode(t *testing.T) {
+	f := new(fakes)
+	sec, err := server.NewAdapterSection("fake", map[string]string{"greeting": "howdy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &server.Config{
+		Adapters: map[string]*server.AdapterSection{"fake": sec},
+		Routes:   map[string]*server.Route{"fake": {Bot: "replier"}},
+	}
+	if err := server.Check(cfg, fakeRegistry(f)); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.get("fake"); a == nil || a.cfg.Greeting != "howdy" {
+		t.Fatalf("made %+v", a)
+	}
+	bad, _ := server.NewAdapterSection("fake", map[string]string{"greting": "howdy"})
+	cfg.Adapters["fake"] = bad
+	if err := server.Check(cfg, fakeRegistry(new(fakes))); err == nil || !strings.Contains(err.Error(), `unknown key "greting"`) {
+		t.Fatalf("got %v", err)
+	}
+}
