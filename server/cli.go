@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,13 +16,16 @@ import (
 // Exit codes of the botserver command.
 const (
 	ExitOK     = 0 // a clean stop
-	ExitFailed = 1 // the server failed, or a second signal stopped it at once
+	ExitFailed = 1 // the server failed, conversations outlived shutdown.grace, or a second signal stopped it at once
 	ExitUsage  = 2 // a bad command line or config
 )
 
 // Command is the botserver command line, for programs that serve their
-// own bots: build a registry (Builtins plus your bots) and call Main.
+// own bots: build a registry (builtin.Registry plus your bots) and call
+// Main.
 type Command struct {
+	// Registry holds the bots, adapter kinds and middleware a config can
+	// name. Default: an empty registry.
 	Registry *Registry
 	// Version is printed by -version.
 	Version string
@@ -105,7 +109,7 @@ func (c Command) Run(ctx context.Context, args []string) int {
 
 func (c *Command) setDefaults() {
 	if c.Registry == nil {
-		c.Registry = Builtins()
+		c.Registry = NewRegistry()
 	}
 	if c.Stdin == nil {
 		c.Stdin = os.Stdin
@@ -142,7 +146,7 @@ func (c Command) check(args []string) int {
 	}
 	cfg, err := Load(*path, c.Getenv)
 	if err == nil {
-		err = cfg.Validate(c.Registry)
+		err = Check(cfg, c.Registry, c.Options...)
 	}
 	if err != nil {
 		fmt.Fprintln(c.Stderr, err)
@@ -152,8 +156,27 @@ func (c Command) check(args []string) int {
 	return ExitOK
 }
 
+// Check reports every problem New would find in cfg, each with its file
+// and line, without running anything: what `botserver check` does. Beyond
+// Validate it builds the routes, the middleware and the adapters from
+// their factories, and checks that every route's protocol is served by an
+// adapter, every bot handles the protocol it is routed to, and the chat
+// page connects to a routed path.
+func Check(cfg *Config, reg *Registry, opts ...Option) error {
+	opts = append(opts[:len(opts):len(opts)], WithLogger(slog.New(slog.DiscardHandler)))
+	s, err := New(cfg, reg, opts...)
+	if err != nil {
+		return err
+	}
+	s.closeLayer(context.Background())
+	return nil
+}
+
 // serve runs s until the first stop signal (or ctx ending), then shuts it
-// down within grace; a second signal stops it at once.
+// down within grace; a second signal stops it at once. It returns within
+// a second of grace's end whatever the handlers do: a handler that ignores
+// its context is left behind, named in the log, and the process exits
+// ExitFailed.
 func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int {
 	sigs := c.Signals
 	if sigs == nil {
@@ -176,32 +199,46 @@ func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int 
 	case <-sigs:
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(c.Stderr, "botserver: stopping; a second signal stops at once")
+	fmt.Fprintf(c.Stderr, "botserver: stopping within %v; a second signal stops at once\n", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	shut := make(chan struct{})
-	go func() {
-		if err := s.Shutdown(sctx); err != nil {
-			fmt.Fprintln(c.Stderr, "botserver: shutdown:", err)
-			hardStop()
-		}
-		close(shut)
-	}()
-	for {
-		select {
-		case err := <-done:
-			<-shut
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(sctx) }()
+	var shutErr error
+	select {
+	case shutErr = <-shut:
+	case <-sigs:
+		return c.now()
+	}
+	if shutErr != nil {
+		fmt.Fprintln(c.Stderr, "botserver: shutdown:", shutErr)
+		hardStop()
+	}
+	// Run returns once every adapter's Run did, which a handler ignoring
+	// its context can hold up: wait for it only briefly.
+	wait := time.NewTimer(2 * afterDeadline)
+	defer wait.Stop()
+	select {
+	case err := <-done:
+		if shutErr != nil {
 			if sctx.Err() != nil {
 				fmt.Fprintf(c.Stderr, "botserver: conversations did not end within %v\n", grace)
-				return ExitFailed
 			}
-			return c.exit(err)
-		case <-sigs:
-			hardStop()
-			<-done
 			return ExitFailed
 		}
+		return c.exit(err)
+	case <-wait.C:
+		fmt.Fprintln(c.Stderr, "botserver: adapters still running after the shutdown; exiting anyway")
+		return ExitFailed
+	case <-sigs:
+		return c.now()
 	}
+}
+
+// now is a stop by a second signal.
+func (c Command) now() int {
+	fmt.Fprintln(c.Stderr, "botserver: second signal; stopping now")
+	return ExitFailed
 }
 
 func (c Command) exit(err error) int {

@@ -3,7 +3,12 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
+
+	"reflect"
 
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
@@ -12,6 +17,7 @@ import (
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/scope"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is a botserver configuration file. Every section is optional; the
@@ -30,6 +36,11 @@ type Config struct {
 	// Worker serves layer channels in this process too; `botserver
 	// worker` serves them alone.
 	Worker *WorkerConfig `yaml:"worker"`
+
+	// Adapters holds the sections of adapters built by the Registry's
+	// factories, by name: every top-level key that is not one of the
+	// sections here. Parse fills it; see AdapterSection.
+	Adapters map[string]*AdapterSection `yaml:"-"`
 
 	// Routes maps a protocol ("websocket", "http", "telegram", "slack",
 	// "console", "channel") to what serves its scopes.
@@ -111,6 +122,29 @@ type ConsoleConfig struct {
 	Scopes scope.Config `yaml:"scopes"`
 }
 
+// AdapterSection is the config file's section for an adapter that a
+// factory of the Registry builds. Its key is the adapter's name; its kind
+// is the "kind" key, or else the key itself, so that
+//
+//	telegram: {token: ...}
+//
+// runs one adapter of kind telegram named telegram, and
+//
+//	support: {kind: telegram, token: ...}
+//
+// runs a second one named support. The keys kind, enabled and scopes are
+// the server's; the factory decodes the rest (adapters.Setup.Decode).
+type AdapterSection struct {
+	// Kind is the registered adapter kind that builds the section.
+	Kind string
+	// Enabled defaults to true when the section is present.
+	Enabled *bool
+	// Scopes overrides the top-level scopes defaults field by field.
+	Scopes scope.Config
+
+	node *yaml.Node // the section without kind, enabled and scopes
+}
+
 // WorkerConfig names the layer channels a server serves with its
 // "channel" routes.
 type WorkerConfig struct {
@@ -178,6 +212,9 @@ func (c *Config) Validate(reg *Registry) error {
 		sc, scopes := c.slackConfig()
 		add("slack", prefixed("slack", errors.Join(sc.Validate(), scopes.Validate())))
 	}
+	for _, name := range slices.Sorted(maps.Keys(c.Adapters)) {
+		errs = append(errs, c.validateSection(name, c.Adapters[name], reg)...)
+	}
 	if len(c.Routes) == 0 {
 		add("routes", errors.New("routes: no routes; name at least one protocol and the bot that serves it"))
 	}
@@ -216,4 +253,52 @@ func mergeScopes(own, def scope.Config) scope.Config {
 		own.ShutdownParallelism = def.ShutdownParallelism
 	}
 	return own
+}
+
+// validateSection checks what can be checked of an adapter section
+// without its factory: that its kind is registered, and its scopes.
+func (c *Config) validateSection(name string, sec *AdapterSection, reg *Registry) []error {
+	if reg == nil {
+		return nil
+	}
+	var errs []error
+	if _, ok := reg.adapters[sec.Kind]; !ok {
+		var err error
+		if sec.Kind == name {
+			known := slices.Concat(slices.Collect(maps.Keys(yamlFields(reflect.TypeFor[Config]()))), reg.AdapterKinds())
+			err = fmt.Errorf("%w %q: not a section, nor a registered adapter kind (adapter kinds: %s)%s",
+				ErrUnknownKey, name, orNone(reg.AdapterKinds()), didYouMean(name, known))
+		} else {
+			err = fmt.Errorf("kind %q is not a registered adapter kind (adapter kinds: %s)%s",
+				sec.Kind, orNone(reg.AdapterKinds()), didYouMean(sec.Kind, reg.AdapterKinds()))
+		}
+		errs = append(errs, c.errorAt(name, err))
+	}
+	if enabled(sec.Enabled) {
+		if err := mergeScopes(sec.Scopes, c.Scopes).Validate(); err != nil {
+			errs = append(errs, c.errorAt(name+".scopes", prefixed(name+".scopes", err)))
+		}
+	}
+	return errs
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// NewAdapterSection returns a section of kind whose settings are v, for a
+// Config built in code (see Default): v is encoded as YAML, and the
+// factory decodes it as it would decode the file's section. Enabled and
+// Scopes are the returned section's fields.
+func NewAdapterSection(kind string, settings any) (*AdapterSection, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if settings != nil {
+		if err := n.Encode(settings); err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	return &AdapterSection{Kind: kind, node: n}, nil
 }

@@ -3,12 +3,19 @@
 // to bots by name, and the adapters, runs them, and shuts them down in
 // order on a signal (intake first, then conversations, then the layer).
 //
-// Bots are Go values registered by name in a Registry that the program
-// owns. A program that serves its own bots registers them beside the
-// built-in ones and runs the same command line:
+// Bots, adapter kinds and middleware are Go values registered by name in
+// a Registry that the program owns; the config file names them. An
+// adapter kind's factory decodes its own section, and the server runs the
+// adapter on an adapters.Host. Config.Validate checks a file alone; New
+// (and Check, which is `botserver check`) also builds every route,
+// middleware and adapter and checks them against each other, reporting
+// every mistake with its file and line.
+//
+// A program that serves its own bots registers them beside the built-in
+// ones (package builtin) and runs the same command line:
 //
 //	func main() {
-//		reg := server.Builtins()
+//		reg := builtin.Registry()
 //		reg.RegisterApp("support", support.New())
 //		server.Main(reg, "v1.2.0")
 //	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
@@ -26,7 +27,7 @@ func (s *Shout) Message(ctx context.Context, m consumer.ChatMessage) error {
 // command line. Here the server runs once, on the console adapter, until
 // its input ends.
 func Example() {
-	reg := server.Builtins()
+	reg := builtin.Registry()
 	reg.Register("shout", func(server.Deps) (scope.Application, error) {
 		return consumer.New(func() *Shout { return new(Shout) }, consumer.OnMessage((*Shout).Message)), nil
 	})

@@ -3,9 +3,11 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,13 +79,42 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		doc = doc.Content[0]
 	}
 	lines := map[string]int{}
-	checkKeys(doc, reflect.TypeFor[Config](), "", func(line int, key string, err error) {
+	record := func(line int, key string, err error) {
 		if err == nil {
 			lines[key] = line
 			return
 		}
 		errs = append(errs, &ConfigError{File: name, Line: line, Key: key, Err: err})
-	})
+	}
+	// The top level's keys are the Config's sections; any other key is an
+	// adapter's section, for a factory of the Registry to decode.
+	var sections map[string]*AdapterSection
+	if doc.Kind == yaml.MappingNode {
+		fields := yamlFields(reflect.TypeFor[Config]())
+		known := &yaml.Node{Kind: yaml.MappingNode, Tag: doc.Tag, Line: doc.Line, Column: doc.Column}
+		for i := 0; i+1 < len(doc.Content); i += 2 {
+			k, v := doc.Content[i], doc.Content[i+1]
+			if ft, ok := fields[k.Value]; ok {
+				record(k.Line, k.Value, nil)
+				checkKeys(v, ft, k.Value, record)
+				known.Content = append(known.Content, k, v)
+				continue
+			}
+			if sections == nil {
+				sections = map[string]*AdapterSection{}
+			}
+			record(k.Line, k.Value, nil)
+			sec, err := parseSection(name, k.Value, v, record)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			sections[k.Value] = sec
+		}
+		doc = known
+	} else {
+		checkKeys(doc, reflect.TypeFor[Config](), "", record)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -91,16 +122,68 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		return nil, yamlError(name, err)
 	}
 
-	c.name, c.lines = name, lines
+	c.name, c.lines, c.Adapters = name, lines, sections
 	return c, nil
+}
+
+// parseSection takes an adapter's section apart: the server's keys (kind,
+// enabled, scopes) and the rest, which the adapter's factory decodes.
+func parseSection(file, name string, n *yaml.Node, record func(int, string, error)) (*AdapterSection, error) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	sec := &AdapterSection{Kind: name, node: &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}}
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		return sec, nil // "name:" alone: an adapter with its defaults
+	case n.Kind != yaml.MappingNode:
+		return nil, &ConfigError{File: file, Line: n.Line, Key: name,
+			Err: fmt.Errorf("%w %q: a section is a map of settings, and an adapter's section is named by a registered adapter kind", ErrUnknownKey, name)}
+	}
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := name + "." + k.Value
+		var err error
+		switch k.Value {
+		case "kind":
+			record(k.Line, key, nil)
+			if err = decodeNode(file, key, v, &sec.Kind); err == nil && sec.Kind == "" {
+				err = &ConfigError{File: file, Line: k.Line, Key: key, Err: errors.New("kind is empty: name a registered adapter kind")}
+			}
+		case "enabled":
+			record(k.Line, key, nil)
+			err = decodeNode(file, key, v, &sec.Enabled)
+		case "scopes":
+			record(k.Line, key, nil)
+			err = decodeNode(file, key, v, &sec.Scopes)
+		default:
+			sec.node.Content = append(sec.node.Content, k, v)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return sec, nil
+}
+
+// decode decodes the adapter's own settings into v, for its factory.
+func (sec *AdapterSection) decode(file, name string, v any) error {
+	if sec.node == nil {
+		return nil
+	}
+	return decodeNode(file, name, sec.node, v)
 }
 
 func (c *Config) file() string { return c.name }
 
 // errorAt attaches the file and the line of section to err.
 func (c *Config) errorAt(section string, err error) error {
-	if ce, ok := errors.AsType[*ConfigError](err); ok {
-		return ce
+	if _, ok := errors.AsType[*ConfigError](err); ok {
+		return err // it knows its line already
 	}
 	return &ConfigError{File: c.file(), Line: c.lines[section], Err: err}
 }
@@ -219,15 +302,56 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// suggest names a known key that differs from key by case or separators.
+// suggest names the field of fields closest to key, if it is a near miss.
 func suggest(key string, fields map[string]reflect.Type) string {
-	norm := func(s string) string { return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s)) }
-	for k := range fields {
-		if norm(k) == norm(key) {
-			return fmt.Sprintf(" (did you mean %q?)", k)
+	return didYouMean(key, slices.Collect(maps.Keys(fields)))
+}
+
+func normKey(s string) string {
+	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
+}
+
+// didYouMean names the one of known closest to name, if it is a near miss:
+// the same but for case and separators, or at most two letters off.
+func didYouMean(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		d := distance(normKey(name), normKey(k))
+		if d < bestD || (d == bestD && k < best) {
+			best, bestD = k, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// distance is the Damerau-Levenshtein distance of a and b (adjacent
+// swaps count one: "telegarm" is one off "telegram").
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -250,4 +374,27 @@ func yamlError(name string, err error) error {
 		errs = append(errs, ce)
 	}
 	return errors.Join(errs...)
+}
+
+// decodeNode decodes n into v strictly, as Parse decodes the file: a key
+// that v has no field for, or a value of the wrong type, is an error
+// naming the file, the line and the key under key.
+func decodeNode(file, key string, n *yaml.Node, v any) error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return fmt.Errorf("%s: Decode needs a pointer, got %T", key, v)
+	}
+	var errs []error
+	checkKeys(n, t, key, func(line int, k string, err error) {
+		if err != nil {
+			errs = append(errs, &ConfigError{File: file, Line: line, Key: k, Err: err})
+		}
+	})
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := n.Decode(v); err != nil {
+		return yamlError(file, err)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -32,8 +33,6 @@ func TestBadConfigsNameFileLineAndKey(t *testing.T) {
 			[]string{"bot.yaml:2:", "soon"}},
 		{"unset variable", "telegram:\n  token: ${NO_SUCH_TOKEN}\n",
 			[]string{"bot.yaml:2:", "${NO_SUCH_TOKEN} is not set"}},
-		{"bad middleware", "routes:\n  console:\n    bot: echo\n    middleware: [loger]\n",
-			[]string{"bot.yaml:4:", `unknown middleware "loger"`}},
 		{"not yaml", "routes: [\n", []string{"bot.yaml:"}},
 	}
 	for _, c := range cases {
@@ -63,6 +62,8 @@ func TestValidateNamesTheSection(t *testing.T) {
 		{"two kinds", "console: {}\nroutes:\n  console:\n    bot: echo\n    commands:\n      - command: /start\n        bot: echo\n",
 			[]string{"bot.yaml:3:", "one of bot, paths, commands or channels"}},
 		{"no routes", "console: {}\n", []string{"no routes"}},
+		{"bad middleware", "console: {}\nroutes:\n  console:\n    bot: echo\n    middleware: [loger]\n",
+			[]string{"bot.yaml:5:", `unknown middleware "loger"`, "logger, ratelimit"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestValidateNamesTheSection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = cfg.Validate(server.Builtins())
+			err = cfg.Validate(builtin.Registry())
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -102,7 +103,7 @@ routes:
 	if cfg.Telegram.Token != "123:secret" || cfg.Telegram.RequestTimeout != 45*time.Second || cfg.Shutdown.Grace != 7*time.Second {
 		t.Fatalf("got token %q, timeout %v, grace %v", cfg.Telegram.Token, cfg.Telegram.RequestTimeout, cfg.Shutdown.Grace)
 	}
-	if err := cfg.Validate(server.Builtins()); err != nil {
+	if err := cfg.Validate(builtin.Registry()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -116,12 +117,12 @@ func TestExampleConfigIsValid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cfg.Validate(server.Builtins()); err != nil {
+		if err := cfg.Validate(builtin.Registry()); err != nil {
 			t.Fatalf("with %v: %v", vars, err)
 		}
 	}
 	cfg, _ := server.Load("../botserver.example.yaml", env("TELEGRAM_ENABLED", "true"))
-	if err := cfg.Validate(server.Builtins()); err == nil || !strings.Contains(err.Error(), "token") {
+	if err := cfg.Validate(builtin.Registry()); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Fatalf("telegram on without a token: %v", err)
 	}
 }

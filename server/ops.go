@@ -63,8 +63,15 @@ func (o *opsServer) Addr() net.Addr {
 	return o.ln.Addr()
 }
 
-func (o *opsServer) close(ctx context.Context) {
-	if o.srv != nil && o.ln != nil {
-		_ = o.srv.Shutdown(ctx)
+// close stops the ops listener, waiting for requests in flight at most
+// afterDeadline.
+func (o *opsServer) close() {
+	if o.srv == nil || o.ln == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), afterDeadline)
+	defer cancel()
+	if o.srv.Shutdown(ctx) != nil {
+		_ = o.srv.Close()
 	}
 }

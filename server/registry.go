@@ -3,9 +3,12 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -22,33 +25,82 @@ type Deps struct {
 // names the bot.
 type Bot func(Deps) (scope.Application, error)
 
-// Registry maps bot names to bots. It is a value the server is given, not
-// a package-level table: a program registers exactly the bots it serves.
+// MiddlewareSetup is what a MiddlewareFactory gets from the server to
+// build one middleware of a route.
+type MiddlewareSetup struct {
+	// Name is the middleware's name as the config file writes it.
+	Name string
+	// Settings reports whether the file gave the middleware settings
+	// ({ratelimit: {per_second: 1, burst: 5}}) rather than its name alone
+	// ("logger").
+	Settings bool
+	// Decode decodes the settings into v strictly: an unknown key or a
+	// value of the wrong type is an error naming the file, line and key.
+	// Without settings it leaves v as it is and returns nil.
+	Decode func(v any) error
+	// Deps are the server's layer and logger.
+	Deps
+}
+
+// MiddlewareFactory builds a middleware from its settings in a route of
+// the config file. An error it returns is reported at the middleware's
+// line.
+type MiddlewareFactory func(MiddlewareSetup) (router.Middleware, error)
+
+// Registry holds what a config file can name: bots, adapter kinds and
+// middleware. It is a value the server is given, not a package-level
+// table: a program registers exactly what it serves.
 type Registry struct {
-	bots map[string]Bot
+	bots       map[string]Bot
+	adapters   map[string]adapters.Factory
+	middleware map[string]MiddlewareFactory
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{bots: map[string]Bot{}} }
+func NewRegistry() *Registry {
+	return &Registry{
+		bots:       map[string]Bot{},
+		adapters:   map[string]adapters.Factory{},
+		middleware: map[string]MiddlewareFactory{},
+	}
+}
 
 // Register adds a bot under name. It panics on an empty name, a nil bot or
 // a name registered twice: wiring mistakes show on the first run.
 func (r *Registry) Register(name string, b Bot) {
-	switch {
-	case name == "":
-		panic("server: Register with an empty bot name")
-	case b == nil:
-		panic(fmt.Sprintf("server: Register(%q) with a nil bot", name))
-	}
-	if _, dup := r.bots[name]; dup {
-		panic(fmt.Sprintf("server: bot %q registered twice", name))
-	}
-	r.bots[name] = b
+	register(r.bots, "bot", name, b, b == nil)
 }
 
 // RegisterApp adds a bot that is one fixed application.
 func (r *Registry) RegisterApp(name string, app scope.Application) {
 	r.Register(name, func(Deps) (scope.Application, error) { return app, nil })
+}
+
+// RegisterAdapter adds an adapter kind: a top-level section of the config
+// file named kind (or with "kind: <kind>") is built by f. It panics on an
+// empty kind, a nil factory or a kind registered twice.
+func (r *Registry) RegisterAdapter(kind string, f adapters.Factory) {
+	register(r.adapters, "adapter", kind, f, f == nil)
+}
+
+// RegisterMiddleware adds a middleware that routes name in their
+// middleware lists. It panics on an empty name, a nil factory or a name
+// registered twice.
+func (r *Registry) RegisterMiddleware(name string, f MiddlewareFactory) {
+	register(r.middleware, "middleware", name, f, f == nil)
+}
+
+func register[V any](m map[string]V, what, name string, v V, isNil bool) {
+	switch {
+	case name == "":
+		panic(fmt.Sprintf("server: %s registered with an empty name", what))
+	case isNil:
+		panic(fmt.Sprintf("server: %s %q registered as nil", what, name))
+	}
+	if _, dup := m[name]; dup {
+		panic(fmt.Sprintf("server: %s %q registered twice", what, name))
+	}
+	m[name] = v
 }
 
 // Lookup returns the bot registered under name.
@@ -57,12 +109,11 @@ func (r *Registry) Lookup(name string) (Bot, bool) {
 	return b, ok
 }
 
-// Names returns the registered names, sorted.
-func (r *Registry) Names() []string {
-	names := make([]string, 0, len(r.bots))
-	for n := range r.bots {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+// Names returns the registered bot names, sorted.
+func (r *Registry) Names() []string { return slices.Sorted(maps.Keys(r.bots)) }
+
+// AdapterKinds returns the registered adapter kinds, sorted.
+func (r *Registry) AdapterKinds() []string { return slices.Sorted(maps.Keys(r.adapters)) }
+
+// MiddlewareNames returns the registered middleware names, sorted.
+func (r *Registry) MiddlewareNames() []string { return slices.Sorted(maps.Keys(r.middleware)) }

@@ -8,7 +8,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard-bots/switchboard/router"
-	"github.com/switchboard-bots/switchboard/router/middleware"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -43,52 +42,30 @@ type CommandRoute struct {
 	Route   `yaml:",inline"`
 }
 
-// Middleware is one middleware of a route, written as a name ("logger")
-// or a name with settings ({ratelimit: {per_second: 1, burst: 5}},
-// {allow_users: [id, ...]}, {deny_users: [id, ...]}).
+// Middleware is one middleware of a route, written as a registered name
+// ("logger") or as a one-key map of a name to its settings
+// ({ratelimit: {per_second: 1, burst: 5}}, {allow_users: [id, ...]}). The
+// middleware's factory in the Registry decodes the settings.
 type Middleware struct {
-	Name      string
-	PerSecond float64
-	Burst     int
-	Users     []string
+	Name string
+
+	settings *yaml.Node // nil when written as a name alone
+	line     int
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (m *Middleware) UnmarshalYAML(n *yaml.Node) error {
+	m.line = n.Line
 	switch {
 	case n.Kind == yaml.ScalarNode:
 		m.Name = n.Value
 	case n.Kind == yaml.MappingNode && len(n.Content) == 2:
-		m.Name = n.Content[0].Value
-		v := n.Content[1]
-		switch m.Name {
-		case "ratelimit":
-			var rl struct {
-				PerSecond float64 `yaml:"per_second"`
-				Burst     int     `yaml:"burst"`
-			}
-			if err := v.Decode(&rl); err != nil {
-				return err
-			}
-			m.PerSecond, m.Burst = rl.PerSecond, rl.Burst
-			if m.PerSecond <= 0 || m.Burst < 1 {
-				return fmt.Errorf("line %d: ratelimit needs per_second > 0 and burst >= 1", v.Line)
-			}
-		case "allow_users", "deny_users":
-			if err := v.Decode(&m.Users); err != nil {
-				return err
-			}
-		}
+		m.Name, m.settings = n.Content[0].Value, n.Content[1]
 	default:
 		return fmt.Errorf("line %d: a middleware is a name or a one-key map of a name to its settings", n.Line)
 	}
-	switch m.Name {
-	case "logger", "recover", "ratelimit", "allow_users", "deny_users":
-	default:
-		return fmt.Errorf("line %d: unknown middleware %q (known: logger, recover, ratelimit, allow_users, deny_users)", n.Line, m.Name)
-	}
-	if m.Name == "ratelimit" && m.PerSecond == 0 {
-		return fmt.Errorf("line %d: ratelimit needs settings: {ratelimit: {per_second: 1, burst: 5}}", n.Line)
+	if m.Name == "" {
+		return fmt.Errorf("line %d: a middleware needs a name", n.Line)
 	}
 	return nil
 }
@@ -114,6 +91,16 @@ func (r *Route) validate(file, path string, reg *Registry, lines map[string]int)
 	if r.Bot != "" && reg != nil {
 		if _, ok := reg.Lookup(r.Bot); !ok {
 			fail(path+".bot", "no bot named %q (registered: %s)", r.Bot, strings.Join(reg.Names(), ", "))
+		}
+	}
+	for i, m := range r.Middleware {
+		if reg == nil {
+			break
+		}
+		if _, ok := reg.middleware[m.Name]; !ok {
+			key := fmt.Sprintf("%s.middleware[%d]", path, i)
+			errs = append(errs, &ConfigError{File: file, Line: m.line, Key: key,
+				Err: fmt.Errorf("unknown middleware %q (registered: %s)", m.Name, strings.Join(reg.MiddlewareNames(), ", "))})
 		}
 	}
 	if r.Fallback != nil {
@@ -147,30 +134,79 @@ func (r *Route) validate(file, path string, reg *Registry, lines map[string]int)
 	return errs
 }
 
-// build turns r into an application. Router wiring panics on mistakes
-// (a bad pattern, a duplicate route); here the routes are user input, so
-// those panics become errors naming the route.
-func (r *Route) build(path string, reg *Registry, deps Deps) (app scope.Application, err error) {
+// routeBuilder turns routes into applications, collecting every error
+// with the file and line of the key it concerns.
+type routeBuilder struct {
+	reg   *Registry
+	deps  Deps
+	file  string
+	lines map[string]int
+	errs  []error
+	// proto is the protocol of the route being built.
+	proto string
+	// bots records each bot the routes serve with, for the checks that
+	// need the built application.
+	bots []routedBot
+	// probe, when set, stands for every bot and no middleware is built:
+	// a tree that tells which paths reach a bot.
+	probe scope.Application
+}
+
+// routedBot is a bot as a route serves with it.
+type routedBot struct {
+	proto string // the protocol of the route
+	key   string // the bot's key: "routes.telegram.fallback.bot"
+	name  string
+	app   scope.Application
+}
+
+func (b *routeBuilder) fail(key string, line int, err error) {
+	if _, ok := errors.AsType[*ConfigError](err); ok {
+		b.errs = append(b.errs, err)
+		return
+	}
+	if line == 0 {
+		line = b.lines[key]
+	}
+	b.errs = append(b.errs, &ConfigError{File: b.file, Line: line, Key: key, Err: err})
+}
+
+// build turns r, at the key path, into an application, or nil after
+// recording why it cannot. Router wiring panics on mistakes (a bad
+// pattern, a duplicate route); here the routes are user input, so those
+// panics become errors naming the route. Unknown bots and middleware are
+// Validate's to report; build leaves them out quietly.
+func (b *routeBuilder) build(path string, r *Route) (app scope.Application) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("%s: %v", path, v)
+			b.fail(path, 0, fmt.Errorf("%v", v))
+			app = nil
 		}
 	}()
+	if r == nil {
+		return nil
+	}
 	switch {
+	case r.Bot != "" && b.probe != nil:
+		app = b.probe
 	case r.Bot != "":
-		bot, ok := reg.Lookup(r.Bot)
+		bot, ok := b.reg.Lookup(r.Bot)
 		if !ok {
-			return nil, fmt.Errorf("%s: no bot named %q", path, r.Bot)
+			return nil
 		}
-		if app, err = bot(deps); err != nil {
-			return nil, fmt.Errorf("%s: bot %q: %w", path, r.Bot, err)
+		a, err := bot(b.deps)
+		if err != nil {
+			b.fail(path+".bot", 0, fmt.Errorf("bot %q: %w", r.Bot, err))
+			return nil
 		}
+		b.bots = append(b.bots, routedBot{proto: b.proto, key: path + ".bot", name: r.Bot, app: a})
+		app = a
 	case len(r.Paths) > 0:
 		pr := router.NewPathRouter()
 		for i, p := range r.Paths {
-			sub, err := p.Route.build(fmt.Sprintf("%s.paths[%d]", path, i), reg, deps)
-			if err != nil {
-				return nil, err
+			sub := b.build(fmt.Sprintf("%s.paths[%d]", path, i), &p.Route)
+			if sub == nil {
+				continue
 			}
 			if len(p.Paths) > 0 {
 				pr.Mount(strings.TrimSuffix(p.Path, "/"), sub)
@@ -182,50 +218,66 @@ func (r *Route) build(path string, reg *Registry, deps Deps) (app scope.Applicat
 	case len(r.Commands) > 0:
 		cr := router.NewCommandRouter()
 		for i, c := range r.Commands {
-			sub, err := c.Route.build(fmt.Sprintf("%s.commands[%d]", path, i), reg, deps)
-			if err != nil {
-				return nil, err
+			if sub := b.build(fmt.Sprintf("%s.commands[%d]", path, i), &c.Route); sub != nil {
+				cr.Handle(c.Command, sub)
 			}
-			cr.Handle(c.Command, sub)
 		}
 		if r.Fallback != nil {
-			fb, err := r.Fallback.build(path+".fallback", reg, deps)
-			if err != nil {
-				return nil, err
+			if fb := b.build(path+".fallback", r.Fallback); fb != nil {
+				cr.Fallback(fb)
 			}
-			cr.Fallback(fb)
 		}
 		app = cr
 	case len(r.Channels) > 0:
 		routes := router.Routes{}
 		for name, ch := range r.Channels {
-			sub, err := ch.build(path+".channels."+name, reg, deps)
-			if err != nil {
-				return nil, err
+			if sub := b.build(path+".channels."+name, ch); sub != nil {
+				routes[name] = sub
 			}
-			routes[name] = sub
 		}
 		app = router.ByChannel(routes)
 	default:
-		return nil, errors.New(path + ": empty route")
+		return nil
+	}
+	if b.probe != nil {
+		return app
 	}
 	mws := make([]router.Middleware, 0, len(r.Middleware))
-	for _, m := range r.Middleware {
-		mws = append(mws, m.build(deps))
+	for i, m := range r.Middleware {
+		if mw := b.middleware(fmt.Sprintf("%s.middleware[%d]", path, i), m); mw != nil {
+			mws = append(mws, mw)
+		}
 	}
-	return router.Chain(mws...)(app), nil
+	return router.Chain(mws...)(app)
 }
 
-func (m Middleware) build(deps Deps) router.Middleware {
-	switch m.Name {
-	case "logger":
-		return middleware.Logger(deps.Logger)
-	case "ratelimit":
-		return middleware.RateLimit(m.PerSecond, m.Burst)
-	case "allow_users":
-		return middleware.AllowUsers(m.Users...)
-	case "deny_users":
-		return middleware.DenyUsers(m.Users...)
+// middleware builds m with its registered factory.
+func (b *routeBuilder) middleware(key string, m Middleware) router.Middleware {
+	f, ok := b.reg.middleware[m.Name]
+	if !ok {
+		return nil
 	}
-	return middleware.Recover
+	setup := MiddlewareSetup{
+		Name:     m.Name,
+		Settings: m.settings != nil,
+		Decode: func(v any) error {
+			if m.settings == nil {
+				return nil
+			}
+			return decodeNode(b.file, key+"."+m.Name, m.settings, v)
+		},
+		Deps: b.deps,
+	}
+	mw, err := f(setup)
+	switch {
+	case err != nil:
+		if _, ok := errors.AsType[*ConfigError](err); !ok {
+			err = fmt.Errorf("%s: %w", m.Name, err)
+		}
+		b.fail(key, m.line, err)
+		return nil
+	case mw == nil:
+		b.fail(key, m.line, fmt.Errorf("%s: the middleware's factory returned nil", m.Name))
+	}
+	return mw
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -46,7 +47,7 @@ func start(t *testing.T, yaml string, opts ...server.Option) (*server.Server, *r
 		t.Fatal(err)
 	}
 	opts = append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
-	s, err := server.New(cfg, server.Builtins(), opts...)
+	s, err := server.New(cfg, builtin.Registry(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestNoAdapterIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := server.New(cfg, server.Builtins()); err == nil || !strings.Contains(err.Error(), "no adapter is enabled") {
+	if _, err := server.New(cfg, builtin.Registry()); err == nil || !strings.Contains(err.Error(), "no adapter is enabled") {
 		t.Fatalf("got %v", err)
 	}
 }

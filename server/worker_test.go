@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/server"
 )
@@ -92,11 +93,11 @@ func TestPushThroughTheLayer(t *testing.T) {
 	term, stdio := newTerminal(t)
 	s, _ := start(t, "console: {}\nroutes:\n  console: {bot: echo}\n", stdio)
 	ctx := context.Background()
-	if err := s.Layer().Send(ctx, server.PushChannel("console"), console.Send{Conversation: "ops", Text: "deploy done"}); err != nil {
+	if err := s.Layer().Send(ctx, adapters.PushChannel("console"), console.Send{Conversation: "ops", Text: "deploy done"}); err != nil {
 		t.Fatal(err)
 	}
 	term.expect(t, "[ops] deploy done")
-	if !strings.HasPrefix(server.PushChannel("telegram"), "push.") {
+	if !strings.HasPrefix(adapters.PushChannel("telegram"), "push.") {
 		t.Fatal("push channel naming changed")
 	}
 }

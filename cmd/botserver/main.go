@@ -6,13 +6,21 @@
 // their tokens are in the environment). See README.md for the config file.
 //
 //	botserver [-config FILE] [-grace DURATION]
+//	botserver worker -config FILE CHANNEL...
 //	botserver check -config FILE
 //	botserver -version
+//
+// SIGINT or SIGTERM stops it gracefully within shutdown.grace (exit 0, or 1
+// if conversations were still running at the deadline); a second signal
+// during the grace period stops it at once (exit 1).
 package main
 
-import "github.com/switchboard-bots/switchboard/server"
+import (
+	"github.com/switchboard-bots/switchboard/builtin"
+	"github.com/switchboard-bots/switchboard/server"
+)
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() { server.Main(server.Builtins(), version) }
+func main() { server.Main(builtin.Registry(), version) }

@@ -1,0 +1,44 @@
+package builtin
+
+import (
+	"time"
+
+	"github.com/switchboard-bots/switchboard/bots/admin"
+	"github.com/switchboard-bots/switchboard/bots/echo"
+	"github.com/switchboard-bots/switchboard/bots/ping"
+	"github.com/switchboard-bots/switchboard/bots/report"
+	"github.com/switchboard-bots/switchboard/bots/room"
+	"github.com/switchboard-bots/switchboard/bots/wschat"
+	"github.com/switchboard-bots/switchboard/scope"
+	"github.com/switchboard-bots/switchboard/server"
+)
+
+// Registry returns a new registry holding the built-in middleware (see
+// RegisterMiddleware) and bots:
+//
+//   - echo: answers every chat message with "You said: <text>", on any
+//     chat protocol; "chatty" is the same bot under the name the routing
+//     examples use;
+//   - wschat: a WebSocket chat that welcomes "Anonymous", renames with
+//     /name and echoes "name: text";
+//   - ping: a WebSocket consumer that answers "pong" a second later;
+//   - room: a cross-protocol room: web, Telegram, Slack and console members
+//     of a room see each other's messages;
+//   - admin: an operator's WebSocket console ("/announce <text>");
+//   - report and report-worker: a chat bot that hands "/report <topic>"
+//     to a worker on the "report.jobs" channel, and that worker.
+//
+// Each call returns a registry of its own, so a program can add to it.
+func Registry() *server.Registry {
+	r := server.NewRegistry()
+	RegisterMiddleware(r)
+	r.Register("echo", func(server.Deps) (scope.Application, error) { return echo.New(), nil })
+	r.Register("chatty", func(server.Deps) (scope.Application, error) { return echo.New(), nil })
+	r.Register("wschat", func(server.Deps) (scope.Application, error) { return wschat.New(), nil })
+	r.Register("ping", func(server.Deps) (scope.Application, error) { return ping.New(time.Second), nil })
+	r.Register("room", func(server.Deps) (scope.Application, error) { return room.New(), nil })
+	r.Register("admin", func(server.Deps) (scope.Application, error) { return admin.New(), nil })
+	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
+	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })
+	return r
+}

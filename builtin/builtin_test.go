@@ -1,0 +1,58 @@
+package builtin_test
+
+import (
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-bots/switchboard/builtin"
+	"github.com/switchboard-bots/switchboard/server"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func check(t *testing.T, yaml string) error {
+	t.Helper()
+	cfg, err := server.Parse("bot.yaml", []byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server.Check(cfg, builtin.Registry())
+}
+
+// Every built-in bot and middleware builds from a file.
+func TestEverythingBuilds(t *testing.T) {
+	reg := builtin.Registry()
+	var b strings.Builder
+	b.WriteString("console: {}\nroutes:\n  console:\n    commands:\n")
+	for _, name := range reg.Names() {
+		b.WriteString("      - {command: /" + name + ", bot: " + name + "}\n")
+	}
+	b.WriteString(`    fallback: {bot: echo}
+    middleware:
+      - logger
+      - recover
+      - {ratelimit: {per_second: 2, burst: 3}}
+      - {allow_users: ["42", alice]}
+      - {deny_users: [bob]}
+`)
+	if err := check(t, b.String()); err != nil {
+		t.Fatalf("%v\nin:\n%s", err, b.String())
+	}
+}
+
+func TestMiddlewareSettingsAreChecked(t *testing.T) {
+	for _, c := range []struct{ mw, want string }{
+		{"{ratelimit: {per_second: 0, burst: 3}}", "ratelimit: needs per_second > 0 and burst >= 1"},
+		{"{ratelimit: {per_second: 1, burst: x}}", "cannot unmarshal"},
+		{"allow_users", `allow_users: needs a list of user ids or names`},
+		{"{deny_users: {id: 1}}", "cannot unmarshal"},
+		{"{recover: yes}", "recover: takes no settings"},
+	} {
+		err := check(t, "console: {}\nroutes:\n  console:\n    bot: echo\n    middleware:\n      - "+c.mw+"\n")
+		if err == nil || !strings.HasPrefix(err.Error(), "bot.yaml:6: ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.mw, err, c.want)
+		}
+	}
+}

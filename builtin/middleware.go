@@ -1,0 +1,73 @@
+package builtin
+
+import (
+	"errors"
+
+	"github.com/switchboard-bots/switchboard/router"
+	"github.com/switchboard-bots/switchboard/router/middleware"
+	"github.com/switchboard-bots/switchboard/server"
+)
+
+// RegisterMiddleware adds the middleware of package router/middleware to
+// r, under the names a route's middleware list uses:
+//
+//   - logger: logs each scope's life to the server's logger;
+//   - recover: turns a handler's panic into the end of its scope alone;
+//   - ratelimit: {per_second: 1, burst: 5}: each scope's events wait for
+//     a token bucket;
+//   - allow_users: [id, ...] and deny_users: [id, ...]: who may talk to
+//     the route.
+func RegisterMiddleware(r *server.Registry) {
+	r.RegisterMiddleware("logger", bare(func(s server.MiddlewareSetup) router.Middleware {
+		return middleware.Logger(s.Logger)
+	}))
+	r.RegisterMiddleware("recover", bare(func(server.MiddlewareSetup) router.Middleware {
+		return middleware.Recover
+	}))
+	r.RegisterMiddleware("ratelimit", rateLimit)
+	r.RegisterMiddleware("allow_users", users(middleware.AllowUsers))
+	r.RegisterMiddleware("deny_users", users(middleware.DenyUsers))
+}
+
+// bare is a factory for a middleware that takes no settings.
+func bare(f func(server.MiddlewareSetup) router.Middleware) server.MiddlewareFactory {
+	return func(s server.MiddlewareSetup) (router.Middleware, error) {
+		if s.Settings {
+			return nil, errors.New("takes no settings: write it as its name alone")
+		}
+		return f(s), nil
+	}
+}
+
+// RateLimitSettings are ratelimit's settings.
+type RateLimitSettings struct {
+	// PerSecond is how many events a scope may start per second, on
+	// average. Required, > 0.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is how many events may start at once. Required, >= 1.
+	Burst int `yaml:"burst"`
+}
+
+func rateLimit(s server.MiddlewareSetup) (router.Middleware, error) {
+	var rl RateLimitSettings
+	if err := s.Decode(&rl); err != nil {
+		return nil, err
+	}
+	if rl.PerSecond <= 0 || rl.Burst < 1 {
+		return nil, errors.New("needs per_second > 0 and burst >= 1: {ratelimit: {per_second: 1, burst: 5}}")
+	}
+	return middleware.RateLimit(rl.PerSecond, rl.Burst), nil
+}
+
+func users(mw func(...string) router.Middleware) server.MiddlewareFactory {
+	return func(s server.MiddlewareSetup) (router.Middleware, error) {
+		var ids []string
+		if err := s.Decode(&ids); err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			return nil, errors.New("needs a list of user ids or names: {" + s.Name + ": [\"42\", alice]}")
+		}
+		return mw(ids...), nil
+	}
+}

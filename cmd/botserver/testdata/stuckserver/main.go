@@ -1,0 +1,37 @@
+// Command stuckserver is a botserver of its own, built the way a user
+// builds one: the built-in registry plus a bot. Its "stuck" bot answers
+// the first WebSocket message with "stuck" and then never returns from
+// its handler, ignoring its context, so that tests can prove that a stop
+// ends within shutdown.grace whatever a handler does.
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/builtin"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/scope"
+	"github.com/switchboard-bots/switchboard/server"
+)
+
+// stuck is a WebSocket consumer whose handler hangs.
+type stuck struct{ consumer.WebSocket }
+
+// Receive says it is stuck, then hangs, deaf to ctx.
+func (b *stuck) Receive(ctx context.Context, _ websocket.Receive) error {
+	if err := b.SendText(ctx, "stuck"); err != nil {
+		return err
+	}
+	time.Sleep(24 * time.Hour)
+	return nil
+}
+
+func main() {
+	reg := builtin.Registry()
+	reg.Register("stuck", func(server.Deps) (scope.Application, error) {
+		return consumer.New(func() *stuck { return new(stuck) }, consumer.On((*stuck).Receive)), nil
+	})
+	server.Main(reg, "stuck")
+}
