@@ -1,12 +1,15 @@
 package builtin_test
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-bots/switchboard/builtin"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -21,24 +24,36 @@ func check(t *testing.T, yaml string) error {
 	return server.Check(cfg, builtin.Registry())
 }
 
-// Every built-in bot and middleware builds from a file.
+// Every built-in bot builds, and every built-in middleware builds from a
+// file.
 func TestEverythingBuilds(t *testing.T) {
 	reg := builtin.Registry()
-	var b strings.Builder
-	b.WriteString("console: {}\nroutes:\n  console:\n    commands:\n")
-	for _, name := range reg.Names() {
-		b.WriteString("      - {command: /" + name + ", bot: " + name + "}\n")
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	b.WriteString(`    fallback: {bot: echo}
+	defer l.Close()
+	for _, name := range reg.Names() {
+		bot, _ := reg.Lookup(name)
+		if app, err := bot(server.Deps{Layer: l, Logger: slog.New(slog.DiscardHandler)}); err != nil || app == nil {
+			t.Errorf("bot %q: %v, %v", name, app, err)
+		}
+	}
+	yaml := `console: {}
+routes:
+  console:
+    commands:
+      - {command: /echo, bot: echo}
+    fallback: {bot: echo}
     middleware:
       - logger
       - recover
       - {ratelimit: {per_second: 2, burst: 3}}
       - {allow_users: ["42", alice]}
       - {deny_users: [bob]}
-`)
-	if err := check(t, b.String()); err != nil {
-		t.Fatalf("%v\nin:\n%s", err, b.String())
+`
+	if err := check(t, yaml); err != nil {
+		t.Fatalf("%v\nin:\n%s", err, yaml)
 	}
 }
 

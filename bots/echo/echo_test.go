@@ -50,7 +50,7 @@ func Example() {
 	// Output:
 	// [console] You said: hello
 	// [console] You said: how are you?
-	// console: adapters: adapter stopped
+	// adapters: adapter stopped
 }
 
 // The web page is one more chat protocol: the same bot accepts the
