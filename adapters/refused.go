@@ -1,13 +1,16 @@
 package adapters
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/switchboard-bots/switchboard/event"
 )
 
 // ErrRefused is wrapped by every RefusedError: errors.Is(err, ErrRefused)
-// tells a platform's refusal from a network failure.
-var ErrRefused = errors.New("adapters: refused by the platform")
+// tells a platform's refusal from a network failure. It is
+// event.ErrRefused, so that consumers can know it without importing
+// adapters.
+var ErrRefused = event.ErrRefused
 
 // RefusedError is returned by an adapter's Send when the platform refused
 // the call: the user blocked the bot, the chat does not exist, the bot is

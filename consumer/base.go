@@ -43,10 +43,20 @@ func (b *Base) Post(ctx context.Context, ev event.Event) error {
 // Handle implements scope.Instance: it runs the handler registered for ev's
 // type. After the final event's handler it leaves the instance's groups and
 // stops receiving from its channel.
+//
+// A handler error that wraps event.ErrRefused (the platform refused a send:
+// the user blocked the bot) is logged and does not end the conversation:
+// the instance and its state go on with the next event.
 func (b *Base) Handle(ctx context.Context, ev event.Event) error {
 	if _, final := ev.(scope.Final); final {
 		err := b.disp.dispatch(ctx, b.self, ev)
 		return errors.Join(err, b.closeChannel(ctx))
 	}
-	return b.disp.dispatch(ctx, b.self, ev)
+	err := b.disp.dispatch(ctx, b.self, ev)
+	if err != nil && errors.Is(err, event.ErrRefused) {
+		b.Logger().Warn("the platform refused a send; the conversation goes on",
+			"scope", b.Scope().String(), "event", ev.Type(), "err", err)
+		return nil
+	}
+	return err
 }

@@ -1,5 +1,7 @@
 package event
 
+import "errors"
+
 // ChatMessage is what every chat adapter's inbound message event offers,
 // so that one bot serves Telegram, Slack, IRC, the console, the web page
 // and any added protocol: the text, and the protocol's outbound event that
@@ -40,3 +42,11 @@ func AsChatMessage(ev Event) (ChatMessage, bool) {
 	}
 	return m, true
 }
+
+// ErrRefused is wrapped by the error an adapter's Send returns when the
+// platform refused the call (the user blocked the bot, the bot is not in
+// the channel): errors.Is(err, ErrRefused) tells a refusal from a network
+// failure. Adapters return it inside an adapters.RefusedError, which
+// carries the platform's code. A handler that returns such an error does
+// not end its conversation: consumers log it and go on.
+var ErrRefused = errors.New("refused by the platform")
