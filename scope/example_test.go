@@ -8,7 +8,7 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// printer is a Protocol that prints what instances send.
+// printer is an Adapter that prints what instances send.
 type printer struct{}
 
 func (printer) Send(_ context.Context, s *scope.Scope, ev event.Event) error {

@@ -13,10 +13,10 @@ import (
 	"github.com/switchboard-bots/switchboard/event"
 )
 
-// Protocol is the manager's view of the adapter that owns it: where the
+// Adapter is the manager's view of the adapter that owns it: where the
 // outbound events of its scopes go, and what the protocol's final event
-// looks like.
-type Protocol interface {
+// looks like. An adapters.Host is the Adapter of its manager.
+type Adapter interface {
 	// Send delivers an outbound event sent by the instance serving s.
 	Send(ctx context.Context, s *Scope, ev event.Event) error
 	// Disconnect returns the protocol's disconnect event for a scope that
@@ -24,7 +24,7 @@ type Protocol interface {
 	Disconnect(s *Scope, r Reason) Final
 }
 
-// EndNotifier is an optional interface of a Protocol: the manager calls
+// EndNotifier is an optional interface of an Adapter: the manager calls
 // Ended after a scope's final event was handled, or after its instance
 // could not be created (err is then that failure). Adapters use it to
 // release what they keep per conversation.
@@ -48,7 +48,7 @@ const numShards = 64
 // All methods are safe for concurrent use.
 type Manager struct {
 	app   Application
-	proto Protocol
+	proto Adapter
 	cfg   Config
 	log   *slog.Logger
 	clock Clock // nil: the wall clock
@@ -147,7 +147,7 @@ type entry struct {
 }
 
 // NewManager returns a Manager that serves app for the adapter proto.
-func NewManager(app Application, proto Protocol, cfg Config, opts ...Option) (*Manager, error) {
+func NewManager(app Application, proto Adapter, cfg Config, opts ...Option) (*Manager, error) {
 	if app == nil || proto == nil {
 		return nil, fmt.Errorf("scope: NewManager needs an application and a protocol")
 	}

@@ -128,7 +128,7 @@ func New(t testing.TB, app scope.Application, s *scope.Scope, opts ...Option) *C
 }
 
 // fakeAdapter is the adapter's side of the scope manager (a
-// scope.Protocol): it routes what the instance sends to the communicator.
+// scope.Adapter): it routes what the instance sends to the communicator.
 type fakeAdapter struct {
 	c          *Communicator
 	disconnect func(*scope.Scope, scope.Reason) scope.Final
