@@ -136,7 +136,7 @@ func (a *Adapter) session(ctx context.Context, in *adapters.Intake, log *slog.Lo
 	select {
 	case err := <-done:
 		a.lost(c)
-		return c.isRegistered(), err
+		return c.registered, err // read has returned: its fields are ours
 	case <-ctx.Done():
 		go func() {
 			<-in.Grace().Done()
@@ -211,25 +211,21 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 			}
 		}
 	case "903": // RPL_SASLSUCCESS
-		c.mu.Lock()
 		c.saslOK = true
-		c.mu.Unlock()
 		return c.write("CAP", "END")
 	case "902", "904", "905", "906", "464", "465": // SASL failed, bad PASS, banned
 		return fmt.Errorf("%w: %s %s", ErrLogin, m.Command, last)
 	case "433": // ERR_NICKNAMEINUSE, while registering
-		if !c.isRegistered() {
+		if !c.registered {
 			return c.write("NICK", c.setNick(c.nick()+"_"))
 		}
 	case "001": // RPL_WELCOME: registered as Params[0]
 		if len(m.Params) == 0 {
 			return errors.New("irc: RPL_WELCOME without a nick")
 		}
-		c.mu.Lock()
-		c.me, c.registered = m.Params[0], true
-		saslOK := c.saslOK
-		c.mu.Unlock()
-		if a.cfg.SASL != nil && !saslOK {
+		c.setNick(m.Params[0])
+		c.registered = true
+		if a.cfg.SASL != nil && !c.saslOK {
 			return fmt.Errorf("%w: registered without SASL", ErrLogin)
 		}
 		if err := c.join(a.cfg.Channels); err != nil {
@@ -250,7 +246,7 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 	case "PRIVMSG": // a NOTICE is never delivered, so never answered
 		a.deliver(ctx, in, c, m, raw, log)
 	case "ERROR":
-		if !c.isRegistered() && strings.Contains(strings.ToLower(last), "password") {
+		if !c.registered && strings.Contains(strings.ToLower(last), "password") {
 			return fmt.Errorf("%w: %s", ErrLogin, last) // ngircd refuses PASS so
 		}
 		return fmt.Errorf("server closed the link: %s", last)

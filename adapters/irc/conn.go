@@ -22,14 +22,15 @@ type conn struct {
 	nc  net.Conn
 	wmu sync.Mutex // serialises writes
 
-	mu         sync.Mutex // guards the fields below
-	me         string     // the bot's nick
-	prefix     string     // the bot's nick!user@host, once the server echoed a JOIN
-	registered bool
-	saslOK     bool
-	seq        uint64
-	fences     map[string]*fence // by PING token
-	failed     bool
+	// Owned by the goroutine reading the connection.
+	registered, saslOK bool
+
+	mu     sync.Mutex // guards the fields below
+	me     string     // the bot's nick
+	prefix string     // the bot's nick!user@host, once the server echoed a JOIN
+	seq    uint64
+	fences map[string]*fence // by PING token
+	failed bool
 }
 
 // A fence is a PING sent after a Send's lines. The server handles a
@@ -169,9 +170,3 @@ func (c *conn) setNick(n string) string {
 }
 
 func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.nick()) }
-
-func (c *conn) isRegistered() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.registered
-}
