@@ -1,0 +1,125 @@
+package irc
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+)
+
+// Config is the adapter's section of the config file.
+type Config struct {
+	// Server is the server's host:port.
+	Server string `yaml:"server"`
+	// TLS connects with TLS, trusting the system's roots and CAFile.
+	TLS bool `yaml:"tls"`
+	// CAFile is a PEM file of certificates to trust as well: a private
+	// server's own CA or self-signed certificate.
+	CAFile string `yaml:"ca_file"`
+	// Nick is the bot's nickname; "_" is appended while it is taken.
+	Nick string `yaml:"nick"`
+	// Password is the server password (PASS), if the server has one.
+	Password string `yaml:"password"`
+	// SASL logs in to an account with SASL PLAIN before registration.
+	SASL *SASL `yaml:"sasl"`
+	// Channels are joined on every connection: "#chan", or "#chan key".
+	Channels []string `yaml:"channels"`
+	// KeyBy is what a channel's conversation is: "channel" (default), one
+	// scope for the channel, or "channel_user", one per user in it.
+	// Private messages are one conversation per nick either way.
+	KeyBy string `yaml:"key_by"`
+	// Flood paces the bot's messages (see Flood).
+	Flood Flood `yaml:"flood"`
+}
+
+// SASL holds the account the bot logs in to.
+type SASL struct {
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+}
+
+// Flood is a token bucket for outbound messages: Burst lines at once,
+// then one per Interval. The defaults, 5 lines then one per 2 s, are the
+// flood control of RFC 1459 section 8.10 (each message moves a client's
+// timer 2 s on, and a client more than 10 s ahead is held back), which
+// servers still apply and which clients such as irssi follow: a bot that
+// sends faster is first delayed by the server, then disconnected for
+// "Excess Flood".
+type Flood struct {
+	Burst    int           `yaml:"burst"`
+	Interval time.Duration `yaml:"interval"`
+}
+
+const (
+	defaultBurst    = 5
+	defaultInterval = 2 * time.Second
+)
+
+func (c *Config) check() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Server); err != nil {
+		errs = append(errs, fmt.Errorf("server must be host:port, got %q", c.Server))
+	}
+	if c.Nick == "" || strings.ContainsAny(c.Nick, " ,*?!@#:") {
+		errs = append(errs, fmt.Errorf("nick %q is not a valid nickname", c.Nick))
+	}
+	for _, ch := range c.Channels {
+		if !isChannel(ch) {
+			errs = append(errs, fmt.Errorf("channel %q must start with #, & or +", ch))
+		}
+	}
+	switch c.KeyBy {
+	case "":
+		c.KeyBy = "channel"
+	case "channel", "channel_user":
+	default:
+		errs = append(errs, fmt.Errorf("key_by must be channel or channel_user, got %q", c.KeyBy))
+	}
+	if c.SASL != nil && (c.SASL.User == "" || c.SASL.Password == "") {
+		errs = append(errs, errors.New("sasl needs a user and a password"))
+	}
+	if c.Flood.Burst <= 0 {
+		c.Flood.Burst = defaultBurst
+	}
+	if c.Flood.Interval <= 0 {
+		c.Flood.Interval = defaultInterval
+	}
+	return errors.Join(errs...)
+}
+
+// tlsConfig returns the TLS configuration, or nil without TLS.
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	if !c.TLS {
+		return nil, nil
+	}
+	host, _, _ := net.SplitHostPort(c.Server)
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		if tc.RootCAs, err = x509.SystemCertPool(); err != nil {
+			tc.RootCAs = x509.NewCertPool()
+		}
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", c.CAFile)
+		}
+	}
+	return tc, nil
+}
+
+// Factory builds an adapter from its section of the config file.
+func Factory(s adapters.Setup) (adapters.Adapter, error) {
+	var cfg Config
+	if err := s.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	return New(s.Name, cfg)
+}

@@ -1,0 +1,172 @@
+package irc
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+)
+
+// errLost fails a Send whose connection dropped before the server
+// confirmed it: the message may or may not have gone out.
+var errLost = errors.New("irc: connection lost before the server confirmed the message")
+
+// conn is one connection to the server.
+type conn struct {
+	nc  net.Conn
+	wmu sync.Mutex // serialises writes
+
+	// Owned by the goroutine reading the connection.
+	registered, saslOK bool
+
+	mu     sync.Mutex // guards the fields below
+	me     string     // the bot's nick
+	prefix string     // the bot's nick!user@host, once the server echoed a JOIN
+	seq    uint64
+	fences map[string]*fence // by PING token
+	failed bool
+}
+
+// A fence is a PING sent after a Send's lines. The server handles a
+// client's lines in order, so any refusal of those lines comes before the
+// PONG: once it arrives, the Send's outcome is known.
+type fence struct {
+	target  string // folded
+	refused *adapters.RefusedError
+	lost    bool // released because the connection dropped
+	done    chan struct{}
+}
+
+func newConn(nc net.Conn, nick string) *conn {
+	return &conn{nc: nc, me: nick, fences: map[string]*fence{}}
+}
+
+// write sends one line; a line that would not fit in 512 bytes, or that
+// holds CR, LF or NUL, is an error rather than a truncated message.
+func (c *conn) write(cmd string, params ...string) error {
+	m := ircmsg.MakeMessage(nil, "", cmd, params...)
+	line, err := m.LineBytesStrict(true, 512)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Minute))
+	_, err = c.nc.Write(line)
+	return err
+}
+
+// join joins every channel in one line ("JOIN #a,#b key"), keyed
+// channels first as the protocol requires.
+func (c *conn) join(channels []string) error {
+	var keyed, open, keys []string
+	for _, ch := range channels {
+		if name, key, ok := strings.Cut(ch, " "); ok {
+			keyed, keys = append(keyed, name), append(keys, strings.TrimSpace(key))
+		} else {
+			open = append(open, ch)
+		}
+	}
+	if len(channels) == 0 {
+		return nil
+	}
+	params := []string{strings.Join(append(keyed, open...), ",")}
+	if len(keys) > 0 {
+		params = append(params, strings.Join(keys, ","))
+	}
+	return c.write("JOIN", params...)
+}
+
+// room returns the bytes left for a message's text to target: the server
+// relays ":nick!user@host PRIVMSG target :text\r\n" in 512 bytes. Until
+// the server echoed the bot's prefix, it assumes the longest usual user
+// (10) and host (63).
+func (c *conn) room(target string) int {
+	c.mu.Lock()
+	prefix := c.prefix
+	if prefix == "" {
+		prefix = c.me + "!" + strings.Repeat("u", 10) + "@" + strings.Repeat("h", 63)
+	}
+	c.mu.Unlock()
+	return 512 - len(":"+prefix+" PRIVMSG "+target+" :\r\n")
+}
+
+// open starts a fence for lines to target, returning the token of the
+// PING to send after them.
+func (c *conn) open(target string) (token string, f *fence) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	token = "sb" + strconv.FormatUint(c.seq, 10)
+	f = &fence{target: fold(target), done: make(chan struct{})}
+	if c.failed {
+		f.lost = true
+		close(f.done)
+	} else {
+		c.fences[token] = f
+	}
+	return token, f
+}
+
+// fenced releases the fence of a PONG.
+func (c *conn) fenced(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.fences[token]; ok {
+		delete(c.fences, token)
+		close(f.done)
+	}
+}
+
+// refused files an error numeric naming a target with the open fences
+// for it: ERR_NOSUCHNICK, ERR_NOSUCHCHANNEL, ERR_CANNOTSENDTOCHAN and the
+// like.
+func (c *conn) refused(m *ircmsg.Message) {
+	if len(m.Params) < 3 || !strings.Contains(" 401 403 404 406 407 411 412 477 486 492 ", " "+m.Command+" ") {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.fences {
+		if f.target == fold(m.Params[1]) && f.refused == nil {
+			f.refused = &adapters.RefusedError{Adapter: Protocol, Method: "PRIVMSG",
+				Code: m.Command, Description: m.Params[len(m.Params)-1]}
+		}
+	}
+}
+
+// fail releases every fence: the connection is gone.
+func (c *conn) fail() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = true
+	for token, f := range c.fences {
+		delete(c.fences, token)
+		f.lost = true
+		close(f.done)
+	}
+}
+
+func (c *conn) nick() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.me
+}
+
+func (c *conn) setNick(n string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.me = n
+	if i := strings.IndexByte(c.prefix, '!'); i >= 0 {
+		c.prefix = n + c.prefix[i:]
+	}
+	return n
+}
+
+func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.nick()) }

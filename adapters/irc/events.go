@@ -1,0 +1,47 @@
+package irc
+
+import "github.com/switchboard-bots/switchboard/event"
+
+// Protocol is the scope type of IRC conversations.
+const Protocol = "irc"
+
+// Message is a PRIVMSG to a channel the bot is in, or to the bot itself.
+type Message struct {
+	// Channel is the channel it was said in; "" for a private message.
+	Channel string `msgpack:"channel"`
+	// Nick, User and Host identify the sender (nick!user@host).
+	Nick string `msgpack:"nick"`
+	User string `msgpack:"user"`
+	Host string `msgpack:"host"`
+	Text string `msgpack:"text"`
+	// Raw is the line as the server sent it.
+	Raw string `msgpack:"raw"`
+}
+
+var _ event.ChatMessage = Message{}
+
+// Type implements event.Event.
+func (Message) Type() string { return "irc.message" }
+
+// ChatText implements event.ChatMessage.
+func (m Message) ChatText() string { return m.Text }
+
+// ChatReply implements event.ChatMessage: the answer goes to the channel,
+// or to the sender of a private message.
+func (m Message) ChatReply(text string) event.Event {
+	if m.Channel != "" {
+		return Send{Target: m.Channel, Text: text}
+	}
+	return Send{Target: m.Nick, Text: text}
+}
+
+// Send says Text to Target (a channel or a nick); without a Target, to
+// the scope's own conversation. Newlines start new messages and long
+// lines are split.
+type Send struct {
+	Target string `msgpack:"target"`
+	Text   string `msgpack:"text"`
+}
+
+// Type implements event.Event.
+func (Send) Type() string { return "irc.send" }

@@ -1,0 +1,184 @@
+package irc_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+)
+
+// Oper credentials of every test server: the test client opers up to
+// KILL the bot and to lift the server's flood throttling of itself.
+const operName, operPass = "op", "oppass"
+
+// server is an ngircd of the test's own, on a free loopback port.
+type server struct{ addr string }
+
+// startServer starts ngircd in the foreground with a generated config in
+// a temp dir, killed when the test ends. password sets a server PASS.
+func startServer(t *testing.T, password string) *server {
+	t.Helper()
+	bin, err := exec.LookPath("ngircd")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/ngircd", "/usr/local/sbin/ngircd"} {
+			if _, err2 := os.Stat(p); err2 == nil {
+				bin, err = p, nil
+			}
+		}
+	}
+	if err != nil {
+		t.Skip("ngircd is not installed (apt-get install ngircd); the IRC adapter tests need a real server")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`[Global]
+Name = irc.test
+Info = test server
+Listen = 127.0.0.1
+Ports = %d
+MotdPhrase = test
+PidFile = %s
+Password = %s
+ServerUID = %d
+ServerGID = %d
+[Limits]
+PingTimeout = 120
+PongTimeout = 20
+MaxNickLength = 30
+[Options]
+DNS = no
+Ident = no
+PAM = no
+[Operator]
+Name = %s
+Password = %s
+`, port, filepath.Join(dir, "ngircd.pid"), password, os.Getuid(), os.Getgid(), operName, operPass)
+	path := filepath.Join(dir, "ngircd.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--nodaemon", "--config", path)
+	out, err := os.Create(filepath.Join(dir, "ngircd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		out.Close()
+		if t.Failed() {
+			log, _ := os.ReadFile(out.Name())
+			t.Logf("ngircd log:\n%s", log)
+		}
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return &server{addr: addr}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ngircd did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a port that has no event to await
+	}
+}
+
+// client is a user of the test server, speaking raw IRC.
+type client struct {
+	t     testing.TB
+	nick  string
+	conn  net.Conn
+	lines chan line
+}
+
+// line is one line from the server, parsed, with its raw form.
+type line struct {
+	ircmsg.Message
+	raw string
+}
+
+// dial connects a user called nick, opered up and exempt from the
+// server's throttling (user mode F), and joined to channels.
+func (s *server) dial(t testing.TB, nick string, channels ...string) *client {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, nick: nick, conn: nc, lines: make(chan line, 1000)}
+	t.Cleanup(func() { nc.Close() })
+	go func() {
+		defer close(c.lines)
+		sc := bufio.NewScanner(nc)
+		for sc.Scan() {
+			raw := strings.TrimRight(sc.Text(), "\r")
+			m, err := ircmsg.ParseLine(raw)
+			if err != nil {
+				continue
+			}
+			if m.Command == "PING" {
+				fmt.Fprintf(nc, "PONG :%s\r\n", m.Params[0])
+				continue
+			}
+			c.lines <- line{m, raw}
+		}
+	}()
+	c.send("NICK " + nick)
+	c.send("USER " + nick + " 0 * :" + nick)
+	c.expect("001")
+	c.send("OPER " + operName + " " + operPass)
+	c.expect("381")
+	c.send("MODE " + nick + " +F")
+	for _, ch := range channels {
+		c.send("JOIN " + ch)
+		c.expect("366")
+	}
+	return c
+}
+
+func (c *client) send(l string) {
+	c.t.Helper()
+	if _, err := fmt.Fprintf(c.conn, "%s\r\n", l); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// next returns the next line of the given commands, skipping others.
+func (c *client) expect(commands ...string) line {
+	c.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				c.t.Fatalf("%s: connection closed while waiting for %v", c.nick, commands)
+			}
+			for _, cmd := range commands {
+				if l.Command == cmd {
+					return l
+				}
+			}
+		case <-timeout:
+			c.t.Fatalf("%s: no %v within 10s", c.nick, commands)
+		}
+	}
+}
