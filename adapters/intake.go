@@ -79,10 +79,12 @@ func (in *Intake) Logger() *slog.Logger { return in.h.opts.log }
 // Report returns the Host's observer, bound to the adapter's name.
 func (in *Intake) Report() Report { return in.report }
 
-// Grace returns a context that ends when the Host stops waiting for Serve
-// after Serve's own context ended: Shutdown's deadline, or at once on
-// Close. An adapter bounds its own draining with it (an HTTP server's
-// Shutdown).
+// Grace returns a context that ends when the Host no longer needs the
+// adapter's connection: after Shutdown, once every scope has handled its
+// final event (so that their last replies still go out), or at Shutdown's
+// deadline; at once on Close or when Run's context ends. An adapter bounds
+// its own draining with it (an HTTP server's Shutdown) and keeps a
+// connection open until it ends.
 func (in *Intake) Grace() context.Context { return in.grace }
 
 // Len returns the number of live scopes.
