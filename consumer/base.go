@@ -55,7 +55,7 @@ func (b *Base) Handle(ctx context.Context, ev event.Event) error {
 	err := b.disp.dispatch(ctx, b.self, ev)
 	if err != nil && errors.Is(err, event.ErrRefused) {
 		b.Logger().Warn("the platform refused a send; the conversation goes on",
-			"scope", b.Scope().String(), "event", ev.Type(), "err", err)
+			"event", ev.Type(), "err", err)
 		return nil
 	}
 	return err
