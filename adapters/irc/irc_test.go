@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"github.com/switchboard-bots/switchboard/adapters/irc"
+	"github.com/switchboard-bots/switchboard/adapters/irc/irctest"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -64,9 +65,9 @@ func (b *echoBot) message(ctx context.Context, m consumer.ChatMessage) error {
 
 // runBot runs an adapter for cfg on srv until the test ends, and waits
 // until it joined its channels (watched by c, a user in all of them).
-func runBot(t *testing.T, srv *server, cfg irc.Config, c *client, opts ...irc.Option) (*adapters.Host, chan seen) {
+func runBot(t *testing.T, srv *irctest.Server, cfg irc.Config, c *irctest.Client, opts ...irc.Option) (*adapters.Host, chan seen) {
 	t.Helper()
-	cfg.Server = srv.addr
+	cfg.Server = srv.Addr()
 	a, err := irc.New("irc", cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -83,19 +84,9 @@ func runBot(t *testing.T, srv *server, cfg irc.Config, c *client, opts ...irc.Op
 		<-done
 	})
 	for range cfg.Channels {
-		c.fromBot(cfg.Nick, "JOIN")
+		c.FromBot(cfg.Nick, "JOIN")
 	}
 	return h, ch
-}
-
-// fromBot returns the next line of command sent by the bot.
-func (c *client) fromBot(bot, command string) line {
-	c.t.Helper()
-	for {
-		if l := c.expect(command); strings.EqualFold(l.Nick(), bot) {
-			return l
-		}
-	}
 }
 
 func next(t *testing.T, ch <-chan seen) seen {
@@ -110,24 +101,24 @@ func next(t *testing.T, ch <-chan seen) seen {
 }
 
 func TestScopePerChannelAndQuery(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
-	bob := srv.dial(t, "bob", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
+	bob := srv.Dial(t, "bob", "#room")
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room"}}, alice)
 
-	alice.send("PRIVMSG #room :hi all")
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[0] != "#room" || got.Params[1] != "echo: hi all" {
-		t.Fatalf("echo: got %q", got.raw)
+	alice.Send("PRIVMSG #room :hi all")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[0] != "#room" || got.Params[1] != "echo: hi all" {
+		t.Fatalf("echo: got %q", got.Raw)
 	}
 	first := next(t, ch)
-	bob.send("PRIVMSG #Room :me too")
+	bob.Send("PRIVMSG #Room :me too")
 	second := next(t, ch)
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[1] != "echo: me too" {
-		t.Fatalf("echo: got %q", got.raw)
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[1] != "echo: me too" {
+		t.Fatalf("echo: got %q", got.Raw)
 	}
-	alice.send("PRIVMSG bot :psst")
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[0] != "alice" || got.Params[1] != "echo: psst" {
-		t.Fatalf("private echo: got %q", got.raw)
+	alice.Send("PRIVMSG bot :psst")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[0] != "alice" || got.Params[1] != "echo: psst" {
+		t.Fatalf("private echo: got %q", got.Raw)
 	}
 	private := next(t, ch)
 	if first.scope != second.scope {
@@ -145,15 +136,15 @@ func TestScopePerChannelAndQuery(t *testing.T) {
 }
 
 func TestKeyByChannelUser(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
-	bob := srv.dial(t, "bob", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
+	bob := srv.Dial(t, "bob", "#room")
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room"}, KeyBy: "channel_user"}, alice)
-	alice.send("PRIVMSG #room :one")
+	alice.Send("PRIVMSG #room :one")
 	a1 := next(t, ch)
-	bob.send("PRIVMSG #room :two")
+	bob.Send("PRIVMSG #room :two")
 	b1 := next(t, ch)
-	alice.send("PRIVMSG #room :three")
+	alice.Send("PRIVMSG #room :three")
 	a2 := next(t, ch)
 	if a1.scope != a2.scope || a1.scope == b1.scope {
 		t.Fatalf("want one scope per user in the channel: alice %p %p, bob %p", a1.scope, a2.scope, b1.scope)
@@ -164,34 +155,34 @@ func TestKeyByChannelUser(t *testing.T) {
 }
 
 func TestOwnEchoIgnoredAndNoticeNotDelivered(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room"}}, alice)
 	// The bot messages itself: the server delivers that to the bot, which
 	// must not take its own line for a user's.
-	alice.send("PRIVMSG bot :to bot hello me")
+	alice.Send("PRIVMSG bot :to bot hello me")
 	if s := next(t, ch); s.text != "to bot hello me" || s.err != nil {
 		t.Fatalf("got %+v", s)
 	}
-	alice.send("NOTICE bot :a notice")
-	alice.send("PRIVMSG bot :\x01VERSION\x01")
-	alice.send("PRIVMSG bot :after")
+	alice.Send("NOTICE bot :a notice")
+	alice.Send("PRIVMSG bot :\x01VERSION\x01")
+	alice.Send("PRIVMSG bot :after")
 	if s := next(t, ch); s.text != "after" {
 		t.Fatalf("got %q, want the message after the bot's own echo, a NOTICE and a CTCP", s.text)
 	}
 }
 
 func TestSay(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room"}}, alice)
-	alice.send("PRIVMSG #room :say hello room")
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[0] != "#room" || got.Params[1] != "hello room" {
-		t.Fatalf("chat.say in a channel: %q", got.raw)
+	alice.Send("PRIVMSG #room :say hello room")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[0] != "#room" || got.Params[1] != "hello room" {
+		t.Fatalf("chat.say in a channel: %q", got.Raw)
 	}
-	alice.send("PRIVMSG bot :say hello you")
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[0] != "alice" || got.Params[1] != "hello you" {
-		t.Fatalf("chat.say in a query: %q", got.raw)
+	alice.Send("PRIVMSG bot :say hello you")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[0] != "alice" || got.Params[1] != "hello you" {
+		t.Fatalf("chat.say in a query: %q", got.Raw)
 	}
 	for range 2 {
 		if s := next(t, ch); s.err != nil {
@@ -201,18 +192,18 @@ func TestSay(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room"}}, alice)
-	alice.send("PRIVMSG #room :long")
+	alice.Send("PRIVMSG #room :long")
 	if s := next(t, ch); s.err != nil {
 		t.Fatalf("Reply: %v", s.err)
 	}
 	var got strings.Builder
 	pieces := 0
 	for got.Len() < len(longText) {
-		l := alice.fromBot("bot", "PRIVMSG")
-		if n := len(l.raw) + 2; n > 512 {
+		l := alice.FromBot("bot", "PRIVMSG")
+		if n := len(l.Raw) + 2; n > 512 {
 			t.Errorf("a relayed line has %d bytes, over 512", n)
 		}
 		if !utf8.ValidString(l.Params[1]) {
@@ -230,10 +221,10 @@ func TestSplit(t *testing.T) {
 	if min := (len(longText) + 449) / 450; pieces < min || pieces > min+2 {
 		t.Errorf("%d pieces for %d bytes: the pieces are not filled", pieces, len(longText))
 	}
-	alice.send("PRIVMSG #room :lines x")
+	alice.Send("PRIVMSG #room :lines x")
 	for range 3 {
-		if l := alice.fromBot("bot", "PRIVMSG"); l.Params[1] != "x" {
-			t.Fatalf("a line of a multi-line text: %q", l.raw)
+		if l := alice.FromBot("bot", "PRIVMSG"); l.Params[1] != "x" {
+			t.Fatalf("a line of a multi-line text: %q", l.Raw)
 		}
 	}
 	if s := next(t, ch); s.err != nil {
@@ -242,11 +233,11 @@ func TestSplit(t *testing.T) {
 }
 
 func TestRefused(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room"}}, alice)
 	for _, tc := range []struct{ target, codes string }{{"nobody", "401"}, {"#nowhere", "401 403 404"}} {
-		alice.send("PRIVMSG bot :to " + tc.target + " hi")
+		alice.Send("PRIVMSG bot :to " + tc.target + " hi")
 		s := next(t, ch)
 		var r *adapters.RefusedError
 		if !errors.As(s.err, &r) || !errors.Is(s.err, adapters.ErrRefused) {
@@ -256,9 +247,9 @@ func TestRefused(t *testing.T) {
 			t.Errorf("Send to %s: %+v", tc.target, r)
 		}
 	}
-	alice.send("PRIVMSG bot :to alice still here")
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[1] != "still here" {
-		t.Fatalf("got %q", got.raw)
+	alice.Send("PRIVMSG bot :to alice still here")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[1] != "still here" {
+		t.Fatalf("got %q", got.Raw)
 	}
 	if s := next(t, ch); s.err != nil {
 		t.Fatalf("a Send that went through returned %v", s.err)
@@ -324,29 +315,27 @@ func (c *fakeClock) nextWait(t *testing.T) time.Duration {
 }
 
 func TestFloodControl(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room")
 	clock := newFakeClock()
 	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, Flood: irc.Flood{Burst: 3, Interval: 2 * time.Second}}
 	_, ch := runBot(t, srv, cfg, alice, irc.WithClock(clock))
-	alice.send("PRIVMSG #room :burst")
+	alice.Send("PRIVMSG #room :burst")
 	for i := 1; i <= 3; i++ { // the burst goes at once
-		if l := alice.fromBot("bot", "PRIVMSG"); l.Params[1] != string(rune('0'+i)) {
-			t.Fatalf("line %d: %q", i, l.raw)
+		if l := alice.FromBot("bot", "PRIVMSG"); l.Params[1] != string(rune('0'+i)) {
+			t.Fatalf("line %d: %q", i, l.Raw)
 		}
 	}
 	for i := 4; i <= 7; i++ { // then one line per interval, no sooner
 		if d := clock.nextWait(t); d != 2*time.Second {
 			t.Fatalf("line %d waits %v, want 2s", i, d)
 		}
-		select {
-		case l := <-alice.lines:
-			t.Fatalf("line before its time: %q", l.raw)
-		default:
+		if l, ok := alice.TryNext(); ok {
+			t.Fatalf("line before its time: %q", l.Raw)
 		}
 		clock.Advance(2 * time.Second)
-		if l := alice.fromBot("bot", "PRIVMSG"); l.Params[1] != string(rune('0'+i)) {
-			t.Fatalf("line %d: %q", i, l.raw)
+		if l := alice.FromBot("bot", "PRIVMSG"); l.Params[1] != string(rune('0'+i)) {
+			t.Fatalf("line %d: %q", i, l.Raw)
 		}
 	}
 	if s := next(t, ch); s.err != nil {
@@ -355,39 +344,39 @@ func TestFloodControl(t *testing.T) {
 }
 
 func TestReconnectAndRejoin(t *testing.T) {
-	srv := startServer(t, "")
-	alice := srv.dial(t, "alice", "#room", "#other")
+	srv := irctest.Start(t, "")
+	alice := srv.Dial(t, "alice", "#room", "#other")
 	clock := newFakeClock()
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room", "#other"}}, alice, irc.WithClock(clock))
-	alice.send("PRIVMSG #room :before")
+	alice.Send("PRIVMSG #room :before")
 	before := next(t, ch)
 
-	alice.send("KILL bot :testing reconnection")
-	alice.fromBot("bot", "QUIT")
+	alice.Send("KILL bot :testing reconnection")
+	alice.FromBot("bot", "QUIT")
 	if d := clock.nextWait(t); d != time.Second {
 		t.Fatalf("first reconnection waits %v, want 1s", d)
 	}
 	clock.Advance(time.Second)
 	for range 2 {
-		alice.fromBot("bot", "JOIN")
+		alice.FromBot("bot", "JOIN")
 	}
-	alice.send("PRIVMSG #other :after")
-	if got := alice.fromBot("bot", "PRIVMSG"); got.Params[0] != "#other" || got.Params[1] != "echo: after" {
-		t.Fatalf("after reconnecting: %q", got.raw)
+	alice.Send("PRIVMSG #other :after")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[0] != "#other" || got.Params[1] != "echo: after" {
+		t.Fatalf("after reconnecting: %q", got.Raw)
 	}
 	next(t, ch) // "after", whose answer is out
-	alice.send("PRIVMSG #room :again")
+	alice.Send("PRIVMSG #room :again")
 	if again := next(t, ch); again.scope != before.scope {
 		t.Error("the channel's scope did not outlive the reconnection")
 	}
 }
 
 func TestPassword(t *testing.T) {
-	srv := startServer(t, "s3cret-pass")
+	srv := irctest.Start(t, "s3cret-pass")
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	bad, err := irc.New("irc", irc.Config{Server: srv.addr, Nick: "bot", Password: "wrong-pass"})
+	bad, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Password: "wrong-pass"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +385,7 @@ func TestPassword(t *testing.T) {
 		t.Fatalf("Run with a wrong password returned %v, want ErrLogin", err)
 	}
 
-	good, err := irc.New("irc", irc.Config{Server: srv.addr, Nick: "bot", Password: "s3cret-pass"})
+	good, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Password: "s3cret-pass"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,8 +409,8 @@ func TestPassword(t *testing.T) {
 }
 
 func TestSASLWithoutServerSupport(t *testing.T) {
-	srv := startServer(t, "")
-	a, err := irc.New("irc", irc.Config{Server: srv.addr, Nick: "bot", SASL: &irc.SASL{User: "bot", Password: "pw"}})
+	srv := irctest.Start(t, "")
+	a, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", SASL: &irc.SASL{User: "bot", Password: "pw"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,35 +422,35 @@ func TestSASLWithoutServerSupport(t *testing.T) {
 
 // platform is the conformance kit's side: conversation "a" is channel #a.
 type platform struct {
-	user   *client
+	user   *irctest.Client
 	joined sync.Once
 }
 
 func (p *platform) Say(t testing.TB, conv, text string) {
 	p.joined.Do(func() {
 		for range 3 {
-			p.user.fromBot("bot", "JOIN")
+			p.user.FromBot("bot", "JOIN")
 		}
 	})
-	p.user.send("PRIVMSG #" + conv + " :" + text)
+	p.user.Send("PRIVMSG #" + conv + " :" + text)
 }
 
 func (p *platform) Reply(t testing.TB) (string, string) {
-	l := p.user.fromBot("bot", "PRIVMSG")
+	l := p.user.FromBot("bot", "PRIVMSG")
 	return strings.TrimPrefix(l.Params[0], "#"), l.Params[1]
 }
 
 func (p *platform) SayBad(t testing.TB) {
 	p.Say(t, "a", "\x01VERSION\x01")
-	p.user.send("NOTICE #a :not for bots")
-	p.user.send("PRIVMSG bot :\x01PING 1\x01")
+	p.user.Send("NOTICE #a :not for bots")
+	p.user.Send("PRIVMSG bot :\x01PING 1\x01")
 }
 
 func TestConformance(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
-		srv := startServer(t, "")
-		user := srv.dial(t, "user", "#a", "#b", "#c")
-		a, err := irc.New("irc", irc.Config{Server: srv.addr, Nick: "bot", Channels: []string{"#a", "#b", "#c"},
+		srv := irctest.Start(t, "")
+		user := srv.Dial(t, "user", "#a", "#b", "#c")
+		a, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Channels: []string{"#a", "#b", "#c"},
 			Flood: irc.Flood{Burst: 10, Interval: 100 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)

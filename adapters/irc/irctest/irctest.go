@@ -1,4 +1,7 @@
-package irc_test
+// Package irctest starts a real IRC server (Debian's ngircd) for tests,
+// on a free loopback port with a generated config, and speaks to it as a
+// user would. A test skips, saying so, where ngircd is not installed.
+package irctest
 
 import (
 	"bufio"
@@ -18,12 +21,15 @@ import (
 // KILL the bot and to lift the server's flood throttling of itself.
 const operName, operPass = "op", "oppass"
 
-// server is an ngircd of the test's own, on a free loopback port.
-type server struct{ addr string }
+// Server is an ngircd of the test's own, on a free loopback port.
+type Server struct{ addr string }
 
-// startServer starts ngircd in the foreground with a generated config in
+// Addr returns the server's host:port.
+func (s *Server) Addr() string { return s.addr }
+
+// Start starts ngircd in the foreground with a generated config in
 // a temp dir, killed when the test ends. password sets a server PASS.
-func startServer(t *testing.T, password string) *server {
+func Start(t testing.TB, password string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("ngircd")
 	if err != nil {
@@ -93,7 +99,7 @@ Password = %s
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			return &server{addr: addr}
+			return &Server{addr: addr}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("ngircd did not listen on %s: %v", addr, err)
@@ -102,29 +108,29 @@ Password = %s
 	}
 }
 
-// client is a user of the test server, speaking raw IRC.
-type client struct {
+// Client is a user of the test server, speaking raw IRC.
+type Client struct {
 	t     testing.TB
 	nick  string
 	conn  net.Conn
-	lines chan line
+	lines chan Line
 }
 
-// line is one line from the server, parsed, with its raw form.
-type line struct {
+// Line is one line from the server, parsed, with its raw form.
+type Line struct {
 	ircmsg.Message
-	raw string
+	Raw string
 }
 
-// dial connects a user called nick, opered up and exempt from the
+// Dial connects a user called nick, opered up and exempt from the
 // server's throttling (user mode F), and joined to channels.
-func (s *server) dial(t testing.TB, nick string, channels ...string) *client {
+func (s *Server) Dial(t testing.TB, nick string, channels ...string) *Client {
 	t.Helper()
 	nc, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, nick: nick, conn: nc, lines: make(chan line, 1000)}
+	c := &Client{t: t, nick: nick, conn: nc, lines: make(chan Line, 1000)}
 	t.Cleanup(func() { nc.Close() })
 	go func() {
 		defer close(c.lines)
@@ -139,31 +145,33 @@ func (s *server) dial(t testing.TB, nick string, channels ...string) *client {
 				fmt.Fprintf(nc, "PONG :%s\r\n", m.Params[0])
 				continue
 			}
-			c.lines <- line{m, raw}
+			c.lines <- Line{m, raw}
 		}
 	}()
-	c.send("NICK " + nick)
-	c.send("USER " + nick + " 0 * :" + nick)
-	c.expect("001")
-	c.send("OPER " + operName + " " + operPass)
-	c.expect("381")
-	c.send("MODE " + nick + " +F")
+	c.Send("NICK " + nick)
+	c.Send("USER " + nick + " 0 * :" + nick)
+	c.Expect("001")
+	c.Send("OPER " + operName + " " + operPass)
+	c.Expect("381")
+	c.Send("MODE " + nick + " +F")
 	for _, ch := range channels {
-		c.send("JOIN " + ch)
-		c.expect("366")
+		c.Send("JOIN " + ch)
+		c.Expect("366")
 	}
 	return c
 }
 
-func (c *client) send(l string) {
+// Send sends one raw line.
+func (c *Client) Send(l string) {
 	c.t.Helper()
 	if _, err := fmt.Fprintf(c.conn, "%s\r\n", l); err != nil {
 		c.t.Fatal(err)
 	}
 }
 
-// next returns the next line of the given commands, skipping others.
-func (c *client) expect(commands ...string) line {
+// Expect returns the next line of the given commands, skipping others,
+// and fails the test after 10 s.
+func (c *Client) Expect(commands ...string) Line {
 	c.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -180,5 +188,25 @@ func (c *client) expect(commands ...string) line {
 		case <-timeout:
 			c.t.Fatalf("%s: no %v within 10s", c.nick, commands)
 		}
+	}
+}
+
+// FromBot returns the next line of command sent by the bot called bot.
+func (c *Client) FromBot(bot, command string) Line {
+	c.t.Helper()
+	for {
+		if l := c.Expect(command); strings.EqualFold(l.Nick(), bot) {
+			return l
+		}
+	}
+}
+
+// TryNext returns a line already received, if there is one.
+func (c *Client) TryNext() (Line, bool) {
+	select {
+	case l := <-c.lines:
+		return l, true
+	default:
+		return Line{}, false
 	}
 }
