@@ -22,6 +22,12 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // platform is a terminal: a pipe to type into and one to read replies from.
+//
+// It says chat.say and pushes console.send naming a conversation. A
+// terminal refuses nothing (RefusePlatform), has no acknowledgements to
+// count (AckPlatform: a line read is gone, whatever its handler does) and
+// no connection to drop (DropPlatform: the end of input is the end of the
+// session, and the adapter stops, as TestEndOfInputStopsCleanly shows).
 type platform struct {
 	in      *io.PipeWriter
 	replies chan [2]string
@@ -53,6 +59,17 @@ func (p *platform) SayBad(t testing.TB) {
 		}
 	}
 }
+
+func (p *platform) SaysChat() {}
+
+func (p *platform) PushEvent(conv, text string) event.Event {
+	return console.Send{Conversation: conv, Text: text}
+}
+
+var (
+	_ adaptertest.SayPlatform  = (*platform)(nil)
+	_ adaptertest.PushPlatform = (*platform)(nil)
+)
 
 func harness(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 	inR, inW := io.Pipe()

@@ -2,12 +2,15 @@ package slack_test
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
+	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -95,26 +99,33 @@ func newEnv(t testing.TB, mode slack.Mode, edit func(*slack.Config), opts ...any
 	return e
 }
 
-// platform adapts an env to the conformance kit.
+// platform adapts an env to the conformance kit: conversation "a" is
+// channel "CA". Both modes say chat.say, push slack.send naming its
+// channel and meet Slack's not_in_channel refusal; socketPlatform and
+// httpPlatform add what differs between the modes.
 type platform struct {
 	*env
 	mu      sync.Mutex
 	replies int
 }
 
-func channelOf(conv string) string { return "C" + strings.ToUpper(conv) }
+var (
+	_ interface {
+		adaptertest.SayPlatform
+		adaptertest.PushPlatform
+		adaptertest.RefusePlatform
+		adaptertest.AckPlatform
+		adaptertest.DropPlatform
+	} = (*socketPlatform)(nil)
+	_ interface {
+		adaptertest.SayPlatform
+		adaptertest.PushPlatform
+		adaptertest.RefusePlatform
+		adaptertest.AckPlatform
+	} = (*httpPlatform)(nil)
+)
 
-func (p *platform) Say(t testing.TB, conv, text string) {
-	t.Helper()
-	msg := p.fake.Message(channelOf(conv), "U"+strings.ToUpper(conv), text)
-	if p.endpoint == "" {
-		p.fake.PushEvent(msg)
-		return
-	}
-	if res, _ := p.fake.PostEvent(t, p.endpoint+"/slack/events", msg); res.Status != http.StatusOK {
-		t.Fatalf("event answered %d %q", res.Status, res.Body)
-	}
-}
+func channelOf(conv string) string { return "C" + strings.ToUpper(conv) }
 
 func (p *platform) Reply(t testing.TB) (string, string) {
 	t.Helper()
@@ -126,22 +137,181 @@ func (p *platform) Reply(t testing.TB) (string, string) {
 	return strings.ToLower(strings.TrimPrefix(c.Channel(), "C")), c.Text()
 }
 
-func (p *platform) SayBad(t testing.TB) {
+func (p *platform) SaysChat() {}
+
+func (p *platform) PushEvent(conv, text string) event.Event {
+	return slack.Send{Channel: channelOf(conv), Text: text}
+}
+
+// Refuse makes Slack answer every chat call to conv's channel
+// not_in_channel, as it does once the bot was removed from it.
+func (p *platform) Refuse(_ testing.TB, conv string) {
+	p.fake.FailChannel(channelOf(conv), "not_in_channel")
+}
+
+// socketPlatform is Slack over Socket Mode.
+type socketPlatform struct {
+	platform
+	envelopes map[string][]string // conversation -> envelope ids of its messages, under mu
+}
+
+func (p *socketPlatform) Say(t testing.TB, conv, text string) {
 	t.Helper()
-	if p.endpoint == "" {
-		ids := []string{
-			p.fake.PushRaw("events_api", []byte(`{"type":"event_callback","event":`)),
-			p.fake.PushRaw("no_such_envelope", []byte(`{}`)),
-			p.fake.PushRaw("interactive", []byte(`[1,2]`)),
-		}
-		p.fake.WaitAcked(t, ids...)
-		return
+	id, _ := p.fake.PushEvent(p.fake.Message(channelOf(conv), "U"+strings.ToUpper(conv), text))
+	p.mu.Lock()
+	p.envelopes[conv] = append(p.envelopes[conv], id)
+	p.mu.Unlock()
+}
+
+func (p *socketPlatform) SayBad(t testing.TB) {
+	t.Helper()
+	ids := []string{
+		p.fake.PushRaw("events_api", []byte(`{"type":"event_callback","event":`)),
+		p.fake.PushRaw("no_such_envelope", []byte(`{}`)),
+		p.fake.PushRaw("interactive", []byte(`[1,2]`)),
 	}
+	p.fake.WaitAcked(t, ids...)
+}
+
+// Acked counts the envelopes of conv's messages the adapter acknowledged.
+func (p *socketPlatform) Acked(_ testing.TB, conv string) int {
+	p.mu.Lock()
+	ids := append([]string(nil), p.envelopes[conv]...)
+	p.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if p.fake.Acked(id) {
+			n++
+		}
+	}
+	return n
+}
+
+// Drop cuts the Socket Mode connection without a word; the envelopes it
+// carried unacknowledged come again on the next one.
+func (p *socketPlatform) Drop(t testing.TB) {
+	t.Helper()
+	n, _ := p.fake.Connects()
+	p.fake.WaitConnects(t, n) // one is open: the drop cuts it
+	p.fake.Drop()
+}
+
+// httpPlatform is Slack posting to the adapter's Events API endpoint. As
+// Slack does, it posts while earlier requests are still unanswered (an
+// answer comes once the event was handled), but, so that the kit can
+// check the order within a conversation, it posts one conversation's
+// events one after the other, each once the previous was answered.
+//
+// It is no DropPlatform: over HTTP the adapter holds no connection to
+// Slack, which opens a request per event; a request that fails is
+// Slack's to post again, which BadInput and the deduplication tests
+// cover.
+type httpPlatform struct {
+	platform
+	ctx    context.Context // ends the posts at cleanup
+	client *http.Client
+	lanes  map[string]chan []byte // conversation -> bodies to post, under mu
+	posts  sync.WaitGroup
+	ok     map[string]int // conversation -> requests answered 200, under mu
+}
+
+func newHTTPPlatform(t testing.TB, e *env) *httpPlatform {
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &http.Transport{}
+	p := &httpPlatform{platform: platform{env: e}, ctx: ctx, client: &http.Client{Transport: tr},
+		lanes: map[string]chan []byte{}, ok: map[string]int{}}
+	t.Cleanup(func() {
+		cancel()
+		p.mu.Lock()
+		for _, l := range p.lanes {
+			close(l)
+		}
+		p.mu.Unlock()
+		p.posts.Wait()
+		tr.CloseIdleConnections()
+	})
+	return p
+}
+
+// Say queues the event on its conversation's lane and returns: its
+// request is answered only once it was handled, which for a blocked
+// handler is never.
+func (p *httpPlatform) Say(t testing.TB, conv, text string) {
+	t.Helper()
+	body, _ := p.fake.EventBody(p.fake.Message(channelOf(conv), "U"+strings.ToUpper(conv), text))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.lanes[conv]
+	if !ok {
+		l = make(chan []byte, 1000)
+		p.lanes[conv] = l
+		p.posts.Go(func() { p.lane(conv, l) })
+	}
+	l <- body
+}
+
+func (p *httpPlatform) lane(conv string, bodies <-chan []byte) {
+	for body := range bodies {
+		if p.ctx.Err() != nil {
+			continue // the test is over: drop what is left
+		}
+		if p.post(body) == http.StatusOK {
+			p.mu.Lock()
+			p.ok[conv]++
+			p.mu.Unlock()
+		}
+	}
+}
+
+// post posts a signed Events API request and returns its status, 0 when
+// it got no answer.
+func (p *httpPlatform) post(body []byte) int {
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.endpoint+"/slack/events", bytes.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	ts, sig := fakeslack.Sign(p.fake.Options().SigningSecret, time.Now(), body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sig)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (p *httpPlatform) SayBad(t testing.TB) {
+	t.Helper()
 	for name, res := range badRequests(t, p.env) {
 		if res.got != res.want {
 			t.Errorf("%s: answered %d, want %d", name, res.got, res.want)
 		}
 	}
+}
+
+// Acked counts conv's requests the adapter answered 200.
+func (p *httpPlatform) Acked(_ testing.TB, conv string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ok[conv]
+}
+
+// heldDeadlines is the wall clock, except that acknowledgement deadlines
+// never come. Slack wants an event acknowledged within 3 seconds, so the
+// adapter acknowledges one whose handler still runs at Config.AckDeadline
+// (ack_test.go checks that on a clock of its own); holding the deadline
+// lets the kit check the rest of the rule, an acknowledgement only once
+// handled and none for a handler a stop cut short, however slow the
+// machine running it.
+type heldDeadlines struct{}
+
+func (heldDeadlines) Now() time.Time                         { return time.Now() }
+func (heldDeadlines) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (heldDeadlines) AfterFunc(time.Duration, func()) func() bool {
+	return func() bool { return true }
 }
 
 func harness(mode slack.Mode) adaptertest.Harness {
@@ -151,8 +321,11 @@ func harness(mode slack.Mode) adaptertest.Harness {
 		e := newEnv(t, mode, func(c *slack.Config) {
 			c.PostRate = 1000
 			c.RateLimits = map[string]float64{"chat.postMessage": 1e6}
-		}, adapters.WithScopes(cfg))
-		return e.h, &platform{env: e}
+		}, adapters.WithScopes(cfg), slack.WithClock(heldDeadlines{}))
+		if mode == slack.ModeHTTP {
+			return e.h, newHTTPPlatform(t, e)
+		}
+		return e.h, &socketPlatform{platform: platform{env: e}, envelopes: map[string][]string{}}
 	}
 }
 

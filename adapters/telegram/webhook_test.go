@@ -40,7 +40,7 @@ func webhookAdapter(t *testing.T, srv *telegramtest.Server, rec *recorder, setWe
 	return hook, logs
 }
 
-func post(t *testing.T, url, secretToken, body string) int {
+func post(t testing.TB, url, secretToken, body string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -26,7 +26,9 @@
 // and friends) or per chat (Block answers 403 "Forbidden: bot was blocked
 // by the user" until Unblock; ForgetChat answers 400 "Bad Request: chat
 // not found"). Offsets lists the offsets getUpdates received; InFlight
-// counts the updates handed to the bot and not yet confirmed.
+// counts the updates handed to the bot and not yet confirmed, Confirmed
+// those of a chat the bot confirmed. Drop breaks the open connections, as
+// a network failure does.
 //
 // Updates are made with Text, TopicText, Callback or, for any update kind,
 // AddUpdate with the update's JSON.

@@ -141,6 +141,12 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
+// Drop breaks every open connection to the server without an answer, as
+// a network failure or a restart of Telegram's front end does: a long
+// poll in flight fails, and the updates it would have returned stay
+// pending for the next one. The server goes on accepting connections.
+func (s *Server) Drop() { s.srv.CloseClientConnections() }
+
 // URL is the server's base URL.
 func (s *Server) URL() string { return s.srv.URL }
 

@@ -191,3 +191,60 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// Confirmed counts, per chat, the updates an offset confirmed, and not
+// those merely handed out.
+func TestConfirmedByChat(t *testing.T) {
+	srv := telegramtest.New(t)
+	b := bot(t, srv)
+	a1 := srv.Text(1, 1, "a1")
+	srv.Text(2, 2, "b1")
+	a2 := srv.Text(1, 1, "a2")
+	if _, err := b.GetUpdates(tgbotapi.UpdateConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Confirmed(1); n != 0 {
+		t.Fatalf("updates handed out but not confirmed: Confirmed = %d, want 0", n)
+	}
+	if _, err := b.GetUpdates(tgbotapi.UpdateConfig{Offset: a1 + 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n1, n2 := srv.Confirmed(1), srv.Confirmed(2); n1 != 1 || n2 != 0 {
+		t.Fatalf("after offset %d: Confirmed(1) = %d, Confirmed(2) = %d, want 1 and 0", a1+1, n1, n2)
+	}
+	if _, err := b.GetUpdates(tgbotapi.UpdateConfig{Offset: a2 + 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n1, n2 := srv.Confirmed(1), srv.Confirmed(2); n1 != 2 || n2 != 1 {
+		t.Fatalf("after offset %d: Confirmed(1) = %d, Confirmed(2) = %d, want 2 and 1", a2+1, n1, n2)
+	}
+}
+
+// Drop fails a long poll in flight; the update it missed comes to the
+// next poll.
+func TestDropFailsTheLongPoll(t *testing.T) {
+	srv := telegramtest.New(t)
+	b := bot(t, srv)
+	failed := make(chan error, 1)
+	go func() {
+		_, err := b.GetUpdates(tgbotapi.UpdateConfig{Timeout: 30})
+		failed <- err
+	}()
+	if err := srv.AwaitPoll(telegramtest.DefaultTimeout); err != nil {
+		t.Fatal(err)
+	}
+	srv.Drop()
+	select {
+	case err := <-failed:
+		if err == nil {
+			t.Fatal("the long poll in flight succeeded after Drop")
+		}
+	case <-time.After(telegramtest.DefaultTimeout):
+		t.Fatal("the long poll in flight did not end at Drop")
+	}
+	srv.Text(1, 1, "after")
+	ups, err := b.GetUpdates(tgbotapi.UpdateConfig{})
+	if err != nil || len(ups) != 1 || ups[0].Message.Text != "after" {
+		t.Fatalf("the poll after Drop: %v %+v", err, ups)
+	}
+}

@@ -23,17 +23,37 @@ type stored struct {
 
 // queue holds the updates Telegram keeps until the bot confirms them.
 type queue struct {
-	next int
-	ups  []stored
+	next      int
+	ups       []stored
+	confirmed map[int64]int // updates confirmed, by chat
 }
 
 // forgetBelow drops the updates a getUpdates offset confirms.
 func (q *queue) forgetBelow(offset int) {
 	i := 0
 	for i < len(q.ups) && q.ups[i].id < offset {
+		q.confirm(q.ups[i])
 		i++
 	}
 	q.ups = q.ups[i:]
+}
+
+// confirm counts u as confirmed by the bot.
+func (q *queue) confirm(u stored) {
+	if q.confirmed == nil {
+		q.confirmed = map[int64]int{}
+	}
+	q.confirmed[u.chat]++
+}
+
+// Confirmed returns how many updates of chat the bot confirmed: by a
+// getUpdates offset above them, or by answering their webhook request
+// with a 2xx. Updates dropped unconfirmed (drop_pending_updates, a
+// negative offset) do not count.
+func (s *Server) Confirmed(chat int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.q.confirmed[chat]
 }
 
 func (q *queue) take(limit int, allowed []string) []json.RawMessage {
@@ -93,6 +113,20 @@ func (s *Server) AddUpdate(kind string, payload any) int {
 	s.q.ups = append(s.q.ups, stored{id: id, kind: kind, chat: chatOfUpdate(body), raw: raw})
 	s.notifyLocked()
 	return id
+}
+
+// AwaitPoll waits until a getUpdates call is waiting for updates: a long
+// poll in flight, which Drop then fails.
+func (s *Server) AwaitPoll(timeout time.Duration) error {
+	deadline := time.After(timeout)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.poll == nil {
+		if !s.waitLocked(deadline) {
+			return fmt.Errorf("telegramtest: no long poll waiting after %v", timeout)
+		}
+	}
+	return nil
 }
 
 // Pending returns how many updates the bot has not confirmed.
@@ -262,6 +296,7 @@ func (s *Server) pollLocked(r *http.Request, offset, limit, timeout int, allowed
 	}
 	me := &poller{}
 	s.poll = me
+	s.notifyLocked() // AwaitPoll learns of the poll
 	defer func() {
 		if s.poll == me {
 			s.poll = nil

@@ -160,7 +160,13 @@ func (s *Server) deliverToHook(ctx context.Context, h *webhook, client *http.Cli
 		s.attempts = append(s.attempts, Attempt{UpdateID: u.id, Status: status})
 		done := status >= 200 && status < 300
 		if done {
-			s.q.ups = slices.DeleteFunc(s.q.ups, func(x stored) bool { return x.id == u.id })
+			s.q.ups = slices.DeleteFunc(s.q.ups, func(x stored) bool {
+				if x.id == u.id {
+					s.q.confirm(x)
+					return true
+				}
+				return false
+			})
 		}
 		s.notifyLocked()
 		s.mu.Unlock()
