@@ -109,8 +109,8 @@ routes:
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
 	one, two := f.get("fake"), f.get("second")
-	if one == nil || two == nil || f.get("off") != nil {
-		t.Fatalf("made %v, want fake and second only", f.made)
+	if one == nil || two == nil {
+		t.Fatalf("made %v, want fake and second", f.made)
 	}
 	if one.cfg.Greeting != "hello" || two.cfg.Greeting != "hi" {
 		t.Fatalf("decoded %+v and %+v", one.cfg, two.cfg)
@@ -134,6 +134,10 @@ routes:
 	case ev := <-one.pushed:
 		t.Errorf("fake got second's push %v", ev)
 	default:
+	}
+
+	if off := f.get("off"); off != nil && off.served.Load() {
+		t.Error("the disabled adapter serves")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -209,14 +213,14 @@ routes:
 fak: {greeting: hi}
 routes:
   fake: {bot: replier}
-`, 2, []string{`unknown key "fak"`, "not a section, nor a registered adapter kind (adapter kinds: fake)", `did you mean "fake"?`}},
+`, 2, []string{`unknown key "fak"`, "not a section, nor a registered adapter kind (adapter kinds: console, fake, slack, telegram, websocket, worker)", `did you mean "fake"?`}},
 		{"unknown kind", `
 console: {}
 bot2:
   kind: telegarm
 routes:
   console: {bot: echo}
-`, 3, []string{`kind "telegarm" is not a registered adapter kind (adapter kinds: fake)`}},
+`, 3, []string{`kind "telegarm" is not a registered adapter kind (adapter kinds: console, fake, slack, telegram, websocket, worker)`}},
 		{"adapter setting unknown", `
 fake:
   greting: hi
