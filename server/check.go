@@ -51,7 +51,7 @@ func (s *Server) checkRoutes(reg *Registry, bots []routedBot) []error {
 			b.key, b.name, b.proto, b.proto, b.name, b.proto)))
 	}
 	for _, h := range s.adapters {
-		protos := h.ServedProtocols()
+		protos := s.protos[h.Name()]
 		if !slices.ContainsFunc(protos, func(p string) bool { return c.Routes[p] != nil }) {
 			errs = append(errs, c.errorAt(h.Name(), missingRoute(h.Name(), protos)))
 		}
@@ -76,9 +76,9 @@ func (s *Server) servedProtocols(reg *Registry) map[string]struct{} {
 		}
 	}
 	built := map[string]bool{}
-	for _, h := range s.adapters {
-		add(h.ServedProtocols()...)
-		built[h.Name()] = true
+	for name, protos := range s.protos {
+		add(protos...)
+		built[name] = true
 	}
 	for name, sec := range s.cfg.Adapters {
 		if built[name] {
@@ -86,12 +86,12 @@ func (s *Server) servedProtocols(reg *Registry) map[string]struct{} {
 		}
 		// Not running (off, or in a worker process): the adapter, if its
 		// factory builds it, says what it would serve; else its kind
-		// names it.
+		// names it. Factories connect nothing, so building one is free.
 		add(sec.Kind)
 		if f, ok := reg.adapters[sec.Kind]; ok {
 			quiet := adapters.Setup{Logger: slog.New(slog.DiscardHandler), Layer: s.layer}
 			if a, err := s.build(name, sec, f, quiet); err == nil {
-				add(adapters.NewHost(a).ServedProtocols()...)
+				add(protocols(a, sec.Kind)...)
 			}
 		}
 	}

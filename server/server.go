@@ -30,7 +30,8 @@ type Server struct {
 	layer    layer.Layer
 	app      scope.Application
 	adapters []*adapters.Host
-	web      *adapters.Host // runs the adapter serving WebSocket scopes on an address; nil when none does
+	protos   map[string][]string // the protocols each adapter serves, by name
+	web      *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
 	ops      *opsServer
 
 	stopOnce sync.Once
@@ -173,6 +174,7 @@ func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adap
 		sections = map[string]*AdapterSection{WorkerKind: sec}
 	}
 	var errs []error
+	s.protos = map[string][]string{}
 	for _, name := range slices.Sorted(maps.Keys(sections)) {
 		sec := sections[name]
 		f, ok := reg.adapters[sec.Kind]
@@ -191,11 +193,23 @@ func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adap
 			adapters.WithObserver(obs),
 		)
 		s.adapters = append(s.adapters, h)
-		if _, ok := a.(interface{ Addr() net.Addr }); ok && s.web == nil && slices.Contains(h.ServedProtocols(), "websocket") {
+		s.protos[name] = protocols(a, sec.Kind)
+		if _, ok := a.(interface{ Addr() net.Addr }); ok && s.web == nil && slices.Contains(s.protos[name], "websocket") {
 			s.web = h
 		}
 	}
 	return errs
+}
+
+// protocols returns the protocols of the scopes a, of kind, makes: its
+// Protocols, or else its kind, which names the protocol of the built-in
+// adapters (an adapter of kind telegram named support makes telegram
+// scopes).
+func protocols(a adapters.Adapter, kind string) []string {
+	if p, ok := a.(adapters.Protocols); ok {
+		return p.Protocols()
+	}
+	return []string{kind}
 }
 
 // workerSection is the section of the worker that AsWorker runs: the
