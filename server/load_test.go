@@ -133,3 +133,20 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("telegram on without a token: %v", err)
 	}
 }
+
+// The embedded default builds with the built-in registry: the web chat
+// page alone, and Telegram and Slack when their tokens are set.
+func TestDefaultConfigBuilds(t *testing.T) {
+	for _, vars := range [][]string{
+		nil,
+		{"TELEGRAM_TOKEN", "1:x", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1"},
+	} {
+		cfg := server.Default(env(vars...))
+		if err := server.Check(cfg, builtin.Registry()); err != nil {
+			t.Fatalf("with %v: %v", vars, err)
+		}
+		if got, want := len(cfg.Adapters), 1+len(vars)/3; got != want {
+			t.Errorf("with %v: %d adapters, want %d", vars, got, want)
+		}
+	}
+}
