@@ -88,13 +88,26 @@ func WithPushes(l layer.Layer) HostOption { return func(o *hostOptions) { o.laye
 // clock.
 func WithClock(c scope.Clock) HostOption { return func(o *hostOptions) { o.clock = c } }
 
-// NewHost returns a Host that runs a.
+// ScopeConfigurer is implemented by an adapter whose scopes need settings
+// of their own whatever the configuration says, such as a WebSocket
+// connection's scope, which lasts as long as the connection and so must
+// never end for being idle. NewHost applies it to the WithScopes config.
+type ScopeConfigurer interface {
+	// ScopeConfig returns c as the adapter's scopes need it.
+	ScopeConfig(c scope.Config) scope.Config
+}
+
+// NewHost returns a Host that runs a, with a's ScopeConfig applied to the
+// scopes config if a is a ScopeConfigurer.
 func NewHost(a Adapter, opts ...HostOption) *Host {
 	o := hostOptions{log: slog.Default()}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
 		}
+	}
+	if sc, ok := a.(ScopeConfigurer); ok {
+		o.scopes = sc.ScopeConfig(o.scopes)
 	}
 	return &Host{a: a, opts: o, ready: make(chan struct{})}
 }

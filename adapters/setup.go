@@ -1,8 +1,10 @@
 package adapters
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/layer"
 )
@@ -19,7 +21,8 @@ type Setup struct {
 	Decode func(v any) error
 	// Logger is the server's logger.
 	Logger *slog.Logger
-	// Layer is the server's channel layer.
+	// Layer is the server's channel layer. When processes sharing it can
+	// elect one of them (the Redis layer), it is also a Leaser.
 	Layer layer.Layer
 	// Stdin and Stdout are the process's, for adapters that use them.
 	Stdin  io.Reader
@@ -30,3 +33,49 @@ type Setup struct {
 // adapters by kind through a registry of factories; the Host that runs the
 // adapter is the server's.
 type Factory func(Setup) (Adapter, error)
+
+// Lease is an expiring lock shared by the processes on one channel layer,
+// so that one of them alone does what must not be done twice, such as
+// polling a platform that refuses two pollers of one token. Its holder
+// renews it well before ttl passes; if the holder dies, the lease expires
+// and another process takes over.
+type Lease interface {
+	// Acquire takes the lease for owner if it is free or expired, and
+	// reports whether owner holds it.
+	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	// Renew extends the lease if owner still holds it, and reports
+	// whether it did.
+	Renew(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	// Release frees the lease if owner holds it.
+	Release(ctx context.Context, key, owner string) error
+}
+
+// Leaser is the optional interface of a Setup.Layer shared by several
+// processes: a factory whose adapter must run in one process at a time
+// takes its Lease. A layer within one process is not a Leaser.
+type Leaser interface {
+	Lease() Lease
+}
+
+// NeededRoute is a scope that an adapter makes its own clients open, such
+// as the WebSocket that the web chat page it serves connects to: a server
+// checks that a route serves it, since without one the page is broken.
+type NeededRoute struct {
+	// Protocol and Path are the scope's type and path.
+	Protocol, Path string
+	// Why says what opens the scope, for the error, such as
+	// `the chat page at "/" connects to "/ws/"`.
+	Why string
+	// Keys are the settings of the adapter's section that ask for the
+	// scope, most specific first, for the error's line.
+	Keys []string
+	// Fix says how else than by a route to mend it, for the error, such
+	// as `or set page_socket to a routed path`.
+	Fix string
+}
+
+// RouteNeeder is the optional interface of an Adapter whose own clients
+// open scopes that need a route (NeededRoute).
+type RouteNeeder interface {
+	NeededRoutes() []NeededRoute
+}

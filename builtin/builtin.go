@@ -3,6 +3,11 @@ package builtin
 import (
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters/console"
+	"github.com/switchboard-bots/switchboard/adapters/slack"
+	"github.com/switchboard-bots/switchboard/adapters/telegram"
+	"github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/adapters/worker"
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/ping"
@@ -13,8 +18,8 @@ import (
 	"github.com/switchboard-bots/switchboard/server"
 )
 
-// Registry returns a new registry holding the built-in middleware (see
-// RegisterMiddleware) and bots:
+// Registry returns a new registry holding the built-in adapters (see
+// RegisterAdapters), middleware (see RegisterMiddleware) and bots:
 //
 //   - echo: answers every chat message with "You said: <text>", on any
 //     chat protocol; "chatty" is the same bot under the name the routing
@@ -31,6 +36,7 @@ import (
 // Each call returns a registry of its own, so a program can add to it.
 func Registry() *server.Registry {
 	r := server.NewRegistry()
+	RegisterAdapters(r)
 	RegisterMiddleware(r)
 	r.Register("echo", func(server.Deps) (scope.Application, error) { return echo.New(), nil })
 	r.Register("chatty", func(server.Deps) (scope.Application, error) { return echo.New(), nil })
@@ -41,4 +47,24 @@ func Registry() *server.Registry {
 	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
 	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })
 	return r
+}
+
+// RegisterAdapters adds the built-in adapter kinds to r, each built from a
+// top-level section of the config file named by the kind (or with
+// "kind: <kind>"):
+//
+//   - websocket: the WebSocket and HTTP adapter, with the web chat page
+//     (package adapters/websocket);
+//   - telegram: a Telegram bot, polling or on a webhook; on the Redis
+//     layer, processes elect one poller (adapters/telegram);
+//   - slack: a Slack app, in Socket Mode or over HTTP (adapters/slack);
+//   - console: the process's standard input and output (adapters/console);
+//   - worker: serves layer channels, its "channels" setting or the
+//     channels of `botserver worker` (adapters/worker).
+func RegisterAdapters(r *server.Registry) {
+	r.RegisterAdapter("websocket", websocket.Factory)
+	r.RegisterAdapter("telegram", telegram.Factory)
+	r.RegisterAdapter("slack", slack.Factory)
+	r.RegisterAdapter("console", console.Factory)
+	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }

@@ -57,6 +57,29 @@ routes:
 	}
 }
 
+// The built-in adapter kinds are registered, and a section of each
+// builds.
+func TestBuiltinAdapterKinds(t *testing.T) {
+	if got := strings.Join(builtin.Registry().AdapterKinds(), ","); got != "console,slack,telegram,websocket,worker" {
+		t.Fatalf("adapter kinds %q", got)
+	}
+	yaml := `websocket: {addr: "127.0.0.1:0", page_path: /, page_socket: /ws/}
+telegram: {token: "1:x"}
+slack: {bot_token: xoxb-1, app_token: xapp-1}
+console: {max_line: 100}
+worker: {channels: [jobs]}
+routes:
+  websocket: {bot: wschat}
+  telegram: {bot: echo}
+  slack: {bot: echo}
+  console: {bot: echo}
+  channel: {channels: {jobs: {bot: report-worker}}}
+`
+	if err := check(t, yaml); err != nil {
+		t.Fatalf("%v\nin:\n%s", err, yaml)
+	}
+}
+
 func TestMiddlewareSettingsAreChecked(t *testing.T) {
 	for _, c := range []struct{ mw, want string }{
 		{"{ratelimit: {per_second: 0, burst: 3}}", "ratelimit: needs per_second > 0 and burst >= 1"},

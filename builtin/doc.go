@@ -1,7 +1,8 @@
 // Package builtin is the registry of what botserver knows by name out of
-// the box: the built-in bots and middleware (and, as each adapter gains a
-// factory, the built-in adapters). A program that serves its own bots
-// starts from it:
+// the box: the built-in adapter kinds (websocket, telegram, slack, console,
+// worker), bots and middleware. It is the only place that names them; the
+// server knows them only through the registry. A program that serves its
+// own bots starts from it:
 //
 //	func main() {
 //		reg := builtin.Registry()

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/switchboard-bots/switchboard/adapters"
-	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -23,19 +23,20 @@ type protocolHandler interface {
 }
 
 // checkRoutes checks the routes against the adapters and bots they join:
-// every route's protocol is served by a configured adapter, every bot
-// handles the protocol it is routed to, and the WebSocket adapter's chat
-// page connects to a routed path.
+// every route's protocol is served by a configured adapter, every adapter
+// has a route for one of its protocols, every bot handles the protocol it
+// is routed to, and what an adapter's own clients open (the web chat
+// page's socket) reaches a route.
 func (s *Server) checkRoutes(reg *Registry, bots []routedBot) []error {
 	c := s.cfg
 	var errs []error
-	served := s.servedProtocols()
+	served := s.servedProtocols(reg)
 	for _, proto := range slices.Sorted(maps.Keys(c.Routes)) {
 		if _, ok := served[proto]; ok {
 			continue
 		}
 		names := slices.Sorted(maps.Keys(served))
-		known := slices.Concat(names, knownProtocols, reg.AdapterKinds())
+		known := slices.Concat(names, reg.AdapterKinds())
 		errs = append(errs, c.errorAt("routes."+proto, fmt.Errorf(
 			"routes.%s: no adapter serves %q scopes (served: %s)%s: correct the protocol's name, or configure the adapter that serves it",
 			proto, proto, strings.Join(names, ", "), didYouMean(proto, known))))
@@ -49,8 +50,16 @@ func (s *Server) checkRoutes(reg *Registry, bots []routedBot) []error {
 			"%s: bot %q has no handlers for %s scopes: route %s to a bot that handles them, or give %q handlers for %s events",
 			b.key, b.name, b.proto, b.proto, b.name, b.proto)))
 	}
-	if err := c.checkPage(reg); err != nil {
-		errs = append(errs, err)
+	for _, h := range s.adapters {
+		protos := s.protos[h.Name()]
+		if !slices.ContainsFunc(protos, func(p string) bool { return c.Routes[p] != nil }) {
+			errs = append(errs, c.errorAt(h.Name(), missingRoute(h.Name(), protos)))
+		}
+		if n, ok := h.Adapter().(adapters.RouteNeeder); ok {
+			for _, need := range n.NeededRoutes() {
+				errs = append(errs, s.checkNeed(reg, h.Name(), need)...)
+			}
+		}
 	}
 	return errs
 }
@@ -59,78 +68,75 @@ func (s *Server) checkRoutes(reg *Registry, bots []routedBot) []error {
 // enabled or not: a route to the protocol of an adapter turned off
 // (enabled: false) is a route waiting for it, not a mistake. "channel" is
 // always served, by `botserver worker` processes if not by this one.
-func (s *Server) servedProtocols() map[string]struct{} {
-	c := s.cfg
+func (s *Server) servedProtocols(reg *Registry) map[string]struct{} {
 	served := map[string]struct{}{"channel": {}}
 	add := func(protos ...string) {
 		for _, p := range protos {
 			served[p] = struct{}{}
 		}
 	}
-	if c.WebSocket != nil {
-		add("websocket", "http")
-	}
-	if c.Telegram != nil {
-		add("telegram")
-	}
-	if c.Slack != nil {
-		add("slack")
-	}
-	if c.Console != nil {
-		add("console")
-	}
 	built := map[string]bool{}
-	for _, a := range s.adapters {
-		if h, ok := a.(*adapters.Host); ok {
-			add(h.ServedProtocols()...)
-			built[h.Name()] = true
-		}
+	for name, protos := range s.protos {
+		add(protos...)
+		built[name] = true
 	}
-	for name, sec := range c.Adapters {
-		if !built[name] {
-			// Not built (off, or in a worker process): its kind names the
-			// protocol it would serve.
-			add(sec.Kind)
+	for name, sec := range s.cfg.Adapters {
+		if built[name] {
+			continue
+		}
+		// Not running (off, or in a worker process): the adapter, if its
+		// factory builds it, says what it would serve; else its kind
+		// names it. Factories connect nothing, so building one is free.
+		add(sec.Kind)
+		if f, ok := reg.adapters[sec.Kind]; ok {
+			quiet := adapters.Setup{Logger: slog.New(slog.DiscardHandler), Layer: s.layer}
+			if a, err := s.build(name, sec, f, quiet); err == nil {
+				add(protocols(a, sec.Kind)...)
+			}
 		}
 	}
 	return served
 }
 
-// knownProtocols are the protocols of the built-in adapters, for
-// suggestions when a route names none that is served.
-var knownProtocols = []string{"websocket", "http", "telegram", "slack", "console", "channel"}
-
-// errPageProbe is what the probe bot answers: the path reached a bot.
-var errPageProbe = errors.New("page probe")
-
-// checkPage checks that the WebSocket adapter's chat page connects to a
-// path that a websocket route serves.
-func (c *Config) checkPage(reg *Registry) error {
-	w := c.WebSocket
-	if w == nil || !enabled(w.Enabled) || w.PagePath == "" {
-		return nil
+// missingRoute is the error for an adapter none of whose protocols has a
+// route: everything it takes in would fail to find a bot.
+func missingRoute(name string, protos []string) error {
+	if len(protos) == 1 {
+		return fmt.Errorf("%s: routes.%s is missing: name the bot that serves its %s scopes", name, protos[0], protos[0])
 	}
-	sock := cmp.Or(w.PageSocket, websocket.DefaultPageSocket)
-	key := "websocket.page_socket"
-	if c.lines[key] == 0 {
-		key = "websocket.page_path"
+	return fmt.Errorf("%s: no route serves its %s scopes: add routes.%s", name, strings.Join(protos, " or "), strings.Join(protos, " or routes."))
+}
+
+// errRouteProbe is what the probe bot answers: the path reached a bot.
+var errRouteProbe = errors.New("route probe")
+
+// checkNeed checks that a route serves what the adapter named name makes
+// its own clients open.
+func (s *Server) checkNeed(reg *Registry, name string, need adapters.NeededRoute) []error {
+	c := s.cfg
+	key := name
+	for _, k := range need.Keys {
+		if c.lines[name+"."+k] != 0 {
+			key = name + "." + k
+			break
+		}
 	}
-	fix := fmt.Sprintf("add {path: %q, bot: ...} under routes.websocket.paths, or set page_socket to a routed path (page_path: \"\" serves no page)", sock)
-	r := c.Routes["websocket"]
+	fix := fmt.Sprintf("add {path: %q, bot: ...} under routes.%s.paths%s", need.Path, need.Protocol, need.Fix)
+	r := c.Routes[need.Protocol]
 	if r == nil {
-		return c.errorAt(key, fmt.Errorf("websocket: the chat page at %q connects to %q, but no route serves websocket scopes: %s", w.PagePath, sock, fix))
+		return []error{c.errorAt(key, fmt.Errorf("%s: %s, but no route serves %s scopes: %s", name, need.Why, need.Protocol, fix))}
 	}
 	probe := scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
-		return nil, errPageProbe
+		return nil, errRouteProbe
 	})
 	b := &routeBuilder{reg: reg, file: c.file(), lines: c.lines, probe: probe}
-	app := b.build("routes.websocket", r)
+	app := b.build("routes."+need.Protocol, r)
 	if app == nil || len(b.errs) > 0 {
 		return nil // the route's own errors are reported where it is built
 	}
-	_, err := app.NewInstance(context.Background(), &scope.Scope{Type: "websocket", Path: sock}, nil)
+	_, err := app.NewInstance(context.Background(), &scope.Scope{Type: need.Protocol, Path: need.Path}, nil)
 	if errors.Is(err, router.ErrNoRoute) {
-		return c.errorAt(key, fmt.Errorf("websocket: the chat page at %q connects to %q, which no websocket route serves: %s", w.PagePath, sock, fix))
+		return []error{c.errorAt(key, fmt.Errorf("%s: %s, which no %s route serves: %s", name, need.Why, need.Protocol, fix))}
 	}
 	return nil
 }

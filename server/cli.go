@@ -160,8 +160,8 @@ func (c Command) check(args []string) int {
 // and line, without running anything: what `botserver check` does. Beyond
 // Validate it builds the routes, the middleware and the adapters from
 // their factories, and checks that every route's protocol is served by an
-// adapter, every bot handles the protocol it is routed to, and the chat
-// page connects to a routed path.
+// adapter, every adapter has a route, every bot handles the protocol it is
+// routed to, and what an adapter's own pages connect to is routed.
 func Check(cfg *Config, reg *Registry, opts ...Option) error {
 	opts = append(opts[:len(opts):len(opts)], WithLogger(slog.New(slog.DiscardHandler)))
 	s, err := New(cfg, reg, opts...)

@@ -4,16 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
-	"reflect"
-
-	"github.com/switchboard-bots/switchboard/adapters/console"
-	"github.com/switchboard-bots/switchboard/adapters/slack"
-	"github.com/switchboard-bots/switchboard/adapters/telegram"
-	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -29,21 +24,16 @@ type Config struct {
 	// adapter's own scopes section overrides them field by field.
 	Scopes scope.Config `yaml:"scopes"`
 
-	WebSocket *WebSocketConfig `yaml:"websocket"`
-	Telegram  *TelegramConfig  `yaml:"telegram"`
-	Slack     *SlackConfig     `yaml:"slack"`
-	Console   *ConsoleConfig   `yaml:"console"`
-	// Worker serves layer channels in this process too; `botserver
-	// worker` serves them alone.
-	Worker *WorkerConfig `yaml:"worker"`
-
-	// Adapters holds the sections of adapters built by the Registry's
-	// factories, by name: every top-level key that is not one of the
-	// sections here. Parse fills it; see AdapterSection.
+	// Adapters holds the adapters' sections, by name: every top-level key
+	// that is not one of the sections above is an adapter's, built by the
+	// factory the Registry holds for its kind (websocket:, telegram:,
+	// slack:, console: and worker: with package builtin's registry).
+	// Parse fills it; see AdapterSection.
 	Adapters map[string]*AdapterSection `yaml:"-"`
 
-	// Routes maps a protocol ("websocket", "http", "telegram", "slack",
-	// "console", "channel") to what serves its scopes.
+	// Routes maps a protocol (a scope type: "websocket", "http",
+	// "telegram", "slack", "console", "channel" with the built-in
+	// adapters) to what serves its scopes.
 	Routes map[string]*Route `yaml:"routes"`
 
 	Ops      OpsConfig      `yaml:"ops"`
@@ -83,45 +73,6 @@ func (c *Config) redisConfig() redis.Config {
 	return rc
 }
 
-// WebSocketConfig enables the WebSocket and HTTP adapter.
-type WebSocketConfig struct {
-	// Enabled defaults to true when the section is present.
-	Enabled          *bool `yaml:"enabled"`
-	websocket.Config `yaml:",inline"`
-	// Scopes bounds the scopes of connections and requests; their idle
-	// timeout is ignored (a connection's scope lasts as long as it).
-	Scopes scope.Config `yaml:"scopes"`
-}
-
-// TelegramConfig enables the Telegram adapter.
-type TelegramConfig struct {
-	// Enabled defaults to true when the section is present.
-	Enabled *bool `yaml:"enabled"`
-	// Scopes overrides the top-level scopes section for Telegram.
-	Scopes          scope.Config `yaml:"scopes"`
-	telegram.Config `yaml:",inline"`
-}
-
-// SlackConfig enables the Slack adapter.
-type SlackConfig struct {
-	// Enabled defaults to true when the section is present.
-	Enabled *bool `yaml:"enabled"`
-	// Scopes bounds and times the adapter's conversations; zero fields
-	// take the top-level scopes' values.
-	Scopes       scope.Config `yaml:"scopes"`
-	slack.Config `yaml:",inline"`
-}
-
-// ConsoleConfig enables the console adapter on the server's standard input
-// and output.
-type ConsoleConfig struct {
-	// Enabled defaults to true when the section is present.
-	Enabled        *bool `yaml:"enabled"`
-	console.Config `yaml:",inline"`
-	// Scopes bounds and times the console's conversations.
-	Scopes scope.Config `yaml:"scopes"`
-}
-
 // AdapterSection is the config file's section for an adapter that a
 // factory of the Registry builds. Its key is the adapter's name; its kind
 // is the "kind" key, or else the key itself, so that
@@ -145,12 +96,6 @@ type AdapterSection struct {
 	node *yaml.Node // the section without kind, enabled and scopes
 }
 
-// WorkerConfig names the layer channels a server serves with its
-// "channel" routes.
-type WorkerConfig struct {
-	Channels []string `yaml:"channels"`
-}
-
 // OpsConfig is the operations listener: metrics and health.
 type OpsConfig struct {
 	// Addr is where /metrics (Prometheus), /healthz (the process runs)
@@ -171,9 +116,11 @@ const DefaultGrace = 10 * time.Second
 
 func enabled(p *bool) bool { return p == nil || *p }
 
-// Validate checks what can be checked without dialing anything: the
-// sections' own rules, the adapters' credentials, and that every route
-// names a protocol and a registered bot. Errors name the file and line of
+// Validate checks what can be checked of the file alone, given the
+// registry: the server's own sections, that every adapter section names a
+// registered kind and valid scopes, and that every route names registered
+// bots and middleware. An adapter's own settings are its factory's to
+// check: New and Check build the adapters. Errors name the file and line of
 // the section they concern when the config came from a file.
 func (c *Config) Validate(reg *Registry) error {
 	var errs []error
@@ -202,16 +149,6 @@ func (c *Config) Validate(reg *Registry) error {
 	if c.Shutdown.Grace < 0 {
 		add("shutdown", fmt.Errorf("shutdown.grace must not be negative"))
 	}
-	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
-		add("websocket", prefixed("websocket", errors.Join(w.Config.Validate(), w.Scopes.Validate())))
-	}
-	if t := c.Telegram; t != nil && enabled(t.Enabled) {
-		add("telegram", prefixed("telegram", errors.Join(t.Config.Validate(), t.Scopes.Validate())))
-	}
-	if s := c.Slack; s != nil && enabled(s.Enabled) {
-		sc, scopes := c.slackConfig()
-		add("slack", prefixed("slack", errors.Join(sc.Validate(), scopes.Validate())))
-	}
 	for _, name := range slices.Sorted(maps.Keys(c.Adapters)) {
 		errs = append(errs, c.validateSection(name, c.Adapters[name], reg)...)
 	}
@@ -233,10 +170,6 @@ func prefixed(section string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", section, err)
-}
-
-func (c *Config) slackConfig() (slack.Config, scope.Config) {
-	return c.Slack.Config, mergeScopes(c.Slack.Scopes, c.Scopes)
 }
 
 func mergeScopes(own, def scope.Config) scope.Config {

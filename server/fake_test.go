@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
 )
@@ -29,6 +32,9 @@ type fakeConfig struct {
 	Refuse string `yaml:"refuse"`
 	// Rename makes the adapter take another name than its section's.
 	Rename string `yaml:"rename"`
+	// Idle is the idle timeout the adapter demands of its scopes, through
+	// its ScopeConfig, whatever the config says. Zero: none demanded.
+	Idle time.Duration `yaml:"idle"`
 }
 
 // fakeAdapter is an adapters.Adapter of kind "fake": the test types
@@ -39,18 +45,40 @@ type fakeAdapter struct {
 	inbox  chan string
 	sent   chan event.Event
 	pushed chan event.Event
+	ended  chan scope.Reason
+	// layer is the Setup's layer the factory was given.
+	layer  layer.Layer
+	served atomic.Bool // Serve was called
 }
 
 var (
 	_ adapters.Adapter   = (*fakeAdapter)(nil)
 	_ adapters.Pusher    = (*fakeAdapter)(nil)
 	_ adapters.Protocols = (*fakeAdapter)(nil)
+	_ adapters.Ender     = (*fakeAdapter)(nil)
+
+	_ adapters.ScopeConfigurer = (*fakeAdapter)(nil)
 )
+
+func (a *fakeAdapter) ScopeConfig(c scope.Config) scope.Config {
+	if a.cfg.Idle != 0 {
+		c.IdleTimeout = a.cfg.Idle
+	}
+	return c
+}
+
+func (a *fakeAdapter) Ended(_ *scope.Scope, r scope.Reason, _ error) {
+	select {
+	case a.ended <- r:
+	default:
+	}
+}
 
 func (a *fakeAdapter) Name() string        { return a.name }
 func (a *fakeAdapter) Protocols() []string { return []string{"fake"} }
 
 func (a *fakeAdapter) Serve(ctx context.Context, in *adapters.Intake) error {
+	a.served.Store(true)
 	in.Ready()
 	for {
 		select {
@@ -92,7 +120,8 @@ func (f *fakes) factory(s adapters.Setup) (adapters.Adapter, error) {
 	if cfg.Refuse != "" {
 		return nil, errors.New(cfg.Refuse)
 	}
-	a := &fakeAdapter{name: s.Name, cfg: cfg, inbox: make(chan string, 10), sent: make(chan event.Event, 10), pushed: make(chan event.Event, 10)}
+	a := &fakeAdapter{name: s.Name, cfg: cfg, inbox: make(chan string, 10), sent: make(chan event.Event, 10),
+		pushed: make(chan event.Event, 10), ended: make(chan scope.Reason, 10), layer: s.Layer}
 	if cfg.Rename != "" {
 		a.name = cfg.Rename
 	}

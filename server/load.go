@@ -158,6 +158,7 @@ func parseSection(file, name string, n *yaml.Node, record func(int, string, erro
 			record(k.Line, key, nil)
 			err = decodeNode(file, key, v, &sec.Scopes)
 		default:
+			record(k.Line, key, nil) // for errors about the setting found later
 			sec.node.Content = append(sec.node.Content, k, v)
 		}
 		if err != nil {

@@ -23,8 +23,8 @@ func TestBadConfigsNameFileLineAndKey(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown key", "websocket:\n  adress: 127.0.0.1:1\n",
-			[]string{"bot.yaml:2:", "websocket.adress", `unknown key "adress"`}},
+		{"unknown key", "ops:\n  adress: 127.0.0.1:1\n",
+			[]string{"bot.yaml:2:", "ops.adress", `unknown key "adress"`}},
 		{"near miss", "routes:\n  websocket:\n    Bot: echo\n",
 			[]string{"bot.yaml:3:", `did you mean "bot"?`}},
 		{"wrong type", "scopes:\n  inbox_size: lots\n",
@@ -50,7 +50,10 @@ func TestBadConfigsNameFileLineAndKey(t *testing.T) {
 	}
 }
 
-func TestValidateNamesTheSection(t *testing.T) {
+// Check (Validate, then building every adapter, route and middleware)
+// names the file, line and section of each mistake, the adapters' own
+// settings included.
+func TestCheckNamesTheSection(t *testing.T) {
 	cases := []struct {
 		name, yaml string
 		want       []string
@@ -71,7 +74,7 @@ func TestValidateNamesTheSection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = cfg.Validate(builtin.Registry())
+			err = server.Check(cfg, builtin.Registry())
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -87,24 +90,28 @@ func TestValidateNamesTheSection(t *testing.T) {
 	}
 }
 
+// ${VAR} expands in every section, an adapter's included, typed as the
+// setting it fills.
 func TestEnvironmentExpands(t *testing.T) {
 	cfg, err := server.Parse("bot.yaml", []byte(`
-telegram:
-  token: ${TG_TOKEN}
-  request_timeout: ${TG_TIMEOUT:-45s}
+fake:
+  greeting: ${GREETING}
+  idle: ${IDLE:-45s}
 shutdown:
   grace: ${GRACE:-3s}
 routes:
-  telegram: {bot: echo}
-`), env("TG_TOKEN", "123:secret", "GRACE", "7s"))
+  fake: {bot: replier}
+`), env("GREETING", "howdy", "GRACE", "7s"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Telegram.Token != "123:secret" || cfg.Telegram.RequestTimeout != 45*time.Second || cfg.Shutdown.Grace != 7*time.Second {
-		t.Fatalf("got token %q, timeout %v, grace %v", cfg.Telegram.Token, cfg.Telegram.RequestTimeout, cfg.Shutdown.Grace)
-	}
-	if err := cfg.Validate(builtin.Registry()); err != nil {
+	f := new(fakes)
+	if err := server.Check(cfg, fakeRegistry(f)); err != nil {
 		t.Fatal(err)
+	}
+	a := f.get("fake")
+	if a == nil || a.cfg.Greeting != "howdy" || a.cfg.Idle != 45*time.Second || cfg.Shutdown.Grace != 7*time.Second {
+		t.Fatalf("got adapter %+v, grace %v", a, cfg.Shutdown.Grace)
 	}
 }
 
@@ -117,12 +124,29 @@ func TestExampleConfigIsValid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cfg.Validate(builtin.Registry()); err != nil {
+		if err := server.Check(cfg, builtin.Registry()); err != nil {
 			t.Fatalf("with %v: %v", vars, err)
 		}
 	}
 	cfg, _ := server.Load("../botserver.example.yaml", env("TELEGRAM_ENABLED", "true"))
-	if err := cfg.Validate(builtin.Registry()); err == nil || !strings.Contains(err.Error(), "token") {
+	if err := server.Check(cfg, builtin.Registry()); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Fatalf("telegram on without a token: %v", err)
+	}
+}
+
+// The embedded default builds with the built-in registry: the web chat
+// page alone, and Telegram and Slack when their tokens are set.
+func TestDefaultConfigBuilds(t *testing.T) {
+	for _, vars := range [][]string{
+		nil,
+		{"TELEGRAM_TOKEN", "1:x", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1"},
+	} {
+		cfg := server.Default(env(vars...))
+		if err := server.Check(cfg, builtin.Registry()); err != nil {
+			t.Fatalf("with %v: %v", vars, err)
+		}
+		if got, want := len(cfg.Adapters), 1+len(vars)/3; got != want {
+			t.Errorf("with %v: %d adapters, want %d", vars, got, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/router"
+	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -109,8 +110,8 @@ routes:
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
 	one, two := f.get("fake"), f.get("second")
-	if one == nil || two == nil || f.get("off") != nil {
-		t.Fatalf("made %v, want fake and second only", f.made)
+	if one == nil || two == nil {
+		t.Fatalf("made %v, want fake and second", f.made)
 	}
 	if one.cfg.Greeting != "hello" || two.cfg.Greeting != "hi" {
 		t.Fatalf("decoded %+v and %+v", one.cfg, two.cfg)
@@ -134,6 +135,10 @@ routes:
 	case ev := <-one.pushed:
 		t.Errorf("fake got second's push %v", ev)
 	default:
+	}
+
+	if off := f.get("off"); off != nil && off.served.Load() {
+		t.Error("the disabled adapter serves")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -209,14 +214,14 @@ routes:
 fak: {greeting: hi}
 routes:
   fake: {bot: replier}
-`, 2, []string{`unknown key "fak"`, "not a section, nor a registered adapter kind (adapter kinds: fake)", `did you mean "fake"?`}},
+`, 2, []string{`unknown key "fak"`, "not a section, nor a registered adapter kind (adapter kinds: console, fake, slack, telegram, websocket, worker)", `did you mean "fake"?`}},
 		{"unknown kind", `
 console: {}
 bot2:
   kind: telegarm
 routes:
   console: {bot: echo}
-`, 3, []string{`kind "telegarm" is not a registered adapter kind (adapter kinds: fake)`}},
+`, 3, []string{`kind "telegarm" is not a registered adapter kind (adapter kinds: console, fake, slack, telegram, websocket, worker)`}},
 		{"adapter setting unknown", `
 fake:
   greting: hi
@@ -361,5 +366,84 @@ func TestAdapterSectionInCode(t *testing.T) {
 	cfg.Adapters["fake"] = bad
 	if err := server.Check(cfg, fakeRegistry(new(fakes))); err == nil || !strings.Contains(err.Error(), `unknown key "greting"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// runFake runs a server for yaml with the fake adapter kind until the test
+// ends, and returns the fakes it made.
+func runFake(t *testing.T, yaml string) *fakes {
+	t.Helper()
+	f := new(fakes)
+	cfg, err := server.Parse("bot.yaml", []byte(yaml), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(cfg, fakeRegistry(f), server.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		await(t, done)
+	})
+	return f
+}
+
+// The Host applies the scope settings an adapter demands (ScopeConfig)
+// over the file's: here an idle timeout the file does not set, against
+// the default of minutes.
+func TestHostAppliesTheAdaptersScopeConfig(t *testing.T) {
+	f := runFake(t, "fake: {idle: 1ms, scopes: {inbox_size: 4}}\nroutes:\n  fake: {bot: replier}\n")
+	a := f.get("fake")
+	a.inbox <- "hello"
+	await(t, a.sent)
+	if r := await(t, a.ended); r != scope.ReasonIdle {
+		t.Fatalf("scope ended with %q, want idle", r)
+	}
+}
+
+// A factory finds a lease on a layer shared by processes (Redis), and
+// none on the in-memory layer.
+func TestSharedLayerOffersALease(t *testing.T) {
+	mem := runFake(t, "fake: {}\nroutes:\n  fake: {bot: replier}\n")
+	if _, ok := mem.get("fake").layer.(adapters.Leaser); ok {
+		t.Error("the memory layer offers a lease")
+	}
+	red := runFake(t, "layer: {backend: redis, redis: {url: \"redis://127.0.0.1:6379/0\", prefix: "+redisPrefix(t)+"}}\nfake: {}\nroutes:\n  fake: {bot: replier}\n")
+	l, ok := red.get("fake").layer.(adapters.Leaser)
+	if !ok {
+		t.Fatal("the redis layer offers no lease")
+	}
+	ctx := context.Background()
+	if held, err := l.Lease().Acquire(ctx, "test", "me", time.Minute); err != nil || !held {
+		t.Fatalf("Acquire: %v, %v", held, err)
+	}
+	if err := l.Lease().Release(ctx, "test", "me"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An adapter none of whose protocols has a route is a mistake: a worker
+// without routes.channel, on the command line or from its section.
+func TestAdapterWithoutRoutes(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		opts []server.Option
+	}{
+		{"console: {}\nroutes:\n  console: {bot: echo}\n", []server.Option{server.AsWorker("jobs")}},
+		{"console: {}\nworker: {channels: [jobs]}\nroutes:\n  console: {bot: echo}\n", nil},
+	} {
+		cfg, err := server.Parse("bot.yaml", []byte(c.yaml), env())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = server.Check(cfg, builtin.Registry(), c.opts...)
+		if err == nil || !strings.Contains(err.Error(), "worker: routes.channel is missing") {
+			t.Errorf("%q: got %v", c.yaml, err)
+		}
 	}
 }

@@ -15,11 +15,6 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
-	"github.com/switchboard-bots/switchboard/adapters/console"
-	"github.com/switchboard-bots/switchboard/adapters/slack"
-	"github.com/switchboard-bots/switchboard/adapters/telegram"
-	"github.com/switchboard-bots/switchboard/adapters/websocket"
-	"github.com/switchboard-bots/switchboard/adapters/worker"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
@@ -34,14 +29,10 @@ type Server struct {
 	log      *slog.Logger
 	layer    layer.Layer
 	app      scope.Application
-	adapters []adapters.Runner
-	ws       *adapters.Host // runs the WebSocket adapter; nil when it is off
+	adapters []*adapters.Host
+	protos   map[string][]string // the protocols each adapter serves, by name
+	web      *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
 	ops      *opsServer
-
-	// pushing runs the push loops; stopPush ends them when intake stops.
-	pushing  sync.WaitGroup
-	stopPush context.CancelFunc
-	mu       sync.Mutex
 
 	stopOnce sync.Once
 }
@@ -50,13 +41,10 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	log     *slog.Logger
-	stdin   io.Reader
-	stdout  io.Writer
-	worker  []string // worker mode: serve these channels only
-	wsOpts  []websocket.Option
-	tgOpts  []telegram.Option
-	slkOpts []slack.Option
+	log    *slog.Logger
+	stdin  io.Reader
+	stdout io.Writer
+	worker []string // worker mode: serve these channels only
 }
 
 // WithLogger sets the server's logger. Default: one built from the
@@ -69,15 +57,11 @@ func WithStdio(in io.Reader, out io.Writer) Option {
 	return func(o *options) { o.stdin, o.stdout = in, out }
 }
 
-// WithAdapterOptions passes options on to the adapters, such as a listener
-// for the WebSocket adapter or an HTTP client for Telegram.
-func WithAdapterOptions(ws []websocket.Option, tg []telegram.Option, slk []slack.Option) Option {
-	return func(o *options) { o.wsOpts, o.tgOpts, o.slkOpts = ws, tg, slk }
-}
-
 // AsWorker makes the server a worker that serves the named layer channels
 // with the "channel" routes, and runs no other adapter (Django Channels'
-// runworker).
+// runworker): it runs one adapter of kind "worker" (WorkerKind), named
+// worker, on these channels, with the scopes of the file's worker section
+// if it has one.
 func AsWorker(channels ...string) Option { return func(o *options) { o.worker = channels } }
 
 // New builds a server from cfg and what reg names: bots, adapter kinds and
@@ -120,11 +104,6 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
-	if rl, ok := backend.(*redis.Layer); ok {
-		// Processes on one Redis elect a single Telegram poller, since
-		// Telegram refuses two pollers of a token.
-		o.tgOpts = append([]telegram.Option{telegram.WithLease(rl.Lease())}, o.tgOpts...)
-	}
 	b := &routeBuilder{reg: reg, deps: Deps{Layer: l, Logger: o.log}, file: cfg.file(), lines: cfg.lines}
 	routes := router.Routes{}
 	for _, proto := range slices.Sorted(maps.Keys(cfg.Routes)) {
@@ -135,10 +114,10 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	errs = append(errs, b.errs...)
 	s.app = consumer.WithLayer(l)(opsrv.metrics.Middleware()(router.ByProtocol(routes)))
-	adapterErrs := s.buildAdapters(o, reg, opsrv.metrics)
+	adapterErrs := s.buildAdapters(o, reg, setupLayer(l, backend), opsrv.metrics)
 	errs = append(errs, adapterErrs...)
 	if len(adapterErrs) == 0 && len(s.adapters) == 0 {
-		errs = append(errs, cfg.errorAt("", errors.New("no adapter is enabled: add a websocket, telegram, slack or console section, or one of a registered adapter kind")))
+		errs = append(errs, cfg.errorAt("", fmt.Errorf("no adapter is enabled: add the section of an adapter kind (registered: %s)", orNone(reg.AdapterKinds()))))
 	}
 	errs = append(errs, s.checkRoutes(reg, b.bots)...)
 	if len(errs) > 0 {
@@ -149,8 +128,8 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// addChecks makes readiness wait for every adapter that can say it is
-// connected, and for a layer that can be pinged.
+// addChecks makes readiness wait for every adapter to say it serves
+// (adapters.Intake.Ready), and for a layer that can be pinged.
 func (s *Server) addChecks(backend layer.Layer) {
 	ready := func(ch <-chan struct{}, what string) func(context.Context) error {
 		return func(context.Context) error {
@@ -162,10 +141,8 @@ func (s *Server) addChecks(backend layer.Layer) {
 			}
 		}
 	}
-	for _, a := range s.adapters {
-		if r, ok := a.(interface{ Ready() <-chan struct{} }); ok {
-			s.ops.health.AddCheck(a.Name(), ready(r.Ready(), "not connected yet"))
-		}
+	for _, h := range s.adapters {
+		s.ops.health.AddCheck(h.Name(), ready(h.Ready(), "not connected yet"))
 	}
 	if p, ok := backend.(interface{ Ping(context.Context) error }); ok {
 		s.ops.health.AddCheck("layer", p.Ping)
@@ -175,90 +152,86 @@ func (s *Server) addChecks(backend layer.Layer) {
 // OpsAddr returns where /metrics, /healthz and /readyz are served, or nil.
 func (s *Server) OpsAddr() net.Addr { return s.ops.Addr() }
 
-// buildAdapters builds the enabled adapters: the fixed sections, and the
-// sections of adapter kinds registered in reg, each run by an
-// adapters.Host. It returns every error it finds.
-func (s *Server) buildAdapters(o options, reg *Registry, obs adapters.Observer) []error {
+// WorkerKind is the adapter kind that AsWorker runs: the registry must
+// hold a factory for it that serves the layer channels of a "channels"
+// setting, as package builtin's does.
+const WorkerKind = "worker"
+
+// buildAdapters builds the enabled adapters of the config's sections, each
+// with the factory reg holds for its kind and run by an adapters.Host, or
+// in worker mode the worker alone. It returns every error it finds.
+func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adapters.Observer) []error {
 	c := s.cfg
-	var errs []error
-	channels := o.worker
-	if o.worker == nil && c.Worker != nil {
-		channels = c.Worker.Channels
-	}
-	if len(channels) > 0 {
-		if c.Routes["channel"] == nil {
-			errs = append(errs, c.errorAt("routes", errors.New(`worker: routes.channel is missing: name the bot that serves each channel`)))
-		} else if w, err := worker.New(s.layer, channels); err != nil {
-			errs = append(errs, c.errorAt("worker", err))
-		} else {
-			s.adapters = append(s.adapters, adapters.NewHost(w, adapters.WithScopes(w.ScopeConfig(c.Scopes)),
-				adapters.WithLogger(s.log), adapters.WithObserver(obs)))
-		}
-	}
+	sections := c.Adapters
 	if o.worker != nil {
-		return errs // a worker process runs no other adapter
-	}
-	if w := c.WebSocket; w != nil && enabled(w.Enabled) {
-		a, err := websocket.New(w.Config, o.wsOpts...)
+		sec, err := workerSection(c, o.worker)
 		if err != nil {
-			errs = append(errs, c.errorAt("websocket", err))
-		} else {
-			s.ws = adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(mergeScopes(w.Scopes, c.Scopes))),
-				adapters.WithLogger(s.log), adapters.WithObserver(obs))
-			s.adapters = append(s.adapters, s.ws)
+			return []error{c.errorAt(WorkerKind, err)}
 		}
-	}
-	if t := c.Telegram; t != nil && enabled(t.Enabled) {
-		a, err := telegram.New(t.Config, append([]telegram.Option{telegram.WithLogger(s.log)}, o.tgOpts...)...)
-		if err != nil {
-			errs = append(errs, c.errorAt("telegram", err))
-		} else {
-			s.adapters = append(s.adapters, adapters.NewHost(a, adapters.WithScopes(mergeScopes(t.Scopes, c.Scopes)),
-				adapters.WithLogger(s.log), adapters.WithPushes(s.layer), adapters.WithObserver(obs)))
+		if _, ok := reg.adapters[WorkerKind]; !ok {
+			return []error{c.errorAt("", fmt.Errorf("worker mode needs the adapter kind %q registered (adapter kinds: %s)", WorkerKind, orNone(reg.AdapterKinds())))}
 		}
+		sections = map[string]*AdapterSection{WorkerKind: sec}
 	}
-	if sl := c.Slack; sl != nil && enabled(sl.Enabled) {
-		cfg, scopes := c.slackConfig()
-		a, err := slack.New(cfg, append([]slack.Option{slack.WithLogger(s.log)}, o.slkOpts...)...)
-		if err != nil {
-			errs = append(errs, c.errorAt("slack", err))
-		} else {
-			s.adapters = append(s.adapters, adapters.NewHost(a, adapters.WithScopes(scopes), adapters.WithLogger(s.log),
-				adapters.WithPushes(s.layer), adapters.WithObserver(obs)))
-		}
-	}
-	if cn := c.Console; cn != nil && enabled(cn.Enabled) {
-		s.adapters = append(s.adapters, adapters.NewHost(console.New(o.stdin, o.stdout, cn.Config),
-			adapters.WithScopes(mergeScopes(cn.Scopes, c.Scopes)), adapters.WithLogger(s.log),
-			adapters.WithPushes(s.layer), adapters.WithObserver(obs)))
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.Adapters)) {
-		sec := c.Adapters[name]
+	var errs []error
+	s.protos = map[string][]string{}
+	for _, name := range slices.Sorted(maps.Keys(sections)) {
+		sec := sections[name]
 		f, ok := reg.adapters[sec.Kind]
 		if !ok || !enabled(sec.Enabled) {
 			continue // Validate reported an unknown kind
 		}
-		h, err := s.host(name, sec, f, o, obs)
+		a, err := s.build(name, sec, f, adapters.Setup{Logger: s.log, Layer: l, Stdin: o.stdin, Stdout: o.stdout})
 		if err != nil {
 			errs = append(errs, c.errorAt(name, err))
 			continue
 		}
+		h := adapters.NewHost(a,
+			adapters.WithScopes(mergeScopes(sec.Scopes, c.Scopes)),
+			adapters.WithLogger(s.log),
+			adapters.WithPushes(s.layer),
+			adapters.WithObserver(obs),
+		)
 		s.adapters = append(s.adapters, h)
+		s.protos[name] = protocols(a, sec.Kind)
+		if _, ok := a.(interface{ Addr() net.Addr }); ok && s.web == nil && slices.Contains(s.protos[name], "websocket") {
+			s.web = h
+		}
 	}
 	return errs
 }
 
-// host builds the adapter of section name with its factory f, and the Host
-// that runs it.
-func (s *Server) host(name string, sec *AdapterSection, f adapters.Factory, o options, obs adapters.Observer) (*adapters.Host, error) {
-	a, err := f(adapters.Setup{
-		Name:   name,
-		Decode: func(v any) error { return sec.decode(s.cfg.file(), name, v) },
-		Logger: s.log,
-		Layer:  s.layer,
-		Stdin:  o.stdin,
-		Stdout: o.stdout,
-	})
+// protocols returns the protocols of the scopes a, of kind, makes: its
+// Protocols, or else its kind, which names the protocol of the built-in
+// adapters (an adapter of kind telegram named support makes telegram
+// scopes).
+func protocols(a adapters.Adapter, kind string) []string {
+	if p, ok := a.(adapters.Protocols); ok {
+		return p.Protocols()
+	}
+	return []string{kind}
+}
+
+// workerSection is the section of the worker that AsWorker runs: the
+// file's worker section, if it is of kind worker, for its scopes, with the
+// channels of the command line.
+func workerSection(c *Config, channels []string) (*AdapterSection, error) {
+	sec, err := NewAdapterSection(WorkerKind, map[string][]string{"channels": channels})
+	if err != nil {
+		return nil, err
+	}
+	if own := c.Adapters[WorkerKind]; own != nil && own.Kind == WorkerKind {
+		sec.Scopes = own.Scopes
+	}
+	return sec, nil
+}
+
+// build builds the adapter of section name with its factory f, given the
+// setup's logger, layer and stdio.
+func (s *Server) build(name string, sec *AdapterSection, f adapters.Factory, setup adapters.Setup) (adapters.Adapter, error) {
+	setup.Name = name
+	setup.Decode = func(v any) error { return sec.decode(s.cfg.file(), name, v) }
+	a, err := f(setup)
 	switch {
 	case err != nil:
 		if _, ok := errors.AsType[*ConfigError](err); ok {
@@ -270,12 +243,27 @@ func (s *Server) host(name string, sec *AdapterSection, f adapters.Factory, o op
 	case a.Name() != name:
 		return nil, fmt.Errorf("%s: the %s adapter's factory made an adapter named %q: it must take its name from Setup.Name", name, sec.Kind, a.Name())
 	}
-	return adapters.NewHost(a,
-		adapters.WithScopes(mergeScopes(sec.Scopes, s.cfg.Scopes)),
-		adapters.WithLogger(s.log),
-		adapters.WithPushes(s.layer),
-		adapters.WithObserver(obs),
-	), nil
+	return a, nil
+}
+
+// leasingLayer is a layer shared by processes that can elect one of them:
+// what factories get as Setup.Layer on the Redis layer.
+type leasingLayer struct {
+	layer.Layer
+	lease adapters.Lease
+}
+
+var _ adapters.Leaser = leasingLayer{}
+
+func (l leasingLayer) Lease() adapters.Lease { return l.lease }
+
+// setupLayer is the layer factories get: l, and an adapters.Leaser if the
+// backend under it can elect one process among those sharing it.
+func setupLayer(l, backend layer.Layer) layer.Layer {
+	if rl, ok := backend.(*redis.Layer); ok {
+		return leasingLayer{Layer: l, lease: rl.Lease()}
+	}
+	return l
 }
 
 // newLayer builds the configured channel layer; neither backend connects
@@ -287,17 +275,19 @@ func newLayer(cfg *Config) (layer.Layer, error) {
 	return memory.New(cfg.Layer.Config)
 }
 
-// WebSocket returns the Host running the WebSocket adapter, or nil when it
-// is off. Its Ready is closed once the adapter listens.
-func (s *Server) WebSocket() *adapters.Host { return s.ws }
+// WebSocket returns the Host running the adapter that serves WebSocket
+// scopes on an address (it has an Addr() net.Addr method, as the built-in
+// websocket adapter does), or nil when none runs. Its Ready is closed once
+// the adapter listens.
+func (s *Server) WebSocket() *adapters.Host { return s.web }
 
 // WebSocketAddr returns where the WebSocket adapter listens, once it is
 // ready, or nil.
 func (s *Server) WebSocketAddr() net.Addr {
-	if s.ws == nil {
+	if s.web == nil {
 		return nil
 	}
-	return s.ws.Adapter().(*websocket.Adapter).Addr()
+	return s.web.Adapter().(interface{ Addr() net.Addr }).Addr()
 }
 
 // Layer returns the server's channel layer.
@@ -318,19 +308,6 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.ops.close()
-	pctx, stopPush := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.stopPush = stopPush
-	s.mu.Unlock()
-	for _, a := range s.adapters {
-		if _, hosted := a.(*adapters.Host); hosted {
-			continue // a Host takes its own pushes
-		}
-		if _, ok := a.(adapters.Pusher); ok {
-			s.pushing.Go(func() { s.push(pctx, a) })
-		}
-	}
-	defer func() { stopPush(); s.pushing.Wait() }()
 	errs := make(chan error, len(s.adapters))
 	for _, a := range s.adapters {
 		go func() {
@@ -373,15 +350,6 @@ func (s *Server) grace() time.Duration {
 // that is done, or soon after ctx ends (with ctx's error), whatever is
 // still running: a handler that ignores its context cannot hold it.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	stopPush := s.stopPush
-	s.mu.Unlock()
-	if stopPush != nil {
-		stopPush() // intake first: pushes, then the adapters
-		if !waitUntil(ctx, s.pushing.Wait) {
-			s.log.Warn("push loops still running at the shutdown deadline")
-		}
-	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.adapters))
 	for i, a := range s.adapters {

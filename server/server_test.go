@@ -14,7 +14,6 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
-	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/server"
@@ -103,7 +102,7 @@ routes:
       - {path: /chat/admin/, bot: admin}
       - {path: /chat/, bot: wschat}
   telegram: {bot: chatty}
-`, tg.Token(), tg.Endpoint()), server.WithAdapterOptions(nil, []telegram.Option{telegram.WithHTTPClient(tg.Client())}, nil))
+`, tg.Token(), tg.Endpoint()))
 
 	admin := dial(t, s, "/chat/admin/")
 	if got := read(t, admin); !strings.HasPrefix(got, "Admin console.") {

@@ -115,7 +115,9 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 }
 
 // Factory builds an Adapter from its section of a server's config file:
-// the keys of Config. Its name defaults to the section's.
+// the keys of Config. Its name defaults to the section's. When Setup's
+// layer is shared by processes (an adapters.Leaser, such as the Redis
+// layer), they elect one poller through its Lease (WithLease).
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
 	var cfg Config
 	if s.Decode != nil {
@@ -126,7 +128,13 @@ func Factory(s adapters.Setup) (adapters.Adapter, error) {
 	if cfg.Name == "" {
 		cfg.Name = s.Name
 	}
-	return New(cfg, WithLogger(s.Logger))
+	opts := []Option{WithLogger(s.Logger)}
+	if l, ok := s.Layer.(adapters.Leaser); ok {
+		// Processes on one shared layer elect a single poller, since
+		// Telegram refuses two pollers of a token.
+		opts = append(opts, WithLease(l.Lease()))
+	}
+	return New(cfg, opts...)
 }
 
 // Name implements adapters.Adapter.

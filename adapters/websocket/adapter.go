@@ -42,11 +42,13 @@ type Adapter struct {
 }
 
 var (
-	_ adapters.Adapter      = (*Adapter)(nil)
-	_ adapters.Disconnecter = (*Adapter)(nil)
-	_ adapters.Ender        = (*Adapter)(nil)
-	_ adapters.Protocols    = (*Adapter)(nil)
-	_ http.Handler          = (*Adapter)(nil)
+	_ adapters.Adapter         = (*Adapter)(nil)
+	_ adapters.Disconnecter    = (*Adapter)(nil)
+	_ adapters.Ender           = (*Adapter)(nil)
+	_ adapters.Protocols       = (*Adapter)(nil)
+	_ adapters.ScopeConfigurer = (*Adapter)(nil)
+	_ adapters.RouteNeeder     = (*Adapter)(nil)
+	_ http.Handler             = (*Adapter)(nil)
 )
 
 // New returns an adapter with the given configuration, which it checks.
@@ -116,10 +118,26 @@ func (a *Adapter) Protocols() []string { return []string{TypeWebSocket, TypeHTTP
 
 // ScopeConfig returns c as this adapter's scopes need it: a connection's
 // scope lasts as long as the connection (keepalive pings find dead peers),
-// so it never ends for being idle. Give the result to adapters.WithScopes.
+// so it never ends for being idle. It implements adapters.ScopeConfigurer:
+// adapters.NewHost applies it.
 func (a *Adapter) ScopeConfig(c scope.Config) scope.Config {
 	c.IdleTimeout = -1
 	return c
+}
+
+// NeededRoutes implements adapters.RouteNeeder: the chat page, when served,
+// connects to its page socket, which a websocket route must serve.
+func (a *Adapter) NeededRoutes() []adapters.NeededRoute {
+	if a.page == nil {
+		return nil
+	}
+	return []adapters.NeededRoute{{
+		Protocol: TypeWebSocket,
+		Path:     a.cfg.PageSocket,
+		Why:      fmt.Sprintf("the chat page at %q connects to %q", a.cfg.PagePath, a.cfg.PageSocket),
+		Keys:     []string{"page_socket", "page_path"},
+		Fix:      `, or set page_socket to a routed path (page_path: "" serves no page)`,
+	}}
 }
 
 // Addr returns the address Serve listens on, once the Host is ready, or

@@ -4,8 +4,8 @@
 // application (typically a protocol router over path routers over
 // consumers), in the way Django Channels serves ASGI applications.
 //
-// An adapters.Host runs it (Factory builds it from a config section);
-// give the Host the adapter's ScopeConfig, so that a connection's scope
+// An adapters.Host runs it (Factory builds it from a config section); the
+// Host applies the adapter's ScopeConfig, so that a connection's scope
 // never ends for being idle. The Host is ready once the listener is bound,
 // and Addr then says where.
 //

@@ -48,6 +48,8 @@ type Adapter struct {
 var _ interface {
 	adapters.Adapter
 	adapters.Disconnecter
+	adapters.Protocols
+	adapters.ScopeConfigurer
 } = (*Adapter)(nil)
 
 // New returns an adapter, named "worker", that serves channels of l. Each
@@ -86,8 +88,13 @@ func Factory(s adapters.Setup) (adapters.Adapter, error) {
 // Name implements adapters.Adapter.
 func (a *Adapter) Name() string { return a.name }
 
+// Protocols implements adapters.Protocols: a worker's scopes are
+// "channel" scopes.
+func (a *Adapter) Protocols() []string { return []string{Protocol} }
+
 // ScopeConfig returns c as a worker's scopes need it: a channel's scope
-// lasts as long as the worker, so it never ends for being idle.
+// lasts as long as the worker, so it never ends for being idle. It
+// implements adapters.ScopeConfigurer: adapters.NewHost applies it.
 func (a *Adapter) ScopeConfig(c scope.Config) scope.Config {
 	c.IdleTimeout = -1
 	return c

@@ -36,7 +36,7 @@ func TestRunsAgainstBothServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})))
+	h := adapters.NewHost(a, adapters.WithScopes(scope.Config{}))
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), fullApp(l)) }()
 	<-h.Ready()

@@ -120,7 +120,7 @@ func serve(kind string) error {
 		if err != nil {
 			return err
 		}
-		h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{MaxScopes: -1})),
+		h := adapters.NewHost(a, adapters.WithScopes(scope.Config{MaxScopes: -1}),
 			adapters.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
 		go func() { _ = h.Run(context.Background(), fullApp(l)) }()
 		<-h.Ready()
