@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters/console"
+	"github.com/switchboard-bots/switchboard/adapters/irc"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
@@ -59,6 +60,8 @@ func Registry() *server.Registry {
 //     layer, processes elect one poller (adapters/telegram);
 //   - slack: a Slack app, in Socket Mode or over HTTP (adapters/slack);
 //   - console: the process's standard input and output (adapters/console);
+//   - irc: an IRC bot in channels and private conversations
+//     (adapters/irc);
 //   - worker: serves layer channels, its "channels" setting or the
 //     channels of `botserver worker` (adapters/worker).
 func RegisterAdapters(r *server.Registry) {
@@ -66,5 +69,6 @@ func RegisterAdapters(r *server.Registry) {
 	r.RegisterAdapter("telegram", telegram.Factory)
 	r.RegisterAdapter("slack", slack.Factory)
 	r.RegisterAdapter("console", console.Factory)
+	r.RegisterAdapter("irc", irc.Factory)
 	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }
