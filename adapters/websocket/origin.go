@@ -43,8 +43,11 @@ func newOriginPolicy(allowed []string) originPolicy {
 
 // ownHosts returns the "host:port"s, lower case, the listener at addr is
 // known by: addr itself unless it is a wildcard, "localhost:port" and the
-// loopback addresses when it is a loopback address, and name (the host of
-// Config.Addr, when the adapter listened on it) when it is a DNS name.
+// loopback addresses when it listens on loopback (a loopback address or a
+// wildcard), and name (the host of Config.Addr, when the adapter listened
+// on it) when it is a DNS name. A page on localhost was loaded from this
+// machine's port, which is the server's; DNS rebinding cannot forge that
+// origin, as it needs a name of the attacker's own.
 func ownHosts(addr net.Addr, name string) map[string]bool {
 	own := make(map[string]bool)
 	ap, err := netip.ParseAddrPort(addr.String())
@@ -54,13 +57,12 @@ func ownHosts(addr net.Addr, name string) map[string]bool {
 	port := ap.Port()
 	ip := ap.Addr().Unmap()
 	hostPort := func(h string) string { return strings.ToLower(net.JoinHostPort(h, strconv.Itoa(int(port)))) }
-	switch {
-	case ip.IsLoopback():
+	if ip.IsLoopback() || ip.IsUnspecified() { // a wildcard listens on loopback too
 		for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
 			own[hostPort(h)] = true
 		}
-		own[hostPort(ip.String())] = true
-	case !ip.IsUnspecified():
+	}
+	if !ip.IsUnspecified() {
 		own[hostPort(ip.String())] = true
 	}
 	if name != "" {
