@@ -109,7 +109,8 @@ var (
 	// ErrEnded: the scope has ended; Post no longer queues events.
 	ErrEnded = errors.New("scope: scope ended")
 	// ErrTooManyScopes: the bound on live scopes is reached and no idle
-	// scope can be evicted because every live scope is busy.
+	// scope can be evicted, because every live scope is busy or the
+	// manager's scopes are not evictable (Config.NoEvict).
 	ErrTooManyScopes = errors.New("scope: too many live scopes")
 	// ErrInboxFull: TryDeliver or TryPost found the scope's inbox full.
 	ErrInboxFull = errors.New("scope: inbox full")

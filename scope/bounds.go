@@ -5,13 +5,14 @@ import (
 	"time"
 )
 
-// reserve counts one more live scope, evicting an idle one at the bound.
+// reserve counts one more live scope. At the bound it evicts an idle one,
+// or, when the manager's scopes are not evictable (Config.NoEvict), fails.
 func (m *Manager) reserve() error {
 	n := m.live.Add(1)
 	if m.cfg.MaxScopes < 0 || n <= int64(m.cfg.MaxScopes) {
 		return nil
 	}
-	if m.evictOldestIdle() {
+	if !m.cfg.NoEvict && m.evictOldestIdle() {
 		m.live.Add(-1) // the evicted scope's slot is now ours
 		return nil
 	}

@@ -16,8 +16,19 @@ type Config struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxScopes bounds the number of live scopes. When a new conversation
 	// starts at the bound, the least recently active idle scope is ended
-	// with ReasonEvicted. Default: 100,000. Negative: no bound.
+	// with ReasonEvicted, unless NoEvict says otherwise. Default: 100,000.
+	// Negative: no bound.
 	MaxScopes int `yaml:"max_scopes"`
+	// NoEvict makes a new scope at MaxScopes fail with ErrTooManyScopes
+	// instead of evicting an idle one. Chat conversations are evictable
+	// (the default): the next message of an evicted conversation starts a
+	// new scope, so eviction costs the user nothing but the instance's
+	// state. A connection's scope is not: ending it drops a live peer, and
+	// if new connections could push quiet ones out, anyone could
+	// disconnect every quiet user by opening connections. Adapters whose
+	// scopes are connections set it in their ScopeConfig (the websocket
+	// adapter does); a file does not. Default: false.
+	NoEvict bool `yaml:"-"`
 	// InboxSize bounds the events queued for one scope. A delivery to a
 	// full inbox waits (backpressure on the adapter); nothing is dropped.
 	// Default: 64.

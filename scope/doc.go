@@ -34,5 +34,17 @@
 // disconnect event with ReasonError, and later events for the same
 // conversation, including any already queued, go to a new instance.
 //
+// # The bound on live scopes
+//
+// Config.MaxScopes bounds the live scopes of a Manager, and what happens to
+// a new scope at the bound depends on the kind of scope. A chat
+// conversation (Telegram, Slack, IRC, the console) is evictable: the least
+// recently active idle one ends with ReasonEvicted to make room, and its
+// next message starts a new scope. A connection (a WebSocket, an HTTP
+// request) is not: its end would drop a live peer, so its adapter sets
+// Config.NoEvict and a new scope at the bound fails with ErrTooManyScopes,
+// which the adapter turns into a refusal of the new connection (the
+// websocket adapter answers 503 before the upgrade).
+//
 // The package imports nothing of Switchboard but the event vocabulary.
 package scope

@@ -40,7 +40,8 @@ const numShards = 64
 // feeds it events strictly in arrival order, runs different scopes in
 // parallel, bounds each scope's inbox, ends scopes that stay idle, evicts
 // the least recently active idle scope when the bound on live scopes is
-// reached, and ends every scope on Shutdown.
+// reached (or refuses the new scope, for scopes that are connections: see
+// Config.NoEvict), and ends every scope on Shutdown.
 //
 // An idle scope holds no goroutine: a scope's worker goroutine is started
 // when an event is queued for it and exits when its inbox is empty.
@@ -216,7 +217,8 @@ func (m *Manager) wallNow() time.Time {
 // full it waits, until ctx ends (returning ctx's error): the adapter feels
 // the backpressure and nothing is dropped. It fails with ErrClosed after
 // Shutdown or Close began, and with ErrTooManyScopes when a new scope is
-// needed at the bound and no live scope is idle.
+// needed at the bound and no live scope is idle (or none may be evicted:
+// Config.NoEvict).
 func (m *Manager) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *Scope) error {
 	return m.deliver(ctx, m.shardFor(key), key, item{ev: ev}, newScope, false)
 }

@@ -278,6 +278,38 @@ func TestEvictsLeastRecentlyActiveIdleScope(t *testing.T) {
 	}
 }
 
+// With NoEvict (connection scopes), a new scope at the bound is refused
+// and the idle scopes stay: opening conversations cannot push quiet ones
+// out. Once one ends, its slot is free again.
+func TestNoEvictRefusesNewScopeAtBound(t *testing.T) {
+	r := newRecorder()
+	m := newManager(t, r, newProto(), scope.Config{IdleTimeout: -1, MaxScopes: 2, NoEvict: true})
+	deliverText(t, m, "a", "1")
+	next(t, r.events)
+	deliverText(t, m, "b", "1")
+	next(t, r.events)
+	waitIdle(t, m, "a")
+	waitIdle(t, m, "b")
+
+	err := m.Deliver(context.Background(), "c", text{"1"}, newScope)
+	if !errors.Is(err, scope.ErrTooManyScopes) {
+		t.Fatalf("new scope at the bound: %v, want ErrTooManyScopes", err)
+	}
+	if m.Len() != 2 || !m.Idle("a") || !m.Idle("b") {
+		t.Fatalf("Len = %d, a idle %v, b idle %v: an idle scope was ended", m.Len(), m.Idle("a"), m.Idle("b"))
+	}
+	select {
+	case v := <-r.events:
+		t.Fatalf("%s got %#v after a refused scope", v.key, v.ev)
+	default:
+	}
+	// An existing scope still gets its events.
+	deliverText(t, m, "a", "2")
+	if v := next(t, r.events); v.key != "a" || v.ev != (text{"2"}) {
+		t.Fatalf("got %+v", v)
+	}
+}
+
 // waitIdle lets a scope's worker finish, so the scope counts as idle. It
 // delivers a marker to another key and waits until the key's handler ran,
 // relying on nothing but the order of one scope.

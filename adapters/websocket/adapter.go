@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	gorilla "github.com/gorilla/websocket"
 
@@ -32,6 +33,7 @@ type Adapter struct {
 	proxies []netip.Prefix
 	upg     gorilla.Upgrader
 	page    http.Handler
+	given   bool // a WithListener listener: Config.Addr names nothing
 
 	seq atomic.Uint64 // scope keys
 
@@ -63,7 +65,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 			opt(&o)
 		}
 	}
-	a := &Adapter{cfg: cfg, ln: o.listener, origins: newOriginPolicy(cfg.AllowedOrigins)}
+	a := &Adapter{cfg: cfg, ln: o.listener, given: o.listener != nil, origins: newOriginPolicy(cfg.AllowedOrigins)}
 	for _, p := range cfg.TrustedProxies {
 		pfx, _ := parsePrefix(p) // checked by Validate
 		a.proxies = append(a.proxies, pfx)
@@ -118,10 +120,13 @@ func (a *Adapter) Protocols() []string { return []string{TypeWebSocket, TypeHTTP
 
 // ScopeConfig returns c as this adapter's scopes need it: a connection's
 // scope lasts as long as the connection (keepalive pings find dead peers),
-// so it never ends for being idle. It implements adapters.ScopeConfigurer:
-// adapters.NewHost applies it.
+// so it never ends for being idle, and it is never evicted to make room
+// for another: at max_scopes a new connection or request is refused with
+// 503 instead, so that opening connections cannot disconnect quiet users.
+// It implements adapters.ScopeConfigurer: adapters.NewHost applies it.
 func (a *Adapter) ScopeConfig(c scope.Config) scope.Config {
 	c.IdleTimeout = -1
+	c.NoEvict = true
 	return c
 }
 
@@ -154,10 +159,43 @@ type run struct {
 	log      *slog.Logger
 	stopping chan struct{} // closed when intake stops
 
+	lastFull atomic.Int64 // unix nanoseconds of the last "too many scopes" warning
+	ownOnce  sync.Once
+	own      map[string]bool // the host:ports the listener is known by; see ownHosts
+
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open WebSocket connections, which http.Server does not track
 	closed  bool               // intake stopped: no connection may open
 	readers sync.WaitGroup     // the read loops of conns
+}
+
+// full logs that a connection was refused at max_scopes, at most once a
+// second: a client that keeps connecting at the bound must not flood the
+// log.
+func (rn *run) full(adapter string, err error) {
+	now := time.Now().UnixNano()
+	last := rn.lastFull.Load()
+	if now-last < int64(time.Second) || !rn.lastFull.CompareAndSwap(last, now) {
+		return
+	}
+	rn.log.Warn("websocket: new connections refused (503) at the bound on live scopes", "adapter", adapter, "err", err)
+}
+
+// ownHosts returns the host:ports the current listener is known by, worked
+// out on first use (the listener is bound by then: requests come through
+// it). The host named in Config.Addr counts only when Serve listened on
+// it rather than on a WithListener listener.
+func (a *Adapter) ownHosts(rn *run) map[string]bool {
+	rn.ownOnce.Do(func() {
+		name := ""
+		if !a.given {
+			name, _, _ = net.SplitHostPort(a.cfg.Addr)
+		}
+		if addr := a.Addr(); addr != nil {
+			rn.own = ownHosts(addr, name)
+		}
+	})
+	return rn.own
 }
 
 // track registers an open connection; it fails once intake stopped.

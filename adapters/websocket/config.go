@@ -19,19 +19,27 @@ type Config struct {
 	Addr string `yaml:"addr"`
 
 	// AllowedOrigins lists the origins a browser may open a WebSocket
-	// from, besides the server's own host, which is always allowed. An
-	// entry is a full origin ("https://example.com"), a host with optional
-	// port ("example.com:8443"), a host suffix ("*.example.com") or "*"
-	// for any origin. A request without an Origin header (not a browser)
-	// is allowed. Default: none, so only same-host pages connect.
+	// from, besides the server's own, which are always allowed: the
+	// listener's address, "localhost" and the loopback addresses when it
+	// listens on loopback or on every interface, the host name in Addr,
+	// and an origin whose host is an IP address equal to the request's
+	// Host. The Host header alone proves nothing (a rebound DNS name sends
+	// its own), so a name the server is reached by otherwise, a public
+	// name or a reverse proxy's, must be listed here. An entry is a full
+	// origin ("https://example.com"), a host with optional port
+	// ("example.com:8443"), a host suffix ("*.example.com") or "*" for any
+	// origin. A request without an Origin header (not a browser) is
+	// allowed. Default: none.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// TrustedProxies lists the networks (CIDR or single address) whose
 	// X-Forwarded-For header is believed for Scope.ClientAddr. Default:
 	// none; ClientAddr is the socket's peer.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 
-	// ReadLimit bounds one incoming WebSocket message in bytes; a larger
-	// one closes the connection with 1009. Default: 64 KiB.
+	// ReadLimit bounds one incoming WebSocket message in bytes, on the
+	// wire and, when compressed, once inflated; a larger one closes the
+	// connection with 1009, and a compressed one is inflated no further
+	// than the limit. Default: 64 KiB.
 	ReadLimit int64 `yaml:"read_limit"`
 	// ReadBufferSize is the per-connection read buffer, held for the
 	// connection's whole life, so it is kept small. Default: 512 bytes.

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,7 @@ type conn struct {
 // websocket.connect, then upgrades, rejects, or lets a mounted handler
 // serve the request.
 func (a *Adapter) serveWebSocket(rn *run, w http.ResponseWriter, r *http.Request) {
-	if !a.origins.allow(r) {
+	if !a.origins.allow(r, a.ownHosts(rn)) {
 		rn.log.Warn("websocket: origin not allowed", "adapter", a.cfg.Name,
 			"origin", r.Header.Get("Origin"), "host", r.Host, "client", r.RemoteAddr)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
@@ -78,6 +79,12 @@ func (a *Adapter) serveWebSocket(rn *run, w http.ResponseWriter, r *http.Request
 	c := &conn{a: a, run: rn, key: a.newKey('w'), w: w, r: r, decided: make(chan decision, 1)}
 	c.scope = a.newScope(TypeWebSocket, r, c)
 	if err := rn.in.Deliver(r.Context(), c.key, websocket.Connect{}, c.newScope, nil); err != nil {
+		// At max_scopes the new connection is refused, never an open one
+		// closed (see ScopeConfig): the client may retry later.
+		if errors.Is(err, scope.ErrTooManyScopes) {
+			rn.full(a.cfg.Name, err)
+			w.Header().Set("Retry-After", "1")
+		}
 		http.Error(w, "server busy", http.StatusServiceUnavailable)
 		return
 	}

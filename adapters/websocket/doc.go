@@ -33,9 +33,16 @@
 // # Production behaviour
 //
 // The origin check is on: a browser page may open a WebSocket only from
-// the server's own host or an origin in AllowedOrigins (else 403). Frames
-// over ReadLimit close the connection with 1009; invalid UTF-8 in a text
-// message with 1007. Open connections are pinged, and a peer that does not
+// the server's own origins or one in AllowedOrigins (else 403); the own
+// origins come from the listener, never from the request's Host header
+// alone, which a rebound DNS name controls (see Config.AllowedOrigins).
+// Messages over ReadLimit close the connection with 1009, counted once
+// inflated when compressed, so a small compressed frame cannot inflate
+// into a large message; invalid UTF-8 in a text message closes it with
+// 1007. A connection's scope is never evicted for another's: at
+// max_scopes a new connection is refused with 503 before the upgrade
+// (ScopeConfig), so opening connections cannot disconnect quiet users.
+// The chat page (ChatPage) connects to its own host only. Open connections are pinged, and a peer that does not
 // answer within PongTimeout is dropped. A send queues the message and
 // returns; each connection's queue is bounded, and a client that keeps it
 // full for SendTimeout is disconnected (1013) instead of slowing its

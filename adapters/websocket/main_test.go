@@ -44,6 +44,12 @@ func start(t *testing.T, cfg wsa.Config, app scope.Application, opts ...adapters
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, a, app, opts...)
+}
+
+// serve runs a serving app until the test ends.
+func serve(t *testing.T, a *wsa.Adapter, app scope.Application, opts ...adapters.HostOption) *server {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -18,7 +18,9 @@ var chatTemplate = template.Must(template.New("chat").Parse(chatHTML))
 // socketPath on the host it was loaded from (wss: under https:) and shows
 // the conversation: what the user typed, and every text message the bot
 // sends. A "ws" query parameter overrides the path, so one page serves
-// every bot of a server.
+// every bot of a server; it names a path on the page's own host and never
+// another host, and the page's Content-Security-Policy lets it connect
+// nowhere else.
 //
 // Config.PagePath serves it from the adapter; a program can also mount it
 // on any route with Handler(ChatPage(path)).
@@ -38,7 +40,38 @@ func ChatPage(socketPath string) http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:")
+		h.Set("Content-Security-Policy", pagePolicy(r.Host))
 		http.ServeContent(w, r, "chat.html", modified, bytes.NewReader(page))
 	})
+}
+
+// pagePolicy is the chat page's Content-Security-Policy: its inline script
+// and style, and connections to its own host only. 'self' covers ws: and
+// wss: to the same host only in browsers that follow CSP level 3, so the
+// WebSocket URLs of the host the page was loaded from are named too. A
+// Host header that is not a plain host[:port] (it would be pasted into the
+// policy) leaves 'self' alone.
+func pagePolicy(host string) string {
+	connect := "'self'"
+	if plainHost(host) {
+		connect += " ws://" + host + " wss://" + host
+	}
+	return "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src " + connect
+}
+
+// plainHost reports whether h is a host name or address with an optional
+// port, made only of the characters those use.
+func plainHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '.', r == '-', r == ':', r == '[', r == ']':
+		default:
+			return false
+		}
+	}
+	return true
 }

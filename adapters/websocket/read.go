@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"errors"
+	"io"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -29,7 +30,15 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 		}
 		buf := readBufs.Get().(*bytes.Buffer)
 		buf.Reset()
-		_, err = buf.ReadFrom(rd)
+		// gorilla's read limit counts the bytes on the wire; a compressed
+		// message inflates beyond them (a 61 KB frame can inflate to
+		// 60 MB), so the inflated bytes are bounded here too, and reading
+		// stops one byte past the limit rather than inflating the rest.
+		var n int64
+		n, err = buf.ReadFrom(io.LimitReader(rd, c.a.cfg.ReadLimit+1))
+		if err == nil && n > c.a.cfg.ReadLimit {
+			err = errInflatedTooBig
+		}
 		var ev websocket.Receive
 		if err == nil {
 			if typ == gorilla.TextMessage {
@@ -75,7 +84,10 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 	}
 }
 
-var errInvalidUTF8 = errors.New("websocket: invalid UTF-8 in text message")
+var (
+	errInvalidUTF8    = errors.New("websocket: invalid UTF-8 in text message")
+	errInflatedTooBig = errors.New("websocket: compressed message inflates beyond the read limit")
+)
 
 // readEnded closes the connection after its read side ended and ends the
 // scope with the close code: the client's, the one the server sent, 1009
@@ -92,6 +104,15 @@ func (c *conn) readEnded(ws *gorilla.Conn, err error) {
 		// client's answer are drained so that the close reaches it.
 		code = websocket.CloseTooBig
 		c.refuse(code, "")
+		c.linger(ws, false)
+	case errors.Is(err, errInflatedTooBig):
+		// Unlike gorilla's own limit, this one sends no close frame: it is
+		// sent here. The reader stopped inside the message, so what the
+		// client still sends is drained raw.
+		code = websocket.CloseTooBig
+		c.refuse(code, "")
+		_ = ws.WriteControl(gorilla.CloseMessage, gorilla.FormatCloseMessage(code, ""),
+			time.Now().Add(c.a.cfg.WriteTimeout))
 		c.linger(ws, false)
 	case errors.Is(err, errInvalidUTF8):
 		code = websocket.CloseInvalidPayload

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
-	"net/url"
 	"strings"
 
 	gorilla "github.com/gorilla/websocket"
@@ -93,55 +92,4 @@ func Cookie(s *scope.Scope, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// originPolicy decides which browser pages may open WebSockets.
-type originPolicy struct {
-	any      bool
-	exact    map[string]bool // lower-case origins and hosts
-	suffixes []string        // ".example.com"
-}
-
-func newOriginPolicy(allowed []string) originPolicy {
-	p := originPolicy{exact: make(map[string]bool)}
-	for _, o := range allowed {
-		o = strings.ToLower(strings.TrimSpace(o))
-		switch {
-		case o == "*":
-			p.any = true
-		case strings.HasPrefix(o, "*."):
-			p.suffixes = append(p.suffixes, o[1:])
-		default:
-			p.exact[strings.TrimSuffix(o, "/")] = true
-		}
-	}
-	return p
-}
-
-// allow reports whether r's Origin may connect. Same host is always
-// allowed; a request without Origin does not come from a browser page,
-// so the check, which protects browser users, does not apply.
-func (p originPolicy) allow(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || p.any {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	host := strings.ToLower(u.Host)
-	if host == strings.ToLower(r.Host) {
-		return true
-	}
-	if p.exact[strings.ToLower(origin)] || p.exact[host] || p.exact[strings.ToLower(u.Hostname())] {
-		return true
-	}
-	name := strings.ToLower(u.Hostname())
-	for _, s := range p.suffixes {
-		if strings.HasSuffix(name, s) {
-			return true
-		}
-	}
-	return false
 }
