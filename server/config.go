@@ -134,6 +134,12 @@ type OpsConfig struct {
 	// and /readyz (every adapter is up) are served, e.g.
 	// "127.0.0.1:9090". Default: "" (no ops listener).
 	Addr string `yaml:"addr"`
+	// SlowHandler is how long a handler may run before it is reported:
+	// a "handler running long" warning naming the adapter, conversation
+	// key and event type, the switchboard_handlers_slow gauge, and
+	// /readyz, which reports an adapter not ready while such handlers
+	// hold 90% of its max_scopes. Default: 30s.
+	SlowHandler time.Duration `yaml:"slow_handler"`
 }
 
 // ShutdownConfig bounds a graceful stop.
@@ -178,6 +184,9 @@ func (c *Config) Validate(reg *Registry) error {
 	}
 	add("layer", c.Layer.Config.Validate())
 	add("scopes", c.Scopes.Validate())
+	if c.Ops.SlowHandler < 0 {
+		add("ops", fmt.Errorf("ops.slow_handler must not be negative"))
+	}
 	if c.Log.Throttle.Interval < 0 {
 		add("log", fmt.Errorf("log.throttle.interval must not be negative"))
 	}
