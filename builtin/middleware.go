@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"errors"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/router/middleware"
@@ -16,7 +17,9 @@ import (
 //   - ratelimit: {per_second: 1, burst: 5}: each scope's events wait for
 //     a token bucket;
 //   - allow_users: [id, ...] and deny_users: [id, ...]: who may talk to
-//     the route.
+//     the route;
+//   - timeout: 30s: each event's handler gets that long; then its
+//     context ends, the time out is logged, and its scope ends.
 func RegisterMiddleware(r *server.Registry) {
 	r.RegisterMiddleware("logger", bare(func(s server.MiddlewareSetup) router.Middleware {
 		return middleware.Logger(s.Logger)
@@ -27,6 +30,20 @@ func RegisterMiddleware(r *server.Registry) {
 	r.RegisterMiddleware("ratelimit", rateLimit)
 	r.RegisterMiddleware("allow_users", users(middleware.AllowUsers))
 	r.RegisterMiddleware("deny_users", users(middleware.DenyUsers))
+	r.RegisterMiddleware("timeout", timeout)
+}
+
+// timeout builds {timeout: 30s}: each event's handler gets that long, then
+// its context ends and its scope is cut loose (middleware.Timeout).
+func timeout(s server.MiddlewareSetup) (router.Middleware, error) {
+	var d time.Duration
+	if err := s.Decode(&d); err != nil {
+		return nil, err
+	}
+	if !s.Settings || d <= 0 {
+		return nil, errors.New("needs a positive duration: {timeout: 30s}")
+	}
+	return middleware.Timeout(d, s.Logger), nil
 }
 
 // bare is a factory for a middleware that takes no settings.

@@ -9,6 +9,9 @@
 // (/healthz: the process runs) and readiness (/readyz: every registered
 // check, such as "adapters connected" or "layer reachable", passes within a
 // short timeout), which is what a load balancer or Kubernetes probes need
-// to route traffic only to servers that can serve it. Handler serves
+// to route traffic only to servers that can serve it. SlowHandlers names
+// handlers that run longer than a threshold, counts them, and fails
+// readiness while they hold an adapter's scopes near its bound; package
+// logs keeps the log bounded and free of secrets. Handler serves
 // /metrics, /healthz and /readyz on one http.Handler.
 package ops

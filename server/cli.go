@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/ops/logs"
 )
 
 // Exit codes of the botserver command.
@@ -90,7 +93,7 @@ func (c Command) Run(ctx context.Context, args []string) int {
 	}
 	cfg, err := c.load(*path)
 	if err != nil {
-		fmt.Fprintln(c.Stderr, "botserver:", err)
+		fmt.Fprintln(c.Stderr, "botserver:", err) // masked by Parse
 		return ExitUsage
 	}
 	if *grace > 0 {
@@ -99,12 +102,43 @@ func (c Command) Run(ctx context.Context, args []string) int {
 	if cfg.Shutdown.Grace == 0 {
 		cfg.Shutdown.Grace = DefaultGrace
 	}
-	s, err := New(cfg, c.Registry, c.Options...)
+	red := cfg.Redactor()
+	log, throttle, err := newLogger(cfg.Log, c.Stderr, &red)
 	if err != nil {
-		fmt.Fprintln(c.Stderr, "botserver:", err)
+		fmt.Fprintln(c.Stderr, "botserver:", red.String(cfg.errorAt("log", err).Error()))
 		return ExitUsage
 	}
-	return c.serve(ctx, s, cfg.Shutdown.Grace)
+	// The command's logger goes first, so that a WithLogger of the
+	// caller's own wins.
+	s, err := New(cfg, c.Registry, append([]Option{WithLogger(log)}, c.Options...)...)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "botserver:", red.String(err.Error()))
+		return ExitUsage
+	}
+	code := c.serve(ctx, s, cfg.Shutdown.Grace)
+	if throttle != nil {
+		_ = throttle.Flush(context.Background()) // the counts of the last interval
+	}
+	return code
+}
+
+// newLogger builds the command's logger: the one c describes, writing to
+// w, behind a logs.Throttle that bounds repeated lines and masks secrets
+// with red. The Throttle is nil when c turns throttling off; secrets are
+// masked all the same.
+func newLogger(c LogConfig, w io.Writer, red *logs.Redactor) (*slog.Logger, *logs.Throttle, error) {
+	base, err := NewLogger(c, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	burst := c.Throttle.Burst
+	if burst < 0 {
+		// Throttling off: a burst no traffic reaches within the
+		// interval keeps the redaction and the stack ids.
+		burst = math.MaxInt
+	}
+	t := logs.NewThrottle(base.Handler(), logs.ThrottleOptions{Burst: burst, Interval: c.Throttle.Interval, Redactor: red})
+	return slog.New(t), t, nil
 }
 
 func (c *Command) setDefaults() {
@@ -149,7 +183,8 @@ func (c Command) check(args []string) int {
 		err = Check(cfg, c.Registry, c.Options...)
 	}
 	if err != nil {
-		fmt.Fprintln(c.Stderr, err)
+		red := cfg.Redactor() // a nil cfg's masks patterns only; Load's errors are masked already
+		fmt.Fprintln(c.Stderr, red.String(err.Error()))
 		return ExitUsage
 	}
 	fmt.Fprintf(c.Stdout, "%s: ok\n", *path)

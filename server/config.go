@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
+	"github.com/switchboard-bots/switchboard/ops/logs"
 	"github.com/switchboard-bots/switchboard/scope"
 	"go.yaml.in/yaml/v3"
 )
@@ -43,6 +44,21 @@ type Config struct {
 	// section started, for errors found after decoding.
 	name  string
 	lines map[string]int
+	// secrets are the values of the file's secret settings (tokens,
+	// passwords, keys), masked in every message botserver prints.
+	secrets []string
+}
+
+// Redactor returns what masks the config's secrets in text: the values of
+// its secret settings (a key naming a token, secret, password or key), the
+// password of every URL with credentials, and anything shaped like a
+// Telegram bot token. botserver passes every message it prints, and every
+// log line, through it.
+func (c *Config) Redactor() logs.Redactor {
+	if c == nil {
+		return logs.Redactor{}
+	}
+	return logs.Redactor{}.With(c.secrets...)
 }
 
 // LogConfig sets up structured logs.
@@ -51,6 +67,22 @@ type LogConfig struct {
 	Format string `yaml:"format"`
 	// Level is "debug", "info" (default), "warn" or "error".
 	Level string `yaml:"level"`
+	// Throttle bounds repeated lines, so that traffic (an attacker's
+	// rejected requests, a bug's panics) cannot make the log grow with
+	// it.
+	Throttle ThrottleConfig `yaml:"throttle"`
+}
+
+// ThrottleConfig bounds how many lines of one message botserver writes:
+// the first Burst per Interval, then one "suppressed K similar lines" per
+// message and interval. A panic's stack is written once per distinct
+// stack; later panics of the same stack carry its stack_id.
+type ThrottleConfig struct {
+	// Burst is how many lines of one message pass per interval. Default:
+	// 10. A negative Burst turns throttling off.
+	Burst int `yaml:"burst"`
+	// Interval is the window Burst counts in. Default: 1m.
+	Interval time.Duration `yaml:"interval"`
 }
 
 // LayerConfig chooses and sizes the channel layer.
@@ -102,6 +134,12 @@ type OpsConfig struct {
 	// and /readyz (every adapter is up) are served, e.g.
 	// "127.0.0.1:9090". Default: "" (no ops listener).
 	Addr string `yaml:"addr"`
+	// SlowHandler is how long a handler may run before it is reported:
+	// a "handler running long" warning naming the adapter, conversation
+	// key and event type, the switchboard_handlers_slow gauge, and
+	// /readyz, which reports an adapter not ready while such handlers
+	// hold 90% of its max_scopes. Default: 30s.
+	SlowHandler time.Duration `yaml:"slow_handler"`
 }
 
 // ShutdownConfig bounds a graceful stop.
@@ -146,6 +184,12 @@ func (c *Config) Validate(reg *Registry) error {
 	}
 	add("layer", c.Layer.Config.Validate())
 	add("scopes", c.Scopes.Validate())
+	if c.Ops.SlowHandler < 0 {
+		add("ops", fmt.Errorf("ops.slow_handler must not be negative"))
+	}
+	if c.Log.Throttle.Interval < 0 {
+		add("log", fmt.Errorf("log.throttle.interval must not be negative"))
+	}
 	if c.Shutdown.Grace < 0 {
 		add("shutdown", fmt.Errorf("shutdown.grace must not be negative"))
 	}

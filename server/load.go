@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchboard-bots/switchboard/ops/logs"
 )
 
 // ConfigError is a problem with a config file, at a line, about a key.
@@ -62,6 +64,57 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	c, err := parse(name, data, getenv)
+	if err != nil {
+		// The errors quote values; none may show a secret.
+		red := logs.Redactor{}
+		if c != nil {
+			red = c.Redactor()
+		}
+		return nil, &redactedError{err: err, msg: red.String(err.Error())}
+	}
+	return c, nil
+}
+
+// redactedError is an error whose text has the config's secrets masked.
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// secretKey matches the names of settings whose values are secrets.
+var secretKey = regexp.MustCompile(`(?i)token|secret|password|passwd|encryption_keys|api_key|private_key`)
+
+// collectSecrets returns the values of n's secret settings, at any depth.
+func collectSecrets(n *yaml.Node) []string {
+	var out []string
+	var walk func(n *yaml.Node, secret bool)
+	walk = func(n *yaml.Node, secret bool) {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			if secret {
+				out = append(out, n.Value)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], secret || secretKey.MatchString(n.Content[i].Value))
+			}
+		case yaml.SequenceNode, yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, secret)
+			}
+		}
+	}
+	walk(n, false)
+	return out
+}
+
+// parse is Parse; on failure it returns the config as far as it got (for
+// its secrets), or nil.
+func parse(name string, data []byte, getenv func(string) string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(name, err)
@@ -70,10 +123,14 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if root.Kind == 0 { // an empty file
 		return c, nil
 	}
+	if err := checkAliases(name, &root, MaxExpandedNodes); err != nil {
+		return nil, err
+	}
 	var errs []error
 	expand(&root, getenv, func(line int, err error) {
 		errs = append(errs, &ConfigError{File: name, Line: line, Err: err})
 	})
+	c.secrets = collectSecrets(&root)
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
@@ -116,10 +173,10 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 		checkKeys(doc, reflect.TypeFor[Config](), "", record)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return c, errors.Join(errs...)
 	}
 	if err := doc.Decode(c); err != nil {
-		return nil, yamlError(name, err)
+		return c, yamlError(name, err)
 	}
 
 	c.name, c.lines, c.Adapters = name, lines, sections
@@ -153,7 +210,7 @@ func parseSection(file, name string, n *yaml.Node, record func(int, string, erro
 			}
 		case "enabled":
 			record(k.Line, key, nil)
-			err = decodeNode(file, key, v, &sec.Enabled)
+			err = decodeBool(file, key, v, &sec.Enabled)
 		case "scopes":
 			record(k.Line, key, nil)
 			err = decodeNode(file, key, v, &sec.Scopes)
@@ -169,6 +226,24 @@ func parseSection(file, name string, n *yaml.Node, record func(int, string, erro
 		return nil, errors.Join(errs...)
 	}
 	return sec, nil
+}
+
+// decodeBool decodes a switch that takes true or false and nothing else:
+// YAML reads null, ~ and an empty value as "no value", which a *bool takes
+// as unset, so that "enabled: ${X}" with X=null would turn the default
+// (on) on rather than fail.
+func decodeBool(file, key string, n *yaml.Node, p **bool) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		shown := n.Value
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			shown = "null"
+		}
+		return &ConfigError{File: file, Line: n.Line, Key: key, Err: fmt.Errorf("%s takes true or false, got %q", key, shown)}
+	}
+	return decodeNode(file, key, n, p)
 }
 
 // decode decodes the adapter's own settings into v, for its factory.
@@ -187,6 +262,84 @@ func (c *Config) errorAt(section string, err error) error {
 		return err // it knows its line already
 	}
 	return &ConfigError{File: c.file(), Line: c.lines[section], Err: err}
+}
+
+// MaxExpandedNodes bounds how many YAML nodes a config file may stand for
+// once its aliases are expanded. A real config is a few hundred nodes;
+// nested aliases ("billion laughs": an anchor of nine aliases of an anchor
+// of nine aliases...) make a few hundred bytes stand for billions, and
+// every step that walks the expanded tree would take as long and as much
+// memory as the expansion.
+const MaxExpandedNodes = 100_000
+
+// ErrAliasBomb is wrapped by the error for a file whose aliases expand
+// past MaxExpandedNodes.
+var ErrAliasBomb = errors.New("aliases expand too far")
+
+// checkAliases measures the tree under root with its aliases expanded,
+// without expanding them: each node's expanded size is computed once and
+// reused wherever an alias names it, so the measure takes time linear in
+// the file. It fails at the first alias that takes the total past limit,
+// naming its line.
+func checkAliases(file string, root *yaml.Node, limit int) error {
+	sizes := map[*yaml.Node]int{}
+	total := 0
+	var bomb *yaml.Node
+	var size func(n *yaml.Node, depth int) int
+	size = func(n *yaml.Node, depth int) int {
+		if bomb != nil {
+			return 0
+		}
+		if s, ok := sizes[n]; ok {
+			return s
+		}
+		if depth > 10_000 { // only an alias cycle nests this deep
+			bomb = n
+			return 0
+		}
+		s := 1
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			s += size(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			s += size(c, depth+1)
+			if s > limit && bomb == nil {
+				bomb = c
+			}
+		}
+		sizes[n] = s
+		return s
+	}
+	// Walk the document itself node by node, so that the error names the
+	// alias that crossed the limit rather than the root.
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if bomb != nil {
+			return
+		}
+		if n.Kind == yaml.AliasNode {
+			total += size(n, 0)
+			if total > limit && bomb == nil {
+				bomb = n
+			}
+			return
+		}
+		total++
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	if bomb == nil {
+		return nil
+	}
+	alias := ""
+	if bomb.Kind == yaml.AliasNode {
+		alias = " (at *" + bomb.Value + ")"
+	}
+	return &ConfigError{File: file, Line: bomb.Line, Err: fmt.Errorf(
+		"%w: the file's aliases stand for more than %d values%s; nest aliases less deeply, or write the values out",
+		ErrAliasBomb, limit, alias)}
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

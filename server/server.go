@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,20 +20,23 @@ import (
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/layer/redis"
+	"github.com/switchboard-bots/switchboard/ops"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Server runs the adapters, routes and channel layer of a Config.
 type Server struct {
-	cfg      *Config
-	log      *slog.Logger
-	layer    layer.Layer
-	app      scope.Application
-	adapters []*adapters.Host
-	protos   map[string][]string // the protocols each adapter serves, by name
-	web      *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
-	ops      *opsServer
+	cfg       *Config
+	log       *slog.Logger
+	layer     layer.Layer
+	app       scope.Application
+	adapters  []*adapters.Host
+	protos    map[string][]string // the protocols each adapter serves, by name
+	maxScopes map[string]int      // each adapter's bound on live scopes, by name
+	web       *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
+	ops       *opsServer
+	slow      *ops.SlowHandlers
 
 	stopOnce sync.Once
 }
@@ -113,7 +117,12 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		}
 	}
 	errs = append(errs, b.errs...)
-	s.app = consumer.WithLayer(l)(opsrv.metrics.Middleware()(router.ByProtocol(routes)))
+	slow, err := ops.NewSlowHandlers(opsrv.reg, ops.SlowOptions{After: cfg.Ops.SlowHandler, Logger: o.log})
+	if err != nil {
+		return nil, err
+	}
+	s.slow = slow
+	s.app = consumer.WithLayer(l)(opsrv.metrics.Middleware()(slow.Middleware()(router.ByProtocol(routes))))
 	adapterErrs := s.buildAdapters(o, reg, setupLayer(l, backend), opsrv.metrics)
 	errs = append(errs, adapterErrs...)
 	if len(adapterErrs) == 0 && len(s.adapters) == 0 {
@@ -143,6 +152,7 @@ func (s *Server) addChecks(backend layer.Layer) {
 	}
 	for _, h := range s.adapters {
 		s.ops.health.AddCheck(h.Name(), ready(h.Ready(), "not connected yet"))
+		s.ops.health.AddCheck(h.Name()+" handlers", s.slow.Check(h.Name(), s.maxScopes[h.Name()]))
 	}
 	if p, ok := backend.(interface{ Ping(context.Context) error }); ok {
 		s.ops.health.AddCheck("layer", p.Ping)
@@ -186,8 +196,13 @@ func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adap
 			errs = append(errs, c.errorAt(name, err))
 			continue
 		}
+		sc := mergeScopes(sec.Scopes, c.Scopes)
+		if s.maxScopes == nil {
+			s.maxScopes = map[string]int{}
+		}
+		s.maxScopes[name] = cmp.Or(sc.MaxScopes, scope.DefaultMaxScopes)
 		h := adapters.NewHost(a,
-			adapters.WithScopes(mergeScopes(sec.Scopes, c.Scopes)),
+			adapters.WithScopes(sc),
 			adapters.WithLogger(s.log),
 			adapters.WithPushes(s.layer),
 			adapters.WithObserver(obs),
@@ -308,6 +323,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.ops.close()
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.slow.Run(watch)
 	errs := make(chan error, len(s.adapters))
 	for _, a := range s.adapters {
 		go func() {

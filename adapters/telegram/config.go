@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -161,6 +162,20 @@ type Retry struct {
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 }
 
+// tokenShape is what a bot token looks like: the bot's id, a colon, the
+// key.
+var tokenShape = regexp.MustCompile(`\d+:[A-Za-z0-9_-]{30,}`)
+
+// maskToken masks the configured token, and anything shaped like a bot
+// token, in s: a token written into the endpoint must not reach an error
+// message.
+func (c Config) maskToken(s string) string {
+	if t := string(c.Token); len(t) >= 6 {
+		s = strings.ReplaceAll(s, t, "[redacted]")
+	}
+	return tokenShape.ReplaceAllString(s, "[redacted]")
+}
+
 // Validate reports every field that can never work. It does not dial the
 // network and does not fill defaults.
 func (c Config) Validate() error {
@@ -173,7 +188,7 @@ func (c Config) Validate() error {
 		bad("token has characters a bot token never has")
 	}
 	if c.Endpoint != "" && (strings.Count(c.Endpoint, "%s") != 2 || !strings.HasPrefix(c.Endpoint, "http")) {
-		bad("endpoint must be an http(s) URL with two %%s (token, method), got %q", c.Endpoint)
+		bad("endpoint must be an http(s) URL with two %%s (token, method), got %q", c.maskToken(c.Endpoint))
 	}
 	if c.Mode != "" && c.Mode != ModePolling && c.Mode != ModeWebhook {
 		bad("mode must be %q or %q, got %q", ModePolling, ModeWebhook, c.Mode)

@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -132,7 +133,17 @@ func (c Config) Validate() error {
 	}
 	checkURL := func(what, u string) {
 		if _, err := goredis.ParseURL(u); err != nil {
-			bad("%s %q: %v", what, u, err)
+			// url.Error repeats the whole URL, password included, and
+			// its reason may quote a piece of the password: with a
+			// password in u, the reason is not shown.
+			if ue, ok := errors.AsType[*url.Error](err); ok {
+				err = ue.Err
+			}
+			if r := redactURL(u); r != u {
+				bad("%s %q does not parse as a Redis URL (user:password@host:port/db; percent-encode special characters in the password)", what, r)
+			} else {
+				bad("%s %q: %v", what, u, err)
+			}
 		}
 	}
 	switch c.Mode {
@@ -206,4 +217,31 @@ func (c Config) withDefaults() Config {
 	}
 	c.Config = c.Config.WithDefaults()
 	return c
+}
+
+// redactURL returns u with the password of its userinfo masked, whether
+// or not u parses: a URL that fails to parse is printed in the error, and
+// its password must not be.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	at := strings.LastIndex(host, "@")
+	if at < 0 {
+		return u
+	}
+	user, _, hasPass := strings.Cut(host[:at], ":")
+	if !hasPass {
+		user = "" // a lone userinfo may be a password: redis://secret@host
+	}
+	masked := "[redacted]"
+	if user != "" {
+		masked = user + ":[redacted]"
+	}
+	return scheme + "://" + masked + rest[at:]
 }

@@ -1,6 +1,8 @@
 // Package middleware holds the router.Middleware that most bots want
 // around their applications: recovering panics, logging scopes and events,
-// refusing users, and rate limiting.
+// refusing users, rate limiting, and bounding a handler's time (Timeout,
+// which runs each handler on a goroutine of its own so that it can cut a
+// stuck one loose).
 //
 // Each one wraps an application and the instances it makes, and nothing
 // else. Those that work per event (Recover, Logger, RateLimit) are each one
