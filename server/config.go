@@ -102,6 +102,12 @@ type OpsConfig struct {
 	// and /readyz (every adapter is up) are served, e.g.
 	// "127.0.0.1:9090". Default: "" (no ops listener).
 	Addr string `yaml:"addr"`
+	// Pprof serves Go's runtime profiles (net/http/pprof: heap,
+	// goroutine, CPU, trace, ...) under /debug/pprof/ on the ops
+	// listener. They describe the process's insides and a CPU profile or
+	// trace costs CPU while it runs: keep the ops listener on loopback
+	// when this is on. Default: false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // ShutdownConfig bounds a graceful stop.
