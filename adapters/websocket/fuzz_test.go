@@ -10,7 +10,7 @@ import (
 // FuzzDecodePush feeds arbitrary channel layer payloads to the decoding of
 // what reaches a WebSocket scope from the layer (a push from another
 // process, a group's Broadcast): none may panic, what is refused is
-// ErrUnsupportedEvent or a decode error, and what is accepted is one of
+// refused with an error, and what is accepted is one of
 // the events a WebSocket scope sends and crosses the layer again.
 func FuzzDecodePush(f *testing.F) {
 	for _, ev := range []event.Event{
@@ -35,10 +35,7 @@ func FuzzDecodePush(f *testing.F) {
 		}
 		ev, err := decodeWebSocket(m)
 		if err != nil {
-			if ev != nil {
-				t.Fatalf("%q: both %v and %v", data, ev, err)
-			}
-			return
+			return // a message of a known type that does not decode as it: refused
 		}
 		switch ev.(type) {
 		case websocket.Send, websocket.Accept, websocket.Close, *Broadcast, event.Say:
