@@ -140,6 +140,12 @@ type OpsConfig struct {
 	// /readyz, which reports an adapter not ready while such handlers
 	// hold 90% of its max_scopes. Default: 30s.
 	SlowHandler time.Duration `yaml:"slow_handler"`
+	// Pprof serves Go's runtime profiles (net/http/pprof: heap,
+	// goroutine, CPU, trace, ...) under /debug/pprof/ on the ops
+	// listener. They describe the process's insides and a CPU profile or
+	// trace costs CPU while it runs: keep the ops listener on loopback
+	// when this is on. Default: false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // ShutdownConfig bounds a graceful stop.

@@ -99,6 +99,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.ops = opsrv
+	opsrv.enablePprof(cfg.Ops.Pprof)
 	backend, err := newLayer(cfg)
 	if err != nil {
 		if len(errs) == 0 { // else Validate said why already

@@ -16,7 +16,10 @@
 // follow the same rules: a send fails when the channel holds its capacity
 // of unexpired messages (counted as described below), messages older than the expiry are dropped, keys
 // expire after the expiry of their newest message or membership, and a
-// group send skips full members.
+// group send skips full members. A message popped for a process-local
+// channel that nobody in the process is receiving from at that moment is
+// kept in memory for it, until a receive takes it or it expires: a
+// channel whose consumer has ended holds nothing beyond the expiry.
 //
 // # Round trips and commands
 //

@@ -32,6 +32,10 @@ type poller struct {
 
 	linger *time.Timer // owned by the loop; see stillWanted
 	armed  bool        // linger is running
+
+	// sweepAt is when keep next drops expired kept messages (clock
+	// microseconds); see sweep.
+	sweepAt int64
 }
 
 const (
@@ -121,6 +125,27 @@ func (p *poller) stillWanted() bool {
 			p.mu.Unlock()
 			l.mu.Unlock()
 			continue
+		}
+		if !l.closed.Load() {
+			// Messages kept for process-local channels that nobody
+			// receives from any more (their consumer ended while a
+			// group send to it was on its way) would otherwise stay
+			// for good: the loop waits on until the oldest expires.
+			now := l.clock.now()
+			if oldest := p.sweep(now); oldest != 0 {
+				wait := max(time.Duration(oldest+l.expiryUs-now)*time.Microsecond, time.Millisecond)
+				switch {
+				case p.linger == nil:
+					p.linger = time.NewTimer(wait)
+				default:
+					p.linger.Stop()
+					p.linger.Reset(wait)
+				}
+				p.armed = true
+				p.mu.Unlock()
+				l.mu.Unlock()
+				continue
+			}
 		}
 		p.running, p.popping = false, false
 		if len(p.inboxes) == 0 && l.pollers[p.id] == p {

@@ -249,6 +249,40 @@ func (p *poller) keep(channel string, ev event.Event, at int64) {
 		p.l.log.Warn("redis: process-local channel full; dropped its oldest message", "channel", channel)
 	}
 	ib.buf = append(ib.buf, buffered{ev: ev, at: at})
+	// Once an expiry, the kept messages are swept, so that those of
+	// channels nobody receives from any more go while the process is
+	// busy, at a cost proportional to what was kept meanwhile.
+	if now := p.l.clock.now(); now >= p.sweepAt {
+		p.sweep(now)
+		p.sweepAt = now + p.l.expiryUs
+	}
+}
+
+// sweep drops the kept messages that have expired and forgets the inboxes
+// left with neither messages nor waiters, as take would for a receiver
+// that came back. A process-local channel whose consumer has ended is
+// never received from again, so this is what releases the messages that
+// reached it after its last Receive. It returns the score of the oldest
+// message still kept, or 0. p.mu is held.
+func (p *poller) sweep(now int64) (oldest int64) {
+	cutoff := now - p.l.expiryUs
+	for name, ib := range p.inboxes {
+		i := 0
+		for i < len(ib.buf) && ib.buf[i].at <= cutoff {
+			i++
+		}
+		if i == len(ib.buf) {
+			ib.buf = nil // and its backing array
+		} else if i > 0 {
+			clear(ib.buf[:i])
+			ib.buf = ib.buf[i:]
+		}
+		if len(ib.buf) > 0 && (oldest == 0 || ib.buf[0].at < oldest) {
+			oldest = ib.buf[0].at
+		}
+		p.tidy(name, ib)
+	}
+	return oldest
 }
 
 // start counts a receive loop about to start, unless the layer is
