@@ -31,6 +31,9 @@ func Marshal(ev Event) ([]byte, error) {
 func Unmarshal(data []byte) (Message, error) {
 	// Nested maps decode as map[string]any (msgpack's default), so a
 	// Message can be re-encoded and compared without surprises.
+	if err := CheckLengths(data); err != nil {
+		return nil, fmt.Errorf("event: decode message: %w", err)
+	}
 	var m map[string]any
 	if err := msgpack.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("event: decode message: %w", err)

@@ -201,6 +201,9 @@ func (c *codec) decode(member string) (event.Message, []string, error) {
 	}
 	m, ok := decodeFlat(data)
 	if !ok {
+		if err := event.CheckLengths(data); err != nil {
+			return nil, nil, fmt.Errorf("event: decode message: %w", err)
+		}
 		d := decoders.Get().(*decoder)
 		d.s.Reset(data)
 		d.dec.Reset(&d.s)
