@@ -257,9 +257,9 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	select {
 	case <-served:
 	case <-ctx.Done():
-		endGrace()
+		_ = m.Shutdown(ctx) // names the scopes still running, at once
 		h.opts.log.Warn("adapter intake still running at the shutdown deadline", "adapter", h.Name())
-		_ = m.Shutdown(ctx) // logs the scopes still running
+		endGrace()
 		return ctx.Err()
 	}
 	// Stop the grace context after the manager is done, so that an intake

@@ -379,7 +379,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 	}
 	if !waitUntil(ctx, wg.Wait) {
-		s.log.Warn("adapters still stopping at the shutdown deadline; leaving them")
+		// At the deadline each Host names the scopes still running and
+		// returns at once: give them that moment, and no more.
+		late, cancel := context.WithTimeout(context.Background(), afterDeadline)
+		if !waitUntil(late, wg.Wait) {
+			s.log.Warn("adapters still stopping at the shutdown deadline; leaving them")
+		}
+		cancel()
 		s.closeLayer(ctx)
 		return ctx.Err()
 	}
