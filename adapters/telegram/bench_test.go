@@ -46,6 +46,7 @@ func benchEcho(b *testing.B, run func(testing.TB, *telegramtest.Server) (stop fu
 	stop()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "updates/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/update")
+	b.ReportMetric(float64(len(srv.Calls("getUpdates")))*1000/float64(b.N), "polls/1k-updates")
 }
 
 func cpuTime() time.Duration {

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -123,4 +124,33 @@ func TestDecodeSeeds(t *testing.T) {
 	if _, ok := in.ev.(EditedMessage); !ok {
 		t.Fatalf("edited: %T", in.ev)
 	}
+}
+
+// splitList agrees with encoding/json on every list encoding/json
+// accepts: the same elements, byte for byte, and never panics on anything.
+func FuzzSplitList(f *testing.F) {
+	f.Add(`[` + strings.Join(seedUpdates, ",") + `]`)
+	f.Add(" [ \n]\t")
+	f.Add(`[1, "a\"]", [2,{"b":"}"}], null, true, -1.5e3, {"c":[]}]`)
+	f.Add(`[{"update_id":1,"message":{"text":"\\"}}]`)
+	f.Add(`[{]`)
+	f.Add(`[{"a":1},]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := splitList([]byte(in))
+		var want []json.RawMessage
+		if json.Unmarshal([]byte(in), &want) != nil || want == nil {
+			return // not a list encoding/json accepts: splitList may refuse it or split it any way
+		}
+		if err != nil {
+			t.Fatalf("splitList(%q): %v; encoding/json reads %d elements", in, err, len(want))
+		}
+		if len(got) != len(want) {
+			t.Fatalf("splitList(%q): %d elements, encoding/json %d", in, len(got), len(want))
+		}
+		for i := range want {
+			if string(got[i]) != string(want[i]) {
+				t.Fatalf("splitList(%q)[%d] = %q, encoding/json %q", in, i, got[i], want[i])
+			}
+		}
+	})
 }

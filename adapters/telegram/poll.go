@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -47,6 +48,7 @@ type poller struct {
 	nparked  int
 	progress chan struct{} // closed when the watermark moves or an update is queued or freed, if waited on
 	waiting  bool          // someone holds progress
+	need     int64         // the watermark its holder waits for; 0: any progress
 	freed    int           // updates in ids that were freed
 	drains   sync.WaitGroup
 }
@@ -89,7 +91,7 @@ func (p *poller) loop(fetch context.Context) error {
 			return nil
 		}
 		p.mu.Lock()
-		progress, offset, busy := p.progressLocked(), p.offset, len(p.ids) > 0
+		offset, busy := p.offset, len(p.ids) > 0
 		p.mu.Unlock()
 		timeout := a.cfg.Polling.Timeout
 		if busy {
@@ -121,40 +123,67 @@ func (p *poller) loop(fetch context.Context) error {
 			continue
 		}
 		backoff = a.cfg.Retry.MinBackoff
+		if len(ups) == 0 {
+			idle = a.cfg.Retry.MinBackoff
+			continue
+		}
 		fresh := 0
 		for _, raw := range ups {
 			if p.take(raw) {
 				fresh++
 			}
 		}
-		if fresh > 0 || len(ups) == 0 {
-			idle = a.cfg.Retry.MinBackoff
-			continue
-		}
-		// Everything returned was taken already and is being handled:
-		// Telegram answers the same at once until the watermark moves.
-		// When the answer was short of the limit, new updates may still
-		// come after it, so look again after a pause that grows to a
-		// second.
+		// Everything this poll returned is taken now, and Telegram answers
+		// the same at once until the watermark moves: each poll from the
+		// watermark returns again what was taken, so the next one is worth
+		// its call once the watermark moved a step past this poll's
+		// offset, and brings that many new updates. The step is small, so
+		// that the window refills while the rest of it is still being
+		// handled rather than once all of it was: waiting for the whole
+		// window would leave the handlers idle for a poll's round trip at
+		// every window.
 		var again <-chan time.Time
 		if len(ups) < a.cfg.Polling.Limit {
+			// Telegram had no more: new updates may come at any time, and
+			// while updates are in flight a poll does not wait for them,
+			// so look again after a pause that grows to a second.
+			if fresh > 0 {
+				idle = a.cfg.Retry.MinBackoff
+			}
 			again = a.clock.After(idle)
 			idle = min(2*idle, time.Second)
 		}
-		p.waitAdvance(fetch, progress, offset, again)
+		if offset == 0 {
+			p.mu.Lock()
+			offset = p.offset // the first poll sent none
+			p.mu.Unlock()
+		}
+		p.waitAdvance(fetch, offset+p.step(), again)
 	}
 	return nil
 }
 
+// step is how far the watermark moves between polls while the window is
+// full: a tenth of a poll's limit. A poll costs about as much as the
+// limit's worth of updates whatever the step; a smaller step polls more
+// often for fewer new updates each time, a larger one lets the window
+// drain further before it refills.
+func (p *poller) step() int64 {
+	return int64(max(1, p.a.cfg.Polling.Limit/10))
+}
+
 // waitAdvance waits until polling again is worth a call: the watermark
-// moved past offset by half a poll's limit (each poll from the watermark
-// returns what was taken already, so polling at every handled update
-// would fetch a whole batch for one new update), everything taken was
-// handled, an update was freed to be taken again, again fired or fetch
-// ended.
-func (p *poller) waitAdvance(fetch context.Context, progress <-chan struct{}, offset int64, again <-chan time.Time) {
-	enough := int64(max(1, p.a.cfg.Polling.Limit/2))
+// reached need, everything taken was handled, an update was freed to be
+// taken again, again fired or fetch ended.
+func (p *poller) waitAdvance(fetch context.Context, need int64, again <-chan time.Time) {
 	for {
+		p.mu.Lock()
+		if p.advancedLocked(need) {
+			p.mu.Unlock()
+			return
+		}
+		progress := p.progressLocked(need)
+		p.mu.Unlock()
 		select {
 		case <-progress:
 		case <-again:
@@ -162,26 +191,26 @@ func (p *poller) waitAdvance(fetch context.Context, progress <-chan struct{}, of
 		case <-fetch.Done():
 			return
 		}
-		p.mu.Lock()
-		done := p.offset-offset >= enough || len(p.ids) == 0 || p.freed > 0
-		progress = p.progressLocked()
-		p.mu.Unlock()
-		if done {
-			return
-		}
 	}
 }
 
-// progressLocked returns a channel closed at the next progress.
-func (p *poller) progressLocked() <-chan struct{} {
+func (p *poller) advancedLocked(need int64) bool {
+	return p.offset >= need || len(p.ids) == 0 || p.freed > 0
+}
+
+// progressLocked returns a channel closed at the next progress: any
+// progress when need is 0, else only once advancedLocked(need) holds, so
+// that a waiter for the watermark is not woken at every handled update.
+func (p *poller) progressLocked(need int64) <-chan struct{} {
 	p.waiting = true
+	p.need = need
 	return p.progress
 }
 
 // signalLocked wakes whoever waits for progress. Nobody waits most of the
 // time, and then it costs nothing.
 func (p *poller) signalLocked() {
-	if p.waiting {
+	if p.waiting && (p.need == 0 || p.advancedLocked(p.need)) {
 		close(p.progress)
 		p.progress = make(chan struct{})
 		p.waiting = false
@@ -192,7 +221,7 @@ func (p *poller) signalLocked() {
 func (p *poller) waitRoom(fetch context.Context) bool {
 	for {
 		p.mu.Lock()
-		n, progress := p.nparked, p.progressLocked()
+		n, progress := p.nparked, p.progressLocked(0)
 		p.mu.Unlock()
 		if n < p.a.cfg.Polling.MaxParked {
 			return true
@@ -224,12 +253,115 @@ func (p *poller) getUpdates(ctx context.Context, offset int64, limit int, timeou
 	p.mu.Lock()
 	p.sent = max(p.sent, offset)
 	p.mu.Unlock()
-	var ups []json.RawMessage
-	if err := json.Unmarshal(res, &ups); err != nil {
+	ups, err := splitList(res)
+	if err != nil {
 		return nil, &NetError{Method: "getUpdates", msg: "result is not a list of updates: " + err.Error()}
 	}
 	return ups, nil
 }
+
+var errNotList = errors.New("not a JSON array")
+
+// splitList splits a JSON array into its elements, which alias b, without
+// decoding them. Most of what a poll returns while updates are in flight
+// was taken already and is told by its leading update_id alone; the fresh
+// updates are decoded, and so validated, one by one. Decoding the whole
+// list instead would scan every update several times per poll.
+func splitList(b []byte) ([]json.RawMessage, error) {
+	i := skipSpace(b, 0)
+	if i == len(b) || b[i] != '[' {
+		return nil, errNotList
+	}
+	var out []json.RawMessage
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		i++
+	} else {
+		for {
+			end, err := valueEnd(b, i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b[i:end])
+			i = skipSpace(b, end)
+			if i == len(b) {
+				return nil, errNotList
+			}
+			if b[i] == ']' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return nil, errNotList
+			}
+			i = skipSpace(b, i+1)
+		}
+	}
+	if skipSpace(b, i) != len(b) {
+		return nil, errNotList
+	}
+	return out, nil
+}
+
+// valueEnd returns where the JSON value starting at b[i] ends: past its
+// closing bracket or quote, or before the delimiter after a literal.
+func valueEnd(b []byte, i int) (int, error) {
+	if i == len(b) {
+		return 0, errNotList
+	}
+	switch b[i] {
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end, err := stringEnd(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1, nil
+				}
+			}
+		}
+		return 0, errNotList
+	case '"':
+		return stringEnd(b, i)
+	case ',', ']', '}', ':':
+		return 0, errNotList
+	}
+	for i < len(b) && !isSpace(b[i]) && b[i] != ',' && b[i] != ']' {
+		i++
+	}
+	return i, nil
+}
+
+// stringEnd returns the index past the closing quote of the string that
+// starts at b[i].
+func stringEnd(b []byte, i int) (int, error) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, nil
+		}
+	}
+	return 0, errNotList
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // take takes and delivers one fetched update. It reports false for an
 // update already taken (in flight, or handled and not yet confirmed).
@@ -240,6 +372,9 @@ func (p *poller) take(raw json.RawMessage) bool {
 	if id, ok := leadingID(raw); ok && !p.fresh(id) {
 		return false
 	}
+	// The event keeps its raw JSON: a copy, not a slice of the poll's
+	// answer, which would keep the whole answer alive.
+	raw = bytes.Clone(raw)
 	in, err := decodeUpdate(raw, a.cfg.KeyBy)
 	if err != nil {
 		var head struct {
@@ -425,7 +560,7 @@ func (p *poller) settle(ctx context.Context) {
 	for {
 		p.mu.Lock()
 		busy := slices.ContainsFunc(p.ids, func(t taken) bool { return t.st == queued })
-		progress := p.progressLocked()
+		progress := p.progressLocked(0)
 		p.mu.Unlock()
 		if !busy {
 			return
