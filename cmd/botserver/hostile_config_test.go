@@ -232,6 +232,45 @@ routes: {websocket: {paths: [{path: /chat/, bot: wschat}]}}
 	}
 }
 
+// Thousands of requests whose handler panics: the stack is logged once, and
+// the rest of the panics are counted, not written out.
+func TestPanicsLogTheirStackOnce(t *testing.T) {
+	const n = 3_000
+	logs := runUnder(t, stuckServer(t), `
+websocket: {addr: "127.0.0.1:0"}
+routes: {http: {paths: [{path: /panic/, bot: panic}]}, websocket: {bot: echo}}
+`, func(addr string) {
+		tr := &http.Transport{MaxIdleConnsPerHost: 8}
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < n; i += 8 {
+					resp, err := c.Get("http://" + addr + "/panic/?n=" + strconv.Itoa(i))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+	})
+	stacks := strings.Count(logs, "panicky: every request panics")
+	frames := strings.Count(logs, "runtime/debug.Stack")
+	t.Logf("%d panics: %d log lines, %d naming the panic, %d stacks written out, %d bytes of log",
+		n, strings.Count(logs, "\n"), stacks, frames, len(logs))
+	if frames > 2 {
+		t.Fatalf("%d panics wrote %d stacks:\n%.4000s", n, frames, logs)
+	}
+	if lines := strings.Count(logs, "\n"); lines > 60 || len(logs) > 64<<10 {
+		t.Fatalf("%d panics wrote %d lines, %d bytes:\n%.4000s", n, lines, len(logs), logs)
+	}
+}
+
 // stuckConns opens n conversations with the stuck bot and gets each
 // handler stuck.
 func stuckConns(t *testing.T, addr string, n int) []*gorilla.Conn {
