@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // Secret is a string that never prints: a bot token or webhook secret in
@@ -136,6 +138,12 @@ type Webhook struct {
 	// the retry Telegram's ordinary one rather than a timeout's, and the
 	// retry then waits for the same handling instead of starting another.
 	HandlerWait time.Duration `yaml:"handler_wait"`
+	// Listener bounds the webhook's listener on Listen: timeouts, header
+	// size, connections in all and per client (see adapters.ListenConfig;
+	// its defaults apply, but write_timeout defaults to handler_wait plus
+	// 5s, so that an update's answer is never cut off). Telegram opens at
+	// most max_connections connections, from a few addresses.
+	Listener adapters.ListenConfig `yaml:"listener"`
 }
 
 // Limits keeps outbound messages under Telegram's limits by queuing.
@@ -205,6 +213,9 @@ func (c Config) Validate() error {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			bad("limits.%s must be a number, got %v", name, v)
 		}
+	}
+	if err := c.Webhook.Listener.Check("webhook.listener"); err != nil {
+		bad("%v", err)
 	}
 	if c.Webhook.MaxBody < 0 {
 		bad("webhook.max_body must not be negative")
@@ -281,6 +292,8 @@ func (c *Config) setDefaults() {
 	if c.Webhook.MaxBody == 0 {
 		c.Webhook.MaxBody = 1 << 20
 	}
+	defD(&c.Webhook.Listener.WriteTimeout, c.Webhook.HandlerWait+5*time.Second)
+	c.Webhook.Listener = c.Webhook.Listener.Defaults()
 	defF(&c.Limits.Global, 30)
 	defF(&c.Limits.Chat, 1)
 	defF(&c.Limits.Group, 20)
