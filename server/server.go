@@ -33,6 +33,7 @@ type Server struct {
 	protos   map[string][]string // the protocols each adapter serves, by name
 	web      *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
 	ops      *opsServer
+	bodies   *adapters.BodyBudget // request bodies in memory, for every adapter's listeners
 
 	stopOnce sync.Once
 }
@@ -90,11 +91,12 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		errs = append(errs, err)
 	}
 	s := &Server{cfg: cfg, log: o.log}
-	opsrv, err := newOps(cfg.Ops.Addr)
+	opsrv, err := newOps(cfg.Ops, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.ops = opsrv
+	s.bodies = adapters.NewBodyBudget(cfg.Ops.BodyBudget)
 	backend, err := newLayer(cfg)
 	if err != nil {
 		if len(errs) == 0 { // else Validate said why already
@@ -191,6 +193,7 @@ func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adap
 			adapters.WithLogger(s.log),
 			adapters.WithPushes(s.layer),
 			adapters.WithObserver(obs),
+			adapters.WithBodyBudget(s.bodies),
 		)
 		s.adapters = append(s.adapters, h)
 		s.protos[name] = protocols(a, sec.Kind)
