@@ -267,7 +267,7 @@ func (l *Listener) release(client string) {
 // it: the accept loop never waits on a client.
 func (l *Listener) refuse(c net.Conn, reason string) {
 	if len(l.o.refuse) > 0 {
-		_ = c.SetWriteDeadline(l.o.now().Add(10 * time.Millisecond))
+		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) // real I/O: the wall clock
 		_, _ = c.Write(l.o.refuse)
 	}
 	_ = c.Close()
