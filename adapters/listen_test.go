@@ -298,3 +298,29 @@ func TestListenConfigDefaultsAndCheck(t *testing.T) {
 		t.Fatalf("Check = %v", err)
 	}
 }
+
+// A hijacked connection (a WebSocket) counts against the caps until its
+// holder closes it.
+func TestHijackedConnectionCounts(t *testing.T) {
+	held := make(chan net.Conn, 1)
+	hijack := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		held <- c
+	})
+	s := serveBounded(t, ListenConfig{MaxConns: 1}, hijack)
+	c := dialFrom(t, "127.0.0.1", s.Addr().String())
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	hc := <-held
+	if n := s.Open(); n != 1 {
+		t.Fatalf("Open() = %d with a hijacked connection, want 1", n)
+	}
+	refusedWith503(t, dialFrom(t, "127.0.0.1", s.Addr().String()))
+	_ = hc.Close()
+	if n := s.Open(); n != 0 {
+		t.Fatalf("Open() = %d once the hijacked connection closed, want 0", n)
+	}
+}
