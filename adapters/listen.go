@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -319,15 +320,50 @@ func NewHTTPServer(ln net.Listener, h http.Handler, cfg ListenConfig, opts ...Li
 	opts = append(opts, func(o *listenOpts) { o.refuse = []byte(refusal503) })
 	bl := NewListener(ln, cfg, opts...)
 	return &HTTPServer{ln: bl, srv: &http.Server{
-		Handler:           h,
+		// Not ReadTimeout: its deadline outlives the body, and when it
+		// passes while a handler still waits (for its update to be
+		// handled), net/http cancels the request's context.
+		Handler:           bodyDeadline{h: h, d: cfg.ReadBodyTimeout},
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		// ReadTimeout runs from the start of a request: headers, then body.
-		ReadTimeout:    cfg.ReadHeaderTimeout + cfg.ReadBodyTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:    cfg.IdleTimeout,
 		MaxHeaderBytes: cfg.MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(bl.o.log.Handler(), slog.LevelWarn),
 	}}
+}
+
+// bodyDeadline gives a request's body d to arrive, from the end of its
+// headers; once the body is read to its end, the deadline is lifted, so
+// that a handler may take its time to answer (WriteTimeout bounds that).
+type bodyDeadline struct {
+	h http.Handler
+	d time.Duration
+}
+
+func (b bodyDeadline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(b.d)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
+	}
+	b.h.ServeHTTP(w, r)
+}
+
+// deadlineBody lifts the read deadline when the body ends.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (d *deadlineBody) Read(p []byte) (int, error) {
+	n, err := d.ReadCloser.Read(p)
+	if err == io.EOF && !d.done {
+		d.done = true
+		_ = d.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // Addr returns the address the server listens on.

@@ -324,3 +324,29 @@ func TestHijackedConnectionCounts(t *testing.T) {
 		t.Fatalf("Open() = %d once the hijacked connection closed, want 0", n)
 	}
 }
+
+// A handler that read its body may take longer than read_body_timeout to
+// answer: its request's context stays alive (a webhook waiting for its
+// update to be handled).
+func TestSlowAnswerAfterTheBody(t *testing.T) {
+	cfg := ListenConfig{ReadBodyTimeout: 50 * time.Millisecond}
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+			w.WriteHeader(http.StatusTeapot) // the client is still there: it sees this
+		case <-time.After(4 * cfg.ReadBodyTimeout):
+		}
+	})
+	s := serveBounded(t, cfg, slow)
+	c := dialFrom(t, "127.0.0.1", s.Addr().String())
+	_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("answered %d: the request's context ended after its body was read", res.StatusCode)
+	}
+}

@@ -141,8 +141,9 @@ type Webhook struct {
 	// Listener bounds the webhook's listener on Listen: timeouts, header
 	// size, connections in all and per client (see adapters.ListenConfig;
 	// its defaults apply, but write_timeout defaults to handler_wait plus
-	// 5s, so that an update's answer is never cut off). Telegram opens at
-	// most max_connections connections, from a few addresses.
+	// 5s, so that an update's answer is never cut off, and
+	// max_conns_per_client to twice max_connections, which Telegram may
+	// open from one address).
 	Listener adapters.ListenConfig `yaml:"listener"`
 }
 
@@ -293,6 +294,7 @@ func (c *Config) setDefaults() {
 		c.Webhook.MaxBody = 1 << 20
 	}
 	defD(&c.Webhook.Listener.WriteTimeout, c.Webhook.HandlerWait+5*time.Second)
+	def(&c.Webhook.Listener.MaxConnsPerClient, 2*c.Webhook.MaxConnections)
 	c.Webhook.Listener = c.Webhook.Listener.Defaults()
 	defF(&c.Limits.Global, 30)
 	defF(&c.Limits.Chat, 1)

@@ -264,10 +264,24 @@ func (a *Adapter) drain(rn *run, srv *adapters.HTTPServer) {
 	<-shut
 }
 
+// DefaultMaxConns is the WebSocket adapter's listener.max_conns default:
+// each open WebSocket holds a connection for its whole life, so a chat
+// site needs many more than a webhook does.
+const DefaultMaxConns = 10_000
+
 // listenConfig is the listener section, with read_header_timeout and
-// idle_timeout where it leaves them unset.
+// idle_timeout where it leaves them unset, max_conns DefaultMaxConns, and
+// max_conns_per_client max_conns: behind a reverse proxy every client has
+// the proxy's address, so a cap per address is for a site that knows it
+// faces its clients directly.
 func (a *Adapter) listenConfig() adapters.ListenConfig {
 	lc := a.cfg.Listener
+	if lc.MaxConns == 0 {
+		lc.MaxConns = DefaultMaxConns
+	}
+	if lc.MaxConnsPerClient == 0 {
+		lc.MaxConnsPerClient = lc.MaxConns
+	}
 	if lc.ReadHeaderTimeout == 0 {
 		lc.ReadHeaderTimeout = a.cfg.ReadHeaderTimeout
 	}
