@@ -326,9 +326,9 @@ func NewHTTPServer(ln net.Listener, h http.Handler, cfg ListenConfig, opts ...Li
 		Handler:           bodyDeadline{h: h, d: cfg.ReadBodyTimeout},
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:    cfg.IdleTimeout,
-		MaxHeaderBytes: cfg.MaxHeaderBytes,
-		ErrorLog:       slog.NewLogLogger(bl.o.log.Handler(), slog.LevelWarn),
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(bl.o.log.Handler(), slog.LevelWarn),
 	}}
 }
 
