@@ -32,6 +32,16 @@
 // Send understands event.Say. A call the platform refuses returns a
 // *RefusedError from Send; the conversation goes on.
 //
+// # Listeners
+//
+// An adapter that listens for its platform's requests serves them with
+// Serve or NewHTTPServer, bounded by a ListenConfig (timeouts for headers,
+// bodies, answers and idle connections, a header size bound, caps on open
+// connections per listener and per client address), and reads bodies with
+// ReadBody within the process's BodyBudget (Intake.Bodies), after every
+// check that needs no body. So no client can hold more of the process
+// than its share, whoever wrote the adapter.
+//
 // Package adaptertest is the conformance kit a new adapter runs.
 package adapters
 

@@ -59,6 +59,7 @@ type hostOptions struct {
 	obs    Observer
 	layer  layer.Layer
 	clock  scope.Clock
+	bodies *BodyBudget
 }
 
 // WithScopes bounds and times the adapter's conversations. Default: the
@@ -88,6 +89,12 @@ func WithPushes(l layer.Layer) HostOption { return func(o *hostOptions) { o.laye
 // clock.
 func WithClock(c scope.Clock) HostOption { return func(o *hostOptions) { o.clock = c } }
 
+// WithBodyBudget bounds the request bodies the adapter's listeners hold in
+// memory at once, through Intake.Bodies: a server gives the same budget to
+// every Host, so that it bounds the whole process. Default: a budget of
+// DefaultBodyBudget for this Host alone.
+func WithBodyBudget(b *BodyBudget) HostOption { return func(o *hostOptions) { o.bodies = b } }
+
 // ScopeConfigurer is implemented by an adapter whose scopes need settings
 // of their own whatever the configuration says, such as a WebSocket
 // connection's scope, which lasts as long as the connection and so must
@@ -108,6 +115,9 @@ func NewHost(a Adapter, opts ...HostOption) *Host {
 	}
 	if sc, ok := a.(ScopeConfigurer); ok {
 		o.scopes = sc.ScopeConfig(o.scopes)
+	}
+	if o.bodies == nil {
+		o.bodies = NewBodyBudget(0)
 	}
 	return &Host{a: a, opts: o, ready: make(chan struct{})}
 }

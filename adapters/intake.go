@@ -89,3 +89,7 @@ func (in *Intake) Grace() context.Context { return in.grace }
 
 // Len returns the number of live scopes.
 func (in *Intake) Len() int { return in.m.Len() }
+
+// Bodies returns the budget that bounds the request bodies held in memory
+// at once (WithBodyBudget), for ReadBody.
+func (in *Intake) Bodies() *BodyBudget { return in.h.opts.bodies }

@@ -24,6 +24,7 @@ type Metrics struct {
 	layerErrs   *prometheus.CounterVec // op, kind
 	retries     *prometheus.CounterVec // adapter
 	rateWait    *prometheus.CounterVec // adapter
+	refused     *prometheus.CounterVec // listener, reason
 
 	// epoch is when the Metrics were made. Handle times events as
 	// durations since epoch, which reads only the monotonic clock: half
@@ -81,10 +82,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		rateWait: counter("rate_limit_wait_seconds_total",
 			"Time adapters waited for platform rate limits, by adapter.",
 			"adapter"),
+		refused: counter("listener_refused_total",
+			"Connections and requests a bounded listener refused at once, by listener (the adapter's "+
+				"name, or ops) and reason (max_conns, max_conns_per_client, body_budget).",
+			"listener", "reason"),
 	}
 	for _, c := range []prometheus.Collector{
 		m.eventsIn, m.eventsOut, m.live, m.ends, m.handler, m.handlerErrs,
-		m.layerErrs, m.retries, m.rateWait,
+		m.layerErrs, m.retries, m.rateWait, m.refused,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -111,6 +116,16 @@ func (m *Metrics) RateLimitWait(adapter string, d time.Duration) {
 		return
 	}
 	m.rateWait.WithLabelValues(adapter).Add(d.Seconds())
+}
+
+// ListenRefused counts a connection or request that listener refused for
+// reason; it does nothing on a nil *Metrics. It makes *Metrics an
+// adapters.ListenObserver, through which bounded listeners report.
+func (m *Metrics) ListenRefused(listener, reason string) {
+	if m == nil {
+		return
+	}
+	m.refused.WithLabelValues(listener, reason).Inc()
 }
 
 // clock returns the monotonic time since m was made.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/ops/logs"
@@ -146,6 +147,15 @@ type OpsConfig struct {
 	// trace costs CPU while it runs: keep the ops listener on loopback
 	// when this is on. Default: false.
 	Pprof bool `yaml:"pprof"`
+	// Listener bounds the ops listener on its own, so that /healthz keeps
+	// answering whatever the adapters' listeners endure (see
+	// adapters.ListenConfig). Defaults: max_conns 32,
+	// max_conns_per_client 16, and adapters.ListenConfig's for the rest.
+	Listener adapters.ListenConfig `yaml:"listener"`
+	// BodyBudget bounds the bytes of request bodies that every listener of
+	// the process holds in memory at once; past it a request is answered
+	// 503 before its body is read. Default: 64 MiB.
+	BodyBudget int64 `yaml:"body_budget"`
 }
 
 // ShutdownConfig bounds a graceful stop.
@@ -180,6 +190,10 @@ func (c *Config) Validate(reg *Registry) error {
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		add("log", err)
+	}
+	add("ops", c.Ops.Listener.Check("ops.listener"))
+	if c.Ops.BodyBudget < 0 {
+		add("ops", fmt.Errorf("ops.body_budget must not be negative, got %d", c.Ops.BodyBudget))
 	}
 	switch c.Layer.Backend {
 	case "", "memory":

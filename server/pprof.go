@@ -25,10 +25,6 @@ func withPprof(next http.Handler) http.Handler {
 	return mux
 }
 
-// enablePprof adds the profiles to the ops listener when on; without an
-// ops address there is nothing to add them to.
-func (o *opsServer) enablePprof(on bool) {
-	if on && o.srv != nil {
-		o.srv.Handler = withPprof(o.srv.Handler)
-	}
-}
+// enablePprof adds the profiles to the ops listener when on, before it
+// listens; without an ops address there is nothing to add them to.
+func (o *opsServer) enablePprof(on bool) { o.pprof = on }

@@ -37,6 +37,7 @@ type Server struct {
 	web       *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
 	ops       *opsServer
 	slow      *ops.SlowHandlers
+	bodies    *adapters.BodyBudget // request bodies in memory, for every adapter's listeners
 
 	stopOnce sync.Once
 }
@@ -94,12 +95,13 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		errs = append(errs, err)
 	}
 	s := &Server{cfg: cfg, log: o.log}
-	opsrv, err := newOps(cfg.Ops.Addr)
+	opsrv, err := newOps(cfg.Ops, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.ops = opsrv
 	opsrv.enablePprof(cfg.Ops.Pprof)
+	s.bodies = adapters.NewBodyBudget(cfg.Ops.BodyBudget)
 	backend, err := newLayer(cfg)
 	if err != nil {
 		if len(errs) == 0 { // else Validate said why already
@@ -207,6 +209,7 @@ func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adap
 			adapters.WithLogger(s.log),
 			adapters.WithPushes(s.layer),
 			adapters.WithObserver(obs),
+			adapters.WithBodyBudget(s.bodies),
 		)
 		s.adapters = append(s.adapters, h)
 		s.protos[name] = protocols(a, sec.Kind)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // Mode selects how the adapter receives events.
@@ -43,6 +45,11 @@ type Config struct {
 	// your own instead. Factory requires it in http mode, a server having
 	// nowhere to mount Handler.
 	Listen string `yaml:"listen"`
+	// Listener bounds the listener on Listen: timeouts, header size,
+	// connections in all and per client (see adapters.ListenConfig and its
+	// defaults). Slack sends small requests and waits 3 seconds for an
+	// answer: the defaults leave it room.
+	Listener adapters.ListenConfig `yaml:"listener"`
 	// EventsPath, CommandsPath and InteractivityPath are the request paths
 	// of the three endpoints in http mode. Defaults: "/slack/events",
 	// "/slack/commands", "/slack/interactivity".
@@ -154,6 +161,9 @@ func (c Config) Validate() error {
 			bad("rate_limits[%s] must be positive", m)
 		}
 	}
+	if err := c.Listener.Check("listener"); err != nil {
+		bad("%v", err)
+	}
 	if c.PostRate < 0 || c.AckDeadline < 0 || c.DedupeWindow < 0 {
 		bad("post_rate, ack_deadline and dedupe_window must not be negative")
 	}
@@ -183,6 +193,7 @@ func (c *Config) setDefaults() {
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
+	c.Listener = c.Listener.Defaults()
 	if c.AckDeadline == 0 {
 		c.AckDeadline = DefaultAckDeadline
 	}

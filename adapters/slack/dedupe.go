@@ -31,6 +31,7 @@ type dedupe struct {
 type seenID struct {
 	accepted bool
 	seq      uint64
+	settled  chan struct{} // closed when a claim under way settles
 }
 
 type orderRec struct {
@@ -46,20 +47,35 @@ func newDedupe(window time.Duration, size int, now func() time.Time) *dedupe {
 // claim records id as being delivered, unless it was accepted or is being
 // delivered already.
 func (d *dedupe) claim(id string) int {
+	c, _ := d.claimWait(id)
+	return c
+}
+
+// claimWait is claim that also returns, for claimBusy, a channel closed
+// when the delivery under way settles, so that a duplicate can wait for
+// its original's fate.
+func (d *dedupe) claimWait(id string) (int, <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
 	d.expireLocked(now)
 	if s, ok := d.ids[id]; ok {
 		if s.accepted {
-			return claimAccepted
+			return claimAccepted, nil
 		}
-		return claimBusy
+		return claimBusy, s.settled
 	}
 	d.seq++
-	d.ids[id] = seenID{seq: d.seq}
+	d.ids[id] = seenID{seq: d.seq, settled: make(chan struct{})}
 	d.order = append(d.order, orderRec{id: id, seq: d.seq, at: now})
-	return claimNew
+	return claimNew, nil
+}
+
+// accepted reports whether id was acknowledged.
+func (d *dedupe) accepted(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ids[id].accepted
 }
 
 // done settles a claim: accepted ids are remembered, others forgotten so
@@ -68,9 +84,10 @@ func (d *dedupe) done(id string, accepted bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.ids[id]
-	if !ok {
+	if !ok || s.accepted {
 		return
 	}
+	close(s.settled)
 	if accepted {
 		s.accepted = true
 		d.ids[id] = s

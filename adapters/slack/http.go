@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -35,25 +36,20 @@ func (a *Adapter) Handler() http.Handler {
 }
 
 // readSigned reads and verifies a request body, and returns it with the
-// intake to deliver it to. It answers the request itself and returns nil
-// when the body is too large, the signature does not verify, or the
+// intake to deliver it to and a release of the body's share of the
+// process's body budget. It answers the request itself and returns a nil
+// body when the signature headers are missing or stale (checked before a
+// byte of the body is read), the body budget is spent (503 at once), the
+// body is too large or too slow, the signature does not verify, or the
 // adapter is not serving. Nothing of an unverified request is logged but
 // the reason.
-func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, *adapters.Intake) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, a.cfg.MaxBody+1))
-	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return nil, nil
-	}
-	if int64(len(body)) > a.cfg.MaxBody {
-		a.log.Warn("slack: request body too large", "adapter", a.cfg.Name, "path", r.URL.Path, "max_body", a.cfg.MaxBody)
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return nil, nil
-	}
-	if err := a.verify(r.Header, body); err != nil {
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, *adapters.Intake, func()) {
+	if err := a.preverify(r.Header); err != nil {
 		a.log.Warn("slack: request rejected", "adapter", a.cfg.Name, "path", r.URL.Path, "err", err, "remote", r.RemoteAddr)
+		// A stranger keeps no connection open.
+		w.Header().Set("Connection", "close")
 		http.Error(w, "bad signature", http.StatusUnauthorized)
-		return nil, nil
+		return nil, nil, nil
 	}
 	// Decoding needs the bot's identity (to drop its own messages), which
 	// the intake comes with. A request that comes in while Serve is still
@@ -71,10 +67,52 @@ func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, *a
 	if in == nil {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, ErrNotServing.Error(), http.StatusServiceUnavailable)
-		return nil, nil
+		return nil, nil, nil
 	}
-	return body, in
+	body, release, err := adapters.ReadBody(w, r, a.cfg.MaxBody, in.Bodies())
+	if err != nil {
+		a.log.Warn("slack: request body not read", "adapter", a.cfg.Name, "path", r.URL.Path, "err", err,
+			"max_body", a.cfg.MaxBody, "remote", r.RemoteAddr)
+		if errors.Is(err, adapters.ErrBodyBudget) {
+			in.Report().Refused(adapters.ReasonBodyBudget)
+		}
+		w.Header().Set("Connection", "close")
+		status := adapters.BodyStatus(w, err)
+		http.Error(w, http.StatusText(status), status)
+		return nil, nil, nil
+	}
+	if err := a.verify(r.Header, body); err != nil {
+		release()
+		a.log.Warn("slack: request rejected", "adapter", a.cfg.Name, "path", r.URL.Path, "err", err, "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return nil, nil, nil
+	}
+	return body, in, release
 }
+
+// preverify checks what can be checked of a signature before the body is
+// read: both headers are there, the signature is a v0 one, and the
+// timestamp is within five minutes of now, as Slack asks. An unsigned
+// request is then refused without costing the memory of its body.
+func (a *Adapter) preverify(h http.Header) error {
+	sig, ts := h.Get("X-Slack-Signature"), h.Get("X-Slack-Request-Timestamp")
+	if !strings.HasPrefix(sig, "v0=") || len(sig) != len("v0=")+64 {
+		return fmt.Errorf("%w: missing or malformed X-Slack-Signature", ErrBadSignature)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: missing or malformed X-Slack-Request-Timestamp", ErrBadSignature)
+	}
+	// Wall time, as verify's check of the same timestamp uses.
+	if age := time.Since(time.Unix(sec, 0)); age > signatureWindow || age < -signatureWindow {
+		return fmt.Errorf("%w: timestamp %v away from now", ErrBadSignature, age.Round(time.Second))
+	}
+	return nil
+}
+
+// signatureWindow is how far a request's timestamp may be from now.
+const signatureWindow = 5 * time.Minute
 
 // verify checks the v0 HMAC-SHA256 signature and the timestamp's age with
 // slack-go's verifier.
@@ -93,10 +131,11 @@ func (a *Adapter) verify(h http.Header, body []byte) error {
 }
 
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, intake := a.readSigned(w, r)
+	body, intake, release := a.readSigned(w, r)
 	if body == nil {
 		return
 	}
+	defer release()
 	in, err := a.decodeEventsAPI(body)
 	if err != nil {
 		a.log.Warn("slack: bad Events API request", "adapter", a.cfg.Name, "err", err)
@@ -116,10 +155,11 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	body, intake := a.readSigned(w, r)
+	body, intake, release := a.readSigned(w, r)
 	if body == nil {
 		return
 	}
+	defer release()
 	// SlashCommandParse reads the form from the request, so give it the
 	// body that was already read and verified.
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -136,10 +176,11 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
-	body, intake := a.readSigned(w, r)
+	body, intake, release := a.readSigned(w, r)
 	if body == nil {
 		return
 	}
+	defer release()
 	form, err := url.ParseQuery(string(body))
 	if err == nil {
 		var in inbound
@@ -182,7 +223,8 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, intake *adapter
 	}
 }
 
-// errBusy: the same event is being delivered by another request.
+// errBusy: the same event was being delivered by another request, which
+// did not get it taken.
 var errBusy = errors.New("slack: event already in delivery")
 
 // deliver hands in to its scope and reports whether it may be
@@ -193,11 +235,24 @@ func (a *Adapter) deliver(ctx context.Context, intake *adapters.Intake, in *inbo
 		return true, nil
 	}
 	if in.id != "" {
-		switch a.seen.claim(in.id) {
+		switch c, settled := a.seen.claimWait(in.id); c {
 		case claimAccepted:
 			return true, nil
 		case claimBusy:
-			return false, errBusy
+			// A retry of an event still being delivered is
+			// acknowledged only once its original was: the
+			// original's fate is its answer.
+			select {
+			case <-settled:
+				if a.seen.accepted(in.id) {
+					return true, nil
+				}
+				return false, errBusy
+			case <-fired:
+				return false, errBusy
+			case <-ctx.Done():
+				return false, errBusy
+			}
 		}
 	}
 	ok, err := a.deliverClaimed(ctx, intake, in, fired)
@@ -232,9 +287,10 @@ func (a *Adapter) deliverClaimed(ctx context.Context, intake *adapters.Intake, i
 	}
 }
 
-// serveHTTP serves Handler on Listen until ctx ends; without Listen it
-// only waits, the handler being mounted elsewhere. At the end, requests
-// under way get their answers, until in.Grace ends at most.
+// serveHTTP serves Handler on Listen, bounded by the listener settings,
+// until ctx ends; without Listen it only waits, the handler being mounted
+// elsewhere. At the end, requests under way get their answers, until
+// in.Grace ends at most.
 func (a *Adapter) serveHTTP(ctx context.Context, in *adapters.Intake) error {
 	if a.cfg.Listen == "" {
 		in.Ready()
@@ -245,30 +301,10 @@ func (a *Adapter) serveHTTP(ctx context.Context, in *adapters.Intake) error {
 	if err != nil {
 		return fmt.Errorf("slack: listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler: a.Handler(),
-		// Slack sends small requests and waits 3 seconds for an answer:
-		// nothing legitimate needs more than these.
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	// The socket listens already: connections made from now on queue
-	// until Serve accepts them.
-	in.Ready()
-	select {
-	case err := <-errc:
+	// The socket listens already: connections made before Serve accepts
+	// them queue, so Ready may be told at once.
+	if err := adapters.Serve(ctx, in, ln, a.Handler(), a.cfg.Listener, adapters.ListenName(a.cfg.Name+" http")); err != nil {
 		return fmt.Errorf("slack: serve: %w", err)
-	case <-ctx.Done():
-		if srv.Shutdown(in.Grace()) != nil {
-			_ = srv.Close()
-		}
-		<-errc
-		return nil
 	}
+	return nil
 }

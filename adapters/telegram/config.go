@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // Secret is a string that never prints: a bot token or webhook secret in
@@ -137,6 +139,13 @@ type Webhook struct {
 	// the retry Telegram's ordinary one rather than a timeout's, and the
 	// retry then waits for the same handling instead of starting another.
 	HandlerWait time.Duration `yaml:"handler_wait"`
+	// Listener bounds the webhook's listener on Listen: timeouts, header
+	// size, connections in all and per client (see adapters.ListenConfig;
+	// its defaults apply, but write_timeout defaults to handler_wait plus
+	// 5s, so that an update's answer is never cut off, and
+	// max_conns_per_client to twice max_connections, which Telegram may
+	// open from one address).
+	Listener adapters.ListenConfig `yaml:"listener"`
 }
 
 // Limits keeps outbound messages under Telegram's limits by queuing.
@@ -221,6 +230,9 @@ func (c Config) Validate() error {
 			bad("limits.%s must be a number, got %v", name, v)
 		}
 	}
+	if err := c.Webhook.Listener.Check("webhook.listener"); err != nil {
+		bad("%v", err)
+	}
 	if c.Webhook.MaxBody < 0 {
 		bad("webhook.max_body must not be negative")
 	}
@@ -296,6 +308,9 @@ func (c *Config) setDefaults() {
 	if c.Webhook.MaxBody == 0 {
 		c.Webhook.MaxBody = 1 << 20
 	}
+	defD(&c.Webhook.Listener.WriteTimeout, c.Webhook.HandlerWait+5*time.Second)
+	def(&c.Webhook.Listener.MaxConnsPerClient, 2*c.Webhook.MaxConnections)
+	c.Webhook.Listener = c.Webhook.Listener.Defaults()
 	defF(&c.Limits.Global, 30)
 	defF(&c.Limits.Chat, 1)
 	defF(&c.Limits.Group, 20)

@@ -5,12 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -25,11 +23,16 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // mounting on a server of your own (or set webhook.listen and let Serve
 // serve it). It answers:
 //
-//   - 401 when the secret token header is wrong, before reading the body;
+//   - 401 when the secret token header is wrong, before reading the body,
+//     and the connection is closed;
 //   - 200 once the update was handled (its handler returned), or was
-//     handled before (a retry);
+//     handled before (a retry); a retry that comes while its update is
+//     still being handled waits for that handling and answers as it ends;
 //   - 400 for a body that is not an update (Telegram would retry it in
-//     vain), 413 for one over webhook.max_body;
+//     vain) or that is not sent within webhook.listener.read_body_timeout,
+//     413 for one over webhook.max_body;
+//   - 503 at once when the process holds as many request bodies as its
+//     budget allows (adapters.BodyBudget);
 //   - 503 while the adapter is not serving, when the update will not be
 //     handled in this process, or when it is not handled within
 //     webhook.handler_wait: Telegram then sends it again, and a retry of
@@ -52,6 +55,8 @@ func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
 	want := sha256.Sum256([]byte(a.cfg.Webhook.SecretToken))
 	if a.cfg.Webhook.SecretToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 		a.log.Warn("telegram: webhook request with a wrong secret token", "adapter", a.cfg.Name, "remote", r.RemoteAddr)
+		// A stranger keeps no connection open.
+		w.Header().Set("Connection", "close")
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
@@ -60,16 +65,18 @@ func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not accepting updates", http.StatusServiceUnavailable)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.Webhook.MaxBody))
+	body, release, err := adapters.ReadBody(w, r, a.cfg.Webhook.MaxBody, in.Bodies())
 	if err != nil {
-		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
-			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
-			return
+		if errors.Is(err, adapters.ErrBodyBudget) {
+			in.Report().Refused(adapters.ReasonBodyBudget)
 		}
-		http.Error(w, "cannot read update", http.StatusBadRequest)
+		w.Header().Set("Connection", "close")
+		status := adapters.BodyStatus(w, err)
+		http.Error(w, http.StatusText(status), status)
 		return
 	}
 	u, err := decodeUpdate(body, a.cfg.KeyBy)
+	release() // the update holds what it needs of the body
 	if err != nil {
 		a.log.Error("telegram: bad webhook update", "adapter", a.cfg.Name, "err", err)
 		http.Error(w, "not an update", http.StatusBadRequest)
@@ -171,7 +178,7 @@ func (a *Adapter) serveWebhook(ctx context.Context, in *adapters.Intake) error {
 	// pushes would fail otherwise.
 	a.flights.setClosed(false)
 	defer a.flights.setClosed(true)
-	var srv *http.Server
+	var srv *adapters.HTTPServer
 	served := make(chan error, 1)
 	if h.Listen != "" {
 		ln, err := net.Listen("tcp", h.Listen)
@@ -180,14 +187,11 @@ func (a *Adapter) serveWebhook(ctx context.Context, in *adapters.Intake) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("POST "+h.Path, a.WebhookHandler())
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: a.cfg.RequestTimeout,
-			ReadTimeout: a.cfg.RequestTimeout, WriteTimeout: h.HandlerWait + a.cfg.RequestTimeout,
-			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+		srv = adapters.NewHTTPServer(ln, mux, h.Listener, adapters.ListenFrom(in), adapters.ListenName(a.cfg.Name+" webhook"))
 		a.log.Info("telegram: serving the webhook", "adapter", a.cfg.Name, "addr", ln.Addr().String(), "path", h.Path)
-		go func() { served <- srv.Serve(ln) }()
+		go func() { served <- srv.Serve() }()
 		defer func() {
-			_ = srv.Shutdown(in.Grace()) // waits for the open requests' updates to be handled
-			_ = srv.Close()
+			srv.Shutdown(in.Grace()) // waits for the open requests' updates to be handled
 			<-served
 		}()
 	}

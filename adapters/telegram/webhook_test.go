@@ -131,3 +131,22 @@ func TestWebhookEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A request with a wrong secret gets its 401 with the connection closed,
+// so that strangers hold no keep-alive connection to the webhook.
+func TestWebhookStrangerKeepsNoConnection(t *testing.T) {
+	srv := telegramtest.New(t)
+	hook, _ := webhookAdapter(t, srv, newRecorder(), false)
+	req, _ := http.NewRequest(http.MethodPost, hook.URL, strings.NewReader(update))
+	req.Header.Set(telegram.SecretHeader, "wrong")
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized || !res.Close {
+		t.Fatalf("answered %d (close %v), want 401 and the connection closed", res.StatusCode, res.Close)
+	}
+}

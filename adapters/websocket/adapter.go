@@ -256,17 +256,12 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 		}
 	}
 	rn := &run{in: in, log: in.Logger(), stopping: make(chan struct{}), conns: make(map[*conn]struct{})}
-	srv := &http.Server{
-		Handler:           a,
-		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
-		IdleTimeout:       a.cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(rn.log.Handler(), slog.LevelWarn),
-	}
+	srv := adapters.NewHTTPServer(ln, a, a.listenConfig(), adapters.ListenFrom(in), adapters.ListenName(a.Name()))
 	a.mu.Lock()
 	a.cur, a.addr = rn, ln.Addr()
 	a.mu.Unlock()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve() }()
 	in.Ready()
 	select {
 	case <-ctx.Done():
@@ -280,7 +275,7 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 }
 
 // drain stops intake and ends every scope, bounded by the Host's grace.
-func (a *Adapter) drain(rn *run, srv *http.Server) {
+func (a *Adapter) drain(rn *run, srv *adapters.HTTPServer) {
 	a.mu.Lock()
 	a.cur = nil
 	a.mu.Unlock()
@@ -288,8 +283,8 @@ func (a *Adapter) drain(rn *run, srv *http.Server) {
 	grace := rn.in.Grace()
 	// The server stops listening at once, then waits for the requests in
 	// flight (upgrades included), which end with their scopes.
-	shut := make(chan error, 1)
-	go func() { shut <- srv.Shutdown(grace) }()
+	shut := make(chan struct{})
+	go func() { srv.Shutdown(grace); close(shut) }()
 	for _, c := range conns {
 		c.shutdown()
 	}
@@ -304,9 +299,34 @@ func (a *Adapter) drain(rn *run, srv *http.Server) {
 		}
 		rn.log.Warn("websocket: connections dropped at the shutdown deadline", "adapter", a.Name(), "connections", len(left))
 	}
-	if err := <-shut; err != nil {
-		_ = srv.Close()
+	<-shut
+}
+
+// DefaultMaxConns is the WebSocket adapter's listener.max_conns default:
+// each open WebSocket holds a connection for its whole life, so a chat
+// site needs many more than a webhook does.
+const DefaultMaxConns = 10_000
+
+// listenConfig is the listener section, with read_header_timeout and
+// idle_timeout where it leaves them unset, max_conns DefaultMaxConns, and
+// max_conns_per_client max_conns: behind a reverse proxy every client has
+// the proxy's address, so a cap per address is for a site that knows it
+// faces its clients directly.
+func (a *Adapter) listenConfig() adapters.ListenConfig {
+	lc := a.cfg.Listener
+	if lc.MaxConns == 0 {
+		lc.MaxConns = DefaultMaxConns
 	}
+	if lc.MaxConnsPerClient == 0 {
+		lc.MaxConnsPerClient = lc.MaxConns
+	}
+	if lc.ReadHeaderTimeout == 0 {
+		lc.ReadHeaderTimeout = a.cfg.ReadHeaderTimeout
+	}
+	if lc.IdleTimeout == 0 {
+		lc.IdleTimeout = a.cfg.IdleTimeout
+	}
+	return lc.Defaults()
 }
 
 // newKey returns a key unique among the adapter's scopes.

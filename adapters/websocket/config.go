@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 )
 
 // Config configures an Adapter. The zero value is usable: every zero field
@@ -87,6 +89,12 @@ type Config struct {
 	// IdleTimeout closes a keep-alive HTTP connection idle this long.
 	// Default: 60 s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// Listener bounds the listener: connections in all and per client
+	// (an open WebSocket counts until it closes), header size, and the
+	// time a request's body and its response may take (see
+	// adapters.ListenConfig and its defaults). read_header_timeout and
+	// idle_timeout above apply when the listener section leaves them unset.
+	Listener adapters.ListenConfig `yaml:"listener"`
 
 	// PagePath is where the web chat page is served ("/" for the site's
 	// root). Default: "", no page.
@@ -155,6 +163,9 @@ func (c Config) Validate() error {
 		if v < 0 {
 			bad("%s must not be negative, got %v", name, v)
 		}
+	}
+	if err := c.Listener.Check("listener"); err != nil {
+		bad("%v", err)
 	}
 	for name, p := range map[string]string{"page_path": c.PagePath, "page_socket": c.PageSocket} {
 		if p != "" && !strings.HasPrefix(p, "/") {
