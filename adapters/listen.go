@@ -265,13 +265,19 @@ func (l *Listener) release(client string) {
 }
 
 // refuse closes c at once, after the refusal if the socket's buffer takes
-// it: the accept loop never waits on a client.
+// it: the accept loop never waits on a client. The refusal is counted and
+// logged first, so that whoever sees the 503 can find it on the record.
 func (l *Listener) refuse(c net.Conn, reason string) {
+	l.record(reason)
 	if len(l.o.refuse) > 0 {
 		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) // real I/O: the wall clock
 		_, _ = c.Write(l.o.refuse)
 	}
 	_ = c.Close()
+}
+
+// record counts a refusal and logs the refusals at most once per interval.
+func (l *Listener) record(reason string) {
 	l.o.report.Refused(reason)
 	l.mu.Lock()
 	l.refused++
