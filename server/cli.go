@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -30,7 +31,9 @@ type Command struct {
 	// Registry holds the bots, adapter kinds and middleware a config can
 	// name. Default: an empty registry.
 	Registry *Registry
-	// Version is printed by -version.
+	// Version is printed by -version. Default: the main module's version
+	// and the VCS revision it was built from (with "modified" when the
+	// tree had uncommitted changes), from the binary's build info.
 	Version string
 	Stdin   io.Reader
 	Stdout  io.Writer
@@ -53,13 +56,74 @@ const usage = `usage:
   botserver worker -config FILE CHANNEL...      serve layer channels only (the "channel" routes)
   botserver check -config FILE                  validate a config file and exit
   botserver -version                            print the version
+  botserver help                                print this
 `
+
+const checkUsage = `usage:
+  botserver check -config FILE    validate a config file and exit: 0 if it is sound, else 2
+                                  with every problem found, each as FILE:LINE: KEY: MESSAGE
+`
+
+// parseFlags parses args into fs. Asked for help (-h, -help), it prints
+// use to stdout, where a pager or grep reads it, and the command exits 0;
+// on a bad flag (already reported by fs to stderr) it prints use to
+// stderr and the command exits ExitUsage. done reports whether the
+// command should exit with code.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, use string) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, use)
+		return ExitOK, true
+	default:
+		fmt.Fprint(stderr, use)
+		return ExitUsage, true
+	}
+}
+
+// version is c.Version, else what the build info says: the main module's
+// version and the VCS revision, "modified" when built from a dirty tree.
+func (c Command) version() string {
+	if c.Version != "" {
+		return c.Version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	return buildVersion(info)
+}
+
+// buildVersion formats info as "VERSION[, revision REV[, modified]]".
+func buildVersion(info *debug.BuildInfo) string {
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		v += ", revision " + rev
+		if settings["vcs.modified"] == "true" {
+			v += ", modified"
+		}
+	}
+	return v
+}
 
 // Run runs the command with args and returns the exit code.
 func (c Command) Run(ctx context.Context, args []string) int {
 	c.setDefaults()
 	if len(args) > 0 && args[0] == "check" {
 		return c.check(args[1:])
+	}
+	if len(args) > 0 && args[0] == "help" {
+		fmt.Fprint(c.Stdout, usage)
+		return ExitOK
 	}
 	var workerChannels []string
 	name := "botserver"
@@ -69,15 +133,15 @@ func (c Command) Run(ctx context.Context, args []string) int {
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
-	fs.Usage = func() { fmt.Fprint(c.Stderr, usage) }
+	fs.Usage = func() {} // Parse's errors are followed by the usage below, -h by it on stdout
 	path := fs.String("config", "", "the config file (YAML)")
 	grace := fs.Duration("grace", 0, "how long a stop waits for conversations to end (default: the config's shutdown.grace, else 10s)")
 	version := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
-		return ExitUsage
+	if code, done := parseFlags(fs, args, c.Stdout, c.Stderr, usage); done {
+		return code
 	}
 	if *version {
-		fmt.Fprintln(c.Stdout, "botserver", c.Version)
+		fmt.Fprintln(c.Stdout, "botserver", c.version())
 		return ExitOK
 	}
 	if workerChannels != nil {
@@ -170,12 +234,17 @@ func (c Command) load(path string) (*Config, error) {
 func (c Command) check(args []string) int {
 	fs := flag.NewFlagSet("botserver check", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
+	fs.Usage = func() {}
 	path := fs.String("config", "", "the config file (YAML)")
-	if err := fs.Parse(args); err != nil {
+	if code, done := parseFlags(fs, args, c.Stdout, c.Stderr, checkUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.Stderr, "botserver check: unexpected argument %q\n%s", fs.Arg(0), checkUsage)
 		return ExitUsage
 	}
 	if *path == "" {
-		fmt.Fprint(c.Stderr, "botserver check: -config FILE is required\n", usage)
+		fmt.Fprint(c.Stderr, "botserver check: -config FILE is required\n", checkUsage)
 		return ExitUsage
 	}
 	cfg, err := Load(*path, c.Getenv)

@@ -9,6 +9,7 @@
 //	botserver worker -config FILE CHANNEL...
 //	botserver check -config FILE
 //	botserver -version
+//	botserver help
 //
 // SIGINT or SIGTERM stops it gracefully within shutdown.grace (exit 0, or 1
 // if conversations were still running at the deadline); a second signal
@@ -20,7 +21,9 @@ import (
 	"github.com/switchboard-bots/switchboard/server"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version may be set at build time with -ldflags "-X main.version=...";
+// when empty, -version prints the module version and VCS revision from
+// the binary's build info.
+var version string
 
 func main() { server.Main(builtin.Registry(), version) }
