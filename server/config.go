@@ -203,7 +203,7 @@ func (c *Config) Validate(reg *Registry) error {
 		add("layer", fmt.Errorf("layer.backend must be memory or redis, got %q", c.Layer.Backend))
 	}
 	add("layer", c.Layer.Config.Validate())
-	add("scopes", c.Scopes.Validate())
+	errs = append(errs, c.fieldErrors("scopes", c.Scopes.Validate())...)
 	if c.Ops.SlowHandler < 0 {
 		add("ops", fmt.Errorf("ops.slow_handler must not be negative"))
 	}
@@ -272,9 +272,9 @@ func (c *Config) validateSection(name string, sec *AdapterSection, reg *Registry
 		errs = append(errs, c.errorAt(name, err))
 	}
 	if enabled(sec.Enabled) {
-		if err := mergeScopes(sec.Scopes, c.Scopes).Validate(); err != nil {
-			errs = append(errs, c.errorAt(name+".scopes", prefixed(name+".scopes", err)))
-		}
+		// The section's own scopes only: what it inherits from the
+		// top-level scopes is reported there, once.
+		errs = append(errs, c.fieldErrors(name+".scopes", sec.Scopes.Validate())...)
 	}
 	return errs
 }

@@ -33,10 +33,18 @@ func (e *ConfigError) Error() string {
 		}
 		b.WriteString(": ")
 	}
-	if e.Key != "" && !strings.HasPrefix(e.Err.Error(), e.Key) {
-		b.WriteString(e.Key + ": ")
+	msg := e.Err.Error()
+	if e.Key != "" {
+		// The key once: errors wrapped on their way up ("telegram:
+		// telegram: mode must be...") name it at each layer.
+		for strings.HasPrefix(msg, e.Key+": ") {
+			msg = msg[len(e.Key)+2:]
+		}
+		if !strings.HasPrefix(msg, e.Key) {
+			b.WriteString(e.Key + ": ")
+		}
 	}
-	b.WriteString(e.Err.Error())
+	b.WriteString(msg)
 	return b.String()
 }
 
@@ -117,7 +125,7 @@ func collectSecrets(n *yaml.Node) []string {
 func parse(name string, data []byte, getenv func(string) string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, err, nil)
 	}
 	c := &Config{name: name, lines: map[string]int{}}
 	if root.Kind == 0 { // an empty file
@@ -176,7 +184,7 @@ func parse(name string, data []byte, getenv func(string) string) (*Config, error
 		return c, errors.Join(errs...)
 	}
 	if err := doc.Decode(c); err != nil {
-		return c, yamlError(name, err)
+		return c, yamlError(name, err, keysByLine(doc, ""))
 	}
 
 	c.name, c.lines, c.Adapters = name, lines, sections
@@ -261,8 +269,52 @@ func (c *Config) errorAt(section string, err error) error {
 	if _, ok := errors.AsType[*ConfigError](err); ok {
 		return err // it knows its line already
 	}
-	return &ConfigError{File: c.file(), Line: c.lines[section], Err: err}
+	return &ConfigError{File: c.file(), Line: c.lines[section], Key: section, Err: err}
 }
+
+// fieldErrors splits err, joined errors of the form "pkg: field must...",
+// into one ConfigError per field under section, each at the field's line
+// when the file has it, else at the section's.
+func (c *Config) fieldErrors(section string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var parts []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts = j.Unwrap()
+	} else {
+		parts = []error{err}
+	}
+	var out []error
+	for _, e := range parts {
+		msg := e.Error()
+		if pkg, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(pkg, " ") {
+			msg = rest // the package's own prefix ("scope: ")
+		}
+		key := section
+		if field, rest, ok := strings.Cut(msg, " "); ok && c.lines[join(section, field)] > 0 {
+			key, msg = join(section, field), rest
+		} else if ok && field != "" && !strings.ContainsAny(field, ":.") {
+			key, msg = join(section, field), rest
+		}
+		line := c.lines[key]
+		if line == 0 {
+			line = c.lines[section]
+		}
+		out = append(out, &ConfigError{File: c.file(), Line: line, Key: key, Err: &fieldError{msg: msg, err: e}})
+	}
+	return out
+}
+
+// fieldError is one field's error with the field's name taken off, for a
+// ConfigError that names it as its key.
+type fieldError struct {
+	msg string
+	err error
+}
+
+func (e *fieldError) Error() string { return e.msg }
+func (e *fieldError) Unwrap() error { return e.err }
 
 // MaxExpandedNodes bounds how many YAML nodes a config file may stand for
 // once its aliases are expanded. A real config is a few hundred nodes;
@@ -510,8 +562,94 @@ func distance(a, b string) int {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// yamlError turns the YAML library's errors into ConfigErrors with lines.
-func yamlError(name string, err error) error {
+// typeMismatch matches the YAML library's message about a value of the
+// wrong type: its tag, its text and the Go type it did not fit.
+var typeMismatch = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+
+// keysByLine maps the line of each value under n to its dotted key (under
+// prefix), so that the YAML library's errors, which know only the line,
+// can name the key. A line holding several values (a flow map) keeps the
+// first.
+func keysByLine(n *yaml.Node, prefix string) map[int]string {
+	out := map[int]string{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				key := join(path, k.Value)
+				if _, ok := out[v.Line]; !ok && v.Kind != yaml.MappingNode {
+					out[v.Line] = key
+				}
+				walk(v, key)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				if _, ok := out[c.Line]; !ok && c.Kind == yaml.ScalarNode {
+					out[c.Line] = fmt.Sprintf("%s[%d]", path, i)
+				}
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(n, prefix)
+	return out
+}
+
+// typeWords says in words what a value of the Go type named t looks like.
+func typeWords(t string) string {
+	t = strings.TrimLeft(t, "*")
+	switch {
+	case t == "time.Duration":
+		return "a duration such as 10s, 1m30s or 2h"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a map"
+	default:
+		return "a map of settings"
+	}
+}
+
+// typeMessage rewrites the YAML library's "cannot unmarshal !!int `10`
+// into time.Duration" as what an operator can act on: what the key wants,
+// what it got and, for a duration without a unit, the fix.
+func typeMessage(msg string) string {
+	m := typeMismatch.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	tag, val, into := m[1], m[2], m[3]
+	got := fmt.Sprintf("%q", val)
+	switch tag {
+	case "seq":
+		got = "a list"
+	case "map":
+		got = "a map"
+	}
+	out := fmt.Sprintf("want %s, got %s", typeWords(into), got)
+	if strings.TrimLeft(into, "*") == "time.Duration" && (tag == "int" || tag == "float") {
+		out += fmt.Sprintf(": add a unit, e.g. %ss", val)
+	}
+	return out
+}
+
+// yamlError turns the YAML library's errors into ConfigErrors with lines
+// and, where keys (the dotted key of each line) knows it, the key.
+func yamlError(name string, err error, keys map[int]string) error {
 	var msgs []string
 	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		msgs = te.Errors
@@ -523,7 +661,8 @@ func yamlError(name string, err error) error {
 		ce := &ConfigError{File: name, Err: errors.New(m)}
 		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
 			ce.Line, _ = strconv.Atoi(sub[1])
-			ce.Err = errors.New(sub[2])
+			ce.Key = keys[ce.Line]
+			ce.Err = errors.New(typeMessage(sub[2]))
 		}
 		errs = append(errs, ce)
 	}
@@ -548,7 +687,7 @@ func decodeNode(file, key string, n *yaml.Node, v any) error {
 		return errors.Join(errs...)
 	}
 	if err := n.Decode(v); err != nil {
-		return yamlError(file, err)
+		return yamlError(file, err, keysByLine(n, key))
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func TestBadConfigsNameFileLineAndKey(t *testing.T) {
 		{"near miss", "routes:\n  websocket:\n    Bot: echo\n",
 			[]string{"bot.yaml:3:", `did you mean "bot"?`}},
 		{"wrong type", "scopes:\n  inbox_size: lots\n",
-			[]string{"bot.yaml:2:", "cannot unmarshal", "lots"}},
+			[]string{"bot.yaml:2:", "scopes.inbox_size: want a whole number", "lots"}},
 		{"wrong duration", "shutdown:\n  grace: soon\n",
 			[]string{"bot.yaml:2:", "soon"}},
 		{"unset variable", "telegram:\n  token: ${NO_SUCH_TOKEN}\n",

@@ -233,7 +233,7 @@ fake:
   greeting: [a, b]
 routes:
   fake: {bot: replier}
-`, 3, []string{"cannot unmarshal"}},
+`, 3, []string{"fake.greeting: want a string, got a list"}},
 		{"adapter factory refuses", `
 console: {}
 fake:
