@@ -49,3 +49,30 @@ func TestCheckRejectsStrayArgument(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestCheckReportsEveryErrorOnceWithFileLineAndKey(t *testing.T) {
+	path := writeConfig(t, `scopes:
+  max_scopes: -3
+  inbox_size: -1
+  idle_timeout: 5m
+websocket:
+  addr: 127.0.0.1:0
+  scopes:
+    shutdown_parallelism: -2
+telegram:
+  mode: bogus
+  token: x
+routes:
+  websocket: {bot: wschat}
+  telegram: {bot: echo}
+`)
+	out, errOut, code := run(t, "check", "-config", path)
+	want := []string{
+		path + ":3: scopes.inbox_size: must not be negative, got -1",
+		path + ":7: websocket.scopes.shutdown_parallelism: must not be negative, got -2",
+		path + `:9: telegram: mode must be "polling" or "webhook", got "bogus"`,
+	}
+	if code != 2 || out != "" || errOut != strings.Join(want, "\n")+"\n" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, out, errOut, strings.Join(want, "\n"))
+	}
+}
