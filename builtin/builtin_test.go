@@ -85,9 +85,9 @@ routes:
 func TestMiddlewareSettingsAreChecked(t *testing.T) {
 	for _, c := range []struct{ mw, want string }{
 		{"{ratelimit: {per_second: 0, burst: 3}}", "ratelimit: needs per_second > 0 and burst >= 1"},
-		{"{ratelimit: {per_second: 1, burst: x}}", "cannot unmarshal"},
+		{"{ratelimit: {per_second: 1, burst: x}}", `ratelimit.burst: want a whole number, got "x"`},
 		{"allow_users", `allow_users: needs a list of user ids or names`},
-		{"{deny_users: {id: 1}}", "cannot unmarshal"},
+		{"{deny_users: {id: 1}}", "deny_users: want a list, got a map"},
 		{"{recover: yes}", "recover: takes no settings"},
 	} {
 		err := check(t, "console: {}\nroutes:\n  console:\n    bot: echo\n    middleware:\n      - "+c.mw+"\n")

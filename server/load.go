@@ -566,12 +566,15 @@ var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 // wrong type: its tag, its text and the Go type it did not fit.
 var typeMismatch = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
 
-// keysByLine maps the line of each value under n to its dotted key (under
-// prefix), so that the YAML library's errors, which know only the line,
-// can name the key. A line holding several values (a flow map) keeps the
-// first.
-func keysByLine(n *yaml.Node, prefix string) map[int]string {
-	out := map[int]string{}
+// lineValue is a value of the file: its dotted key, YAML tag and text.
+type lineValue struct{ key, tag, text string }
+
+// keysByLine maps each line to the values under n that start on it, with
+// their dotted keys (under prefix), so that the YAML library's errors,
+// which know only the line, can name the key: on a line of several values
+// (a flow map), the one whose tag and text the error quotes.
+func keysByLine(n *yaml.Node, prefix string) map[int][]lineValue {
+	out := map[int][]lineValue{}
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		switch n.Kind {
@@ -583,22 +586,38 @@ func keysByLine(n *yaml.Node, prefix string) map[int]string {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				key := join(path, k.Value)
-				if _, ok := out[v.Line]; !ok && v.Kind != yaml.MappingNode {
-					out[v.Line] = key
-				}
+				out[v.Line] = append(out[v.Line], lineValue{key, v.ShortTag(), v.Value})
 				walk(v, key)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				if _, ok := out[c.Line]; !ok && c.Kind == yaml.ScalarNode {
-					out[c.Line] = fmt.Sprintf("%s[%d]", path, i)
-				}
-				walk(c, fmt.Sprintf("%s[%d]", path, i))
+				key := fmt.Sprintf("%s[%d]", path, i)
+				out[c.Line] = append(out[c.Line], lineValue{key, c.ShortTag(), c.Value})
+				walk(c, key)
 			}
 		}
 	}
+	if n.Kind != yaml.DocumentNode && prefix != "" {
+		out[n.Line] = append(out[n.Line], lineValue{prefix, n.ShortTag(), n.Value})
+	}
 	walk(n, prefix)
 	return out
+}
+
+// keyFor names the key an error on line is about: the value there whose
+// tag and text msg quotes, else the line's first value.
+func keyFor(values []lineValue, msg string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	if m := typeMismatch.FindStringSubmatch(msg); m != nil {
+		for _, v := range values {
+			if v.tag == "!!"+m[1] && (m[2] == "" || v.text == m[2]) {
+				return v.key
+			}
+		}
+	}
+	return values[0].key
 }
 
 // typeWords says in words what a value of the Go type named t looks like.
@@ -649,7 +668,7 @@ func typeMessage(msg string) string {
 
 // yamlError turns the YAML library's errors into ConfigErrors with lines
 // and, where keys (the dotted key of each line) knows it, the key.
-func yamlError(name string, err error, keys map[int]string) error {
+func yamlError(name string, err error, keys map[int][]lineValue) error {
 	var msgs []string
 	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		msgs = te.Errors
@@ -661,7 +680,7 @@ func yamlError(name string, err error, keys map[int]string) error {
 		ce := &ConfigError{File: name, Err: errors.New(m)}
 		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
 			ce.Line, _ = strconv.Atoi(sub[1])
-			ce.Key = keys[ce.Line]
+			ce.Key = keyFor(keys[ce.Line], sub[2])
 			ce.Err = errors.New(typeMessage(sub[2]))
 		}
 		errs = append(errs, ce)
