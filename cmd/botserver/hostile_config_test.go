@@ -197,24 +197,7 @@ func TestTenThousandRejectedRequestsLogABoundedNumberOfLines(t *testing.T) {
 websocket: {addr: "127.0.0.1:0"}
 routes: {websocket: {paths: [{path: /chat/, bot: wschat}]}}
 `, func(addr string) {
-		tr := &http.Transport{MaxIdleConnsPerHost: 8}
-		defer tr.CloseIdleConnections()
-		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Go(func() {
-				for i := w; i < n; i += 8 {
-					resp, err := c.Get("http://" + addr + "/nope/" + strconv.Itoa(i))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			})
-		}
-		wg.Wait()
+		getMany(t, "http://"+addr+"/nope/", n)
 	})
 	lines := strings.Count(logs, "\n")
 	refused := strings.Count(logs, `msg="scope refused"`)
@@ -232,6 +215,30 @@ routes: {websocket: {paths: [{path: /chat/, bot: wschat}]}}
 	}
 }
 
+// getMany makes n GET requests to prefix followed by 0 … n-1, eight at a
+// time, reading each answer.
+func getMany(t *testing.T, prefix string, n int) {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 8}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				resp, err := c.Get(prefix + strconv.Itoa(i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // Thousands of requests whose handler panics: the stack is logged once, and
 // the rest of the panics are counted, not written out.
 func TestPanicsLogTheirStackOnce(t *testing.T) {
@@ -240,24 +247,7 @@ func TestPanicsLogTheirStackOnce(t *testing.T) {
 websocket: {addr: "127.0.0.1:0"}
 routes: {http: {paths: [{path: /panic/, bot: panic}]}, websocket: {bot: echo}}
 `, func(addr string) {
-		tr := &http.Transport{MaxIdleConnsPerHost: 8}
-		defer tr.CloseIdleConnections()
-		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Go(func() {
-				for i := w; i < n; i += 8 {
-					resp, err := c.Get("http://" + addr + "/panic/?n=" + strconv.Itoa(i))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			})
-		}
-		wg.Wait()
+		getMany(t, "http://"+addr+"/panic/?n=", n)
 	})
 	stacks := strings.Count(logs, "panicky: every request panics")
 	frames := strings.Count(logs, "runtime/debug.Stack")
