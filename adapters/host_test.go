@@ -1,12 +1,10 @@
 package adapters_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +16,8 @@ import (
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/scope"
+
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -172,26 +172,6 @@ func recv[T any](t *testing.T, c <-chan T) T {
 		return zero
 	}
 }
-
-// logBuffer collects a Host's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
 
 func quiet() adapters.HostOption {
 	return adapters.WithLogger(slog.New(slog.NewTextHandler(discard{}, nil)))
@@ -495,9 +475,9 @@ func stuck(release <-chan struct{}) (*app, chan struct{}) {
 func TestShutdownDeadlineWithAStuckHandler(t *testing.T) {
 	release := make(chan struct{})
 	ap, started := stuck(release)
-	var logs logBuffer
+	var logs logtest.Buffer
 	f := newFake()
-	h := adapters.NewHost(f, adapters.WithLogger(logs.logger()))
+	h := adapters.NewHost(f, adapters.WithLogger(logs.Logger()))
 	r := run(t, context.Background(), h, ap)
 	in := recv(t, f.intake)
 	if err := in.Deliver(context.Background(), "conv-7", note{"x"}, newScope, nil); err != nil {

@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 )
 
 // refusals is a ListenObserver that counts refusals by reason.
@@ -150,7 +151,7 @@ func TestListenerCaps(t *testing.T) {
 }
 
 func TestListenerLogsRefusalsRateLimited(t *testing.T) {
-	var buf syncBuffer
+	var buf logtest.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	now := time.Unix(1_000_000, 0)
 	var mu sync.Mutex
@@ -176,24 +177,6 @@ func TestListenerLogsRefusalsRateLimited(t *testing.T) {
 	if !strings.Contains(out, "listener=hooks") || !strings.Contains(out, "reason=max_conns") {
 		t.Fatalf("log line names neither listener nor reason:\n%s", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // closedWithin reports whether the server closes c within d.

@@ -1,12 +1,10 @@
 package websocket_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,8 @@ import (
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/router"
+
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 )
 
 func TestRunTwice(t *testing.T) {
@@ -120,7 +120,7 @@ func (c *stuck) Receive(context.Context, websocket.Receive) error {
 // though a handler ignores its context, and the log names the scope left
 // running.
 func TestShutdownLeavesStuckHandler(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	in, release := make(chan string, 2), make(chan struct{})
 	ws := router.NewPathRouter()
 	ws.Handle("/ws/", consumer.New(func() *stuck { return &stuck{in: in, release: release} },
@@ -158,22 +158,4 @@ func TestShutdownLeavesStuckHandler(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("Run did not return once the handler did")
 	}
-}
-
-// syncBuffer is a bytes.Buffer for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -13,62 +13,16 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/scope"
 )
-
-// safeBuffer is a log sink for concurrent writers that a test can wait
-// on.
-type safeBuffer struct {
-	mu      sync.Mutex
-	b       strings.Builder
-	changed chan struct{}
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.changed != nil {
-		close(b.changed)
-		b.changed = nil
-	}
-	return b.b.Write(p)
-}
-
-// await waits until the log holds s.
-func (b *safeBuffer) await(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		b.mu.Lock()
-		if strings.Contains(b.b.String(), s) {
-			b.mu.Unlock()
-			return
-		}
-		if b.changed == nil {
-			b.changed = make(chan struct{})
-		}
-		ch := b.changed
-		b.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("the log never showed %q:\n%s", s, b.String())
-		}
-	}
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // A user who blocked the bot: Telegram answers the echo bot's reply with
 // 403, the reply's error is typed, the conversation goes on with the same
 // instance, and the other chats are answered.
 func TestEchoGoesOnWhenTheUserBlockedTheBot(t *testing.T) {
 	srv := telegramtest.New(t)
-	var logs safeBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	a, err := telegram.New(telegram.Config{
 		Name:     "telegram",
@@ -109,7 +63,7 @@ func TestEchoGoesOnWhenTheUserBlockedTheBot(t *testing.T) {
 	if _, err := srv.AwaitCalls("sendMessage", 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	logs.await(t, "blocked by the user")
+	logs.Await(t, "blocked by the user", 10*time.Second)
 	if got := srv.Texts(other); len(got) != 1 || got[0] != "You said: hello" {
 		t.Fatalf("the other chat got %q", got)
 	}

@@ -1,16 +1,15 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/router/middleware"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -24,18 +23,10 @@ type bye struct{}
 func (bye) Type() string            { return "test.bye" }
 func (bye) EndReason() scope.Reason { return scope.ReasonError }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestTimeoutCutsLooseAHandlerThatIgnoresItsContext(t *testing.T) {
 	release := make(chan struct{})
 	var finals int
-	var out syncBuf
+	var out logtest.Buffer
 	app := middleware.Timeout(20*time.Millisecond, slog.New(slog.NewTextHandler(&out, nil)))(
 		scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
 			return scope.HandlerFunc(func(_ context.Context, ev event.Event) error {
