@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/clocktest"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -90,60 +90,10 @@ func TestTryDeliverAndTryPostOnFullInbox(t *testing.T) {
 	next(t, r.events)
 }
 
-// fakeClock moves only when told to.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-	asked   chan struct{}
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Unix(1_700_000_000, 0), asked: make(chan struct{}, 100)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.waiters = append(c.waiters, fakeWaiter{c.now.Add(d), ch})
-	select {
-	case c.asked <- struct{}{}:
-	default:
-	}
-	return ch
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
-}
-
 // TestIdleTimeoutOnInjectedClock: the idle timeout reads the injected
 // clock, so a test ends a scope without waiting ten minutes.
 func TestIdleTimeoutOnInjectedClock(t *testing.T) {
-	clock := newFakeClock()
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	p := newProto()
 	r := newRecorder()
 	log, _ := quietLogger(t)
@@ -155,9 +105,9 @@ func TestIdleTimeoutOnInjectedClock(t *testing.T) {
 	deliverText(t, m, "k", "hi")
 	next(t, r.events)
 	waitIdle(t, m, "k")
-	<-clock.asked
+	clock.NextWait(t)
 	clock.Advance(scope.DefaultIdleTimeout - time.Second)
-	<-clock.asked // the sweeper looked, found nothing, and waits again
+	clock.NextWait(t) // the sweeper looked, found nothing, and waits again
 	if m.Len() != 1 {
 		t.Fatalf("scope ended before its idle timeout: %d live", m.Len())
 	}

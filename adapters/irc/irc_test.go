@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/irc/irctest"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/clocktest"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -256,68 +257,10 @@ func TestRefused(t *testing.T) {
 	}
 }
 
-// fakeClock moves only when told to; After reports each wait on waits.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-	waits  chan time.Duration
-}
-
-type fakeTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Unix(1_000_000, 0), waits: make(chan time.Duration, 100)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, fakeTimer{c.now.Add(d), ch})
-	c.waits <- d
-	return ch
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, tm := range c.timers {
-		if tm.at.After(c.now) {
-			kept = append(kept, tm)
-		} else {
-			tm.ch <- c.now
-		}
-	}
-	c.timers = kept
-}
-
-func (c *fakeClock) nextWait(t *testing.T) time.Duration {
-	t.Helper()
-	select {
-	case d := <-c.waits:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing waited on the clock within 10s")
-		return 0
-	}
-}
-
 func TestFloodControl(t *testing.T) {
 	srv := irctest.Start(t, "")
 	alice := srv.Dial(t, "alice", "#room")
-	clock := newFakeClock()
+	clock := clocktest.New(time.Unix(1_000_000, 0))
 	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, Flood: irc.Flood{Burst: 3, Interval: 2 * time.Second}}
 	_, ch := runBot(t, srv, cfg, alice, irc.WithClock(clock))
 	alice.Send("PRIVMSG #room :burst")
@@ -327,7 +270,7 @@ func TestFloodControl(t *testing.T) {
 		}
 	}
 	for i := 4; i <= 7; i++ { // then one line per interval, no sooner
-		if d := clock.nextWait(t); d != 2*time.Second {
+		if d := clock.NextWait(t); d != 2*time.Second {
 			t.Fatalf("line %d waits %v, want 2s", i, d)
 		}
 		if l, ok := alice.TryNext(); ok {
@@ -346,14 +289,14 @@ func TestFloodControl(t *testing.T) {
 func TestReconnectAndRejoin(t *testing.T) {
 	srv := irctest.Start(t, "")
 	alice := srv.Dial(t, "alice", "#room", "#other")
-	clock := newFakeClock()
+	clock := clocktest.New(time.Unix(1_000_000, 0))
 	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room", "#other"}}, alice, irc.WithClock(clock))
 	alice.Send("PRIVMSG #room :before")
 	before := next(t, ch)
 
 	alice.Send("KILL bot :testing reconnection")
 	alice.FromBot("bot", "QUIT")
-	if d := clock.nextWait(t); d != time.Second {
+	if d := clock.NextWait(t); d != time.Second {
 		t.Fatalf("first reconnection waits %v, want 1s", d)
 	}
 	clock.Advance(time.Second)
