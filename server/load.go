@@ -518,10 +518,15 @@ func normKey(s string) string {
 }
 
 // didYouMean names the one of known closest to name, if it is a near miss:
-// the same but for case and separators, or at most two letters off.
+// the same but for case and separators, or at most two letters off. name
+// itself is no suggestion: an adapter kind with no section is "known" but
+// not served.
 func didYouMean(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
+		if k == name {
+			continue
+		}
 		d := distance(normKey(name), normKey(k))
 		if d < bestD || (d == bestD && k < best) {
 			best, bestD = k, d
