@@ -19,8 +19,15 @@ type ChatMessage interface {
 // Say is the outbound event every chat adapter understands: text said in
 // the scope's own conversation (its thread included), not as an answer to
 // any message.
+//
+// To names another conversation of the same adapter, in the platform's own
+// terms: a Telegram chat id, a Slack channel id, an IRC channel or nick.
+// A push (an outbound event sent to an adapter's push channel, with no
+// scope) must name one; so a bot that relays between platforms, such as
+// a bridge, needs no platform's own event types.
 type Say struct {
 	Text string `msgpack:"text"`
+	To   string `msgpack:"to,omitempty"`
 }
 
 // Type implements Event.

@@ -51,6 +51,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ShutdownDeadline", func(t *testing.T) { TestShutdownDeadline(t, h) })
 	t.Run("Say", func(t *testing.T) { TestSay(t, h) })
 	t.Run("Push", func(t *testing.T) { TestPush(t, h) })
+	t.Run("PushSay", func(t *testing.T) { TestPushSay(t, h) })
 	t.Run("Refused", func(t *testing.T) { TestRefused(t, h) })
 	t.Run("AckAfterHandling", func(t *testing.T) { TestAckAfterHandling(t, h) })
 	t.Run("Reconnect", func(t *testing.T) { TestReconnect(t, h) })

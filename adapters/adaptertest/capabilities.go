@@ -22,6 +22,16 @@ type PushPlatform interface {
 	PushEvent(conv, text string) event.Event
 }
 
+// AddressPlatform is a PushPlatform whose adapter also takes the chat
+// vocabulary's push: event.Say naming its conversation in To. Enables
+// TestPushSay.
+type AddressPlatform interface {
+	PushPlatform
+	// Address returns conversation conv in the platform's own terms, as
+	// event.Say's To names it: a Telegram chat id, a Slack channel id.
+	Address(conv string) string
+}
+
 // RefusePlatform is a Platform that can refuse the adapter's calls, as a
 // platform refuses a message to a user who blocked the bot. Enables
 // TestRefused.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -64,10 +65,30 @@ func TestPush(t *testing.T, h Harness) {
 	if !ok {
 		t.Skip("adaptertest: the platform does not implement PushPlatform (PushEvent(conv, text) event.Event)")
 	}
+	pushed(t, a, p, app, pp.PushEvent("p", "pushed"))
+}
+
+// TestPushSay: the chat vocabulary's push, event.Say naming its
+// conversation in To, reaches the platform like the adapter's own push
+// event, so that a bot relaying between platforms needs none of their
+// event types. Needs an AddressPlatform.
+func TestPushSay(t *testing.T, h Harness) {
+	a, p, app, _ := start(t, h, scope.Config{IdleTimeout: -1})
+	ap, ok := p.(AddressPlatform)
+	if !ok {
+		t.Skip("adaptertest: the platform does not implement AddressPlatform (Address(conv) string)")
+	}
+	pushed(t, a, p, app, event.Say{To: ap.Address("p"), Text: "pushed"})
+}
+
+// pushed pushes ev, which says "pushed" in conversation "p", and checks
+// that it reached the platform there and started no scope.
+func pushed(t *testing.T, a adapters.Runner, p Platform, app *app, ev event.Event) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	if err := adapters.Push(ctx, a, pp.PushEvent("p", "pushed")); err != nil {
-		t.Fatalf("Push: %v", err)
+	if err := adapters.Push(ctx, a, ev); err != nil {
+		t.Fatalf("Push %s: %v", ev.Type(), err)
 	}
 	if conv, text := p.Reply(t); conv != "p" || text != "pushed" {
 		t.Fatalf("the platform got %q in %q, want %q in %q", text, conv, "pushed", "p")

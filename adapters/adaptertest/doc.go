@@ -30,6 +30,8 @@
 //     chat adapter must; TestSay.
 //   - PushPlatform (PushEvent): the adapter pushes an outbound event to a
 //     conversation without a scope; TestPush.
+//   - AddressPlatform (Address): the adapter also pushes the chat
+//     vocabulary's event.Say naming its conversation in To; TestPushSay.
 //   - RefusePlatform (Refuse): the platform refuses calls to a
 //     conversation, and Send returns a *adapters.RefusedError; TestRefused.
 //   - AckPlatform (Acked): the platform counts the messages the adapter

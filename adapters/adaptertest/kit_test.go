@@ -48,11 +48,12 @@ type platform struct {
 }
 
 var (
-	_ adaptertest.PushPlatform   = (*platform)(nil)
-	_ adaptertest.RefusePlatform = (*platform)(nil)
-	_ adaptertest.AckPlatform    = (*platform)(nil)
-	_ adaptertest.DropPlatform   = (*platform)(nil)
-	_ adaptertest.SayPlatform    = (*platform)(nil)
+	_ adaptertest.PushPlatform    = (*platform)(nil)
+	_ adaptertest.AddressPlatform = (*platform)(nil)
+	_ adaptertest.RefusePlatform  = (*platform)(nil)
+	_ adaptertest.AckPlatform     = (*platform)(nil)
+	_ adaptertest.DropPlatform    = (*platform)(nil)
+	_ adaptertest.SayPlatform     = (*platform)(nil)
 )
 
 func newPlatform() *platform {
@@ -85,6 +86,8 @@ func (p *platform) Reply(t testing.TB) (string, string) {
 }
 
 func (p *platform) PushEvent(conv, text string) event.Event { return push{Conv: conv, Text: text} }
+
+func (p *platform) Address(conv string) string { return conv }
 
 func (p *platform) Refuse(_ testing.TB, conv string) {
 	p.mu.Lock()
@@ -231,6 +234,9 @@ func (a *adapter) Send(_ context.Context, s *scope.Scope, ev event.Event) error 
 }
 
 func (a *adapter) Push(_ context.Context, ev event.Event) error {
+	if say, ok := ev.(event.Say); ok && say.To != "" {
+		return a.p.post(say.To, say.Text)
+	}
 	p, ok := ev.(push)
 	if !ok {
 		return fmt.Errorf("chatnet: cannot push %s: %w", ev.Type(), adapters.ErrUnsupported)

@@ -147,7 +147,7 @@ func (a *Adapter) write(conv string, ev event.Event) error {
 	if ev.Type() == (event.Say{}).Type() {
 		var say event.Say
 		say, err = event.Decode[event.Say](ev)
-		send = Send{Text: say.Text}
+		send = Send{Conversation: say.To, Text: say.Text}
 	}
 	if err != nil {
 		return fmt.Errorf("console: cannot send %q: %w", ev.Type(), err)

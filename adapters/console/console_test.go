@@ -66,9 +66,12 @@ func (p *platform) PushEvent(conv, text string) event.Event {
 	return console.Send{Conversation: conv, Text: text}
 }
 
+func (p *platform) Address(conv string) string { return conv }
+
 var (
-	_ adaptertest.SayPlatform  = (*platform)(nil)
-	_ adaptertest.PushPlatform = (*platform)(nil)
+	_ adaptertest.SayPlatform     = (*platform)(nil)
+	_ adaptertest.PushPlatform    = (*platform)(nil)
+	_ adaptertest.AddressPlatform = (*platform)(nil)
 )
 
 func harness(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {

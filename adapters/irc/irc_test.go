@@ -371,7 +371,7 @@ type platform struct {
 
 func (p *platform) Say(t testing.TB, conv, text string) {
 	p.joined.Do(func() {
-		for range 3 {
+		for range 4 {
 			p.user.FromBot("bot", "JOIN")
 		}
 	})
@@ -383,6 +383,12 @@ func (p *platform) Reply(t testing.TB) (string, string) {
 	return strings.TrimPrefix(l.Params[0], "#"), l.Params[1]
 }
 
+func (p *platform) PushEvent(conv, text string) event.Event {
+	return irc.Send{Target: "#" + conv, Text: text}
+}
+
+func (p *platform) Address(conv string) string { return "#" + conv }
+
 func (p *platform) SayBad(t testing.TB) {
 	p.Say(t, "a", "\x01VERSION\x01")
 	p.user.Send("NOTICE #a :not for bots")
@@ -392,8 +398,8 @@ func (p *platform) SayBad(t testing.TB) {
 func TestConformance(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 		srv := irctest.Start(t, "")
-		user := srv.Dial(t, "user", "#a", "#b", "#c")
-		a, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Channels: []string{"#a", "#b", "#c"},
+		user := srv.Dial(t, "user", "#a", "#b", "#c", "#p")
+		a, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Channels: []string{"#a", "#b", "#c", "#p"},
 			Flood: irc.Flood{Burst: 10, Interval: 100 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
@@ -401,3 +407,5 @@ func TestConformance(t *testing.T) {
 		return adapters.NewHost(a, adapters.WithScopes(cfg)), &platform{user: user}
 	})
 }
+
+var _ adaptertest.AddressPlatform = (*platform)(nil)

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 		if err != nil {
 			return err
 		}
-		return a.say(ctx, own, say.Text)
+		return a.say(ctx, cmp.Or(say.To, own), say.Text)
 	case Send{}.Type():
 		send, err := event.Decode[Send](ev)
 		if err != nil {
@@ -40,9 +41,15 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 	return fmt.Errorf("irc: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
 }
 
-// Push implements adapters.Pusher: an irc.send naming its target.
+// Push implements adapters.Pusher: an irc.send naming its target, or a
+// chat.say naming it in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	send, err := event.Decode[Send](ev)
+	if ev.Type() == (event.Say{}).Type() {
+		var say event.Say
+		say, err = event.Decode[event.Say](ev)
+		send = Send{Target: say.To, Text: say.Text}
+	}
 	if err != nil {
 		return err
 	}

@@ -112,14 +112,14 @@ type platform struct {
 var (
 	_ interface {
 		adaptertest.SayPlatform
-		adaptertest.PushPlatform
+		adaptertest.AddressPlatform
 		adaptertest.RefusePlatform
 		adaptertest.AckPlatform
 		adaptertest.DropPlatform
 	} = (*socketPlatform)(nil)
 	_ interface {
 		adaptertest.SayPlatform
-		adaptertest.PushPlatform
+		adaptertest.AddressPlatform
 		adaptertest.RefusePlatform
 		adaptertest.AckPlatform
 	} = (*httpPlatform)(nil)
@@ -142,6 +142,8 @@ func (p *platform) SaysChat() {}
 func (p *platform) PushEvent(conv, text string) event.Event {
 	return slack.Send{Channel: channelOf(conv), Text: text}
 }
+
+func (p *platform) Address(conv string) string { return channelOf(conv) }
 
 // Refuse makes Slack answer every chat call to conv's channel
 // not_in_channel, as it does once the bot was removed from it.

@@ -80,7 +80,11 @@ func (a *Adapter) dispatch(ctx context.Context, s *scope.Scope, ev event.Event) 
 			return "", "", err
 		}
 		// The scope's own conversation: its channel and, if it has one,
-		// its thread; never a reply to a particular message.
+		// its thread; never a reply to a particular message. Or the
+		// channel To names, outside any thread.
+		if m.To != "" {
+			chatID, thread = m.To, ""
+		}
 		opts := []slackapi.MsgOption{slackapi.MsgOptionText(m.Text, false)}
 		if thread != "" {
 			opts = append(opts, slackapi.MsgOptionTS(thread))

@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,12 +29,13 @@ type platform struct {
 }
 
 var (
-	_ adaptertest.SayPlatform    = (*platform)(nil)
-	_ adaptertest.PushPlatform   = (*platform)(nil)
-	_ adaptertest.RefusePlatform = (*platform)(nil)
-	_ adaptertest.AckPlatform    = (*platform)(nil)
-	_ adaptertest.DropPlatform   = (*platform)(nil)
-	_ adaptertest.DropPlatform   = (*webhookPlatform)(nil)
+	_ adaptertest.SayPlatform     = (*platform)(nil)
+	_ adaptertest.PushPlatform    = (*platform)(nil)
+	_ adaptertest.AddressPlatform = (*platform)(nil)
+	_ adaptertest.RefusePlatform  = (*platform)(nil)
+	_ adaptertest.AckPlatform     = (*platform)(nil)
+	_ adaptertest.DropPlatform    = (*platform)(nil)
+	_ adaptertest.DropPlatform    = (*webhookPlatform)(nil)
 )
 
 func chatOf(conv string) int64 { return 1000 + int64(conv[0]) }
@@ -74,6 +76,8 @@ func (p *platform) SaysChat() {}
 func (p *platform) PushEvent(conv, text string) event.Event {
 	return telegram.Send{ChatID: chatOf(conv), Text: text}
 }
+
+func (p *platform) Address(conv string) string { return strconv.FormatInt(chatOf(conv), 10) }
 
 // Refuse makes the fake answer every message to conv's chat 403
 // "Forbidden: bot was blocked by the user".

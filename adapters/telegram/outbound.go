@@ -43,12 +43,19 @@ func (a *Adapter) build(ev event.Event, s *scope.Scope) (outCall, error) {
 		c.params.AddBool("disable_web_page_preview", e.DisablePreview)
 		return c, keyboard(c.params, e.Keyboard)
 	case TypeSay:
-		// Said in the scope's chat and topic, as no answer to anything.
+		// Said in the scope's chat and topic, as no answer to anything,
+		// or in the chat To names.
 		e, err := event.Decode[event.Say](ev)
 		if err != nil {
 			return outCall{}, err
 		}
-		c, err := a.target(ev, TypeSay, "sendMessage", 0, 0, s)
+		var chat int64
+		if e.To != "" {
+			if chat, err = strconv.ParseInt(e.To, 10, 64); err != nil || chat == 0 {
+				return outCall{}, fmt.Errorf("telegram: chat.say to %q: to must be a chat id", e.To)
+			}
+		}
+		c, err := a.target(ev, TypeSay, "sendMessage", chat, 0, s)
 		if err != nil {
 			return c, err
 		}
