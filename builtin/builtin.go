@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/adapters/worker"
 	"github.com/switchboard-bots/switchboard/bots/admin"
+	"github.com/switchboard-bots/switchboard/bots/bridge"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/ping"
 	"github.com/switchboard-bots/switchboard/bots/report"
@@ -47,6 +48,15 @@ func Registry() *server.Registry {
 	r.Register("admin", func(server.Deps) (scope.Application, error) { return admin.New(), nil })
 	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
 	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })
+	r.Register("bridge", func(d server.Deps) (scope.Application, error) {
+		var cfg bridge.Config
+		if d.Decode != nil {
+			if err := d.Decode(&cfg); err != nil {
+				return nil, err
+			}
+		}
+		return bridge.New(cfg)
+	})
 	return r
 }
 

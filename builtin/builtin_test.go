@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-bots/switchboard/bots/bridge"
 	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
@@ -24,8 +25,8 @@ func check(t *testing.T, yaml string) error {
 	return server.Check(cfg, builtin.Registry())
 }
 
-// Every built-in bot builds, and every built-in middleware builds from a
-// file.
+// Every built-in bot builds (the bridge from its settings), and every
+// built-in middleware builds from a file.
 func TestEverythingBuilds(t *testing.T) {
 	reg := builtin.Registry()
 	l, err := memory.New(layer.Config{})
@@ -35,7 +36,14 @@ func TestEverythingBuilds(t *testing.T) {
 	defer l.Close()
 	for _, name := range reg.Names() {
 		bot, _ := reg.Lookup(name)
-		if app, err := bot(server.Deps{Layer: l, Logger: slog.New(slog.DiscardHandler)}); err != nil || app == nil {
+		deps := server.Deps{Layer: l, Logger: slog.New(slog.DiscardHandler)}
+		if name == "bridge" {
+			deps.Decode = func(v any) error {
+				*v.(*bridge.Config) = bridge.Config{Bridges: []bridge.Bridge{{Name: "a", Channels: []string{"irc:#a", "web:/a/"}}}}
+				return nil
+			}
+		}
+		if app, err := bot(deps); err != nil || app == nil {
 			t.Errorf("bot %q: %v, %v", name, app, err)
 		}
 	}

@@ -38,6 +38,10 @@ type Config struct {
 	// adapters) to what serves its scopes.
 	Routes map[string]*Route `yaml:"routes"`
 
+	// Bots holds bots' own settings, by bot name: a bot's factory decodes
+	// its entry with Deps.Decode (bots: {bridge: {bridges: [...]}}).
+	Bots map[string]yaml.Node `yaml:"bots"`
+
 	Ops      OpsConfig      `yaml:"ops"`
 	Shutdown ShutdownConfig `yaml:"shutdown"`
 
@@ -218,6 +222,11 @@ func (c *Config) Validate(reg *Registry) error {
 	}
 	if len(c.Routes) == 0 {
 		add("routes", errors.New("routes: no routes; name at least one protocol and the bot that serves it"))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Bots)) {
+		if _, ok := reg.Lookup(name); !ok {
+			errs = append(errs, c.errorAt("bots."+name, fmt.Errorf("no bot named %q (registered: %s)", name, strings.Join(reg.Names(), ", "))))
+		}
 	}
 	for proto, r := range c.Routes {
 		if r == nil {

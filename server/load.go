@@ -432,8 +432,8 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, fail func(int, string,
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
-		return
+	if t == reflect.TypeFor[yaml.Node]() || reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
+		return // decoded later by its owner, or by itself
 	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias

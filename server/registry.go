@@ -19,6 +19,11 @@ type Deps struct {
 	Layer layer.Layer
 	// Logger is the server's logger.
 	Logger *slog.Logger
+	// Decode decodes the bot's settings (its entry under bots: in the
+	// config file) into v strictly: an unknown key is an error naming its
+	// file and line. Without settings it leaves v as it is, so a bot
+	// fills v with its defaults first. Nil outside botserver's config.
+	Decode func(v any) error
 }
 
 // Bot builds a bot's application. The server calls it once per route that

@@ -137,11 +137,13 @@ func (r *Route) validate(file, path string, reg *Registry, lines map[string]int)
 // routeBuilder turns routes into applications, collecting every error
 // with the file and line of the key it concerns.
 type routeBuilder struct {
-	reg   *Registry
-	deps  Deps
-	file  string
-	lines map[string]int
-	errs  []error
+	reg  *Registry
+	deps Deps
+	// settings are the bots' own settings, by bot name.
+	settings map[string]yaml.Node
+	file     string
+	lines    map[string]int
+	errs     []error
 	// proto is the protocol of the route being built.
 	proto string
 	// bots records each bot the routes serve with, for the checks that
@@ -194,9 +196,20 @@ func (b *routeBuilder) build(path string, r *Route) (app scope.Application) {
 		if !ok {
 			return nil
 		}
-		a, err := bot(b.deps)
+		deps := b.deps
+		deps.Decode = func(v any) error {
+			n, ok := b.settings[r.Bot]
+			if !ok {
+				return nil
+			}
+			return decodeNode(b.file, "bots."+r.Bot, &n, v)
+		}
+		a, err := bot(deps)
 		if err != nil {
-			b.fail(path+".bot", 0, fmt.Errorf("bot %q: %w", r.Bot, err))
+			if _, ok := errors.AsType[*ConfigError](err); !ok {
+				err = fmt.Errorf("bot %q: %w", r.Bot, err) // else it names its own key
+			}
+			b.fail(path+".bot", 0, err)
 			return nil
 		}
 		b.bots = append(b.bots, routedBot{proto: b.proto, key: path + ".bot", name: r.Bot, app: a})

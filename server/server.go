@@ -111,7 +111,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
-	b := &routeBuilder{reg: reg, deps: Deps{Layer: l, Logger: o.log}, file: cfg.file(), lines: cfg.lines}
+	b := &routeBuilder{reg: reg, deps: Deps{Layer: l, Logger: o.log}, settings: cfg.Bots, file: cfg.file(), lines: cfg.lines}
 	routes := router.Routes{}
 	for _, proto := range slices.Sorted(maps.Keys(cfg.Routes)) {
 		b.proto = proto
