@@ -34,7 +34,7 @@ func Group(room string) string { return "chat_" + room }
 var validRoom = regexp.MustCompile(`^[A-Za-z0-9_]{1,90}$`)
 
 // Help is the answer to /start, /help and to anything said outside a room.
-const Help = "Send /join <room> to talk in a chat room of the site, and /leave to leave it."
+const Help = "Send /join <room> to talk in a chat room of the site, and /leave to leave it (or !join and !leave)."
 
 // New returns the bot's application: a chat consumer for every chat
 // protocol.
@@ -117,15 +117,16 @@ func (c *Chat) leave(ctx context.Context) error {
 	return c.Reply(ctx, "You left room "+room+".")
 }
 
-// command splits "/join@SomeBot lobby" into "/join" and "lobby". Telegram
-// adds the bot's name to commands in groups.
+// command splits "/join@SomeBot lobby" into "/join" and "lobby" (Telegram
+// adds the bot's name to commands in groups), and "!join lobby" the same:
+// IRC and Slack clients take /join and /leave for their own commands.
 func command(text string) (cmd, arg string) {
-	if !strings.HasPrefix(text, "/") {
+	if !strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "!") {
 		return "", ""
 	}
-	cmd, arg, _ = strings.Cut(text, " ")
+	cmd, arg, _ = strings.Cut(text[1:], " ")
 	cmd, _, _ = strings.Cut(cmd, "@")
-	return strings.ToLower(cmd), strings.TrimSpace(arg)
+	return "/" + strings.ToLower(cmd), strings.TrimSpace(arg)
 }
 
 // nameOf is how the room sees the chat's user.

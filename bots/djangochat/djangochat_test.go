@@ -125,7 +125,7 @@ func TestChatJoinsARoomAndTalksBothWays(t *testing.T) {
 		t.Fatalf("the chat got %q", got)
 	}
 
-	if got := said(t, srv, "/leave"); got != "You left room lobby." {
+	if got := said(t, srv, "!leave"); got != "You left room lobby." {
 		t.Fatalf("leave: %q", got)
 	}
 	if err := l.GroupSend(ctx, djangochat.Group("lobby"), event.Message{"type": "chat.message", "message": "after leaving"}); err != nil {

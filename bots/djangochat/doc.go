@@ -14,7 +14,9 @@
 // Redis, or the same shards, and the same prefix (channels_redis' default,
 // "asgi").
 //
-// A chat is in at most one room at a time; "/leave" leaves it. It stays
+// A chat is in at most one room at a time; "/leave" leaves it. Where the
+// chat client keeps /join and /leave for itself (IRC, Slack), "!join
+// lobby" and "!leave" do the same. It stays
 // in its room while its conversation lasts: until the conversation has
 // been quiet for the adapter's scopes.idle_timeout, or the server stops.
 // Then "/join" again. A chat.message whose message is not text (another
