@@ -11,4 +11,6 @@
 //   - room: a cross-protocol chat room over the channel layer: members on
 //     the web page, Telegram, Slack and the console see each other.
 //   - admin: an operator's WebSocket console on a path of its own.
+//   - djangochat: chats that "/join <room>" talk in the chat rooms of a
+//     Django Channels site (the Channels tutorial's) over a shared Redis.
 package bots

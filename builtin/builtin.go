@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/worker"
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/bridge"
+	"github.com/switchboard-bots/switchboard/bots/djangochat"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/ping"
 	"github.com/switchboard-bots/switchboard/bots/report"
@@ -33,7 +34,10 @@ import (
 //     of a room see each other's messages;
 //   - admin: an operator's WebSocket console ("/announce <text>");
 //   - report and report-worker: a chat bot that hands "/report <topic>"
-//     to a worker on the "report.jobs" channel, and that worker.
+//     to a worker on the "report.jobs" channel, and that worker;
+//   - djangochat: a chat bot whose chats "/join <room>" a chat room of a
+//     Django Channels site (the Channels tutorial's chat) on a shared
+//     Redis layer.
 //
 // Each call returns a registry of its own, so a program can add to it.
 func Registry() *server.Registry {
@@ -57,6 +61,7 @@ func Registry() *server.Registry {
 		}
 		return bridge.New(cfg)
 	})
+	r.Register("djangochat", func(server.Deps) (scope.Application, error) { return djangochat.New(), nil })
 	return r
 }
 

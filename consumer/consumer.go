@@ -40,10 +40,11 @@ type Instance interface {
 // instance as a whole handles every event of its scope: scope.HandlerFunc
 // is that handler; a Handler is the part of it for some events.)
 type Handler[P Instance] struct {
-	typ   string                 // event type, or "" for a matcher
-	match func(event.Event) bool // for handlers of an interface, such as OnMessage
-	call  func(P, context.Context, event.Event) error
-	chat  bool // takes the chat messages of every chat protocol
+	typ    string                 // event type, or "" for a matcher
+	match  func(event.Event) bool // for handlers of an interface, such as OnMessage
+	call   func(P, context.Context, event.Event) error
+	decode func(event.Event) (event.Event, error) // to the handler's type; nil for a matcher
+	chat   bool                                   // takes the chat messages of every chat protocol
 }
 
 // On registers fn as the handler of the event type E. Methods make natural
@@ -69,6 +70,7 @@ func On[P Instance, E event.Event](fn func(P, context.Context, E) error) Handler
 			}
 			return fn(p, ctx, e)
 		},
+		decode: func(ev event.Event) (event.Event, error) { return event.Decode[E](ev) },
 	}
 }
 
@@ -161,6 +163,7 @@ func (t *App[P]) HandlesProtocol(protocol string) bool {
 // dispatcher is the non-generic face of App that Base calls.
 type dispatcher interface {
 	dispatch(ctx context.Context, self Instance, ev event.Event) error
+	accept(ev event.Event) (event.Event, error)
 }
 
 func (t *App[P]) dispatch(ctx context.Context, self Instance, ev event.Event) error {

@@ -15,9 +15,22 @@
 //
 // Handlers are registered once per type and checked by the compiler: a
 // handler receives its own event struct, whether the event came from an
-// adapter or as a generic message from a channel layer. An event with no
-// handler is an error naming its type, except the final disconnect event,
-// which a consumer may ignore.
+// adapter or as a generic message from a channel layer. A platform event
+// with no handler is an error naming its type (an UnknownEventError, which
+// ends the scope), except the final disconnect event, which a consumer may
+// ignore.
+//
+// # Layer messages the consumer cannot handle
+//
+// Any process that can write to the channel layer can send to a group: a
+// Django consumer's chat.message, a message of an older version of the
+// bot. A layer message whose type has no handler, or whose fields do not
+// decode into the handler's event type, is dropped before it enters the
+// scope: the scope and its connection go on, a warning names the type,
+// the channel, the reason and the error (once per type per minute for all
+// the consumers below one WithLayer, with the number of drops it did not
+// log), and an observer given with ObserveDrops counts every drop, as
+// ops.Metrics does in switchboard_layer_messages_dropped_total.
 //
 // # Chat consumers
 //

@@ -32,15 +32,31 @@ type layerKey struct{}
 // WithLayer returns middleware that makes l the channel layer of every
 // consumer below it, the way Django Channels' CHANNEL_LAYERS setting does
 // for a project. Its type converts to router.Middleware.
-func WithLayer(l Layer) func(scope.Application) scope.Application {
-	return scopeValue(layerKey{}, l)
+//
+// A message that arrives on an instance's channel and that its consumer
+// cannot handle (no handler for its type, or fields that do not decode
+// into the handler's type) is dropped: the scope goes on, each drop
+// reaches the DropObserver of ObserveDrops, and a warning naming the type,
+// the channel and the error is logged (see WithLogger) at most once per
+// type per DropWarnEvery, for all the consumers below this WithLayer
+// together.
+func WithLayer(l Layer, opts ...LayerOption) func(scope.Application) scope.Application {
+	return scopeValue(layerKey{}, &withLayer{l: l, drops: newDrops(opts)})
+}
+
+// withLayer is the scope value of WithLayer.
+type withLayer struct {
+	l     Layer
+	drops *drops
 }
 
 // LayerOf returns the channel layer given to the application of s by
 // WithLayer, or nil.
 func LayerOf(s *scope.Scope) Layer {
-	l, _ := s.Value(layerKey{}).(Layer)
-	return l
+	if w, ok := s.Value(layerKey{}).(*withLayer); ok {
+		return w.l
+	}
+	return nil
 }
 
 // channel is an instance's own layer channel and the groups it joined.
@@ -49,6 +65,8 @@ func LayerOf(s *scope.Scope) Layer {
 // platform events.
 type channel struct {
 	l      Layer
+	drops  *drops
+	disp   dispatcher
 	name   string
 	groups []string
 	cancel context.CancelFunc
@@ -65,25 +83,31 @@ func (b *Base) ChannelName(ctx context.Context) (string, error) {
 	if b.ch != nil {
 		return b.ch.name, nil
 	}
-	l := b.Layer()
-	if l == nil {
+	w, _ := b.scope.Value(layerKey{}).(*withLayer)
+	if w == nil || w.l == nil {
 		return "", ErrNoLayer
 	}
-	name, err := l.NewChannel(ctx, "specific.")
+	name, err := w.l.NewChannel(ctx, "specific.")
 	if err != nil {
 		return "", fmt.Errorf("consumer: new channel for %s: %w", b.scope, err)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	b.ch = &channel{l: l, name: name, cancel: cancel, done: make(chan struct{})}
+	b.ch = &channel{l: w.l, drops: w.drops, disp: b.disp, name: name, cancel: cancel, done: make(chan struct{})}
 	go b.ch.receive(rctx, b.conn, b.scope, LoggerOf(b.scope))
 	return name, nil
 }
 
 // receive posts what arrives on the channel to the instance until ctx ends
-// or the layer closes.
+// or the layer closes. What the instance cannot handle is dropped here,
+// before it reaches the scope (see WithLayer).
 func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope, log *slog.Logger) {
 	defer close(c.done)
-	_ = layer.Consume(ctx, c.l, c.name, func(ev event.Event) error {
+	_ = layer.Consume(ctx, c.l, c.name, func(msg event.Event) error {
+		ev, err := c.disp.accept(msg)
+		if err != nil {
+			c.drops.drop(log, s, c.name, msg, err)
+			return nil
+		}
 		if err := conn.Post(ctx, ev); err != nil {
 			if !errors.Is(err, scope.ErrEnded) && ctx.Err() == nil {
 				log.Error("consumer: layer message not delivered to its scope", "scope", s.String(), "channel", c.name, "event", ev.Type(), "err", err)

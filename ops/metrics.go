@@ -22,6 +22,7 @@ type Metrics struct {
 	handler     *latencyVec            // protocol
 	handlerErrs *prometheus.CounterVec // protocol
 	layerErrs   *prometheus.CounterVec // op, kind
+	layerDrops  *prometheus.CounterVec // type, reason
 	retries     *prometheus.CounterVec // adapter
 	rateWait    *prometheus.CounterVec // adapter
 	refused     *prometheus.CounterVec // listener, reason
@@ -76,6 +77,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			"Channel layer operations that failed, by operation and kind of failure "+
 				"(error, channel_full, closed, canceled).",
 			"op", "kind"),
+		layerDrops: counter("layer_messages_dropped_total",
+			"Layer messages consumers dropped because they could not handle them, by message type "+
+				"and reason (no_handler, undecodable).",
+			"type", "reason"),
 		retries: counter("outbound_retries_total",
 			"Platform requests an adapter retried, by adapter.",
 			"adapter"),
@@ -89,7 +94,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.eventsIn, m.eventsOut, m.live, m.ends, m.handler, m.handlerErrs,
-		m.layerErrs, m.retries, m.rateWait, m.refused,
+		m.layerErrs, m.layerDrops, m.retries, m.rateWait, m.refused,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -126,6 +131,16 @@ func (m *Metrics) ListenRefused(listener, reason string) {
 		return
 	}
 	m.refused.WithLabelValues(listener, reason).Inc()
+}
+
+// LayerMessageDropped counts a layer message a consumer dropped; it does
+// nothing on a nil *Metrics. It makes *Metrics a consumer.DropObserver
+// (give it with consumer.ObserveDrops), which bounds the types it reports.
+func (m *Metrics) LayerMessageDropped(typ, reason string) {
+	if m == nil {
+		return
+	}
+	m.layerDrops.WithLabelValues(typ, reason).Inc()
 }
 
 // clock returns the monotonic time since m was made.

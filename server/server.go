@@ -125,7 +125,10 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.slow = slow
-	s.app = consumer.WithLayer(l)(opsrv.metrics.Middleware()(slow.Middleware()(router.ByProtocol(routes))))
+	// Consumers log through the server's logger and count the layer
+	// messages they drop in its metrics.
+	withConsumers := router.Chain(consumer.WithLogger(o.log), consumer.WithLayer(l, consumer.ObserveDrops(opsrv.metrics)))
+	s.app = withConsumers(opsrv.metrics.Middleware()(slow.Middleware()(router.ByProtocol(routes))))
 	adapterErrs := s.buildAdapters(o, reg, setupLayer(l, backend), opsrv.metrics)
 	errs = append(errs, adapterErrs...)
 	if len(adapterErrs) == 0 && len(s.adapters) == 0 {

@@ -1,0 +1,172 @@
+package room_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/bots/room"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/layer/redis"
+	"github.com/switchboard-bots/switchboard/ops"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// python is Debian's interpreter, which sees Debian's python3-channels-redis;
+// another python3 earlier on PATH would not.
+const python = "/usr/bin/python3"
+
+// A Django process group-sends to the room the Channels tutorial's
+// chat.message and a room.message whose text is a number: the room's
+// WebSocket members stay connected, one warning per type is logged and the
+// drops are counted, and the members get the next good message.
+func TestForeignMessagesDoNotDisconnectTheRoom(t *testing.T) {
+	if out, err := exec.Command(python, "-c", "import channels_redis.core").CombinedOutput(); err != nil {
+		t.Skipf("SKIPPING: %s cannot import channels_redis (%v: %s); install it with: apt-get install -y python3-channels-redis", python, err, out)
+	}
+	url, prefix := sharedRedis(t)
+	l, err := redis.New(redis.Config{URL: url, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+
+	reg := prometheus.NewRegistry()
+	metrics, err := ops.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logtest.Buffer
+	app := consumer.WithLogger(logs.Logger())(consumer.WithLayer(l, consumer.ObserveDrops(metrics))(room.New()))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wsa.New(wsa.Config{}, wsa.WithListener(ln))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})), adapters.WithLogger(logs.Logger()))
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background(), app) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		<-done
+	}()
+	<-h.Ready()
+
+	members := make([]*gorilla.Conn, 2)
+	for i := range members {
+		c, _, err := gorilla.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/ws/room/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		members[i] = c
+		read(t, c) // the welcome: the member is in the group
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, python, "testdata/foreign.py", url, prefix, room.Group(room.Lobby)).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	for i, c := range members {
+		if got := read(t, c); got != "[django] django: a good one" {
+			t.Fatalf("member %d got %q, want the next good message", i, got)
+		}
+	}
+
+	out := logs.String()
+	for _, typ := range []string{"chat.message", "room.message"} {
+		if n := strings.Count(out, "type="+typ+" "); n != 1 {
+			t.Errorf("%d warnings for %s, want 1:\n%s", n, typ, out)
+		}
+	}
+	for _, want := range []string{`has no handler for event \"chat.message\"`, "reason=no_handler", "reason=undecodable", "channel=specific."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the warnings lack %s:\n%s", want, out)
+		}
+	}
+	want := `
+# HELP switchboard_layer_messages_dropped_total Layer messages consumers dropped because they could not handle them, by message type and reason (no_handler, undecodable).
+# TYPE switchboard_layer_messages_dropped_total counter
+switchboard_layer_messages_dropped_total{reason="no_handler",type="chat.message"} 2
+switchboard_layer_messages_dropped_total{reason="undecodable",type="room.message"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "switchboard_layer_messages_dropped_total"); err != nil {
+		t.Error(err)
+	}
+
+	// Still members, both ways.
+	if err := members[0].WriteMessage(gorilla.TextMessage, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, members[1]); got != "[web] Anonymous: still here" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// read returns the next text frame of c, failing t on a close or after 10 s.
+func read(t *testing.T, c *gorilla.Conn) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// sharedRedis returns the URL of the Redis the tests share
+// (SWITCHBOARD_REDIS_URL, or the local default) and a key prefix of the
+// test's own, whose keys are deleted when the test ends.
+func sharedRedis(t *testing.T) (url, prefix string) {
+	t.Helper()
+	url = os.Getenv("SWITCHBOARD_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		t.Fatalf("no Redis at %s (%v): start redis-server there or set SWITCHBOARD_REDIS_URL", url, err)
+	}
+	prefix = "sbtest." + strings.ToLower(rand.Text()[:10]) + "."
+	t.Cleanup(func() {
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Unlink(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("deleting the test's keys: %v", err)
+		}
+	})
+	return url, prefix
+}
