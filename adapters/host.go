@@ -193,7 +193,7 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 
 	var pushes sync.WaitGroup
 	if p, ok := h.a.(Pusher); ok && h.opts.layer != nil {
-		pushes.Go(func() { h.push(serveCtx, p) })
+		pushes.Go(func() { newPushes(h, p).run(serveCtx, grace) })
 	}
 	// A cancelled ctx is a hard stop, like Close: handlers and Serve's
 	// grace end at once, not once Serve returned, since Serve may be
@@ -209,12 +209,17 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 	serveErr := h.a.Serve(serveCtx, in)
 	close(h.served)
 	stopIn()
-	pushes.Wait()
 	hardStopped := !stopHard()
 
 	h.mu.Lock()
 	stopped := h.stopped
 	h.mu.Unlock()
+	if !stopped {
+		// Serve ended by itself: pushes still queued have the adapter's
+		// grace while Shutdown drains; here there is none to wait for.
+		endGrace()
+	}
+	pushes.Wait()
 	switch {
 	case hardStopped:
 		<-hard
@@ -302,21 +307,6 @@ func (h *Host) Push(ctx context.Context, ev event.Event) error {
 		return &unsupportedError{adapter: h.Name(), what: "push"}
 	}
 	return p.Push(ctx, ev)
-}
-
-// push delivers what arrives on the push channel until ctx ends. Every
-// process with the adapter takes from the same channel, so each event is
-// pushed once, by whichever process received it.
-func (h *Host) push(ctx context.Context, p Pusher) {
-	ch := PushChannel(h.Name())
-	_ = layer.Consume(ctx, h.opts.layer, ch, func(ev event.Event) error {
-		if err := p.Push(context.WithoutCancel(ctx), ev); err != nil {
-			h.opts.log.Error("push failed", "adapter", h.Name(), "event", ev.Type(), "err", err)
-		}
-		return nil
-	}, func(err error, retryIn time.Duration) {
-		h.opts.log.Warn("push: receive failed; retrying", "channel", ch, "err", err, "retry_in", retryIn)
-	})
 }
 
 // protocol is the scope manager's view of the Host.
