@@ -31,6 +31,10 @@ type Options struct {
 	BotToken, AppToken, SigningSecret string
 	// PingInterval is how often the Socket Mode connection is pinged.
 	PingInterval time.Duration
+	// PostLimit, when set, answers chat.postMessage calls over it 429
+	// ratelimited, with Retry-After: 1, and counts them (RateLimited).
+	// Default: no limit.
+	PostLimit *PostLimit
 }
 
 // Server is a fake Slack. Make it with New; it closes when the test ends.
@@ -50,6 +54,7 @@ type Server struct {
 	failures map[string][]Failure
 	chanErr  map[string]string
 	ts       int64
+	posts    postBuckets
 
 	sock socketState
 }
@@ -97,6 +102,9 @@ func New(tb testing.TB, o Options) *Server {
 		o.PingInterval = 100 * time.Millisecond
 	}
 	s := &Server{opts: o, changed: make(chan struct{}), failures: map[string][]Failure{}, chanErr: map[string]string{}}
+	if o.PostLimit != nil {
+		s.posts.limit = *o.PostLimit
+	}
 	s.sock.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)

@@ -2,6 +2,7 @@ package fakeslack_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -76,5 +77,27 @@ func TestWebAPIThroughSlackGo(t *testing.T) {
 	bad := slackapi.New("xoxb-wrong", slackapi.OptionAPIURL(f.APIURL), slackapi.OptionHTTPClient(&http.Client{Transport: tr}))
 	if _, err := bad.AuthTestContext(ctx); err == nil || err.Error() != "invalid_auth" {
 		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+// PostLimit refuses the posts to a channel past its burst, and not those
+// to another channel.
+func TestPostLimit(t *testing.T) {
+	f := fakeslack.New(t, fakeslack.Options{PostLimit: &fakeslack.PostLimit{PerSecond: 1, Burst: 3}})
+	api := slackapi.New(fakeslack.BotToken, slackapi.OptionAPIURL(f.APIURL))
+	for i := range 3 {
+		if _, _, err := api.PostMessage("C1", slackapi.MsgOptionText("x", false)); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	_, _, err := api.PostMessage("C1", slackapi.MsgOptionText("x", false))
+	if rl, ok := errors.AsType[*slackapi.RateLimitedError](err); !ok || rl.RetryAfter != time.Second {
+		t.Fatalf("a fourth post at once: %v, want rate limited for 1s", err)
+	}
+	if _, _, err := api.PostMessage("C2", slackapi.MsgOptionText("x", false)); err != nil {
+		t.Fatalf("another channel: %v", err)
+	}
+	if n := f.RateLimited(); n != 1 {
+		t.Fatalf("RateLimited() = %d, want 1", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // chatMethods are the methods FailChannel applies to.
@@ -42,6 +43,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		f = &Failure{Code: "invalid_auth"}
 	} else if code := s.chanErr[params["channel"]]; code != "" && chatMethods[method] {
 		f = &Failure{Code: code}
+	} else if method == "chat.postMessage" && s.opts.PostLimit != nil && !s.posts.allowLocked(params["channel"], time.Now()) {
+		f = &Failure{Status: http.StatusTooManyRequests, RetryAfter: 1}
 	}
 	if f != nil {
 		call.Err = f.Code
