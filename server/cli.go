@@ -55,6 +55,7 @@ const usage = `usage:
   botserver [-config FILE] [-grace DURATION]    run the bots (embedded defaults without -config)
   botserver worker -config FILE CHANNEL...      serve layer channels only (the "channel" routes)
   botserver check -config FILE                  validate a config file and exit
+  botserver playground [-config FILE]           chat with the bots as a Telegram, Slack and web user, locally
   botserver -version                            print the version
   botserver help                                print this
 `

@@ -8,6 +8,7 @@
 //	botserver [-config FILE] [-grace DURATION]
 //	botserver worker -config FILE CHANNEL...
 //	botserver check -config FILE
+//	botserver playground [-config FILE] [-addr ADDR]
 //	botserver -version
 //	botserver help
 //
@@ -17,7 +18,11 @@
 package main
 
 import (
+	"context"
+	"os"
+
 	"github.com/switchboard-bots/switchboard/builtin"
+	"github.com/switchboard-bots/switchboard/playground"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -26,4 +31,10 @@ import (
 // the binary's build info.
 var version string
 
-func main() { server.Main(builtin.Registry(), version) }
+func main() {
+	reg := builtin.Registry()
+	if len(os.Args) > 1 && os.Args[1] == "playground" {
+		os.Exit(playground.Command{Registry: reg, Stdout: os.Stdout, Stderr: os.Stderr}.Run(context.Background(), os.Args[2:]))
+	}
+	server.Main(reg, version)
+}

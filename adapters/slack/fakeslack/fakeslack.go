@@ -69,6 +69,8 @@ type Call struct {
 	// Err is the error the fake answered with ("channel_not_found",
 	// "http_429"), or "" on success.
 	Err string
+	// Time is when the call arrived.
+	Time time.Time
 }
 
 // Channel, Text and Thread return the common parameters.
@@ -87,8 +89,16 @@ type Failure struct {
 	Code string
 }
 
-// New starts a fake Slack on 127.0.0.1.
+// New starts a fake Slack on 127.0.0.1 that closes when the test ends.
 func New(tb testing.TB, o Options) *Server {
+	s := NewServer(o)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// NewServer starts a fake Slack on 127.0.0.1 outside a test (a
+// playground). Close it when done.
+func NewServer(o Options) *Server {
 	if o.BotToken == "" {
 		o.BotToken = BotToken
 	}
@@ -113,7 +123,6 @@ func New(tb testing.TB, o Options) *Server {
 	s.srv = httptest.NewServer(mux)
 	s.APIURL = s.srv.URL + "/api/"
 	s.client = &http.Client{Timeout: Timeout, Transport: &http.Transport{}}
-	tb.Cleanup(s.Close)
 	return s
 }
 

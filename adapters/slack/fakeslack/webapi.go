@@ -27,7 +27,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		token = params["token"]
 	}
 	delete(params, "token")
-	call := Call{Method: method, Token: token, Params: params}
+	call := Call{Method: method, Token: token, Params: params, Time: time.Now()}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,7 +110,7 @@ func (s *Server) serveRespond(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notifyLocked()
-	call := Call{Method: "response_url", Params: params}
+	call := Call{Method: "response_url", Params: params, Time: time.Now()}
 	if q := s.failures["response_url"]; len(q) > 0 {
 		f := q[0]
 		s.failures["response_url"] = q[1:]

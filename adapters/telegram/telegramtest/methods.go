@@ -203,6 +203,7 @@ func (s *Server) call(c *Call) reply {
 				return bad("message identifier is not specified")
 			}
 			msg.MessageID, msg.EditDate = id, time.Now().Unix()
+			c.MessageID = id
 			return ok(msg)
 		}
 	case "sendChatAction":
@@ -231,6 +232,7 @@ func (s *Server) call(c *Call) reply {
 	default:
 		return Reply{Code: 404, Description: "Not Found"}.reply()
 	}
+	c.MessageID = msg.MessageID
 	s.nextMsg++
 	return ok(msg)
 }

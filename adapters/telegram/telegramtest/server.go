@@ -36,6 +36,9 @@ type Call struct {
 	Time time.Time
 	// Status is the HTTP status the fake answered.
 	Status int
+	// MessageID is the message a successful send made, or an edit
+	// changed.
+	MessageID int
 }
 
 // ChatID returns the call's chat_id parameter as a number (0 if absent).
