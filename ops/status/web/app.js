@@ -46,6 +46,7 @@ function drawChart(canvas, ins, outs) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || 240, h = canvas.clientHeight || 48;
   if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr); }
+  canvas.dataset.points = String(ins.length);
   const g = canvas.getContext("2d");
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
@@ -54,9 +55,11 @@ function drawChart(canvas, ins, outs) {
   g.strokeStyle = "#e5e7eb"; g.lineWidth = 1;
   g.beginPath(); g.moveTo(0, h - 0.5); g.lineTo(w, h - 0.5); g.stroke();
   const css = getComputedStyle(document.documentElement);
-  for (const [series, color] of [[ins, css.getPropertyValue("--in")], [outs, css.getPropertyValue("--out")]]) {
+  // In is drawn wide and out narrow on top, so that both show where they
+  // are equal, as they are for an echo bot.
+  for (const [series, color, width] of [[ins, css.getPropertyValue("--in"), 3.5], [outs, css.getPropertyValue("--out"), 1.5]]) {
     if (series.length === 0) continue;
-    g.strokeStyle = color.trim(); g.lineWidth = 1.5;
+    g.strokeStyle = color.trim(); g.lineWidth = width;
     g.beginPath();
     series.forEach((v, i) => {
       const x = w - (series.length - 1 - i) * (w / (n - 1));
@@ -66,7 +69,7 @@ function drawChart(canvas, ins, outs) {
     g.stroke();
   }
   g.fillStyle = "#6b7280"; g.font = "10px system-ui, sans-serif"; g.textBaseline = "top";
-  g.fillText("max " + fmtRate(top) + "/s", 2, 1);
+  g.fillText("max " + fmtRate(top) + "/s · last " + fmtDuration(ins.length * interval / 1000), 2, 1);
 }
 
 function renderAdapters(s, now) {
@@ -83,8 +86,8 @@ function renderAdapters(s, now) {
     }
     const name = row.querySelector(".name");
     name.replaceChildren(el("strong", {}, a.name), el("br"),
-      el("span", { class: "muted" }, a.kind + (a.protocols && a.protocols.length && a.protocols.join() !== a.kind ? " (" + a.protocols.join(", ") + ")" : "")),
-      a.detail ? el("div", { class: "muted" }, a.detail) : null);
+      el("span", { class: "muted" }, a.kind + (a.protocols && a.protocols.length && a.protocols.join() !== a.kind ? " (" + a.protocols.join(", ") + ")" : "")));
+    if (a.detail) name.append(el("div", { class: "muted" }, a.detail));
     const state = row.querySelector(".state");
     state.replaceChildren(el("span", { class: "badge " + stateClass(a.state) }, a.state),
       ...(a.reasons || []).map((r) => el("div", { class: "muted note" }, r)));
@@ -104,7 +107,8 @@ function renderAdapters(s, now) {
     drawChart(row.querySelector("canvas"), a.in_history || [], a.out_history || []);
     const note = row.querySelector(".note");
     note.replaceChildren();
-    if (a.said) note.append(el("div", { class: "said" }, a.said.message, el("span", { class: "muted" }, " · " + fmtAge(a.said.time, now))));
+    const same = a.said && a.last_problem && a.said.time === a.last_problem.time && a.said.message === a.last_problem.message;
+    if (a.said && !same) note.append(el("div", { class: "said" }, a.said.message, el("span", { class: "muted" }, " · " + fmtAge(a.said.time, now))));
     if (a.last_problem) {
       const p = a.last_problem;
       note.append(el("div", { class: "problem" }, p.level + ": " + p.message + (p.err ? ": " + p.err : ""),
@@ -202,7 +206,12 @@ async function poll() {
     interval = s.interval_ms || 1000;
     failures = 0;
     document.body.classList.remove("stale");
-    render(s);
+    try {
+      render(s);
+    } catch (e) {
+      $("#updated").textContent = "page error: " + e.message;
+      console.error(e);
+    }
   } catch (e) {
     failures++;
     document.body.classList.add("stale");
