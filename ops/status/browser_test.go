@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,28 +16,8 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
-	"github.com/switchboard-bots/switchboard/builtin"
-	"github.com/switchboard-bots/switchboard/consumer"
-	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
 	"github.com/switchboard-bots/switchboard/ops/status"
-	"github.com/switchboard-bots/switchboard/scope"
-	"github.com/switchboard-bots/switchboard/server"
 )
-
-// stuck is a WebSocket bot whose handler blocks until released: the
-// handler the page must list as running long.
-type stuck struct {
-	consumer.WebSocket
-	release <-chan struct{}
-}
-
-func (b *stuck) Receive(ctx context.Context, _ wsevent.Receive) error {
-	select {
-	case <-b.release:
-	case <-ctx.Done():
-	}
-	return nil
-}
 
 // pageView is what the page shows, read from its DOM.
 type pageView struct {
@@ -95,54 +72,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	if bin == "" {
 		t.Skip("SKIPPED: no Chromium found (install the Debian package chromium, or set CHROMIUM); the status page was NOT tested in a browser")
 	}
-	tg := telegramtest.New(t)
-	release := make(chan struct{})
-	reg := builtin.Registry()
-	reg.Register("stuck", func(server.Deps) (scope.Application, error) {
-		return consumer.New(func() *stuck { return &stuck{release: release} }, consumer.On((*stuck).Receive)), nil
-	})
-	cfg, err := server.Parse("status.yaml", []byte(fmt.Sprintf(`
-websocket:
-  addr: "127.0.0.1:0"
-  scopes: {max_scopes: 50}
-telegram:
-  token: %q
-  endpoint: %q
-  limits: {global_per_second: 1000, chat_per_second: 100}  # no handler waits for a rate limit
-  scopes: {max_scopes: 100}
-ops: {addr: "127.0.0.1:0", slow_handler: 1s}
-routes:
-  websocket:
-    paths:
-      - {path: /stuck/, bot: stuck}
-      - {path: /chat/, bot: wschat}
-  telegram: {bot: echo}
-`, tg.Token(), tg.Endpoint())), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(cfg, reg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case <-s.WebSocket().Ready():
-	case err := <-done:
-		t.Fatalf("server stopped: %v", err)
-	}
-	// Released first (cleanups run last first), so that shutdown finds
-	// the stuck handler gone.
-	t.Cleanup(func() { close(release) })
+	s, tg := runServer(t)
 
 	// Traffic until the test ends: ten WebSocket clients echoing, five
 	// Telegram chats talking.
@@ -276,16 +206,6 @@ routes:
 	if strings.Contains(v.Text, tg.Token()) {
 		t.Error("the page shows the Telegram token")
 	}
-}
-
-func get(t *testing.T, url string) string {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func read(ctx context.Context) (pageView, error) {
