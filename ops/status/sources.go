@@ -38,7 +38,8 @@ type Adapter struct {
 // Checker runs readiness checks: *ops.Health satisfies it. A failure
 // named like an adapter, or starting with its name and a space ("telegram
 // handlers"), is that adapter's; the one named by Layer.Check is the
-// layer's.
+// layer's. A Checker that also has a Names() []string method, as
+// *ops.Health does, has its passing checks listed too.
 type Checker interface {
 	Check(ctx context.Context) []ops.Failure
 }
