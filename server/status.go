@@ -14,6 +14,7 @@ type statusParts struct {
 	traffic *status.Traffic
 	logs    *status.LogTap
 	page    *status.Status
+	redact  func(string) string // masks the config's secrets
 }
 
 // newStatusParts makes the status page's counters, and the logger that
@@ -22,7 +23,7 @@ type statusParts struct {
 func newStatusParts(cfg *Config, log *slog.Logger) (statusParts, *slog.Logger) {
 	red := cfg.Redactor()
 	tap := status.NewLogTap(status.LogTapOptions{Redact: red.String})
-	return statusParts{traffic: status.NewTraffic(), logs: tap}, slog.New(tap.Handler(log.Handler()))
+	return statusParts{traffic: status.NewTraffic(), logs: tap, redact: red.String}, slog.New(tap.Handler(log.Handler()))
 }
 
 // buildStatus makes the status page over the server's parts, for the ops
@@ -41,7 +42,7 @@ func (s *Server) buildStatus() {
 		Slow:     s.slow,
 		Metrics:  s.ops.reg,
 		Layer:    l,
-	}, status.Options{Logger: s.log})
+	}, status.Options{Logger: s.log, Redact: s.st.redact})
 	s.ops.status = s.st.page
 }
 

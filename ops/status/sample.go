@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"math"
 	"slices"
@@ -27,6 +28,9 @@ func (s *Status) Sample(ctx context.Context) Snapshot {
 	var failures []ops.Failure
 	if s.src.Health != nil {
 		failures = s.src.Health.Check(ctx)
+	}
+	for i, f := range failures {
+		failures[i].Err = errors.New(s.o.Redact(f.Err.Error()))
 	}
 	snap.Checks, snap.Ready = checks(s.src.Health, failures)
 

@@ -38,6 +38,10 @@ type Options struct {
 	// Logger gets a warning when the metrics cannot be read. Default:
 	// slog.Default().
 	Logger *slog.Logger
+	// Redact masks secrets in the readiness checks' errors, which may
+	// quote what a backend said (logs.Redactor.String). Default: nothing
+	// masked.
+	Redact func(string) string
 	// Process is this process's identity. Default: the host name, process
 	// id, start time and the build's module version and VCS revision.
 	Process *Process
@@ -105,6 +109,9 @@ func New(src Sources, o Options) *Status {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Redact == nil {
+		o.Redact = func(s string) string { return s }
 	}
 	if src.Layer.Check == "" {
 		src.Layer.Check = "layer"

@@ -178,3 +178,18 @@ func TestSampleForgetsAnAdapterThatIsGone(t *testing.T) {
 		t.Fatalf("a restarted adapter kept its old history: %v", s.Adapters[0].InHistory)
 	}
 }
+
+// TestSampleMasksCheckErrors: a readiness check's error may quote what a
+// backend said; the page shows it masked.
+func TestSampleMasksCheckErrors(t *testing.T) {
+	health := &checker{names: []string{"layer"}, failed: []ops.Failure{{Name: "layer", Err: errors.New("dial redis://:hunter2@10.0.0.1:6379: refused")}}}
+	st := status.New(status.Sources{Health: health}, status.Options{Process: &status.Process{},
+		Redact: func(s string) string { return strings.ReplaceAll(s, "hunter2", "[redacted]") }})
+	s := st.Sample(context.Background())
+	if s.Layer.OK || s.Layer.Error != "dial redis://:[redacted]@10.0.0.1:6379: refused" || s.Checks[0].Error != s.Layer.Error {
+		t.Fatalf("layer %+v, checks %+v: want the error masked", s.Layer, s.Checks)
+	}
+	if strings.Contains(string(st.JSON()), "hunter2") {
+		t.Fatalf("the JSON shows the secret: %s", st.JSON())
+	}
+}
