@@ -58,6 +58,18 @@ func (h *Health) AddCheck(name string, fn func(ctx context.Context) error) {
 	h.checks = append(h.checks, check{name, fn})
 }
 
+// Names returns the names of the readiness checks, in the order they were
+// added.
+func (h *Health) Names() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	names := make([]string, len(h.checks))
+	for i, c := range h.checks {
+		names[i] = c.name
+	}
+	return names
+}
+
 // Check runs every readiness check at once and returns those that failed,
 // in the order they were added; none means ready. It returns within about
 // the timeout, or sooner when ctx ends.

@@ -74,6 +74,8 @@ type watched struct {
 type slowOne struct {
 	key, typ string
 	for_     time.Duration
+	x        *watched // where it runs, to tell later whether it still does
+	seq      uint64   // the event x was handling
 }
 
 // SlowOptions configure SlowHandlers.
@@ -185,7 +187,7 @@ func (w *SlowHandlers) Scan() {
 		for x := range sh.m {
 			x.mu.Lock()
 			if x.start != 0 && now-x.start >= cut {
-				one := slowOne{key: x.s.Key, typ: x.typ, for_: time.Duration(now - x.start)}
+				one := slowOne{key: x.s.Key, typ: x.typ, for_: time.Duration(now - x.start), x: x, seq: x.seq}
 				found[x.s.Adapter] = append(found[x.s.Adapter], one)
 				if x.told != x.seq {
 					x.told = x.seq

@@ -135,8 +135,9 @@ type AdapterSection struct {
 
 // OpsConfig is the operations listener: metrics and health.
 type OpsConfig struct {
-	// Addr is where /metrics (Prometheus), /healthz (the process runs)
-	// and /readyz (every adapter is up) are served, e.g.
+	// Addr is where /metrics (Prometheus), /healthz (the process runs),
+	// /readyz (every adapter is up) and the status page (/status and
+	// /status.json, package ops/status) are served, e.g.
 	// "127.0.0.1:9090". Default: "" (no ops listener).
 	Addr string `yaml:"addr"`
 	// SlowHandler is how long a handler may run before it is reported:

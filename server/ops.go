@@ -13,9 +13,11 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/ops"
+	"github.com/switchboard-bots/switchboard/ops/status"
 )
 
-// opsServer is the operations listener: /metrics, /healthz and /readyz.
+// opsServer is the operations listener: /metrics, /healthz, /readyz and
+// /status.
 type opsServer struct {
 	reg     *prometheus.Registry
 	metrics *ops.Metrics
@@ -25,6 +27,7 @@ type opsServer struct {
 	log     *slog.Logger
 	srv     *adapters.HTTPServer // set by listen
 	pprof   bool                 // serve Go's runtime profiles too
+	status  *status.Status       // the status page; nil for none
 }
 
 // Defaults of the ops listener's own budget: a few scrapers and probes
@@ -64,6 +67,9 @@ func (o *opsServer) listen() error {
 	h := ops.Handler(o.reg, o.health)
 	if o.pprof {
 		h = withPprof(h)
+	}
+	if o.status != nil {
+		h = o.status.Wrap(h)
 	}
 	o.srv = adapters.NewHTTPServer(ln, h, o.cfg, adapters.ListenName("ops"),
 		adapters.ListenLogger(o.log), adapters.ListenReport(adapters.NewReport(o.metrics, "ops")))

@@ -38,6 +38,7 @@ type Server struct {
 	ops       *opsServer
 	slow      *ops.SlowHandlers
 	bodies    *adapters.BodyBudget // request bodies in memory, for every adapter's listeners
+	st        statusParts          // the status page on the ops listener
 
 	stopOnce sync.Once
 }
@@ -94,7 +95,9 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(reg); err != nil {
 		errs = append(errs, err)
 	}
-	s := &Server{cfg: cfg, log: o.log}
+	st, tapped := newStatusParts(cfg, o.log)
+	o.log = tapped
+	s := &Server{cfg: cfg, log: o.log, st: st}
 	opsrv, err := newOps(cfg.Ops, s.log)
 	if err != nil {
 		return nil, err
@@ -128,7 +131,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	// Consumers log through the server's logger and count the layer
 	// messages they drop in its metrics.
 	withConsumers := router.Chain(consumer.WithLogger(o.log), consumer.WithLayer(l, consumer.ObserveDrops(opsrv.metrics)))
-	s.app = withConsumers(opsrv.metrics.Middleware()(slow.Middleware()(router.ByProtocol(routes))))
+	s.app = withConsumers(opsrv.metrics.Middleware()(st.traffic.Middleware()(slow.Middleware()(router.ByProtocol(routes)))))
 	adapterErrs := s.buildAdapters(o, reg, setupLayer(l, backend), opsrv.metrics)
 	errs = append(errs, adapterErrs...)
 	if len(adapterErrs) == 0 && len(s.adapters) == 0 {
@@ -140,6 +143,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		return nil, sortErrors(errs)
 	}
 	s.addChecks(backend)
+	s.buildStatus()
 	return s, nil
 }
 
@@ -333,6 +337,7 @@ func (s *Server) Run(ctx context.Context) error {
 	watch, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.slow.Run(watch)
+	go s.st.page.Run(watch)
 	errs := make(chan error, len(s.adapters))
 	for _, a := range s.adapters {
 		go func() {

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"cmp"
+	"log/slog"
+	"net"
+
+	"github.com/switchboard-bots/switchboard/ops/status"
+)
+
+// statusParts are the status page (ops/status) and what it counts: the
+// events of every scope by adapter, and each adapter's last log lines.
+type statusParts struct {
+	traffic *status.Traffic
+	logs    *status.LogTap
+	page    *status.Status
+	redact  func(string) string // masks the config's secrets
+}
+
+// newStatusParts makes the status page's counters, and the logger that
+// feeds it each adapter's last line and problem, masked with the config's
+// secrets.
+func newStatusParts(cfg *Config, log *slog.Logger) (statusParts, *slog.Logger) {
+	red := cfg.Redactor()
+	tap := status.NewLogTap(status.LogTapOptions{Redact: red.String})
+	return statusParts{traffic: status.NewTraffic(), logs: tap, redact: red.String}, slog.New(tap.Handler(log.Handler()))
+}
+
+// buildStatus makes the status page over the server's parts, for the ops
+// listener to serve at /status.
+func (s *Server) buildStatus() {
+	l := status.Layer{Backend: cmp.Or(s.cfg.Layer.Backend, "memory"), Detail: "in this process's memory"}
+	if l.Backend == "redis" {
+		rc := s.cfg.redisConfig()
+		l.Shared, l.Detail = true, "mode "+string(cmp.Or(rc.Mode, "single"))+", key prefix "+cmp.Or(rc.Prefix, "asgi")
+	}
+	s.st.page = status.New(status.Sources{
+		Adapters: s.statusAdapters,
+		Traffic:  s.st.traffic,
+		Logs:     s.st.logs,
+		Health:   s.ops.health,
+		Slow:     s.slow,
+		Metrics:  s.ops.reg,
+		Layer:    l,
+	}, status.Options{Logger: s.log, Redact: s.st.redact})
+	s.ops.status = s.st.page
+}
+
+// statusAdapters describes the running adapters for the status page.
+func (s *Server) statusAdapters() []status.Adapter {
+	out := make([]status.Adapter, 0, len(s.adapters))
+	for _, h := range s.adapters {
+		a := status.Adapter{Runner: h, Kind: h.Name(), Protocols: s.protos[h.Name()], MaxScopes: s.maxScopes[h.Name()]}
+		if sec := s.cfg.Adapters[h.Name()]; sec != nil {
+			a.Kind = sec.Kind
+		}
+		if l, ok := h.Adapter().(interface{ Addr() net.Addr }); ok {
+			if addr := l.Addr(); addr != nil {
+				a.Detail = "listening on " + addr.String()
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
