@@ -137,6 +137,14 @@ func (s *Server) InvalidateSessions(resumable bool) {
 	}
 }
 
+// StopAcks leaves every heartbeat from now on without HEARTBEAT_ACK, as a
+// connection that went dead without closing (a zombie) does.
+func (s *Server) StopAcks() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gw.noAcks = true
+}
+
 // Counts is what the Gateway saw.
 type Counts struct {
 	Identifies int // IDENTIFYs answered with READY

@@ -37,6 +37,7 @@ type gatewayState struct {
 	heartbeats int
 	closes     []int // close codes the clients sent
 	nextSess   int
+	noAcks     bool // heartbeats go unanswered
 }
 
 func (g *gatewayState) init() {
@@ -167,7 +168,9 @@ func (s *Server) handleLocked(c *gwConn, op int, d json.RawMessage) {
 	switch op {
 	case opHeartbeat:
 		s.gw.heartbeats++
-		s.sendLocked(c, outFrame{data: marshal(map[string]any{"op": opHeartbeatAck})})
+		if !s.gw.noAcks {
+			s.sendLocked(c, outFrame{data: marshal(map[string]any{"op": opHeartbeatAck})})
+		}
 	case opIdentify:
 		var id struct {
 			Token   string `json:"token"`
