@@ -2,12 +2,14 @@ package discord_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/discord"
 	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -38,7 +40,9 @@ func recording() (scope.Application, chan seen) {
 // it is ready.
 func run(t *testing.T, a adapters.Adapter, app scope.Application, opts ...adapters.HostOption) *adapters.Host {
 	t.Helper()
-	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1})}, opts...)...)
+	base := []adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1}),
+		adapters.WithLogger(slog.New(slog.DiscardHandler))}
+	h := adapters.NewHost(a, append(base, opts...)...)
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), app) }()
 	t.Cleanup(func() {
@@ -76,4 +80,15 @@ func quiet(t *testing.T, ch <-chan seen, d time.Duration) {
 		t.Fatalf("the bot handled %q, want nothing", s.msg.Content)
 	case <-time.After(d):
 	}
+}
+
+// sayer is a bot that says "said" in the conversation of each message.
+type sayerBot struct{ consumer.Chat }
+
+func (b *sayerBot) message(ctx context.Context, _ consumer.ChatMessage) error {
+	return b.Send(ctx, event.Say{Text: "said"})
+}
+
+func sayer() scope.Application {
+	return consumer.New(func() *sayerBot { return new(sayerBot) }, consumer.OnMessage((*sayerBot).message))
 }

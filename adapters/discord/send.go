@@ -117,8 +117,8 @@ func nonce() string {
 }
 
 // split cuts text into pieces of at most maxContent characters, at the
-// last line break or else space of each piece when there is one (which is
-// dropped). An empty text is one empty piece, which Discord refuses with
+// last line break or else space of each piece (which is dropped) when
+// that keeps at least half of it. An empty text is one empty piece, which Discord refuses with
 // its own error.
 func split(text string) []string {
 	var out []string
@@ -129,9 +129,9 @@ func split(text string) []string {
 			cut += n
 		}
 		next := cut
-		if i := strings.LastIndexByte(text[:cut], '\n'); i > 0 {
+		if i := strings.LastIndexByte(text[:cut], '\n'); i > cut/2 {
 			cut, next = i, i+1
-		} else if i := strings.LastIndexByte(text[:cut], ' '); i > 0 {
+		} else if i := strings.LastIndexByte(text[:cut], ' '); i > cut/2 {
 			cut, next = i, i+1
 		}
 		out = append(out, text[:cut])
