@@ -83,7 +83,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 		name = Protocol
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("discord %s: %w", name, err)
+		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	o := options{clock: wallClock{}, base: http.DefaultTransport}
