@@ -126,3 +126,33 @@ func TestHeartbeatsAndZombieConnection(t *testing.T) {
 		t.Fatalf("%+v: want 4 heartbeats and a close with 4000, which keeps the session", c)
 	}
 }
+
+// While the Gateway refuses connections, the adapter tries again at once,
+// then after 1 s, 2 s, 4 s on its clock; once in, it resumes the session.
+func TestReconnectBackoff(t *testing.T) {
+	srv := discordtest.New(t)
+	clock := clocktest.New(time.Unix(1_000_000, 0))
+	app, ch := recording()
+	run(t, newAdapter(t, srv, discord.Config{}, discord.WithClock(clock)), app)
+	clock.NextWait(t) // the first heartbeat's
+	srv.Unavailable(true)
+	srv.Drop()
+	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		if d := clock.NextWait(t); d != want {
+			t.Fatalf("waited %v before trying again, want %v", d, want)
+		}
+		clock.Advance(want)
+	}
+	if d := clock.NextWait(t); d != 8*time.Second {
+		t.Fatalf("waited %v, want 8s", d)
+	}
+	srv.Unavailable(false)
+	srv.Say(discordtest.Message{ChannelID: "3000000000000000001", Content: "said while down"})
+	clock.Advance(8 * time.Second)
+	if s := next(t, ch); s.msg.Content != "said while down" {
+		t.Fatalf("got %q", s.msg.Content)
+	}
+	if c := srv.Counts(); c.Resumes != 1 || c.Identifies != 1 {
+		t.Fatalf("%+v: want the session resumed", c)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/discord/discordtest"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
 )
 
 func push(t *testing.T, h *adapters.Host, ev event.Event) error {
@@ -99,6 +101,27 @@ func TestSay(t *testing.T) {
 	run(t, newAdapter(t, srv, discord.Config{}), app)
 	srv.Say(discordtest.Message{ChannelID: "3000000000000000007", Content: "x"})
 	if p := srv.AwaitPosted(t, 1)[0]; p.ChannelID != "3000000000000000007" || p.Content != "said" || p.ReplyTo != "" {
+		t.Fatalf("posted %+v", p)
+	}
+}
+
+// A discord.send sent by another process to the layer channel
+// push.discord, as a generic message, is posted without a scope.
+func TestPushThroughTheLayer(t *testing.T) {
+	srv := discordtest.New(t)
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	run(t, newAdapter(t, srv, discord.Config{}), echo.New(), adapters.WithPushes(l))
+	msg := event.Message{"type": "discord.send", "channel_id": "3000000000000000005", "content": "from a worker"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.Send(ctx, adapters.PushChannel("discord"), msg); err != nil {
+		t.Fatal(err)
+	}
+	if p := srv.AwaitPosted(t, 1)[0]; p.ChannelID != "3000000000000000005" || p.Content != "from a worker" {
 		t.Fatalf("posted %+v", p)
 	}
 }

@@ -51,7 +51,8 @@
 // Tests drive it with Say (a user's message), Drop (the connections break
 // without a close frame, so sessions stay resumable and what is said
 // meanwhile is replayed), Outage (Drop, and hold new connections until a
-// function returns), Reconnect (op 7), InvalidateSessions (op 9), and read
+// function returns), Unavailable (new connections get 503), StopAcks
+// (heartbeats go unanswered), Reconnect (op 7), InvalidateSessions (op 9), and read
 // it with Posted, AwaitPosted, Violations, Identifies, Resumes and
 // Heartbeats.
 package discordtest

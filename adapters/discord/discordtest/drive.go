@@ -113,6 +113,14 @@ func (s *Server) Outage(f func()) {
 	f()
 }
 
+// Unavailable makes the Gateway answer new connections 503, as a Gateway
+// in trouble does, until called with false. Open connections stay.
+func (s *Server) Unavailable(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
 // Reconnect sends RECONNECT (op 7) on every connection: the client must
 // reconnect and resume.
 func (s *Server) Reconnect() {

@@ -84,8 +84,12 @@ var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return
 // IDENTIFY or RESUME, heartbeats and what is dispatched to its session.
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	held := s.outage
+	held, down := s.outage, s.down
 	s.mu.Unlock()
+	if down {
+		http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
+		return
+	}
 	if held != nil {
 		select {
 		case <-held:

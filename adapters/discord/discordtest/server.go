@@ -90,6 +90,7 @@ type Server struct {
 	rl        rateState
 	gw        gatewayState
 	outage    chan struct{} // non-nil while new connections are held
+	down      bool          // the Gateway answers 503
 	closed    bool
 	connsDone sync.WaitGroup
 }
