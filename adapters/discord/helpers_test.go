@@ -41,7 +41,7 @@ func recording() (scope.Application, chan seen) {
 func run(t *testing.T, a adapters.Adapter, app scope.Application, opts ...adapters.HostOption) *adapters.Host {
 	t.Helper()
 	base := []adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1}),
-		adapters.WithLogger(slog.New(slog.DiscardHandler))}
+		adapters.WithLogger(discardLog())}
 	h := adapters.NewHost(a, append(base, opts...)...)
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), app) }()
@@ -92,3 +92,5 @@ func (b *sayerBot) message(ctx context.Context, _ consumer.ChatMessage) error {
 func sayer() scope.Application {
 	return consumer.New(func() *sayerBot { return new(sayerBot) }, consumer.OnMessage((*sayerBot).message))
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
