@@ -72,9 +72,11 @@
 // reports is the sequence number of the last event it took, in its
 // heartbeats and in RESUME, and a RESUME replays what came after it. The
 // adapter takes an event once Intake.Deliver accepted it into its
-// conversation's inbox (Deliver waits while the inbox is full, and the
-// reading of the Gateway with it, while the heartbeat goes on), and only
-// then advances the sequence number. So a dropped connection loses
+// conversation's inbox, and only then advances the sequence number.
+// Deliver waits while the inbox is full, and the reading of the Gateway
+// with it, for every conversation of the shard, while the heartbeat goes
+// on: Discord keeps what it could not send, and a conversation that
+// stays full for good is for the timeout middleware to cut loose. So a dropped connection loses
 // nothing and handles nothing twice: what was taken is in this process
 // and is handled; what was not is replayed by the RESUME. A restart is
 // another matter: at Shutdown every event taken is handled before the

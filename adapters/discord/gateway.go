@@ -104,6 +104,11 @@ type conn struct {
 	wmu    sync.Mutex // serialises writes
 	acked  atomic.Bool
 	zombie atomic.Bool // closed by the heartbeat for want of an ACK
+	// busy is set while the reader waits for a full inbox, and reads
+	// counts the messages read: while the reader is held or reading, an
+	// ACK missing behind the messages before it proves nothing.
+	busy  atomic.Bool
+	reads atomic.Int64
 }
 
 func (c *conn) write(v any) error {
@@ -191,10 +196,11 @@ func (a *Adapter) connect(ctx context.Context, in *adapters.Intake, log *slog.Lo
 		return false, err
 	}
 	for {
-		// Discord heartbeats every interval: a connection silent for two
-		// is dead, whatever the heartbeat's clock says.
+		// Discord answers every heartbeat: a connection silent for two
+		// intervals is dead, whatever the heartbeat's clock says.
 		_ = ws.SetReadDeadline(time.Now().Add(2*interval + helloTimeout))
 		p, err := read(ws)
+		c.reads.Add(1)
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
@@ -215,7 +221,7 @@ func (a *Adapter) connect(ctx context.Context, in *adapters.Intake, log *slog.Lo
 		}
 		switch p.Op {
 		case opDispatch:
-			if a.dispatch(ctx, in, log, sess, p) {
+			if a.dispatch(ctx, in, log, sess, c, p) {
 				up = true
 			}
 			if p.S > 0 {
@@ -265,18 +271,20 @@ func read(ws *websocket.Conn) (payload, error) {
 
 // heartbeat sends a heartbeat every interval, the first after a random
 // part of it (as Discord asks, so that reconnecting clients spread out),
-// until beats is closed. A heartbeat whose predecessor got no ACK finds
-// the connection a zombie: it closes it so that Serve resumes on a new
-// one.
+// until beats is closed. A heartbeat whose predecessor got no ACK, with
+// nothing read since and the reader not held by a full inbox, finds the
+// connection a zombie: it closes it so that Serve resumes on a new one.
 func (a *Adapter) heartbeat(c *conn, interval time.Duration, sess *session, beats <-chan struct{}) {
 	next := a.clock.After(jitter(0, interval))
+	reads := c.reads.Load()
 	for {
 		select {
 		case <-next:
 		case <-beats:
 			return
 		}
-		if !c.acked.Swap(false) {
+		now := c.reads.Load()
+		if !c.acked.Swap(false) && !c.busy.Load() && now == reads {
 			c.zombie.Store(true)
 			c.close(closeResumable)
 			return
@@ -284,6 +292,7 @@ func (a *Adapter) heartbeat(c *conn, interval time.Duration, sess *session, beat
 		if err := c.write(heartbeatPayload(sess)); err != nil {
 			return // the read loop sees the connection fail
 		}
+		reads = now
 		next = a.clock.After(interval)
 	}
 }

@@ -1,14 +1,18 @@
 package discord_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/discord"
 	"github.com/switchboard-bots/switchboard/adapters/discord/discordtest"
+	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/internal/clocktest"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // The Gateway drops mid-stream: of twenty messages, ten were dispatched
@@ -122,8 +126,9 @@ func TestHeartbeatsAndZombieConnection(t *testing.T) {
 	srv.Await(t, "heartbeat 4, unanswered", func(c discordtest.Counts) bool { return c.Heartbeats == 4 })
 	clock.Advance(time.Minute) // heartbeat 5 finds no ACK for 4
 	srv.Await(t, "a RESUME after the zombie connection", func(c discordtest.Counts) bool { return c.Resumes == 1 && c.Connected == 1 })
-	if c := srv.Counts(); c.Heartbeats != 4 || !slices.Contains(c.Closes, 4000) {
-		t.Fatalf("%+v: want 4 heartbeats and a close with 4000, which keeps the session", c)
+	c := srv.Counts()
+	if c.Heartbeats != 4 || c.Identifies != 1 || slices.Contains(c.Closes, 1000) || slices.Contains(c.Closes, 1001) {
+		t.Fatalf("%+v: want 4 heartbeats, one session, and no close with 1000 or 1001, which would end it", c)
 	}
 }
 
@@ -154,5 +159,45 @@ func TestReconnectBackoff(t *testing.T) {
 	}
 	if c := srv.Counts(); c.Resumes != 1 || c.Identifies != 1 {
 		t.Fatalf("%+v: want the session resumed", c)
+	}
+}
+
+// gate is a bot whose handlers wait until the test opens the gate.
+type gate struct {
+	consumer.Chat
+	open <-chan struct{}
+	seen chan<- string
+}
+
+func (g *gate) message(ctx context.Context, m consumer.ChatMessage) error {
+	<-g.open
+	g.seen <- m.ChatText()
+	return nil
+}
+
+// A conversation whose inbox is full holds the reading of the Gateway
+// back instead of dropping: once its handler goes on, every message comes,
+// in order, on the same connection.
+func TestFullInboxHoldsTheGatewayBack(t *testing.T) {
+	srv := discordtest.New(t)
+	open, seen := make(chan struct{}), make(chan string, 100)
+	app := consumer.New(func() *gate { return &gate{open: open, seen: seen} }, consumer.OnMessage((*gate).message))
+	run(t, newAdapter(t, srv, discord.Config{}), app, adapters.WithScopes(scope.Config{IdleTimeout: -1, InboxSize: 2}))
+	for i := range 20 {
+		srv.Say(discordtest.Message{ChannelID: "3000000000000000001", Content: fmt.Sprint(i)})
+	}
+	close(open)
+	for i := range 20 {
+		select {
+		case text := <-seen:
+			if text != fmt.Sprint(i) {
+				t.Fatalf("got %q, want %d", text, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d never came", i)
+		}
+	}
+	if c := srv.Counts(); c.Resumes != 0 || c.Identifies != 1 {
+		t.Fatalf("%+v: the connection was dropped while the inbox was full", c)
 	}
 }

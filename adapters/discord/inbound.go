@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 
 	"github.com/switchboard-bots/switchboard/adapters"
@@ -27,7 +28,7 @@ func (u user) scopeUser() scope.User {
 
 // dispatch acts on one dispatch (op 0), and reports whether it brought
 // the session up (READY or RESUMED).
-func (a *Adapter) dispatch(ctx context.Context, in *adapters.Intake, log *slog.Logger, sess *session, p payload) bool {
+func (a *Adapter) dispatch(ctx context.Context, in *adapters.Intake, log *slog.Logger, sess *session, c *conn, p payload) bool {
 	switch p.T {
 	case "READY":
 		var r struct {
@@ -50,16 +51,17 @@ func (a *Adapter) dispatch(ctx context.Context, in *adapters.Intake, log *slog.L
 		log.Info("discord: session resumed", "seq", sess.seq.Load())
 		return true
 	case "MESSAGE_CREATE":
-		a.deliver(ctx, in, log, p.D)
+		a.deliver(ctx, in, log, c, p.D)
 	}
 	return false
 }
 
 // deliver hands a MESSAGE_CREATE to its channel's conversation. It waits
 // while the conversation's inbox is full, and with it the reading of the
-// Gateway: the heartbeat goes on, and Discord keeps what it could not
+// Gateway (marked on c, so that the heartbeat does not take the ACKs it
+// cannot read for a dead connection): Discord keeps what it could not
 // send for the session.
-func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, log *slog.Logger, raw json.RawMessage) {
+func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, log *slog.Logger, c *conn, raw json.RawMessage) {
 	var m messageCreate
 	if err := json.Unmarshal(raw, &m); err != nil || m.ID == "" || m.ChannelID == "" || m.Author == nil {
 		log.Warn("discord: malformed MESSAGE_CREATE skipped", "err", err)
@@ -76,12 +78,18 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, log *slog.Lo
 	if m.GuildID == "" {
 		chat.Type = "dm"
 	}
-	err := in.Deliver(ctx, m.ChannelID, ev, func() *scope.Scope {
+	newScope := func() *scope.Scope {
 		s := &scope.Scope{Type: Protocol, Adapter: a.name, User: m.Author.scopeUser(), Bot: bot,
 			Chat: chat, Team: m.GuildID}
 		s.SetAdapterValue(m.ChannelID) // where chat.say and a discord.send without a channel go
 		return s
-	}, nil)
+	}
+	err := in.TryDeliver(m.ChannelID, ev, newScope, nil)
+	if errors.Is(err, scope.ErrInboxFull) {
+		c.busy.Store(true)
+		err = in.Deliver(ctx, m.ChannelID, ev, newScope, nil)
+		c.busy.Store(false)
+	}
 	if err != nil {
 		// Only when the adapter stops, or the conversation cannot start:
 		// a session ended at shutdown is not resumed, so say what is lost.
