@@ -171,7 +171,11 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 		if up {
 			wait = 0
 		}
-		log.Warn("discord: gateway connection lost; reconnecting", "err", err, "resume", sess.id != "", "retry_in", wait)
+		level := slog.LevelWarn
+		if errors.Is(err, errReconnect) && wait == 0 {
+			level = slog.LevelInfo // Discord asks for it in the normal run of things
+		}
+		log.Log(ctx, level, "discord: gateway connection lost; reconnecting", "err", err, "resume", sess.id != "", "retry_in", wait)
 		if wait > 0 {
 			select {
 			case <-a.clock.After(wait):

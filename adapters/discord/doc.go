@@ -38,23 +38,28 @@
 // Serve checks the token (GET /users/@me: a 401 is ErrAuth, at once),
 // asks GET /gateway/bot for the Gateway's URL, and connects: HELLO gives
 // the heartbeat interval; the adapter sends IDENTIFY with its intents and
-// its shard ([id, count]: Discord sends a guild's events to shard
+// its shard, [id, count] (Discord sends a guild's events to shard
 // (guild_id >> 22) % count and direct messages to shard 0, so a bot too
-// large for one connection runs one process, or one adapter section, per
-// shard), and heartbeats every interval (the first after a random part
-// of it), each carrying the last sequence number taken. A heartbeat whose
-// predecessor got no HEARTBEAT_ACK finds the connection a zombie: the
-// adapter closes it and resumes on a new one. A dropped connection, a
-// RECONNECT (op 7) or a resumable INVALID_SESSION (op 9, d true) is
-// followed by a new connection to READY's resume_gateway_url and RESUME
-// with the session id and that sequence number: Discord replays every
-// event after it, then says RESUMED. An INVALID_SESSION that cannot be
-// resumed, and close codes 4007 and 4009, end the session: the adapter
-// waits 1 to 5 s, as Discord asks, and identifies anew. Close codes 4004
-// (authentication failed, wrapping ErrAuth), 4010 to 4014 (shard, API
-// version, intents) stop Serve with a *CloseError; any other failure is
-// retried at once when the connection had been up, then after 1 s,
-// doubling to 2 min.
+// large for one connection runs one adapter section, in one process or
+// several, per shard), and heartbeats every interval, the first after a
+// random part of it, each carrying the last sequence number taken. A
+// heartbeat whose predecessor got no HEARTBEAT_ACK, when nothing was read
+// since and the reader is not held by a full inbox, finds the connection
+// a zombie: the adapter closes it and resumes on a new one.
+//
+// A dropped connection, a RECONNECT (op 7) or a resumable INVALID_SESSION
+// (op 9, d true) is followed by a new connection to READY's
+// resume_gateway_url and RESUME with the session id and that sequence
+// number: Discord replays every event after it, then says RESUMED. When
+// the adapter closes a connection it means to resume, it closes with
+// 4000, never 1000 or 1001, which end the session. An INVALID_SESSION
+// that cannot be resumed (also Discord's answer to shards identifying
+// faster than it allows) makes the adapter wait 1 to 5 s, as Discord
+// asks, and identify anew; close codes 4007 and 4009 end the session too.
+// Close codes 4004 (authentication failed, wrapping ErrAuth) and 4010 to
+// 4014 (shard, API version, intents) stop Serve with a *CloseError. Any
+// other failure is retried at once when the connection had been up, then
+// after 1 s, doubling to 2 min.
 //
 // discordgo has a Gateway client, Session.Open, but the adapter does not
 // use it: Open and its reconnection loop take no context and cannot be
@@ -96,7 +101,9 @@
 // X-RateLimit-Remaining and -Reset-After headers of every answer, and
 // waited for while exhausted, within the caller's context (the adapter
 // locks the bucket itself rather than through discordgo's LockBucket,
-// which sleeps without one). A 429 is waited out for its retry_after and
+// which sleeps without one). discordgo keys its buckets by URL, not by
+// the X-RateLimit-Bucket hash: routes that Discord counts in one bucket
+// are paced apart, and the 429 that this may bring is waited out. A 429 is waited out for its retry_after and
 // the call made again, up to Config.Retries times, as are 5xx answers and
 // network errors (with backoff; each message carries a nonce with
 // enforce_nonce, so that Discord does not post a retried message twice).
