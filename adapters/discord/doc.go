@@ -127,8 +127,10 @@
 // Discord's JSON error code ("50013", Missing Permissions; "50001",
 // Missing Access; "10003", Unknown Channel; "50007", cannot message the
 // user; "50035", Invalid Form Body) or the HTTP status when there is none
-// ("429" for a rate limit that outlasted the retries, "502"); Temporary
-// is set for 429 and 5xx. It wraps an *APIError with the status, code and
+// ("429" for a rate limit that outlasted the retries, "503"); Temporary
+// is set for 429 and 5xx. A 502 that outlasted the retries is not a
+// refusal but discordgo's error: whether Discord made the call is unknown
+// (the nonce keeps a message from being posted twice if it did). It wraps an *APIError with the status, code and
 // message. The conversation goes on.
 //
 // Package discordtest is a fake Discord for tests of bots and of this

@@ -125,3 +125,21 @@ func TestPushThroughTheLayer(t *testing.T) {
 		t.Fatalf("posted %+v", p)
 	}
 }
+
+// A post whose answer is lost (502) is made again with the same nonce,
+// and Discord answers it with the message it made: posted once.
+func TestRetriedPostIsNotPostedTwice(t *testing.T) {
+	srv := discordtest.New(t)
+	var obs observer
+	h := run(t, newAdapter(t, srv, discord.Config{}), echo.New(), adapters.WithObserver(&obs))
+	srv.LoseAnswers(1)
+	if err := push(t, h, discord.Send{ChannelID: "3000000000000000001", Content: "once"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := srv.Posted(); len(p) != 1 || p[0].Content != "once" {
+		t.Fatalf("posted %+v, want one message", p)
+	}
+	if n := obs.retries.Load(); n != 1 {
+		t.Fatalf("%d retries reported, want 1", n)
+	}
+}

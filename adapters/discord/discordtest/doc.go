@@ -52,7 +52,8 @@
 // without a close frame, so sessions stay resumable and what is said
 // meanwhile is replayed), Outage (Drop, and hold new connections until a
 // function returns), Unavailable (new connections get 503), StopAcks
-// (heartbeats go unanswered), Reconnect (op 7), InvalidateSessions (op 9), and read
+// (heartbeats go unanswered), LoseAnswers (a post is made but answered
+// 502), Refuse, Reconnect (op 7), InvalidateSessions (op 9), and read
 // it with Posted, AwaitPosted, Violations, Identifies, Resumes and
 // Heartbeats.
 package discordtest

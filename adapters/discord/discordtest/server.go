@@ -91,6 +91,7 @@ type Server struct {
 	gw        gatewayState
 	outage    chan struct{} // non-nil while new connections are held
 	down      bool          // the Gateway answers 503
+	lose      int           // posts to answer 502 after making them
 	closed    bool
 	connsDone sync.WaitGroup
 }
@@ -168,6 +169,15 @@ func (s *Server) Refuse(channel string, code int) {
 		return
 	}
 	s.refused[channel] = code
+}
+
+// LoseAnswers makes the next n posts that make a message answered 502
+// Bad Gateway, as when the answer is lost on its way back: a client that
+// posts again without the same nonce posts twice.
+func (s *Server) LoseAnswers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose = n
 }
 
 // Posted returns the messages the bot posted, in order.
@@ -308,7 +318,15 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		s.nonces[channel+"\x00"+nonce] = p
 	}
 	s.notifyLocked()
+	lost := s.lose > 0
+	if lost {
+		s.lose--
+	}
 	s.mu.Unlock()
+	if lost {
+		writeError(w, http.StatusBadGateway, 0, "502: Bad Gateway")
+		return
+	}
 	writeJSON(w, http.StatusOK, messageJSON(p))
 }
 
