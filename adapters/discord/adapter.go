@@ -40,7 +40,6 @@ type Adapter struct {
 	clock  scope.Clock
 	dialer *websocket.Dialer
 	rest   *discordgo.Session // REST calls and their rate limiter only
-	tr     *transport
 
 	bot    atomic.Pointer[scope.User]      // from READY
 	report atomic.Pointer[adapters.Report] // the Host's, once Serve runs
@@ -100,7 +99,6 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discord %s: %w", name, err)
 	}
-	a.tr = tr
 	// discordgo.New touches no network; only its REST client and rate
 	// limiter are used, never its Gateway.
 	rest, err := discordgo.New("Bot " + string(cfg.Token))
