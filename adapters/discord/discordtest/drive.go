@@ -157,6 +157,7 @@ func (s *Server) StopAcks() {
 type Counts struct {
 	Identifies int // IDENTIFYs answered with READY
 	Resumes    int // RESUMEs answered with a replay and RESUMED
+	Replayed   int // dispatches sent again in those replays
 	Heartbeats int
 	Connected  int // open connections with a session
 	// Closes are the close codes the clients sent, in order.
@@ -171,7 +172,7 @@ func (s *Server) Counts() Counts {
 }
 
 func (s *Server) countsLocked() Counts {
-	c := Counts{Identifies: s.gw.identifies, Resumes: s.gw.resumes, Heartbeats: s.gw.heartbeats,
+	c := Counts{Identifies: s.gw.identifies, Resumes: s.gw.resumes, Replayed: s.gw.replayed, Heartbeats: s.gw.heartbeats,
 		Closes: append([]int(nil), s.gw.closes...)}
 	for conn := range s.gw.conns {
 		if conn.sess != nil {

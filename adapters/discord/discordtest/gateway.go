@@ -34,6 +34,7 @@ type gatewayState struct {
 	conns      map[*gwConn]bool
 	identifies int
 	resumes    int
+	replayed   int
 	heartbeats int
 	closes     []int // close codes the clients sent
 	nextSess   int
@@ -235,6 +236,7 @@ func (s *Server) handleLocked(c *gwConn, op int, d json.RawMessage) {
 		sess.conn, c.sess = c, sess
 		for _, f := range sess.log {
 			if f.seq > rs.Seq {
+				s.gw.replayed++
 				s.sendLocked(c, outFrame{data: f.data})
 			}
 		}
