@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters/console"
+	"github.com/switchboard-bots/switchboard/adapters/discord"
 	"github.com/switchboard-bots/switchboard/adapters/irc"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
@@ -77,6 +78,8 @@ func Registry() *server.Registry {
 //   - console: the process's standard input and output (adapters/console);
 //   - irc: an IRC bot in channels and private conversations
 //     (adapters/irc);
+//   - discord: a Discord bot, or one shard of it, over the Gateway and
+//     the REST API (adapters/discord);
 //   - worker: serves layer channels, its "channels" setting or the
 //     channels of `botserver worker` (adapters/worker).
 func RegisterAdapters(r *server.Registry) {
@@ -85,5 +88,6 @@ func RegisterAdapters(r *server.Registry) {
 	r.RegisterAdapter("slack", slack.Factory)
 	r.RegisterAdapter("console", console.Factory)
 	r.RegisterAdapter("irc", irc.Factory)
+	r.RegisterAdapter("discord", discord.Factory)
 	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }
