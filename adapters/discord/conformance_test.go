@@ -26,10 +26,11 @@ type platform struct {
 }
 
 var (
-	_ adaptertest.SayPlatform    = (*platform)(nil)
-	_ adaptertest.PushPlatform   = (*platform)(nil)
-	_ adaptertest.RefusePlatform = (*platform)(nil)
-	_ adaptertest.DropPlatform   = (*platform)(nil)
+	_ adaptertest.SayPlatform     = (*platform)(nil)
+	_ adaptertest.PushPlatform    = (*platform)(nil)
+	_ adaptertest.AddressPlatform = (*platform)(nil)
+	_ adaptertest.RefusePlatform  = (*platform)(nil)
+	_ adaptertest.DropPlatform    = (*platform)(nil)
 )
 
 const guild = "4000000000000000000"
@@ -69,6 +70,8 @@ func (p *platform) SaysChat() {}
 func (p *platform) PushEvent(conv, text string) event.Event {
 	return discord.Send{ChannelID: channelOf(conv), Content: text}
 }
+
+func (p *platform) Address(conv string) string { return channelOf(conv) }
 
 func (p *platform) Refuse(_ testing.TB, conv string) {
 	p.srv.Refuse(channelOf(conv), discord.CodeMissingPermissions)

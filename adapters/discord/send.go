@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -30,7 +31,7 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 		if err != nil {
 			return err
 		}
-		return a.post(ctx, Send{ChannelID: own, Content: say.Text})
+		return a.post(ctx, Send{ChannelID: cmp.Or(say.To, own), Content: say.Text})
 	case Send{}.Type():
 		send, err := event.Decode[Send](ev)
 		if err != nil {
@@ -44,9 +45,15 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 	return fmt.Errorf("discord: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
 }
 
-// Push implements adapters.Pusher: a discord.send naming its channel.
+// Push implements adapters.Pusher: a discord.send naming its channel, or
+// a chat.say naming it in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	send, err := event.Decode[Send](ev)
+	if ev.Type() == (event.Say{}).Type() {
+		var say event.Say
+		say, err = event.Decode[event.Say](ev)
+		send = Send{ChannelID: say.To, Content: say.Text}
+	}
 	if err != nil {
 		return err
 	}
