@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/builtin"
 	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/playground"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -58,18 +58,6 @@ func (b *sizes) Clicked(ctx context.Context, i slack.Interaction) error {
 	return b.Send(ctx, slack.React{TS: i.MessageTS, Name: "thumbsup"})
 }
 
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -80,27 +68,12 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// artifacts is where a test keeps what a person may want to look at: the
-// directory SWITCHBOARD_ARTIFACTS names, else the test's own.
-func artifacts(t *testing.T) string {
-	if d := os.Getenv("SWITCHBOARD_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
 // The playground in a real browser: a developer types to a bot on
 // Telegram and Slack, sees its formatted answers with their buttons,
 // presses them, and sees the edit, the callback's answer and the
 // reaction; the web chat page is there beside them.
 func TestPlaygroundInChromium(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		t.Skip("SKIPPED: no Chromium (apt-get install -y chromium); the playground was NOT tested in a browser")
-	}
+	b := browsertest.Start(t, 60*time.Second)
 	reg := builtin.Registry()
 	reg.Register("sizes", func(server.Deps) (scope.Application, error) {
 		return consumer.New(func() *sizes { return new(sizes) }, consumer.On((*sizes).Telegram), consumer.On((*sizes).Pressed),
@@ -146,7 +119,6 @@ routes:
 	}
 	out.Await(t, "listening on "+web, 20*time.Second)
 
-	b := browser(t, bin)
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate("http://" + addr + "/"),
 		// Telegram: a message, a formatted answer with an inline keyboard.
@@ -162,7 +134,7 @@ routes:
 	if err := chromedp.Do(b, steps...); err != nil {
 		t.Fatalf("in the browser: %v\n%s", err, out.String())
 	}
-	screenshot(t, b, "playground-buttons.png")
+	browsertest.Screenshot(t, b, "playground-buttons.png")
 	// The presses: Telegram's edit and callback answer, Slack's update
 	// and reaction.
 	steps = []chromedp.Action[chromedp.Void]{
@@ -192,37 +164,5 @@ routes:
 			t.Errorf("the Slack pane does not show %q:\n%s", want, sl)
 		}
 	}
-	screenshot(t, b, "playground-pressed.png")
-}
-
-// screenshot keeps the page as it is now among the test's artifacts.
-func screenshot(t *testing.T, b context.Context, name string) {
-	t.Helper()
-	shot, err := chromedp.Run(b, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(artifacts(t), name)
-	if err := os.WriteFile(file, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", file)
-}
-
-func browser(t *testing.T, bin string) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1400, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+	browsertest.Screenshot(t, b, "playground-pressed.png")
 }

@@ -11,7 +11,7 @@ import (
 
 // Stand is where the rewritten config points Telegram and Slack.
 type Stand struct {
-	TelegramToken, TelegramEndpoint    string
+	TelegramToken, TelegramEndpoint        string
 	SlackBotToken, SlackAppToken, SlackAPI string
 }
 

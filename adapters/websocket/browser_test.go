@@ -1,48 +1,27 @@
 package websocket_test
 
 import (
-	"context"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/bots/wschat"
+	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/router"
+	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 )
-
-// chromium finds a Chromium binary, or "" when none is installed.
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // TestChatPageInBrowser opens the web chat page in headless Chromium, types
 // a message, and waits for the chat bot's answer on the page.
 func TestChatPageInBrowser(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		t.Skip("SKIPPED: no Chromium found (install it with `apt-get install -y chromium`, " +
-			"or set CHROMIUM); the web chat page was NOT tested in a browser")
-	}
+	ctx := browsertest.Start(t, 60*time.Second)
 	ws := router.NewPathRouter()
 	ws.Handle("/ws/chat/", wschat.New())
 	s := start(t, wsa.Config{PagePath: "/", PageSocket: "/ws/chat/"},
 		router.ByProtocol(router.Routes{"websocket": ws}))
-
-	ctx := browser(t, bin)
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(css(`#log li.bot`))); err != nil {
@@ -87,49 +66,19 @@ func TestChatPageInBrowser(t *testing.T) {
 	}
 }
 
-// browser starts headless Chromium for the test and returns its context.
-func browser(t *testing.T, bin string) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-
-}
-
 // TestChatPageStaysOnItsHost opens the chat page with a "ws" parameter
 // that names another host ("@host:port/path" would make the page's own
 // host the URL's user info): the page ignores it and connects to its own
 // socket, and the other host never sees a connection. A "ws" path on its
 // own host is followed.
 func TestChatPageStaysOnItsHost(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		t.Skip("SKIPPED: no Chromium found; the web chat page was NOT tested in a browser")
-	}
+	ctx := browsertest.Start(t, 60*time.Second)
 	ws := router.NewPathRouter()
 	ws.Handle("/ws/chat/", wschat.New())
 	s := start(t, wsa.Config{PagePath: "/", PageSocket: "/ws/chat/"},
 		router.ByProtocol(router.Routes{"websocket": ws}))
 	other := listen(t)
 	defer other.Close()
-	ctx := browser(t, bin)
 
 	for _, q := range []string{"?ws=@" + other.Addr().String() + "/ws/chat/", "?ws=//" + other.Addr().String() + "/ws/chat/", "?ws=/ws/chat/"} {
 		err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/"+q), chromedp.WaitVisible(chromedp.CSS(`#log li.bot`)))

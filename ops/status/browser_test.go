@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/ops/status"
 )
 
@@ -68,10 +68,7 @@ const readPage = `(() => {
 // handler. It keeps a screenshot in $SWITCHBOARD_ARTIFACTS (or the test's
 // temporary directory).
 func TestStatusPageInChromium(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		t.Skip("SKIPPED: no Chromium found (install the Debian package chromium, or set CHROMIUM); the status page was NOT tested in a browser")
-	}
+	ctx := browsertest.Start(t, 90*time.Second)
 	s, tg := runServer(t)
 
 	// Traffic until the test ends: ten WebSocket clients echoing, five
@@ -123,7 +120,6 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx := browser(t, bin)
 	page := "http://" + s.OpsAddr().String() + "/status"
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(page)); err != nil {
 		t.Fatalf("open %s: %v", page, err)
@@ -151,7 +147,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(artifacts(t), "status-page.png")
+	path := filepath.Join(browsertest.Artifacts(t), "status-page.png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -215,47 +211,4 @@ func read(ctx context.Context) (pageView, error) {
 		return v, err
 	}
 	return v, json.Unmarshal(raw, &v)
-}
-
-// artifacts is where the test keeps what a person should look at:
-// $SWITCHBOARD_ARTIFACTS if set, else the test's temporary directory.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("SWITCHBOARD_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// chromium finds a Chromium binary, or "" when none is installed.
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// browser starts headless Chromium for the test and returns its context.
-func browser(t *testing.T, bin string) context.Context {
-	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
