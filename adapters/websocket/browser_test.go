@@ -8,10 +8,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/bots/wschat"
 	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/router"
-	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 )
 
 // TestChatPageInBrowser opens the web chat page in headless Chromium, types
