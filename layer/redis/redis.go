@@ -71,6 +71,7 @@ type Layer struct {
 	cfg      Config
 	keys     keys
 	shards   []shard
+	place    func(name string, n int) int // the shard of a name; see Config.Hash
 	cluster  bool
 	owned    []goredis.UniversalClient // closed by Close
 	codec    codec
@@ -127,6 +128,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		pollers:       make(map[string]*poller),
 	}
 	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
+	l.place, _ = cfg.Hash.place() // checked by Validate
 	l.tallies = tallies{byKey: make(map[string]*tally), pruneAt: minPruneAt, every: refreshEvery.Microseconds()}
 	l.ttlArg = l.ttl
 	if o.client != nil {
@@ -225,7 +227,7 @@ func clientID() string {
 // shardFor returns the shard holding name: a group, or the key part of a
 // channel (see nonLocal).
 func (l *Layer) shardFor(name string) *shard {
-	return &l.shards[shardOf(name, len(l.shards))]
+	return &l.shards[l.place(name, len(l.shards))]
 }
 
 // NewChannel returns prefix followed by this layer's marker, "!" and 16

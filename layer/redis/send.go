@@ -229,7 +229,7 @@ func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) er
 		if t == nil {
 			t = &target{key: key, capacity: l.cfg.CapacityFor(m)}
 			byKey[key] = t
-			i := shardOf(nonLocal(m), len(l.shards))
+			i := l.place(nonLocal(m), len(l.shards))
 			byShard[i] = append(byShard[i], t)
 		}
 		t.names = append(t.names, m)
