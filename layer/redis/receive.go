@@ -203,6 +203,9 @@ func (l *Layer) poller(channel string, local bool) *poller {
 			inboxes: make(map[string]*inbox),
 			wake:    make(chan struct{}, 1),
 		}
+		if l.fanIn {
+			p.fan = newFanIn(l.shards)
+		}
 		l.pollers[id] = p
 	}
 	p.mu.Lock()

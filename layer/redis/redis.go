@@ -72,6 +72,7 @@ type Layer struct {
 	keys     keys
 	shards   []shard
 	place    func(name string, n int) int // the shard of a name; see Config.Hash
+	fanIn    bool                         // receive loops read every shard; see fanIn
 	cluster  bool
 	owned    []goredis.UniversalClient // closed by Close
 	codec    codec
@@ -144,6 +145,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 	if err := l.dial(); err != nil {
 		return nil, err
 	}
+	l.fanIn = len(l.shards) > 1 && cfg.Hash != HashJump
 	for _, c := range l.owned {
 		for _, h := range o.hooks {
 			c.AddHook(h)
