@@ -31,7 +31,7 @@ import (
 type Lease struct {
 	clients []goredis.UniversalClient // one per shard; a lease lives on the one its key hashes to
 	prefix  string
-	closed  func() bool // reports whether the layer that made the clients was closed
+	closed  func() bool                  // reports whether the layer that made the clients was closed
 	place   func(name string, n int) int // the layer's Config.Hash; nil with one client
 }
 
