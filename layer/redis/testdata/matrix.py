@@ -33,7 +33,7 @@ def printable(value):
         return {"bytes": list(value)}
     if isinstance(value, dict):
         return {k: printable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if type(value) in (list, tuple):
         return [printable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
