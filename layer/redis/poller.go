@@ -272,14 +272,20 @@ func (p *poller) handOver(ib *inbox, ev event.Event) {
 // score, so that it keeps its place ahead of later messages. The loop does
 // it before popping again, so this process's next receiver finds it first.
 func (p *poller) putBack(ctx context.Context, member string, at int64, sh *shard) {
-	l := p.l
+	p.l.putBack(ctx, sh, p.key, member, at)
+}
+
+// putBack adds member to key on sh with the score at, retrying while
+// Redis is unavailable, until the layer has closed and the backoff has
+// grown to its longest.
+func (l *Layer) putBack(ctx context.Context, sh *shard, key, member string, at int64) {
 	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
-		err := sh.cmd.ZAdd(ctx, p.key, goredis.Z{Score: float64(at) / 1e6, Member: member}).Err()
+		err := sh.cmd.ZAdd(ctx, key, goredis.Z{Score: float64(at) / 1e6, Member: member}).Err()
 		if err == nil {
 			return
 		}
 		if !isOutage(err) || l.closed.Load() && backoff >= maxBackoff {
-			l.log.Error("redis: lost a message while putting it back", "key", p.key, "err", err)
+			l.log.Error("redis: lost a message while putting it back", "key", key, "err", err)
 			return
 		}
 		time.Sleep(backoff)

@@ -63,6 +63,7 @@ func WithHook(h goredis.Hook) Option {
 // for blocking pops.
 type shard struct {
 	cmd, block goredis.UniversalClient
+	health     *health
 }
 
 // Layer is a channel layer on Redis, wire-compatible with channels_redis.
@@ -139,13 +140,19 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		if cfg.Mode == ModeCluster {
 			watchCluster(o.client)
 		}
-		l.shards = []shard{{cmd: o.client, block: o.client}}
+		// Answers on a client the caller owns are not watched: its
+		// receivers probe it whenever they wait (see watch).
+		l.shards = []shard{{cmd: o.client, block: o.client, health: &health{}}}
 		return l, nil
 	}
 	if err := l.dial(); err != nil {
 		return nil, err
 	}
 	l.fanIn = len(l.shards) > 1 && cfg.Hash != HashJump
+	for _, sh := range l.shards {
+		sh.cmd.AddHook(heardHook{sh.health})
+		sh.block.AddHook(heardHook{sh.health})
+	}
 	for _, c := range l.owned {
 		for _, h := range o.hooks {
 			c.AddHook(h)
@@ -187,7 +194,11 @@ func (l *Layer) dial() error {
 				return fmt.Errorf("%w: %v", ErrConfig, err)
 			}
 			o.MaxRetries, o.DialerRetries = noRetries, 1
-			sh := shard{cmd: goredis.NewClient(o), block: goredis.NewClient(blocking(o))}
+			// Commands end with the caller's deadline; without this,
+			// go-redis waits for its read timeout (5 s) whatever the
+			// context allows. Blocking pops run without a deadline.
+			o.ContextTimeoutEnabled = true
+			sh := shard{cmd: goredis.NewClient(o), block: goredis.NewClient(blocking(o)), health: &health{}}
 			l.shards = append(l.shards, sh)
 			l.owned = append(l.owned, sh.cmd, sh.block)
 		}
@@ -208,11 +219,12 @@ func (l *Layer) dial() error {
 			u.IsClusterMode, u.Addrs = true, c.Cluster.Addrs
 		}
 		u.MaxRetries, u.DialerRetries = noRetries, 1
+		u.ContextTimeoutEnabled = true
 		b := *u
 		b.PoolSize = c.ReceiveConnections
 		b.ReadTimeout = c.BlockTime + 10*time.Second
 		b.PoolTimeout = c.BlockTime + 5*time.Second
-		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b)}
+		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b), health: &health{}}
 		watchCluster(sh.cmd, sh.block)
 		l.shards = []shard{sh}
 		l.owned = append(l.owned, sh.cmd, sh.block)
@@ -275,7 +287,7 @@ func (l *Layer) Flush(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
-		return fail("flush prefix", l.cfg.Prefix, err)
+		return failCtx(ctx, "flush prefix", l.cfg.Prefix, err)
 	}
 	return nil
 }
