@@ -47,6 +47,8 @@ func WithLogger(l *slog.Logger) Option {
 // received at once, each held up to Config.BlockTime. In cluster mode the
 // layer adds a hook to c that reloads its map of slots as soon as a node
 // cannot be reached, so that a master's replacement is found at once.
+// Give c ContextTimeoutEnabled, or its calls wait for its read timeout
+// whatever their context allows.
 func WithClient(c goredis.UniversalClient) Option {
 	return func(o *options) { o.client = c }
 }
