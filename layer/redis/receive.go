@@ -58,7 +58,9 @@ type buffered struct {
 // Receive takes the oldest unexpired message from channel. It returns as
 // soon as ctx ends or the layer closes, whatever Redis is doing; while
 // Redis is unreachable it keeps waiting, and the receive loop retries with
-// backoff, so callers need no retry loop of their own.
+// backoff, so callers need no retry loop of their own. When ctx ends, the
+// error is ctx's, and also wraps ErrUnavailable when Redis failed or did
+// not answer meanwhile (see the package documentation on faults).
 func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error) {
 	if err := layer.ValidChannelName(channel); err != nil {
 		return nil, invalid(err)
