@@ -92,9 +92,10 @@ type Config struct {
 	// second.
 	BlockTime time.Duration `yaml:"block_time"`
 
-	// ReceiveConnections bounds the connections held by blocking
-	// receives: one per channel received in this process, plus one per
-	// prefix of process-local channels. Default: 1000.
+	// ReceiveConnections bounds the connections to each server held by
+	// blocking receives: one per channel received in this process, plus
+	// one per prefix of process-local channels. With several shards and
+	// hash crc32, each of those reads every server. Default: 1000.
 	ReceiveConnections int `yaml:"receive_connections"`
 
 	// ExactCapacity counts every send before its add, in one script, so
