@@ -131,10 +131,11 @@
 // and the error of a call cut short wraps the context's error too. A
 // Receive that waits cannot tell a quiet channel from a stalled server by
 // its blocking pop, which both leave unanswered; so when the server has
-// answered nothing for 100 ms of the wait, the Receive pings it (one ping
-// at a time per server, none while it answers other calls), and if its
-// context ends while the ping has gone unanswered for 50 ms the error
-// wraps ErrUnavailable. A send cut short may still arrive: Redis may
+// answered nothing since the wait began, after 100 ms of it (or half what
+// the context allows, if less) the Receive pings it (one ping at a time
+// per server, none while it answers other calls), and if its context
+// ends while the ping has gone unanswered for 50 ms, or after it failed,
+// the error wraps ErrUnavailable. A send cut short may still arrive: Redis may
 // have run it without its answer getting back in time. Commands are not retried
 // by the client, since a send whose reply was lost may have been executed
 // and the layer delivers at most once; deliveries are marked so that not
