@@ -73,6 +73,19 @@ func BenchmarkSendReceive(b *testing.B) {
 				return err
 			})
 		})
+		// A consumer's receive context can be cancelled, which puts the
+		// non-blocking pop beside Receive rather than in it.
+		b.Run(fmt.Sprintf("layer-cancellable/channels=%d", channels), func(b *testing.B) {
+			cctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pairs(b, channels, func(_ context.Context, ch string, _ int) error {
+				if err := l.Send(cctx, ch, benchEvent); err != nil {
+					return err
+				}
+				_, err := l.Receive(cctx, ch)
+				return err
+			})
+		})
 		b.Run(fmt.Sprintf("raw-zadd-bzpopmin/channels=%d", channels), func(b *testing.B) {
 			pairs(b, channels, func(ctx context.Context, ch string, i int) error {
 				key := prefix + "raw." + ch

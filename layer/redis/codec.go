@@ -95,7 +95,20 @@ func putScratch(s *scratch) {
 	scratches.Put(s)
 }
 
-// encode encodes ev as event.Marshal does, as a map holding the event's
+// encode encodes ev as encodeRaw does, and refuses what channels_redis
+// cannot read (see ErrNotPortable).
+func (s *scratch) encode(ev event.Event) (int, []byte, error) {
+	n, body, err := s.encodeRaw(ev)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := portable(body, n); err != nil {
+		return 0, nil, err
+	}
+	return n, body, nil
+}
+
+// encodeRaw encodes ev as event.Marshal does, as a map holding the event's
 // fields and its type under "type", and returns the pair count and the
 // pairs, which stay valid until s is reused. A struct is encoded directly
 // with its type appended, rather than through event.Marshal's generic map,
@@ -103,7 +116,7 @@ func putScratch(s *scratch) {
 // event.Marshal's (field order, integer widths) but decode to the same
 // map. A struct whose own fields use the "type" key or the routing field
 // takes the generic path, so that it behaves exactly as before.
-func (s *scratch) encode(ev event.Event) (int, []byte, error) {
+func (s *scratch) encodeRaw(ev event.Event) (int, []byte, error) {
 	s.buf = s.buf[:0]
 	if m, ok := ev.(event.Message); ok {
 		if _, ok := m[channelField]; ok {

@@ -74,7 +74,7 @@ func TestEncodeLikeMarshal(t *testing.T) {
 			}
 			s := getScratch()
 			defer putScratch(s)
-			n, body, err := s.encode(ev)
+			n, body, err := s.encodeRaw(ev)
 			if err != nil {
 				t.Fatal(err)
 			}

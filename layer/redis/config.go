@@ -58,6 +58,14 @@ type Config struct {
 	// names. Default: none.
 	Shards []string `yaml:"shards"`
 
+	// Hash is how shards mode maps a group or channel name to a shard:
+	// crc32, channels_redis' own consistent hash, so that a Django
+	// Channels site listing the same shards in the same order finds
+	// everything where Switchboard puts it; or jump, jump consistent
+	// hash over xxhash64, which moves fewer names when a shard is added
+	// but is unknown to channels_redis. Default: crc32.
+	Hash Hash `yaml:"hash"`
+
 	// Sentinel locates the master in sentinel mode.
 	Sentinel SentinelConfig `yaml:"sentinel"`
 
@@ -84,9 +92,10 @@ type Config struct {
 	// second.
 	BlockTime time.Duration `yaml:"block_time"`
 
-	// ReceiveConnections bounds the connections held by blocking
-	// receives: one per channel received in this process, plus one per
-	// prefix of process-local channels. Default: 1000.
+	// ReceiveConnections bounds the connections to each server held by
+	// blocking receives: one per channel received in this process, plus
+	// one per prefix of process-local channels. With several shards and
+	// hash crc32, each of those reads every server. Default: 1000.
 	ReceiveConnections int `yaml:"receive_connections"`
 
 	// ExactCapacity counts every send before its add, in one script, so
@@ -174,6 +183,11 @@ func (c Config) Validate() error {
 	}
 	if c.Mode != ModeShards && len(c.Shards) > 0 {
 		bad("shards are set but mode is %q, not shards", c.Mode)
+	}
+	if _, err := c.Hash.place(); err != nil {
+		bad("%v", err)
+	} else if c.Hash != "" && c.Mode != ModeShards {
+		bad("hash is set but mode is %q, not shards", c.Mode)
 	}
 	if c.URL != "" && (c.Mode == ModeSentinel || c.Mode == ModeCluster) {
 		checkURL("url", c.URL)

@@ -50,22 +50,60 @@
 // to waiting receivers. go-redis cannot abandon a blocking call when a
 // context ends, so the loop blocks for at most Config.BlockTime at a
 // time, on connections of its own; Receive returns as soon as its context
-// ends or the layer closes (a non-blocking pop already sent is finished
-// first, so that its message is not lost), and a message the loop popped
-// for a receiver that left goes back to its key with its old score.
+// ends or the layer closes, and a message the loop popped for a receiver
+// that left goes back to its key with its old score. The non-blocking
+// pop runs beside Receive: when the context ends, Receive still takes
+// what it brings if it answers within 50 ms, as a server that answers
+// does; otherwise Receive returns, and the message it brings back later
+// goes back to its key.
 //
 // # Deployments
 //
 // Config.Mode names the deployment: one server (single), several servers
-// that names are spread over by jump consistent hash of xxhash64 (shards),
-// a master found through Redis Sentinel (sentinel) or Redis Cluster
-// (cluster). Every operation on a channel or group goes to the shard its
-// name hashes to, unlike channels_redis, whose sharded send picks a server
-// round-robin. In cluster mode the name part of every key is a hash tag,
-// and a group send reads the members, then writes each member's key with
-// its own script call, pipelined by node, since one script may only touch
-// one slot. Talking to channels_redis works in single and sentinel mode;
-// its sharding differs, and it cannot run on Cluster.
+// that names are spread over (shards), a master found through Redis
+// Sentinel (sentinel) or Redis Cluster (cluster). In cluster mode the
+// name part of every key is a hash tag, and a group send reads the
+// members, then writes each member's key with its own script call,
+// pipelined by node, since one script may only touch one slot. Talking
+// to channels_redis works in single, sentinel and shards mode;
+// channels_redis cannot run on Cluster.
+//
+// # Shards
+//
+// In shards mode a name goes to a server by Config.Hash. The default,
+// crc32, is channels_redis' consistent_hash: the low 12 bits of the
+// name's CRC-32, a point on a ring of 4096 cut into as many equal arcs as
+// there are servers. A group lives on the server of its name, and every
+// channel's messages on the server of its key's name (a process-local
+// channel's name up to its "!"), which is where channels_redis' group
+// send writes them and where its receive reads a process-local channel:
+// a Django Channels site that lists the same servers in the same order
+// shares groups and channels with Switchboard.
+//
+// channels_redis 4.0 disagrees with itself in two places, which the
+// layer works around rather than copies. Its send to a plain channel
+// goes to the next server of a round robin kept per process, and its
+// receive of a plain channel blocks on the next server of another round
+// robin until something arrives there (django/channels_redis#43 made
+// both cycle): a Django worker reading a plain channel may wait on one
+// server while messages sit on the other, whoever sent them. And its
+// send to a process-local channel hashes the full name, while the owner
+// reads the server of the name up to the "!", so with several servers
+// such a send reaches its channel only when both hash alike
+// (django/channels_redis#94, #221). Switchboard always sends to the
+// server of the key's name, and with crc32 its receive loops read their
+// key on every server at once, so that what a Django process sends
+// reaches a Switchboard receiver whichever server it went to; messages a
+// Django process sends one channel over several servers may arrive out
+// of order, as they do in channels_redis.
+//
+// The other placement, jump, is jump consistent hash over xxhash64, for
+// deployments without channels_redis: adding an (n+1)th server moves
+// 1/(n+1) of the names to it, where CRC-32's arcs move about half
+// (measured: 49% from two servers to three, 50% from three to four, 49%
+// from eight to nine, against 33%, 25% and 12% for jump), and its receive
+// loops read only the server of their key. Placing a name costs well
+// under a microsecond either way.
 //
 // The tests run the layer's conformance suite on each mode against real
 // servers: a Redis Cluster of three masters, restarted whole in the
@@ -87,7 +125,18 @@
 // # Faults
 //
 // Operations that cannot reach Redis fail with errors wrapping
-// ErrUnavailable and naming the channel or group. Commands are not retried
+// ErrUnavailable and naming the channel or group. Every operation ends
+// when its context does, whatever Redis does: the command connections
+// end a call at the context's deadline (go-redis' ContextTimeoutEnabled),
+// and the error of a call cut short wraps the context's error too. A
+// Receive that waits cannot tell a quiet channel from a stalled server by
+// its blocking pop, which both leave unanswered; so when the server has
+// answered nothing since the wait began, after 100 ms of it (or half what
+// the context allows, if less) the Receive pings it (one ping at a time
+// per server, none while it answers other calls), and if its context
+// ends while the ping has gone unanswered for 50 ms, or after it failed,
+// the error wraps ErrUnavailable. A send cut short may still arrive: Redis may
+// have run it without its answer getting back in time. Commands are not retried
 // by the client, since a send whose reply was lost may have been executed
 // and the layer delivers at most once; deliveries are marked so that not
 // even a cluster client, which resends on its own, or a client given by
@@ -96,6 +145,21 @@
 // the context's error together with the last Redis error. Nothing Redis
 // acknowledged is lost by the layer; whether Redis keeps it across a crash
 // depends on its persistence settings (appendonly).
+//
+// # Values
+//
+// Messages are MessagePack maps, as channels_redis writes them, and Send
+// and GroupSend refuse, with ErrNotPortable and the path of the field,
+// what Python's msgpack as channels_redis calls it cannot read: a map key
+// that is not a string (strict map keys), a string that is not UTF-8
+// (raw=False raises UnicodeDecodeError), and any extension type, a
+// time.Time included, which Python hands over as an opaque
+// msgpack.Timestamp or ExtType. Times are refused, not converted to RFC
+// 3339 text: Go's msgpack decodes a time.Time field only from the
+// timestamp extension, so text would break every Go receiver of a struct
+// with a time.Time field, and channels_redis itself refuses datetimes.
+// Send a time as text (t.UTC().Format(time.RFC3339Nano)), which Python
+// reads as a str and Go into a string field, or as Unix seconds.
 //
 // # Leases
 //

@@ -1,9 +1,11 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -58,6 +60,21 @@ func (e *opError) Unwrap() []error {
 // else (I/O, timeouts, a closed pool) is an outage.
 func fail(op, name string, err error) error {
 	return &opError{op: op, name: name, err: err, outage: isOutage(err)}
+}
+
+// failCtx is fail for a call bounded by ctx: once ctx has ended, which
+// is what cut the call short, the error wraps ctx's error too. The
+// connection's deadline is ctx's, and may pass a moment before ctx
+// reports it, so a deadline in the past counts as ended.
+func failCtx(ctx context.Context, op, name string, err error) error {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w: %w", cerr, err)
+	}
+	return fail(op, name, err)
 }
 
 func isOutage(err error) bool {

@@ -3,9 +3,11 @@ package redis_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer/redis"
@@ -46,4 +48,23 @@ func Example() {
 	}
 	fmt.Println(ev.Type(), ev.(event.Message)["text"])
 	// Output: chat.message hello
+}
+
+// A time.Time, which Python would receive as an opaque msgpack.Timestamp,
+// is refused before anything reaches Redis, with the field that holds it;
+// as text it goes through.
+func ExampleErrNotPortable() {
+	l, err := redis.New(redis.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer l.Close()
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	err = l.Send(context.Background(), "chat", event.Message{"type": "chat.message", "meta": map[string]any{"at": at}})
+	fmt.Println(errors.Is(err, redis.ErrNotPortable))
+	fmt.Println(err)
+	// Output:
+	// true
+	// redis: send to "chat": field "meta.at": a time.Time (MessagePack timestamp), which Python reads as msgpack.Timestamp; send it as text, e.g. t.UTC().Format(time.RFC3339Nano)
 }

@@ -26,17 +26,17 @@ func TestCrypterRotation(t *testing.T) {
 	}
 }
 
-// TestShardOf pins the hash, which every process must compute alike, and
-// checks that it spreads names and moves few of them when a shard is
-// added.
-func TestShardOf(t *testing.T) {
+// TestJumpShard pins the jump hash, which every process must compute
+// alike, and checks that it spreads names and moves few of them when a
+// shard is added.
+func TestJumpShard(t *testing.T) {
 	counts := make([]int, 4)
 	moved := 0
 	const n = 10000
 	for i := range n {
 		name := fmt.Sprintf("chat.%d", i)
-		counts[shardOf(name, 4)]++
-		if shardOf(name, 4) != shardOf(name, 5) {
+		counts[jumpShard(name, 4)]++
+		if jumpShard(name, 4) != jumpShard(name, 5) {
 			moved++
 		}
 	}
@@ -53,8 +53,35 @@ func TestShardOf(t *testing.T) {
 		name      string
 		n, wantOf int
 	}{{"chat.0", 8, 2}, {"room", 8, 5}, {"room", 3, 0}, {"specific.abc!", 8, 0}, {"chat.0", 3, 2}} {
-		if got := shardOf(c.name, c.n); got != c.wantOf {
-			t.Errorf("shardOf(%q, %d) = %d, was %d", c.name, c.n, got, c.wantOf)
+		if got := jumpShard(c.name, c.n); got != c.wantOf {
+			t.Errorf("jumpShard(%q, %d) = %d, was %d", c.name, c.n, got, c.wantOf)
+		}
+	}
+}
+
+// TestCRC32Shard pins the CRC32 placement to what channels_redis 4.0's
+// _consistent_hash returns for the same names, and checks that it
+// spreads names evenly.
+func TestCRC32Shard(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		n, wantOf int
+	}{
+		{"chat.0", 2, 1}, {"room", 2, 0}, {"room", 3, 0}, {"specific.abc!", 8, 7},
+		{"chat_lobby", 5, 2}, {"gogroup", 2, 0}, {"go.plain", 2, 1}, {"anything", 1, 0},
+	} {
+		if got := crc32Shard(c.name, c.n); got != c.wantOf {
+			t.Errorf("crc32Shard(%q, %d) = %d, channels_redis says %d", c.name, c.n, got, c.wantOf)
+		}
+	}
+	counts := make([]int, 3)
+	const n = 9000
+	for i := range n {
+		counts[crc32Shard(fmt.Sprintf("chat.%d", i), 3)]++
+	}
+	for i, c := range counts {
+		if c < n/3*9/10 || c > n/3*11/10 {
+			t.Errorf("shard %d got %d of %d names", i, c, n)
 		}
 	}
 }
@@ -78,6 +105,11 @@ func TestConfigValidate(t *testing.T) {
 	if err := (Config{}).Validate(); err != nil {
 		t.Fatalf("zero config: %v", err)
 	}
+	for _, h := range []Hash{"", HashCRC32, HashJump} {
+		if err := (Config{Mode: ModeShards, Shards: []string{"redis://a"}, Hash: h}).Validate(); err != nil {
+			t.Errorf("shards with hash %q: %v", h, err)
+		}
+	}
 	for _, c := range []Config{
 		{Mode: "sentinels"},
 		{Mode: ModeShards},
@@ -89,6 +121,8 @@ func TestConfigValidate(t *testing.T) {
 		{BlockTime: 1500 * time.Millisecond},
 		{EncryptionKeys: []string{""}},
 		{Config: layer.Config{Capacity: -1}},
+		{Mode: ModeShards, Shards: []string{"redis://a"}, Hash: "md5"},
+		{Hash: HashJump},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v: Validate accepted it", c)

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // keys builds Redis keys the way channels_redis does: a channel's messages
@@ -42,24 +40,6 @@ func (k keys) group(group string) string {
 		return k.prefix + ":group:{" + group + "}"
 	}
 	return k.prefix + ":group:" + group
-}
-
-// shardOf picks one of n shards for name by jump consistent hash
-// (Lamping and Veach) over xxhash64. Both are fixed algorithms, so every
-// process agrees on the shard of every name, and growing from n to n+1
-// shards moves only 1/(n+1) of the names.
-func shardOf(name string, n int) int {
-	if n <= 1 {
-		return 0
-	}
-	key := xxhash.Sum64String(name)
-	var b, j int64 = -1, 0
-	for j < int64(n) {
-		b = j
-		key = key*2862933555777941757 + 1
-		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
-	}
-	return int(b)
 }
 
 // capacityArgs renders the capacity rules of layer.Config for the group

@@ -31,7 +31,8 @@ import (
 type Lease struct {
 	clients []goredis.UniversalClient // one per shard; a lease lives on the one its key hashes to
 	prefix  string
-	closed  func() bool // reports whether the layer that made the clients was closed
+	closed  func() bool                  // reports whether the layer that made the clients was closed
+	place   func(name string, n int) int // the layer's Config.Hash; nil with one client
 }
 
 // NewLease returns a lease on c, which the caller keeps and closes, with
@@ -49,7 +50,7 @@ func (l *Layer) Lease() *Lease {
 	for i := range l.shards {
 		cs[i] = l.shards[i].cmd
 	}
-	return &Lease{clients: cs, prefix: l.cfg.Prefix, closed: l.closed.Load}
+	return &Lease{clients: cs, prefix: l.cfg.Prefix, closed: l.closed.Load, place: l.place}
 }
 
 // Key returns the Redis key that holds the lease named key.
@@ -134,7 +135,10 @@ func (e *Lease) run(ctx context.Context, op string, script *goredis.Script, key,
 		// sub-millisecond ttl from meaning "expire now".
 		args = append(args, strconv.FormatInt(int64((ttl+time.Millisecond-1)/time.Millisecond), 10))
 	}
-	c := e.clients[shardOf(rkey, len(e.clients))]
+	c := e.clients[0]
+	if len(e.clients) > 1 {
+		c = e.clients[e.place(rkey, len(e.clients))]
+	}
 	n, err := script.Run(ctx, c, []string{rkey}, args...).Int()
 	if err != nil {
 		return false, fail(op, rkey, err)

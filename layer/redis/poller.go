@@ -18,7 +18,8 @@ type poller struct {
 	l     *Layer
 	id    string // the key part of its channels (see nonLocal): its entry in Layer.pollers
 	key   string
-	sh    *shard
+	sh    *shard // the shard the key's name hashes to
+	fan   *fanIn // reads the key on every shard; nil: on sh alone
 	local bool   // the key holds process-local channels, routed by name
 	name  string // the channel, when not local
 
@@ -46,13 +47,17 @@ const (
 func (p *poller) run() {
 	l := p.l
 	defer l.wg.Done()
+	if p.fan != nil {
+		p.runFanIn()
+		return
+	}
 	// The pop must not be cut short by a context: Redis would still pop
 	// the message, and the reply carrying it would be lost. BlockTime
 	// bounds it instead.
 	ctx := context.Background()
 	backoff := time.Duration(0)
 	for p.stillWanted() {
-		member, at, err := p.pop(ctx)
+		member, at, err := p.pop(ctx, p.sh)
 		switch {
 		case errors.Is(err, goredis.Nil): // nothing arrived within BlockTime
 		case err != nil:
@@ -64,7 +69,7 @@ func (p *poller) run() {
 			}
 			continue
 		default:
-			p.dispatch(ctx, member, at)
+			p.dispatch(ctx, member, at, p.sh)
 		}
 		if backoff > 0 {
 			backoff = 0
@@ -84,12 +89,21 @@ func (p *poller) stillWanted() bool {
 	l := p.l
 	var idleFrom time.Time
 	for {
+		inflight := p.fan != nil && p.fan.inflight > 0
 		p.mu.Lock()
 		wanted := p.waiting > 0
-		p.popping = wanted
+		// Pops in flight may bring back a message that goes back to its
+		// key, ahead of later ones: Receive must not pop past them.
+		p.popping = wanted || inflight
 		p.mu.Unlock()
 		if wanted && !l.closed.Load() {
 			return true
+		}
+		if inflight {
+			// The loop ends only once every pop it started has
+			// answered and its message has been dispatched.
+			p.fan.settle(p)
+			continue
 		}
 		if !l.closed.Load() {
 			// The loop lingers between most messages. Its timer is left
@@ -168,9 +182,9 @@ func (p *poller) stillWanted() bool {
 // expired costs one more round trip, which drops every expired message and
 // takes the oldest live one if there is one; so expiry costs nothing while
 // receivers keep up.
-func (p *poller) pop(ctx context.Context) (member string, at int64, err error) {
+func (p *poller) pop(ctx context.Context, sh *shard) (member string, at int64, err error) {
 	l := p.l
-	z, err := p.sh.block.BZPopMin(ctx, l.cfg.BlockTime, p.key).Result()
+	z, err := sh.block.BZPopMin(ctx, l.cfg.BlockTime, p.key).Result()
 	if err != nil {
 		return "", 0, err
 	}
@@ -180,7 +194,7 @@ func (p *poller) pop(ctx context.Context) (member string, at int64, err error) {
 		member, _ = z.Member.(string)
 		return member, at, nil
 	}
-	res, err := popLiveScript.Run(ctx, p.sh.cmd, []string{p.key}, score(cutoff)).StringSlice()
+	res, err := popLiveScript.Run(ctx, sh.cmd, []string{p.key}, score(cutoff)).StringSlice()
 	if err != nil || len(res) < 2 {
 		if err == nil {
 			err = goredis.Nil
@@ -207,9 +221,9 @@ func (p *poller) failed(err error, backoff time.Duration) {
 	}
 }
 
-// dispatch hands a popped message to its receivers. A message for an
-// ordinary channel whose receivers all gave up goes back to Redis.
-func (p *poller) dispatch(ctx context.Context, member string, at int64) {
+// dispatch hands a message popped from sh to its receivers. A message
+// for an ordinary channel whose receivers all gave up goes back to sh.
+func (p *poller) dispatch(ctx context.Context, member string, at int64, sh *shard) {
 	l := p.l
 	ev, names, err := l.codec.decode(member)
 	if err != nil {
@@ -224,7 +238,7 @@ func (p *poller) dispatch(ctx context.Context, member string, at int64) {
 			return
 		}
 		p.mu.Unlock()
-		p.putBack(ctx, member, at)
+		p.putBack(ctx, member, at, sh)
 		return
 	}
 	defer p.mu.Unlock()
@@ -257,15 +271,21 @@ func (p *poller) handOver(ib *inbox, ev event.Event) {
 // putBack returns a popped message nobody took to its key, with its old
 // score, so that it keeps its place ahead of later messages. The loop does
 // it before popping again, so this process's next receiver finds it first.
-func (p *poller) putBack(ctx context.Context, member string, at int64) {
-	l := p.l
+func (p *poller) putBack(ctx context.Context, member string, at int64, sh *shard) {
+	p.l.putBack(ctx, sh, p.key, member, at)
+}
+
+// putBack adds member to key on sh with the score at, retrying while
+// Redis is unavailable, until the layer has closed and the backoff has
+// grown to its longest.
+func (l *Layer) putBack(ctx context.Context, sh *shard, key, member string, at int64) {
 	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
-		err := p.sh.cmd.ZAdd(ctx, p.key, goredis.Z{Score: float64(at) / 1e6, Member: member}).Err()
+		err := sh.cmd.ZAdd(ctx, key, goredis.Z{Score: float64(at) / 1e6, Member: member}).Err()
 		if err == nil {
 			return
 		}
 		if !isOutage(err) || l.closed.Load() && backoff >= maxBackoff {
-			l.log.Error("redis: lost a message while putting it back", "key", p.key, "err", err)
+			l.log.Error("redis: lost a message while putting it back", "key", key, "err", err)
 			return
 		}
 		time.Sleep(backoff)

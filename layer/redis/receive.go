@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -56,7 +58,9 @@ type buffered struct {
 // Receive takes the oldest unexpired message from channel. It returns as
 // soon as ctx ends or the layer closes, whatever Redis is doing; while
 // Redis is unreachable it keeps waiting, and the receive loop retries with
-// backoff, so callers need no retry loop of their own.
+// backoff, so callers need no retry loop of their own. When ctx ends, the
+// error is ctx's, and also wraps ErrUnavailable when Redis failed or did
+// not answer meanwhile (see the package documentation on faults).
 func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error) {
 	if err := layer.ValidChannelName(channel); err != nil {
 		return nil, invalid(err)
@@ -69,8 +73,9 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 		return nil, refuse("receive from", channel, ErrForeignChannel)
 	}
 	if !local {
-		if ev := l.popNow(ctx, channel); ev != nil {
-			return ev, nil
+		ev, err := l.popNow(ctx, channel)
+		if ev != nil || err != nil {
+			return ev, err
 		}
 	}
 	p := l.poller(channel, local) // returns p locked
@@ -102,15 +107,22 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 		p.running = true
 		go p.run()
 	}
+	sh := p.sh
 	p.mu.Unlock()
 
+	stop := func() bool { return false }
+	if ctx.Done() != nil {
+		stop = l.watch(ctx, sh, time.Now().UnixNano())
+	}
 	select {
 	case ev := <-w.ev:
+		stop()
 		waiters.Put(w)
 		return ev, nil
 	case <-ctx.Done():
 	case <-l.done:
 	}
+	quiet := stop()
 	p.mu.Lock()
 	i := indexOf(ib.waiters, w)
 	if i < 0 { // handed a message as we gave up: it is ours
@@ -132,6 +144,9 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 	if lastErr != nil {
 		return nil, fmt.Errorf("redis: receive from %q: %w, while %w", channel, ctx.Err(), lastErr)
 	}
+	if quiet {
+		return nil, silent(ctx, channel)
+	}
 	return nil, ctx.Err()
 }
 
@@ -141,9 +156,17 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 // loop pops, since a message it popped for a receiver that gave up goes
 // back ahead of later ones, and while the loop backs off from a failure,
 // which Receive then reports.
-func (l *Layer) popNow(ctx context.Context, channel string) event.Event {
+//
+// The pop itself is not cut short by ctx: Redis would still pop the
+// message, and the reply carrying it would be lost. It runs beside the
+// caller instead. When ctx ends, the caller still waits for it until it
+// has been out for probeGrace, as a server that answers does so at once,
+// and takes what it brings; after that, it returns an error wrapping
+// ErrUnavailable, and a message the pop brings back later goes back to
+// its key with its old score, behind any taken meanwhile.
+func (l *Layer) popNow(ctx context.Context, channel string) (event.Event, error) {
 	if ctx.Err() != nil {
-		return nil
+		return nil, nil
 	}
 	l.mu.Lock()
 	p := l.pollers[channel]
@@ -153,30 +176,106 @@ func (l *Layer) popNow(ctx context.Context, channel string) event.Event {
 		busy := p.waiting > 0 || p.popping || p.lastErr != nil
 		p.mu.Unlock()
 		if busy {
-			return nil
+			return nil, nil
 		}
 	}
-	// Without ctx's cancellation or deadline: a pop cut off after Redis
-	// ran it would lose the message it took.
-	cctx := context.WithoutCancel(ctx)
-	cmd := goredis.NewZSliceCmd(cctx, "zpopmin", l.keys.channel(channel))
-	if err := l.shardFor(channel).cmd.Process(cctx, once{cmd}); err != nil {
-		return nil // the loop retries, and reports what keeps failing
+	sh := l.shardFor(channel)
+	key := l.keys.channel(channel)
+	var z goredis.Z
+	if ctx.Done() == nil {
+		var err error
+		if z, err = l.zpopmin(ctx, sh, key); err != nil {
+			return nil, nil // the loop retries, and reports what keeps failing
+		}
+	} else {
+		if !l.start() {
+			return nil, nil
+		}
+		f := &fastPop{done: make(chan struct{})}
+		start := time.Now()
+		go f.run(l, context.WithoutCancel(ctx), sh, key)
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			if !f.await(probeGrace - time.Since(start)) {
+				return nil, silent(ctx, channel)
+			}
+		}
+		if f.err != nil {
+			return nil, nil
+		}
+		z = f.z
 	}
-	z := cmd.Val()
-	if len(z) == 0 {
-		return nil
+	member, _ := z.Member.(string)
+	if member == "" {
+		return nil, nil
 	}
-	member, _ := z[0].Member.(string)
-	if int64(math.Round(z[0].Score*1e6)) <= l.clock.now()-l.expiryUs {
-		return nil // expired; the loop drops any others
+	if int64(math.Round(z.Score*1e6)) <= l.clock.now()-l.expiryUs {
+		return nil, nil // expired; the loop drops any others
 	}
 	ev, _, err := l.codec.decode(member)
 	if err != nil {
 		l.log.Warn("redis: dropped a message that does not decode", "channel", channel, "err", err)
-		return nil
+		return nil, nil
 	}
-	return ev
+	return ev, nil
+}
+
+// zpopmin pops the oldest member of key, or returns a zero Z.
+func (l *Layer) zpopmin(ctx context.Context, sh *shard, key string) (goredis.Z, error) {
+	cmd := goredis.NewZSliceCmd(ctx, "zpopmin", key)
+	if err := sh.cmd.Process(ctx, once{cmd}); err != nil {
+		return goredis.Z{}, err
+	}
+	if z := cmd.Val(); len(z) > 0 {
+		return z[0], nil
+	}
+	return goredis.Z{}, nil
+}
+
+// A fastPop is popNow's pop, run beside its caller.
+type fastPop struct {
+	state atomic.Int32 // popPending, then popDone or popAbandoned, set once
+	done  chan struct{}
+	z     goredis.Z
+	err   error
+}
+
+const (
+	popPending = iota
+	popDone
+	popAbandoned
+)
+
+// await waits up to d for the pop, and reports whether it answered; if
+// not, its message, if it brings one, goes back to its key.
+func (f *fastPop) await(d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-f.done:
+			return true
+		case <-t.C:
+		}
+	}
+	if f.state.CompareAndSwap(popPending, popAbandoned) {
+		return false
+	}
+	<-f.done
+	return true
+}
+
+func (f *fastPop) run(l *Layer, ctx context.Context, sh *shard, key string) {
+	defer l.wg.Done()
+	f.z, f.err = l.zpopmin(ctx, sh, key)
+	if f.state.CompareAndSwap(popPending, popDone) {
+		close(f.done)
+		return
+	}
+	if member, _ := f.z.Member.(string); member != "" {
+		l.putBack(ctx, sh, key, member, int64(math.Round(f.z.Score*1e6)))
+	}
 }
 
 func indexOf(ws []*waiter, w *waiter) int {
@@ -202,6 +301,9 @@ func (l *Layer) poller(channel string, local bool) *poller {
 			sh:      l.shardFor(nonLocal(channel)),
 			inboxes: make(map[string]*inbox),
 			wake:    make(chan struct{}, 1),
+		}
+		if l.fanIn {
+			p.fan = newFanIn(l.shards)
 		}
 		l.pollers[id] = p
 	}

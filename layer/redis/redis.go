@@ -47,6 +47,8 @@ func WithLogger(l *slog.Logger) Option {
 // received at once, each held up to Config.BlockTime. In cluster mode the
 // layer adds a hook to c that reloads its map of slots as soon as a node
 // cannot be reached, so that a master's replacement is found at once.
+// Give c ContextTimeoutEnabled, or its calls wait for its read timeout
+// whatever their context allows.
 func WithClient(c goredis.UniversalClient) Option {
 	return func(o *options) { o.client = c }
 }
@@ -63,6 +65,7 @@ func WithHook(h goredis.Hook) Option {
 // for blocking pops.
 type shard struct {
 	cmd, block goredis.UniversalClient
+	health     *health
 }
 
 // Layer is a channel layer on Redis, wire-compatible with channels_redis.
@@ -71,6 +74,8 @@ type Layer struct {
 	cfg      Config
 	keys     keys
 	shards   []shard
+	place    func(name string, n int) int // the shard of a name; see Config.Hash
+	fanIn    bool                         // receive loops read every shard; see fanIn
 	cluster  bool
 	owned    []goredis.UniversalClient // closed by Close
 	codec    codec
@@ -127,6 +132,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		pollers:       make(map[string]*poller),
 	}
 	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
+	l.place, _ = cfg.Hash.place() // checked by Validate
 	l.tallies = tallies{byKey: make(map[string]*tally), pruneAt: minPruneAt, every: refreshEvery.Microseconds()}
 	l.ttlArg = l.ttl
 	if o.client != nil {
@@ -136,11 +142,18 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		if cfg.Mode == ModeCluster {
 			watchCluster(o.client)
 		}
-		l.shards = []shard{{cmd: o.client, block: o.client}}
+		// Answers on a client the caller owns are not watched: its
+		// receivers probe it whenever they wait (see watch).
+		l.shards = []shard{{cmd: o.client, block: o.client, health: &health{}}}
 		return l, nil
 	}
 	if err := l.dial(); err != nil {
 		return nil, err
+	}
+	l.fanIn = len(l.shards) > 1 && cfg.Hash != HashJump
+	for _, sh := range l.shards {
+		sh.cmd.AddHook(heardHook{sh.health})
+		sh.block.AddHook(heardHook{sh.health})
 	}
 	for _, c := range l.owned {
 		for _, h := range o.hooks {
@@ -183,7 +196,11 @@ func (l *Layer) dial() error {
 				return fmt.Errorf("%w: %v", ErrConfig, err)
 			}
 			o.MaxRetries, o.DialerRetries = noRetries, 1
-			sh := shard{cmd: goredis.NewClient(o), block: goredis.NewClient(blocking(o))}
+			// Commands end with the caller's deadline; without this,
+			// go-redis waits for its read timeout (5 s) whatever the
+			// context allows. Blocking pops run without a deadline.
+			o.ContextTimeoutEnabled = true
+			sh := shard{cmd: goredis.NewClient(o), block: goredis.NewClient(blocking(o)), health: &health{}}
 			l.shards = append(l.shards, sh)
 			l.owned = append(l.owned, sh.cmd, sh.block)
 		}
@@ -204,11 +221,12 @@ func (l *Layer) dial() error {
 			u.IsClusterMode, u.Addrs = true, c.Cluster.Addrs
 		}
 		u.MaxRetries, u.DialerRetries = noRetries, 1
+		u.ContextTimeoutEnabled = true
 		b := *u
 		b.PoolSize = c.ReceiveConnections
 		b.ReadTimeout = c.BlockTime + 10*time.Second
 		b.PoolTimeout = c.BlockTime + 5*time.Second
-		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b)}
+		sh := shard{cmd: goredis.NewUniversalClient(u), block: goredis.NewUniversalClient(&b), health: &health{}}
 		watchCluster(sh.cmd, sh.block)
 		l.shards = []shard{sh}
 		l.owned = append(l.owned, sh.cmd, sh.block)
@@ -225,7 +243,7 @@ func clientID() string {
 // shardFor returns the shard holding name: a group, or the key part of a
 // channel (see nonLocal).
 func (l *Layer) shardFor(name string) *shard {
-	return &l.shards[shardOf(name, len(l.shards))]
+	return &l.shards[l.place(name, len(l.shards))]
 }
 
 // NewChannel returns prefix followed by this layer's marker, "!" and 16
@@ -271,7 +289,7 @@ func (l *Layer) Flush(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
-		return fail("flush prefix", l.cfg.Prefix, err)
+		return failCtx(ctx, "flush prefix", l.cfg.Prefix, err)
 	}
 	return nil
 }

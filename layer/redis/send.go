@@ -52,7 +52,7 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 			l.afterAdd(key, sh)
 		}
 		if err != nil {
-			return fail("send to", channel, err)
+			return failCtx(ctx, "send to", channel, err)
 		}
 		return nil
 	}
@@ -71,7 +71,7 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	}
 	held, err := cmd.Int64()
 	if err != nil {
-		return fail("send to", channel, err)
+		return failCtx(ctx, "send to", channel, err)
 	}
 	l.tallies.counted(key, tk, capacity, held)
 	if held < 0 {
@@ -119,7 +119,7 @@ func (l *Layer) GroupAdd(ctx context.Context, group, channel string) error {
 		return nil
 	})
 	if err != nil {
-		return fail("add to group", group, err)
+		return failCtx(ctx, "add to group", group, err)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (l *Layer) GroupDiscard(ctx context.Context, group, channel string) error {
 		return err
 	}
 	if err := l.shardFor(group).cmd.ZRem(ctx, l.keys.group(group), channel).Err(); err != nil {
-		return fail("discard from group", group, err)
+		return failCtx(ctx, "discard from group", group, err)
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func (l *Layer) GroupSend(ctx context.Context, group string, msg event.Event) er
 	// The group's channels hold more than their tallies know.
 	l.tallies.gen.Add(1)
 	if err != nil {
-		return fail("send to group", group, err)
+		return failCtx(ctx, "send to group", group, err)
 	}
 	return nil
 }
@@ -229,7 +229,7 @@ func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) er
 		if t == nil {
 			t = &target{key: key, capacity: l.cfg.CapacityFor(m)}
 			byKey[key] = t
-			i := shardOf(nonLocal(m), len(l.shards))
+			i := l.place(nonLocal(m), len(l.shards))
 			byShard[i] = append(byShard[i], t)
 		}
 		t.names = append(t.names, m)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,6 +139,24 @@ func (s *server) restart() {
 	s.t.Helper()
 	s.stop()
 	s.start()
+}
+
+// pause stops the server with SIGSTOP, as a hung or swapped-out server
+// would: connections stay open, nothing is answered. It is resumed when
+// the test ends, before the cleanups registered earlier close clients.
+func (s *server) pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(s.resume)
+}
+
+// resume continues a paused server.
+func (s *server) resume() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
 
 func (s *server) client() *goredis.Client {
