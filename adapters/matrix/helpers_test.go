@@ -1,0 +1,163 @@
+package matrix_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/matrix"
+	"github.com/switchboard-bots/switchboard/adapters/matrix/matrixtest"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+const (
+	user    = "@ada:example.org"
+	timeout = 5 * time.Second
+)
+
+func roomOf(conv string) string { return "!" + conv + ":example.org" }
+
+// testConfig is a config for srv with short waits.
+func testConfig(srv *matrixtest.Server) matrix.Config {
+	return matrix.Config{
+		Homeserver:  srv.URL(),
+		AccessToken: matrix.Secret(srv.Token()),
+		Sync:        matrix.Sync{Timeout: time.Second},
+		Retry:       matrix.Retry{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
+	}
+}
+
+// newAdapter returns an adapter on srv that logs to logs (if not nil).
+func newAdapter(t testing.TB, cfg matrix.Config, logs *logtest.Buffer, opts ...matrix.Option) *matrix.Adapter {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		log = logs.Logger()
+	}
+	a, err := matrix.New("matrix", cfg, append([]matrix.Option{matrix.WithLogger(log)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// running is a Host running an application until stopped.
+type running struct {
+	host   *adapters.Host
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// run runs a on a Host serving app, waits until it is ready, and stops it
+// (gracefully) when the test ends if it was not stopped before.
+func run(t testing.TB, a adapters.Adapter, app scope.Application, opts ...adapters.HostOption) *running {
+	t.Helper()
+	h := adapters.NewHost(a, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{host: h, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- h.Run(ctx, app) }()
+	t.Cleanup(func() { r.shutdown(t) })
+	select {
+	case <-h.Ready():
+	case err := <-r.done:
+		t.Fatalf("Run returned before ready: %v", err)
+	case <-time.After(timeout):
+		t.Fatal("adapter not ready")
+	}
+	return r
+}
+
+// shutdown stops r gracefully and waits for Run.
+func (r *running) shutdown(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = r.host.Shutdown(ctx)
+	r.cancel()
+	r.wait(t)
+}
+
+// kill stops r hard: Run's context cancelled, no Shutdown.
+func (r *running) kill(t testing.TB) {
+	r.cancel()
+	r.wait(t)
+}
+
+func (r *running) wait(t testing.TB) {
+	t.Helper()
+	select {
+	case err, ok := <-r.done:
+		if ok {
+			close(r.done)
+			_ = err
+		}
+	case <-time.After(timeout):
+		t.Fatal("Run did not return")
+	}
+}
+
+// recorder is an application that records the messages it handled and
+// answers each with "echo: <text>". A message whose text starts with
+// "block" waits, before it is handled, until release is closed or its
+// handler's context ends (then it is not handled).
+type recorder struct {
+	*consumer.Type[*recorderInstance]
+	mu      sync.Mutex
+	handled map[string]int // event id → times handled
+	texts   []string       // in the order handled
+	seen    chan matrix.Message
+	release chan struct{}
+}
+
+type recorderInstance struct {
+	consumer.Chat
+	r *recorder
+}
+
+func newRecorder() *recorder {
+	r := &recorder{handled: map[string]int{}, seen: make(chan matrix.Message, 1000), release: make(chan struct{})}
+	r.Type = consumer.New(func() *recorderInstance { return &recorderInstance{r: r} },
+		consumer.OnMessage((*recorderInstance).message))
+	return r
+}
+
+func (i *recorderInstance) message(ctx context.Context, m consumer.ChatMessage) error {
+	msg := m.(matrix.Message)
+	i.r.seen <- msg
+	if strings.HasPrefix(msg.Body, "block") {
+		select {
+		case <-i.r.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	i.r.mu.Lock()
+	i.r.handled[msg.EventID]++
+	i.r.texts = append(i.r.texts, msg.Body)
+	i.r.mu.Unlock()
+	return i.Reply(ctx, "echo: "+msg.Body)
+}
+
+// next returns the next message the recorder's handlers got.
+func (r *recorder) next(t testing.TB) matrix.Message {
+	t.Helper()
+	select {
+	case m := <-r.seen:
+		return m
+	case <-time.After(timeout):
+		t.Fatal("no message reached the application")
+		return matrix.Message{}
+	}
+}
+
+// count returns how many times the event with id was handled.
+func (r *recorder) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.handled[id]
+}

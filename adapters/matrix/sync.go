@@ -1,0 +1,427 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"maunium.net/go/mautrix"
+	mevent "maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// syncFilter asks for up to 100 timeline events per room and sync, so
+// that a bot back from a short stop gets its backlog whole (a timeline cut
+// short is logged).
+const syncFilter = `{"room":{"timeline":{"limit":100}}}`
+
+// syncer runs the /sync loop of one Serve. Each sync's events form a
+// batch; the stored position moves past a batch once every event of it
+// and of the batches before it was handled, and the ids handled in the
+// batches after that position are stored beside it, so that a restart,
+// which gets those batches again, handles none of them twice.
+type syncer struct {
+	a   *Adapter
+	in  *adapters.Intake
+	log *slog.Logger
+
+	mu       sync.Mutex
+	done     map[string]bool // handled, from the store: skipped when synced again
+	batches  []*batch        // synced and not wholly handled, in order
+	position string          // stored position: every event before it was handled
+	inflight int             // events given to scopes (or parked) and not acknowledged
+	progress chan struct{}   // closed and replaced at each acknowledgement
+	parked   map[string][]inbound
+	drains   sync.WaitGroup
+	dirty    chan struct{}      // a new State waits to be saved
+	stopping atomic.Bool        // the loop ended: what is not handled now is left to the next process
+	refusing map[id.RoomID]bool // encrypted rooms already told so
+}
+
+// batch is the events one sync brought, and where that sync ended.
+type batch struct {
+	token   string
+	open    bool     // its events are still being given out
+	pending int      // given out and not handled yet
+	handled []string // ids handled, or skipped as handled before a restart
+}
+
+// inbound is one message on its way to its scope.
+type inbound struct {
+	key   string
+	msg   Message
+	b     *batch
+	s     func() *scope.Scope
+	again bool // given once and not handled: this is its second try
+}
+
+func newSyncer(a *Adapter, in *adapters.Intake, st State) *syncer {
+	s := &syncer{a: a, in: in, log: a.log, position: st.NextBatch,
+		done: map[string]bool{}, progress: make(chan struct{}), parked: map[string][]inbound{},
+		dirty: make(chan struct{}, 1), refusing: map[id.RoomID]bool{}}
+	for _, h := range st.Handled {
+		s.done[h] = true
+	}
+	return s
+}
+
+// run syncs until ctx ends or the token is refused. Before it returns it
+// hands the parked messages over, waits (until the Intake's grace ends)
+// for what was taken to be handled, and saves where that leaves it.
+func (s *syncer) run(ctx context.Context) error {
+	saver := make(chan struct{})
+	stopSaver := make(chan struct{})
+	go func() { defer close(saver); s.saveLoop(stopSaver) }()
+	stop := context.AfterFunc(ctx, func() { s.stopping.Store(true) })
+	defer stop()
+	err := s.loop(ctx)
+	s.stopping.Store(true)
+	s.drains.Wait()
+	s.settle(s.in.Grace())
+	close(stopSaver)
+	<-saver
+	s.save(context.WithoutCancel(ctx)) // a hard stop still records what was handled
+	return err
+}
+
+func (s *syncer) loop(ctx context.Context) error {
+	a := s.a
+	since := s.position
+	fresh := since == "" // a first start: the rooms' history is not answered
+	if fresh {
+		s.log.Info("matrix: no stored sync position: starting at the present; earlier messages are not handled")
+	}
+	backoff := a.cfg.Retry.MinBackoff
+	for ctx.Err() == nil {
+		if !s.waitRoom(ctx) {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.Timeout+a.cfg.RequestTimeout)
+		resp, err := a.cli.FullSyncRequest(cctx, mautrix.ReqSync{Timeout: int(a.cfg.Sync.Timeout / time.Millisecond),
+			Since: since, FilterID: syncFilter})
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if unauthorized(err) {
+				return errors.Join(ErrUnauthorized, err)
+			}
+			wait, _ := retryable(err)
+			wait = max(wait, backoff)
+			s.log.Warn("matrix: sync failed; retrying", "err", err, "retry_in", wait)
+			if sleep(ctx, a.clock, wait) != nil {
+				return nil
+			}
+			a.observe().Retry()
+			backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
+			continue
+		}
+		backoff = a.cfg.Retry.MinBackoff
+		s.take(ctx, resp, fresh)
+		since, fresh = resp.NextBatch, false
+		s.in.Ready()
+	}
+	return nil
+}
+
+// waitRoom waits while sync.max_pending events are in flight.
+func (s *syncer) waitRoom(ctx context.Context) bool {
+	for {
+		s.mu.Lock()
+		n, progress := s.inflight, s.progress
+		s.mu.Unlock()
+		if n < s.a.cfg.Sync.MaxPending {
+			return true
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// take hands over what one sync brought: invites are joined, messages
+// from others given to their scopes; on a first start (fresh) messages
+// are history and are skipped.
+func (s *syncer) take(ctx context.Context, resp *mautrix.RespSync, fresh bool) {
+	b := &batch{token: resp.NextBatch, open: true}
+	s.mu.Lock()
+	s.batches = append(s.batches, b)
+	s.mu.Unlock()
+	for room, inv := range resp.Rooms.Invite {
+		s.invited(ctx, room, inv)
+	}
+	skipped := 0
+	for room, jr := range resp.Rooms.Join {
+		for _, ev := range jr.State.Events {
+			s.state(ctx, room, ev)
+		}
+		if jr.Timeline.Limited && !fresh {
+			s.log.Warn("matrix: the homeserver cut this room's timeline short: older events since the last sync are not handled",
+				"room", room, "prev_batch", jr.Timeline.PrevBatch)
+		}
+		for _, ev := range jr.Timeline.Events {
+			if ev.StateKey != nil {
+				s.state(ctx, room, ev)
+				continue
+			}
+			if fresh && ev.Type == mevent.EventMessage {
+				skipped++
+				continue
+			}
+			s.timeline(room, ev, b)
+		}
+	}
+	if skipped > 0 {
+		s.log.Info("matrix: first sync: earlier messages skipped", "messages", skipped)
+	}
+	s.mu.Lock()
+	b.open = false
+	s.advanceLocked()
+	s.mu.Unlock()
+}
+
+// timeline gives one timeline event to its scope if it is a message from
+// someone else.
+func (s *syncer) timeline(room id.RoomID, ev *mevent.Event, b *batch) {
+	a := s.a
+	switch {
+	case ev.Sender == id.UserID(a.Bot()):
+		return // the bot's own messages come back to it in its timeline
+	case ev.Type == mevent.EventEncrypted:
+		s.log.Warn("matrix: encrypted message not handled: end-to-end encryption is not supported",
+			"room", room, "event_id", ev.ID, "sender", ev.Sender)
+		return
+	case ev.Type != mevent.EventMessage:
+		return
+	}
+	msg, err := decodeMessage(room, ev)
+	if err != nil {
+		s.log.Warn("matrix: bad message skipped", "room", room, "event_id", ev.ID, "err", err)
+		return
+	}
+	s.mu.Lock()
+	if s.done[msg.EventID] {
+		// Handled before a restart that came before its batch was stored.
+		b.handled = append(b.handled, msg.EventID)
+		s.dirtyLocked()
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	key := string(room)
+	t := target{room: string(room)}
+	if a.cfg.Threads && msg.Thread != "" {
+		key += "|" + msg.Thread
+		t.thread = msg.Thread
+	}
+	newScope := func() *scope.Scope {
+		sc := &scope.Scope{Type: Protocol, Adapter: a.name, Key: key,
+			User:   scope.User{ID: msg.Sender, Username: msg.Sender},
+			Bot:    scope.User{ID: a.Bot(), Username: a.Bot()},
+			Chat:   scope.Chat{ID: string(room), Type: "room"},
+			Thread: t.thread}
+		sc.SetAdapterValue(t)
+		return sc
+	}
+	s.deliver(inbound{key: key, msg: msg, b: b, s: newScope})
+}
+
+// deliver gives in to its scope at once, or parks it behind the
+// conversation's parked messages or its full inbox.
+func (s *syncer) deliver(in inbound) {
+	s.mu.Lock()
+	in.b.pending++
+	s.inflight++
+	if q, busy := s.parked[in.key]; busy {
+		s.parked[in.key] = append(q, in)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	err := s.in.TryDeliver(in.key, in.msg, in.s, s.acker(in))
+	switch {
+	case err == nil:
+	case errors.Is(err, scope.ErrInboxFull), errors.Is(err, scope.ErrTooManyScopes):
+		s.park(in)
+	default:
+		s.notHandled(in, err)
+	}
+}
+
+// park queues in behind its conversation's full inbox, and starts the
+// conversation's drain if none runs.
+func (s *syncer) park(in inbound) {
+	s.mu.Lock()
+	q, busy := s.parked[in.key]
+	s.parked[in.key] = append(q, in)
+	s.mu.Unlock()
+	if !busy {
+		s.drains.Go(func() { s.drain(in.key) })
+	}
+}
+
+// drain delivers a conversation's parked messages in order, waiting for
+// room in its inbox until the Intake's grace ends.
+func (s *syncer) drain(key string) {
+	ctx := s.in.Grace()
+	backoff := s.a.cfg.Retry.MinBackoff
+	for {
+		s.mu.Lock()
+		q := s.parked[key]
+		if len(q) == 0 {
+			delete(s.parked, key)
+			s.mu.Unlock()
+			return
+		}
+		in := q[0]
+		s.mu.Unlock()
+		err := s.in.Deliver(ctx, key, in.msg, in.s, s.acker(in))
+		if errors.Is(err, scope.ErrTooManyScopes) && sleep(ctx, s.a.clock, backoff) == nil {
+			backoff = min(2*backoff, s.a.cfg.Retry.MaxBackoff)
+			continue
+		}
+		s.mu.Lock()
+		s.parked[key] = s.parked[key][1:]
+		s.mu.Unlock()
+		if err != nil {
+			s.notHandled(in, err)
+		}
+	}
+}
+
+// acker returns the acknowledgement of in: handled, or not handled here.
+func (s *syncer) acker(in inbound) scope.Ack {
+	return func(err error) {
+		if err != nil {
+			s.notHandled(in, err)
+			return
+		}
+		s.mu.Lock()
+		in.b.pending--
+		in.b.handled = append(in.b.handled, in.msg.EventID)
+		s.inflight--
+		s.advanceLocked()
+		s.dirtyLocked()
+		s.signalLocked()
+		s.mu.Unlock()
+	}
+}
+
+// notHandled records that in was not handled. While the adapter runs
+// (its scope failed while ending) it is given once more; a second failure
+// is logged and passed over, so that one bad message cannot hold the
+// stored position back for good. Once the adapter stops, it stays
+// unhandled: its batch is never passed, so the next process syncs it
+// again.
+func (s *syncer) notHandled(in inbound, err error) {
+	if !s.stopping.Load() && s.in.Grace().Err() == nil {
+		if !in.again {
+			s.log.Warn("matrix: message not handled; giving it again", "event_id", in.msg.EventID, "err", err)
+			in.again = true
+			s.park(in)
+			return
+		}
+		s.log.Error("matrix: message not handled twice; passed over", "room", in.msg.RoomID, "event_id", in.msg.EventID, "err", err)
+		s.mu.Lock()
+		in.b.pending--
+		s.inflight--
+		s.advanceLocked()
+		s.signalLocked()
+		s.mu.Unlock()
+		return
+	}
+	s.log.Debug("matrix: message not handled; left for the next sync from the stored position", "event_id", in.msg.EventID, "err", err)
+	s.mu.Lock()
+	s.inflight--
+	s.signalLocked()
+	s.mu.Unlock()
+}
+
+// advanceLocked moves the position past the batches wholly handled.
+func (s *syncer) advanceLocked() {
+	n := 0
+	for n < len(s.batches) && !s.batches[n].open && s.batches[n].pending == 0 {
+		n++
+	}
+	if n > 0 {
+		s.position = s.batches[n-1].token
+		s.batches = s.batches[n:]
+		s.dirtyLocked()
+	}
+}
+
+func (s *syncer) dirtyLocked() {
+	select {
+	case s.dirty <- struct{}{}:
+	default:
+	}
+}
+
+func (s *syncer) signalLocked() {
+	close(s.progress)
+	s.progress = make(chan struct{})
+}
+
+// settle waits until nothing taken is still being handled, or ctx ends.
+func (s *syncer) settle(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		n, progress := s.inflight, s.progress
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// saveLoop saves the State whenever it changed, until stop is closed;
+// changes that come while a save runs are saved together after it.
+func (s *syncer) saveLoop(stop <-chan struct{}) {
+	for {
+		select {
+		case <-s.dirty:
+			s.save(context.Background())
+		case <-stop:
+			return
+		}
+	}
+}
+
+// save stores the current State, if there is a store.
+func (s *syncer) save(ctx context.Context) {
+	st := s.state0()
+	if s.a.store == nil || (st.NextBatch == "" && len(st.Handled) == 0) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.a.cfg.RequestTimeout)
+	defer cancel()
+	if err := s.a.store.Save(ctx, st); err != nil {
+		s.log.Error("matrix: could not store the sync position; a restart may handle some messages again",
+			"next_batch", st.NextBatch, "err", err)
+	}
+}
+
+// state0 returns the State to store now.
+func (s *syncer) state0() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{NextBatch: s.position}
+	for _, b := range s.batches {
+		st.Handled = append(st.Handled, b.handled...)
+	}
+	return st
+}
