@@ -72,7 +72,8 @@ type Adapter struct {
 
 	txnPrefix string // unique to this Adapter, so that txn ids never repeat across restarts
 	txnSeq    atomic.Uint64
-	gate      gate // the account's rate limit, shared by every call
+	gate      gate          // the account's rate limit, shared by every call
+	slots     chan struct{} // max_inflight: a send holds one while it runs
 }
 
 var (
@@ -118,7 +119,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	var nonce [6]byte
 	_, _ = rand.Read(nonce[:])
 	return &Adapter{name: name, cfg: cfg, log: o.log.With("adapter", name), clock: o.clock, store: o.store,
-		cli: cli, ownHC: own, txnPrefix: "sb" + strconv.FormatInt(time.Now().UnixMilli(), 36) + hex.EncodeToString(nonce[:])}, nil
+		cli: cli, ownHC: own, slots: make(chan struct{}, cfg.MaxInflight), txnPrefix: "sb" + strconv.FormatInt(time.Now().UnixMilli(), 36) + hex.EncodeToString(nonce[:])}, nil
 }
 
 // Name implements adapters.Adapter.

@@ -52,6 +52,12 @@ type Config struct {
 	// RequestTimeout bounds each call but the long poll (which gets
 	// sync.timeout more). Default 30s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// MaxInflight bounds the sends (and joins) in flight at once. Default
+	// 1: Matrix rate-limits the account as a whole, and with one call at
+	// a time none is in flight when a limit is answered, so the account
+	// never sends while it is limited. More are faster against a
+	// homeserver that exempts the bot from rate limits.
+	MaxInflight int `yaml:"max_inflight"`
 }
 
 // Sync tunes the /sync long poll.
@@ -91,7 +97,7 @@ func (c Config) Validate() error {
 	if c.UserID != "" && (!strings.HasPrefix(c.UserID, "@") || !strings.Contains(c.UserID, ":")) {
 		errs = append(errs, fmt.Errorf("user_id must look like @name:server, got %q", c.UserID))
 	}
-	if c.Sync.Timeout < 0 || c.Sync.MaxPending < 0 || c.RequestTimeout < 0 ||
+	if c.Sync.Timeout < 0 || c.Sync.MaxPending < 0 || c.RequestTimeout < 0 || c.MaxInflight < 0 ||
 		c.Retry.MaxAttempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 {
 		errs = append(errs, errors.New("durations and counts must not be negative"))
 	}
@@ -118,6 +124,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Retry.MaxBackoff == 0 {
 		c.Retry.MaxBackoff = 2 * time.Minute
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = 1
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 30 * time.Second

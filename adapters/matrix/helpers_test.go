@@ -58,7 +58,7 @@ type running struct {
 // (gracefully) when the test ends if it was not stopped before.
 func run(t testing.TB, a adapters.Adapter, app scope.Application, opts ...adapters.HostOption) *running {
 	t.Helper()
-	h := adapters.NewHost(a, opts...)
+	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{host: h, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- h.Run(ctx, app) }()
@@ -108,8 +108,9 @@ func (r *running) wait(t testing.TB) {
 type recorder struct {
 	*consumer.Type[*recorderInstance]
 	mu      sync.Mutex
-	handled map[string]int // event id → times handled
-	texts   []string       // in the order handled
+	handled map[string]int  // event id → times handled
+	got     map[string]bool // event ids whose handler began
+	texts   []string        // in the order handled
 	seen    chan matrix.Message
 	release chan struct{}
 }
@@ -120,7 +121,7 @@ type recorderInstance struct {
 }
 
 func newRecorder() *recorder {
-	r := &recorder{handled: map[string]int{}, seen: make(chan matrix.Message, 1000), release: make(chan struct{})}
+	r := &recorder{handled: map[string]int{}, got: map[string]bool{}, seen: make(chan matrix.Message, 1000), release: make(chan struct{})}
 	r.Type = consumer.New(func() *recorderInstance { return &recorderInstance{r: r} },
 		consumer.OnMessage((*recorderInstance).message))
 	return r
@@ -128,6 +129,9 @@ func newRecorder() *recorder {
 
 func (i *recorderInstance) message(ctx context.Context, m consumer.ChatMessage) error {
 	msg := m.(matrix.Message)
+	i.r.mu.Lock()
+	i.r.got[msg.EventID] = true
+	i.r.mu.Unlock()
 	i.r.seen <- msg
 	if strings.HasPrefix(msg.Body, "block") {
 		select {
@@ -155,9 +159,29 @@ func (r *recorder) next(t testing.TB) matrix.Message {
 	}
 }
 
+// began reports whether a handler began on the event with id.
+func (r *recorder) began(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[id]
+}
+
 // count returns how many times the event with id was handled.
 func (r *recorder) count(id string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.handled[id]
+}
+
+// eventually waits until cond holds, failing t after timeout.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-time.After(2 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("not within %v: %s", timeout, what)
+		}
+	}
 }

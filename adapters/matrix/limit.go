@@ -66,6 +66,78 @@ func (g *gate) wait(ctx context.Context, c scope.Clock, r adapters.Report) error
 	}
 }
 
+// call makes a homeserver call (fn, which must be safe to repeat: a send
+// repeats its transaction id) under the account's rate limit and
+// max_inflight. It retries network errors, 5xx and M_LIMIT_EXCEEDED up
+// to retry.max_attempts, and returns what the homeserver refused as an
+// *adapters.RefusedError naming method.
+func (a *Adapter) call(ctx context.Context, method string, fn func(context.Context) error) error {
+	report := a.observe()
+	backoff := a.cfg.Retry.MinBackoff
+	for attempt := 1; ; attempt++ {
+		wait, again, err := a.attempt(ctx, fn)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if !again || attempt >= a.cfg.Retry.MaxAttempts {
+			return a.refused(method, err)
+		}
+		if wait < 0 {
+			wait = backoff
+			backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
+		}
+		a.log.Debug("matrix: call failed; retrying", "method", method, "err", err, "retry_in", wait)
+		if err := sleep(ctx, a.clock, wait); err != nil {
+			return err
+		}
+		report.Retry()
+	}
+}
+
+// attempt makes fn's call once, holding a max_inflight slot from before
+// the rate-limit wait until a limit it was answered is recorded, so that
+// no call starts between the answer and the pause. It returns the wait
+// before trying again (-1: the backoff's; 0 after a rate limit, which the
+// gate waits out) and whether trying again may help.
+func (a *Adapter) attempt(ctx context.Context, fn func(context.Context) error) (time.Duration, bool, error) {
+	if err := a.acquire(ctx); err != nil {
+		return 0, false, err
+	}
+	defer a.release()
+	if err := a.gate.wait(ctx, a.clock, a.observe()); err != nil {
+		return 0, false, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
+	err := fn(cctx)
+	cancel()
+	if err == nil {
+		return 0, false, nil
+	}
+	wait, again := retryable(err)
+	if he, ok := errors.AsType[mautrix.HTTPError](err); ok && he.Response != nil && rateLimit(he) >= 0 {
+		// Never hammer a limit that named no wait.
+		a.gate.pause(a.clock.Now().Add(max(wait, a.cfg.Retry.MinBackoff)))
+		return 0, true, err
+	}
+	if wait == 0 {
+		wait = -1
+	}
+	return wait, again, err
+}
+
+// acquire takes one of the max_inflight slots for a call, waiting until
+// one is free or ctx ends; release gives it back.
+func (a *Adapter) acquire(ctx context.Context) error {
+	select {
+	case a.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *Adapter) release() { <-a.slots }
+
 // retryable reports whether a call that failed with err may succeed if
 // made again, and how long the homeserver asked to wait (0: no word).
 func retryable(err error) (time.Duration, bool) {

@@ -40,35 +40,12 @@ func (s *syncer) invited(ctx context.Context, room id.RoomID, inv *mautrix.SyncI
 	}
 }
 
-// join joins room, retrying what may pass like a send does.
+// join joins room.
 func (a *Adapter) join(ctx context.Context, room id.RoomID) error {
-	backoff := a.cfg.Retry.MinBackoff
-	for attempt := 1; ; attempt++ {
-		if err := a.gate.wait(ctx, a.clock, a.observe()); err != nil {
-			return err
-		}
-		cctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
-		_, err := a.cli.JoinRoomByID(cctx, room)
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		wait, again := retryable(err)
-		if !again || attempt >= a.cfg.Retry.MaxAttempts {
-			return a.refused("join", err)
-		}
-		if he, ok := errors.AsType[mautrix.HTTPError](err); ok && he.Response != nil && rateLimit(he) >= 0 {
-			a.gate.pause(a.clock.Now().Add(wait))
-			wait = 0
-		} else {
-			wait = max(wait, backoff)
-			backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
-		}
-		if err := sleep(ctx, a.clock, wait); err != nil {
-			return err
-		}
-		a.observe().Retry()
-	}
+	return a.call(ctx, "join", func(ctx context.Context) error {
+		_, err := a.cli.JoinRoomByID(ctx, room)
+		return err
+	})
 }
 
 // state acts on a state event of a joined room: encryption turned on is

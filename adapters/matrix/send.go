@@ -93,46 +93,21 @@ func content(s Send) map[string]any {
 	return c
 }
 
-// post sends an m.room.message with one transaction id for every attempt,
-// so that an attempt whose answer was lost and is made again posts
-// nothing twice. It waits out the account's rate limit before each
-// attempt, and retries network errors, 5xx and M_LIMIT_EXCEEDED up to
-// retry.max_attempts.
+// post sends an m.room.message with one transaction id for every
+// attempt, so that an attempt whose answer was lost and is made again
+// posts nothing twice.
 func (a *Adapter) post(ctx context.Context, room string, c map[string]any) (id.EventID, error) {
 	txn := a.txnID()
-	report := a.observe()
-	backoff := a.cfg.Retry.MinBackoff
-	for attempt := 1; ; attempt++ {
-		if err := a.gate.wait(ctx, a.clock, report); err != nil {
-			return "", err
-		}
-		cctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
-		resp, err := a.cli.SendMessageEvent(cctx, id.RoomID(room), mevent.EventMessage, c, mautrix.ReqSendEvent{TransactionID: txn})
-		cancel()
+	var eventID id.EventID
+	err := a.call(ctx, sendMethod, func(ctx context.Context) error {
+		resp, err := a.cli.SendMessageEvent(ctx, id.RoomID(room), mevent.EventMessage, c, mautrix.ReqSendEvent{TransactionID: txn})
 		if err == nil {
-			return resp.EventID, nil
+			eventID = resp.EventID
 		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		wait, again := retryable(err)
-		if he, ok := errors.AsType[mautrix.HTTPError](err); ok && he.Response != nil && rateLimit(he) >= 0 {
-			wait = max(wait, a.cfg.Retry.MinBackoff/10) // never hammer a limit that gave no wait
-			a.gate.pause(a.clock.Now().Add(wait))
-			wait = 0 // the gate waits, and reports it
-		} else if again {
-			wait = max(wait, backoff)
-			backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
-		}
-		if !again || attempt >= a.cfg.Retry.MaxAttempts {
-			err = a.refused(sendMethod, err)
-			a.log.Warn("matrix: send failed", "room", room, "txn", txn, "attempts", attempt, "err", err)
-			return "", err
-		}
-		a.log.Debug("matrix: send failed; retrying with the same transaction id", "room", room, "txn", txn, "err", err, "retry_in", wait)
-		if err := sleep(ctx, a.clock, wait); err != nil {
-			return "", err
-		}
-		report.Retry()
+		return err
+	})
+	if err != nil {
+		a.log.Warn("matrix: send failed", "room", room, "txn", txn, "err", err)
 	}
+	return eventID, err
 }

@@ -84,6 +84,19 @@ func (s *syncer) run(ctx context.Context) error {
 	s.stopping.Store(true)
 	s.drains.Wait()
 	s.settle(s.in.Grace())
+	// After a hard stop (or Shutdown's deadline) the handlers still
+	// running were cancelled, and the Host waits a moment for them: wait
+	// as long, so that what they finish is stored as handled.
+	wait, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.a.clock.After(scope.DefaultCloseWait):
+		case <-wait.Done():
+		}
+		cancel()
+	}()
+	s.settle(wait)
+	cancel()
 	close(stopSaver)
 	<-saver
 	s.save(context.WithoutCancel(ctx)) // a hard stop still records what was handled

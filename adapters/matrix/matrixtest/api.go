@@ -142,8 +142,8 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := time.Now()
 	if now.Before(s.limited) {
-		s.violation = append(s.violation, fmt.Sprintf("send to %s (txn %s) %v before the retry_after_ms it was given passed",
-			roomID, txn, s.limited.Sub(now).Round(time.Millisecond)))
+		s.violation = append(s.violation, fmt.Sprintf("send to %s (txn %s) %v before the end of the rate limit answered to txn %s",
+			roomID, txn, s.limited.Sub(now).Round(time.Millisecond), s.limitedTxn))
 		left := s.limited.Sub(now)
 		s.mu.Unlock()
 		writeLimited(w, left)
@@ -151,7 +151,16 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	if id, ok := s.txns[txn]; ok {
 		// The same transaction again: the same event, not a new one.
+		s.replays++
+		lose := s.loseNext > 0
+		if lose {
+			s.loseNext--
+		}
 		s.mu.Unlock()
+		if lose {
+			hangUp(w)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"event_id": id})
 		return
 	}
@@ -176,6 +185,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.window = kept
 		if len(s.window) >= l.Burst {
 			s.limited = now.Add(l.RetryAfter)
+			s.limitedTxn = txn
 			s.mu.Unlock()
 			writeLimited(w, l.RetryAfter)
 			return

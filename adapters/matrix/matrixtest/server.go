@@ -21,22 +21,24 @@ type Server struct {
 	userID   string
 	deviceID string
 
-	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced when the stream grows or Drop is called
-	stream    []entry       // position i+1 holds stream[i]
-	rooms     map[string]*room
-	txns      map[string]string // transaction id → event id
-	sent      []Sent
-	lost      map[string]bool // room and content of sends whose answer was lost
-	loseNext  int             // sends to commit and then leave unanswered
-	limit     RateLimit
-	limited   time.Time   // sends before this are rate-limited
-	window    []time.Time // recent accepted sends, for limit
-	violation []string
-	syncs     int // sync requests answered or in flight
-	inSync    int // sync requests in flight
-	batch     int // most entries in one sync answer
-	seq       int // for event ids
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced when the stream grows or Drop is called
+	stream     []entry       // position i+1 holds stream[i]
+	rooms      map[string]*room
+	txns       map[string]string // transaction id → event id
+	sent       []Sent
+	lost       map[string]bool // room and content of sends whose answer was lost
+	loseNext   int             // sends to commit and then leave unanswered
+	limit      RateLimit
+	limited    time.Time   // sends before this are rate-limited
+	limitedTxn string      // the send that was told so
+	window     []time.Time // recent accepted sends, for limit
+	violation  []string
+	replays    int // sends answered from an earlier send with their txn id
+	syncs      int // sync requests answered or in flight
+	inSync     int // sync requests in flight
+	batch      int // most entries in one sync answer
+	seq        int // for event ids
 }
 
 // entry is one event in the stream.
@@ -186,8 +188,8 @@ func (s *Server) Refuse(roomID string) {
 	s.roomLocked(roomID).refused = true
 }
 
-// LoseAnswers makes the next n sends commit their event and then close
-// the connection unanswered, as a proxy that fails after the homeserver
+// LoseAnswers makes the next n sends (first tries or retries) commit
+// their event and then close the connection unanswered, as a proxy that fails after the homeserver
 // did its work: a client that retries must reuse the transaction id.
 func (s *Server) LoseAnswers(n int) {
 	s.mu.Lock()
@@ -233,6 +235,14 @@ func (s *Server) AwaitJoined(roomID string, timeout time.Duration) error {
 		return fmt.Errorf("matrixtest: bot not in %s within %v", roomID, timeout)
 	}
 	return nil
+}
+
+// Replays returns how many sends repeated the transaction id of an
+// earlier one, and so were answered with its event rather than a new one.
+func (s *Server) Replays() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replays
 }
 
 // Syncs returns how many sync requests the server took.
