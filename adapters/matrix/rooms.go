@@ -43,7 +43,7 @@ func (s *syncer) invited(ctx context.Context, room id.RoomID, inv *mautrix.SyncI
 // join joins room.
 func (a *Adapter) join(ctx context.Context, room id.RoomID) error {
 	return a.call(ctx, "join", func(ctx context.Context) error {
-		_, err := a.cli.JoinRoomByID(ctx, room)
+		_, err := a.cli.JoinRoom(ctx, string(room), nil)
 		return err
 	})
 }

@@ -13,7 +13,9 @@
 //     idempotent per access token and transaction id as the
 //     specification demands: the same txnId answers the same event_id
 //     and makes no second event;
-//   - POST /_matrix/client/v3/join/{roomIdOrAlias};
+//   - POST /_matrix/client/v3/join/{roomIdOrAlias} and
+//     /_matrix/client/v3/rooms/{roomId}/join, for a room the bot was
+//     invited to;
 //   - PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}
 //     is not served: a bot does not need it.
 //

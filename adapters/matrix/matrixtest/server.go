@@ -89,6 +89,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET /_matrix/client/v3/sync", s.auth(s.sync))
 	mux.HandleFunc("PUT /_matrix/client/v3/rooms/{room}/send/{type}/{txn}", s.auth(s.send))
 	mux.HandleFunc("POST /_matrix/client/v3/join/{room}", s.auth(s.join))
+	mux.HandleFunc("POST /_matrix/client/v3/rooms/{room}/join", s.auth(s.join))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "M_UNRECOGNIZED", "Unrecognized request")
 	})
