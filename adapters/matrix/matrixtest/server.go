@@ -74,6 +74,14 @@ type RateLimit struct {
 
 // New starts a server with one account, @bot:example.org, until t ends.
 func New(t testing.TB) *Server {
+	s := NewServer()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewServer starts a server with one account, @bot:example.org, for an
+// Example or a program; Close stops it.
+func NewServer() *Server {
 	s := &Server{
 		token:    "syt_bot_" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		userID:   "@bot:example.org",
@@ -94,7 +102,6 @@ func New(t testing.TB) *Server {
 		writeError(w, http.StatusNotFound, "M_UNRECOGNIZED", "Unrecognized request")
 	})
 	s.hs = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
 	return s
 }
 
