@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/adapters/irc"
+	"github.com/switchboard-bots/switchboard/adapters/matrix"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
@@ -62,6 +63,8 @@ func Registry() *server.Registry {
 //   - console: the process's standard input and output (adapters/console);
 //   - irc: an IRC bot in channels and private conversations
 //     (adapters/irc);
+//   - matrix: a Matrix bot account in its rooms, its sync position kept
+//     in a store file (adapters/matrix);
 //   - worker: serves layer channels, its "channels" setting or the
 //     channels of `botserver worker` (adapters/worker).
 func RegisterAdapters(r *server.Registry) {
@@ -70,5 +73,6 @@ func RegisterAdapters(r *server.Registry) {
 	r.RegisterAdapter("slack", slack.Factory)
 	r.RegisterAdapter("console", console.Factory)
 	r.RegisterAdapter("irc", irc.Factory)
+	r.RegisterAdapter("matrix", matrix.Factory)
 	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }

@@ -88,8 +88,12 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	if name == "" {
 		name = Protocol
 	}
+	prefix := "matrix"
+	if name != Protocol {
+		prefix += " " + name
+	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("matrix %s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
 	cfg.setDefaults()
 	o := options{clock: wallClock{}}
@@ -110,7 +114,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	}
 	cli, err := mautrix.NewClient(cfg.Homeserver, id.UserID(cfg.UserID), string(cfg.AccessToken))
 	if err != nil {
-		return nil, fmt.Errorf("matrix %s: homeserver: %w", name, err)
+		return nil, fmt.Errorf("%s: homeserver: %w", prefix, err)
 	}
 	cli.Client = o.hc
 	cli.Log = zerolog.Nop() // the adapter logs, through slog, and never the token
