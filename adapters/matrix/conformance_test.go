@@ -67,10 +67,14 @@ func (p *platform) Reply(t testing.TB) (string, string) {
 }
 
 // SayBad posts messages the adapter cannot read: a body that is not a
-// string, and a content without a msgtype.
+// string, a content without a msgtype, a content that is not an object
+// (which fails the event's decoding, not the sync's), and an event
+// without a type.
 func (p *platform) SayBad(testing.TB) {
 	p.srv.Post(roomOf("bad"), user, "m.room.message", map[string]any{"msgtype": "m.text", "body": 42})
 	p.srv.Post(roomOf("bad"), user, "m.room.message", map[string]any{"body": "no msgtype"})
+	p.srv.Post(roomOf("bad"), user, "m.room.message", "not an object")
+	p.srv.Post(roomOf("bad"), user, "", map[string]any{"msgtype": "m.text", "body": "no type"})
 }
 
 func (p *platform) SaysChat() {}

@@ -19,7 +19,9 @@
 // m.room.message from someone else in a room the bot is in, with the
 // event's JSON in Raw; the scope ends with the runtime's
 // matrix.disconnect. The bot's own events, which come back to it in its
-// timeline, are skipped, as are events of other types. Outbound:
+// timeline, are skipped, as are notices (msgtype m.notice, which bots
+// send and the specification asks clients not to answer) and events of
+// other types. Outbound:
 // matrix.send, and chat.say to the scope's room and thread. Push sends a
 // matrix.send that names its room, without a scope.
 //

@@ -6,7 +6,8 @@ import "github.com/switchboard-bots/switchboard/event"
 const Protocol = "matrix"
 
 // Message is an m.room.message from someone other than the bot, in a room
-// the bot has joined.
+// the bot has joined; m.notice messages, which bots send, are not
+// delivered, so that two bots never answer each other for ever.
 type Message struct {
 	// RoomID is the room it was sent in ("!abc:example.org").
 	RoomID string `msgpack:"room_id"`

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,8 +9,6 @@ import (
 
 	mevent "maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
-
-	"maunium.net/go/mautrix"
 )
 
 // encryptedNotice is what the bot says in a room that turns end-to-end
@@ -18,10 +17,10 @@ const encryptedNotice = "This room is end-to-end encrypted, and this bot does no
 	"it cannot read the messages here and will not answer them. Invite it to an unencrypted room instead."
 
 // invited joins a room the bot was invited to, if auto_join is on.
-func (s *syncer) invited(ctx context.Context, room id.RoomID, inv *mautrix.SyncInvitedRoom) {
+func (s *syncer) invited(ctx context.Context, room id.RoomID, state []parsed) {
 	a := s.a
 	encrypted := false
-	for _, ev := range inv.State.Events {
+	for _, ev := range state {
 		if ev.Type == mevent.StateEncryption {
 			encrypted = true
 		}
@@ -84,8 +83,9 @@ type messageContent struct {
 	} `json:"m.relates_to"`
 }
 
-// decodeMessage makes a Message of an m.room.message event.
-func decodeMessage(room id.RoomID, ev *mevent.Event) (Message, error) {
+// decodeMessage makes a Message of an m.room.message event, whose JSON is
+// raw.
+func decodeMessage(room id.RoomID, ev *mevent.Event, raw json.RawMessage) (Message, error) {
 	var c messageContent
 	if err := json.Unmarshal(ev.Content.VeryRaw, &c); err != nil {
 		return Message{}, fmt.Errorf("content: %w", err)
@@ -93,11 +93,8 @@ func decodeMessage(room id.RoomID, ev *mevent.Event) (Message, error) {
 	if c.MsgType == "" {
 		return Message{}, errors.New("content has no msgtype")
 	}
-	raw, err := json.Marshal(ev)
-	if err != nil {
-		return Message{}, err
-	}
-	m := Message{RoomID: string(room), EventID: string(ev.ID), Sender: string(ev.Sender), MsgType: c.MsgType, Body: c.Body, Raw: raw}
+	m := Message{RoomID: string(room), EventID: string(ev.ID), Sender: string(ev.Sender), MsgType: c.MsgType, Body: c.Body,
+		Raw: bytes.Clone(raw)} // not a slice of the whole answer, which it would keep alive
 	if c.RelatesTo != nil && c.RelatesTo.RelType == "m.thread" {
 		m.Thread = c.RelatesTo.EventID
 	}

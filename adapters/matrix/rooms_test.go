@@ -141,3 +141,22 @@ func TestThreadScopes(t *testing.T) {
 		})
 	}
 }
+
+// TestBadEventsSkipped: events the adapter cannot read are logged and
+// skipped one by one; the sync goes on and the next message arrives.
+func TestBadEventsSkipped(t *testing.T) {
+	srv := matrixtest.New(t)
+	srv.Joined(roomOf("a"))
+	var logs logtest.Buffer
+	rec := newRecorder()
+	run(t, newAdapter(t, testConfig(srv), &logs), rec)
+	srv.Post(roomOf("a"), user, "m.room.message", "not an object")
+	srv.Post(roomOf("a"), user, "m.room.message", map[string]any{"msgtype": "m.text", "body": 42})
+	srv.Post(roomOf("a"), user, "m.room.message", map[string]any{"msgtype": "m.notice", "body": "from a bot"})
+	srv.Say(roomOf("a"), user, "fine")
+	if m := rec.next(t); m.Body != "fine" {
+		t.Fatalf("got %q, want the good message", m.Body)
+	}
+	logs.Await(t, "malformed event skipped", timeout)
+	logs.Await(t, "bad message skipped", timeout)
+}

@@ -2,8 +2,10 @@ package matrix
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,8 +118,7 @@ func (s *syncer) loop(ctx context.Context) error {
 			return nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, a.cfg.Sync.Timeout+a.cfg.RequestTimeout)
-		resp, err := a.cli.FullSyncRequest(cctx, mautrix.ReqSync{Timeout: int(a.cfg.Sync.Timeout / time.Millisecond),
-			Since: since, FilterID: syncFilter})
+		resp, err := a.sync(cctx, since)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -161,29 +162,87 @@ func (s *syncer) waitRoom(ctx context.Context) bool {
 	}
 }
 
+// syncResponse is the part of a /sync answer the adapter reads, with each
+// event kept as sent: one malformed event is skipped alone rather than
+// failing the whole answer, which would stall the sync for good, and a
+// Message keeps its event's JSON byte for byte.
+type syncResponse struct {
+	NextBatch string `json:"next_batch"`
+	Rooms     struct {
+		Join map[id.RoomID]struct {
+			State    struct{ Events []json.RawMessage } `json:"state"`
+			Timeline struct {
+				Events    []json.RawMessage `json:"events"`
+				Limited   bool              `json:"limited"`
+				PrevBatch string            `json:"prev_batch"`
+			} `json:"timeline"`
+		} `json:"join"`
+		Invite map[id.RoomID]struct {
+			InviteState struct{ Events []json.RawMessage } `json:"invite_state"`
+		} `json:"invite"`
+	} `json:"rooms"`
+}
+
+// sync makes one /sync request from since.
+func (a *Adapter) sync(ctx context.Context, since string) (*syncResponse, error) {
+	q := mautrix.ReqSync{Timeout: int(a.cfg.Sync.Timeout / time.Millisecond), Since: since, FilterID: syncFilter}
+	var resp syncResponse
+	_, err := a.cli.MakeFullRequest(ctx, mautrix.FullRequest{Method: http.MethodGet,
+		URL: a.cli.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "sync"}, q.BuildQuery()), ResponseJSON: &resp, MaxAttempts: 1})
+	if err != nil {
+		return nil, err
+	}
+	if resp.NextBatch == "" {
+		return nil, errors.New("matrix: sync answer without next_batch")
+	}
+	return &resp, nil
+}
+
+// parsed is an event of a sync answer, and its JSON as sent.
+type parsed struct {
+	*mevent.Event
+	raw json.RawMessage
+}
+
+// events parses raw events, logging and skipping those that are not
+// events.
+func (s *syncer) events(room id.RoomID, raws []json.RawMessage) []parsed {
+	evs := make([]parsed, 0, len(raws))
+	for _, raw := range raws {
+		var ev mevent.Event
+		if err := json.Unmarshal(raw, &ev); err != nil || ev.Type.Type == "" {
+			s.log.Warn("matrix: malformed event skipped", "room", room, "err", err, "bytes", len(raw))
+			continue
+		}
+		ev.RoomID = room
+		evs = append(evs, parsed{Event: &ev, raw: raw})
+	}
+	return evs
+}
+
 // take hands over what one sync brought: invites are joined, messages
 // from others given to their scopes; on a first start (fresh) messages
 // are history and are skipped.
-func (s *syncer) take(ctx context.Context, resp *mautrix.RespSync, fresh bool) {
+func (s *syncer) take(ctx context.Context, resp *syncResponse, fresh bool) {
 	b := &batch{token: resp.NextBatch, open: true}
 	s.mu.Lock()
 	s.batches = append(s.batches, b)
 	s.mu.Unlock()
 	for room, inv := range resp.Rooms.Invite {
-		s.invited(ctx, room, inv)
+		s.invited(ctx, room, s.events(room, inv.InviteState.Events))
 	}
 	skipped := 0
 	for room, jr := range resp.Rooms.Join {
-		for _, ev := range jr.State.Events {
-			s.state(ctx, room, ev)
+		for _, ev := range s.events(room, jr.State.Events) {
+			s.state(ctx, room, ev.Event)
 		}
 		if jr.Timeline.Limited && !fresh {
 			s.log.Warn("matrix: the homeserver cut this room's timeline short: older events since the last sync are not handled",
 				"room", room, "prev_batch", jr.Timeline.PrevBatch)
 		}
-		for _, ev := range jr.Timeline.Events {
+		for _, ev := range s.events(room, jr.Timeline.Events) {
 			if ev.StateKey != nil {
-				s.state(ctx, room, ev)
+				s.state(ctx, room, ev.Event)
 				continue
 			}
 			if fresh && ev.Type == mevent.EventMessage {
@@ -204,7 +263,7 @@ func (s *syncer) take(ctx context.Context, resp *mautrix.RespSync, fresh bool) {
 
 // timeline gives one timeline event to its scope if it is a message from
 // someone else.
-func (s *syncer) timeline(room id.RoomID, ev *mevent.Event, b *batch) {
+func (s *syncer) timeline(room id.RoomID, ev parsed, b *batch) {
 	a := s.a
 	switch {
 	case ev.Sender == id.UserID(a.Bot()):
@@ -216,9 +275,15 @@ func (s *syncer) timeline(room id.RoomID, ev *mevent.Event, b *batch) {
 	case ev.Type != mevent.EventMessage:
 		return
 	}
-	msg, err := decodeMessage(room, ev)
+	msg, err := decodeMessage(room, ev.Event, ev.raw)
 	if err != nil {
 		s.log.Warn("matrix: bad message skipped", "room", room, "event_id", ev.ID, "err", err)
+		return
+	}
+	if msg.MsgType == "m.notice" {
+		// Notices are what bots send; answering them is how two bots
+		// loop (the specification asks clients not to).
+		s.log.Debug("matrix: notice not handled", "room", room, "event_id", ev.ID, "sender", ev.Sender)
 		return
 	}
 	s.mu.Lock()
