@@ -37,6 +37,7 @@ type options struct {
 	hc    *http.Client
 	clock scope.Clock
 	store Store
+	lease adapters.Lease
 }
 
 // WithLogger sets the logger. Default: slog.Default().
@@ -62,7 +63,8 @@ type Adapter struct {
 	cfg   Config
 	log   *slog.Logger
 	clock scope.Clock
-	store Store // nil: none
+	store Store          // nil: none
+	lease adapters.Lease // nil: none
 	cli   *mautrix.Client
 	ownHC bool
 
@@ -122,7 +124,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	cli.IgnoreRateLimit = true // the adapter waits for rate limits itself, on its clock
 	var nonce [6]byte
 	_, _ = rand.Read(nonce[:])
-	return &Adapter{name: name, cfg: cfg, log: o.log.With("adapter", name), clock: o.clock, store: o.store,
+	return &Adapter{name: name, cfg: cfg, log: o.log.With("adapter", name), clock: o.clock, store: o.store, lease: o.lease,
 		cli: cli, ownHC: own, slots: make(chan struct{}, cfg.MaxInflight), txnPrefix: "sb" + strconv.FormatInt(time.Now().UnixMilli(), 36) + hex.EncodeToString(nonce[:])}, nil
 }
 
@@ -140,8 +142,9 @@ func (a *Adapter) Bot() string {
 // Serve implements adapters.Adapter: it checks the token (whoami), loads
 // the sync position from the store, and syncs until ctx ends or the
 // homeserver refuses the token (an error matching ErrUnauthorized). It
-// tells in it is ready once the first sync was handed over. An Adapter
-// serves once.
+// tells in it is ready once the first sync was handed over, or, with a
+// lease, once the lease answered, held or not (a process standing by is
+// healthy). An Adapter serves once.
 func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 	if !a.served.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -157,14 +160,26 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 		}
 		return err
 	}
+	if a.store == nil {
+		a.log.Warn("matrix: no store configured: events that arrive while the bot is down will not be handled")
+	}
+	if a.lease != nil {
+		return a.syncTerms(ctx, in)
+	}
+	return a.syncFromStore(ctx, in)
+}
+
+// syncFromStore syncs from the stored position until ctx ends.
+func (a *Adapter) syncFromStore(ctx context.Context, in *adapters.Intake) error {
 	var st State
 	if a.store != nil {
 		var err error
 		if st, err = a.store.Load(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
 		}
-	} else {
-		a.log.Warn("matrix: no store configured: events that arrive while the bot is down will not be handled")
 	}
 	return newSyncer(a, in, st).run(ctx)
 }

@@ -69,6 +69,11 @@ type Sync struct {
 	// pauses at the bound, so that a slow bot holds back the homeserver
 	// rather than fill memory. Default 1000.
 	MaxPending int `yaml:"max_pending"`
+	// LeaseTTL is how long the syncer's lease lasts unrenewed, when
+	// processes share a channel layer that elects (the Redis layer): a
+	// dead syncer's successor starts within it and a third more. Default
+	// 15s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // Retry bounds the retries of calls that failed for a reason that may
@@ -97,7 +102,7 @@ func (c Config) Validate() error {
 	if c.UserID != "" && (!strings.HasPrefix(c.UserID, "@") || !strings.Contains(c.UserID, ":")) {
 		errs = append(errs, fmt.Errorf("user_id must look like @name:server, got %q", c.UserID))
 	}
-	if c.Sync.Timeout < 0 || c.Sync.MaxPending < 0 || c.RequestTimeout < 0 || c.MaxInflight < 0 ||
+	if c.Sync.Timeout < 0 || c.Sync.MaxPending < 0 || c.Sync.LeaseTTL < 0 || c.RequestTimeout < 0 || c.MaxInflight < 0 ||
 		c.Retry.MaxAttempts < 0 || c.Retry.MinBackoff < 0 || c.Retry.MaxBackoff < 0 {
 		errs = append(errs, errors.New("durations and counts must not be negative"))
 	}
@@ -115,6 +120,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Sync.MaxPending == 0 {
 		c.Sync.MaxPending = 1000
+	}
+	if c.Sync.LeaseTTL == 0 {
+		c.Sync.LeaseTTL = 15 * time.Second
 	}
 	if c.Retry.MaxAttempts == 0 {
 		c.Retry.MaxAttempts = 5
@@ -134,7 +142,9 @@ func (c *Config) setDefaults() {
 }
 
 // Factory builds an adapter from its section of a server's config file:
-// the keys of Config.
+// the keys of Config. When Setup's layer is shared by processes (an
+// adapters.Leaser, such as the Redis layer), they elect one syncer
+// through its Lease (WithLease); they must then share the store too.
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
 	var cfg Config
 	if s.Decode != nil {
@@ -142,5 +152,9 @@ func Factory(s adapters.Setup) (adapters.Adapter, error) {
 			return nil, err
 		}
 	}
-	return New(s.Name, cfg, WithLogger(s.Logger))
+	opts := []Option{WithLogger(s.Logger)}
+	if l, ok := s.Layer.(adapters.Leaser); ok {
+		opts = append(opts, WithLease(l.Lease()))
+	}
+	return New(s.Name, cfg, opts...)
 }

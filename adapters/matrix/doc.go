@@ -82,8 +82,17 @@
 // token is never logged: it travels in the Authorization header only and
 // Config prints it as [redacted].
 //
-// One process should sync an account at a time: two would each handle
-// every message.
+// # Several processes
+//
+// Two processes syncing one account would each handle every message.
+// Processes that share a Lease (WithLease; Factory takes the channel
+// layer's when the layer is shared, as the Redis layer is) elect one
+// syncer: it renews the lease every third of sync.lease_ttl and stops as
+// soon as a renewal is refused; the others stand by and take over within
+// sync.lease_ttl and a third of it when it stops, each term starting from
+// the store, which they must therefore share (a file on a shared volume,
+// or a Store of their own given with WithStore). The lease is named by a
+// hash of the homeserver and the token, never the token.
 //
 // Package matrixtest is a fake homeserver for testing the adapter and
 // bots built on it.
