@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -125,7 +126,7 @@ func (s *syncer) loop(ctx context.Context) error {
 				return nil
 			}
 			if unauthorized(err) {
-				return errors.Join(ErrUnauthorized, err)
+				return fmt.Errorf("%w: %w", ErrUnauthorized, err)
 			}
 			wait, _ := retryable(err)
 			wait = max(wait, backoff)
@@ -431,9 +432,12 @@ func (s *syncer) advanceLocked() {
 		n++
 	}
 	if n > 0 {
+		moved := s.position != s.batches[n-1].token
 		s.position = s.batches[n-1].token
 		s.batches = s.batches[n:]
-		s.dirtyLocked()
+		if moved {
+			s.dirtyLocked()
+		}
 	}
 }
 

@@ -41,6 +41,13 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.syncs++
+	if s.failSyncs > 0 {
+		s.failSyncs--
+		s.signalLocked()
+		s.mu.Unlock()
+		writeError(w, http.StatusBadGateway, "M_UNKNOWN", "Bad Gateway")
+		return
+	}
 	s.inSync++
 	s.signalLocked()
 	s.mu.Unlock()

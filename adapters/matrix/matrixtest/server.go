@@ -34,6 +34,7 @@ type Server struct {
 	limitedTxn string      // the send that was told so
 	window     []time.Time // recent accepted sends, for limit
 	violation  []string
+	failSyncs  int // syncs to answer 502
 	replays    int // sends answered from an earlier send with their txn id
 	syncs      int // sync requests answered or in flight
 	inSync     int // sync requests in flight
@@ -203,6 +204,14 @@ func (s *Server) LoseAnswers(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loseNext = n
+}
+
+// FailSyncs makes the next n syncs fail with 502 M_UNKNOWN, as a
+// homeserver behind a restarting proxy does.
+func (s *Server) FailSyncs(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failSyncs = n
 }
 
 // SetRateLimit limits sends from now on (a zero RateLimit: no limit).
