@@ -13,6 +13,8 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/matrix"
 	"github.com/switchboard-bots/switchboard/adapters/matrix/matrixtest"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
 )
 
 // TestRetriedSendNotDuplicated: a send whose answer is lost after the
@@ -184,5 +186,30 @@ func TestConcurrentPushes(t *testing.T) {
 	wg.Wait()
 	if n := len(srv.Sent()); n != 40 {
 		t.Fatalf("%d messages arrived, want 40", n)
+	}
+}
+
+// TestPushThroughLayer: a matrix.send that any process sends to the
+// layer channel push.matrix is posted to the room it names.
+func TestPushThroughLayer(t *testing.T) {
+	srv := matrixtest.New(t)
+	srv.Joined(roomOf("a"))
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	run(t, newAdapter(t, testConfig(srv), nil), newRecorder(), adapters.WithPushes(l))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := l.Send(ctx, adapters.PushChannel("matrix"), matrix.Send{RoomID: roomOf("a"), Text: "from a worker", Notice: true}); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := srv.AwaitSent(1, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[0].Body() != "from a worker" || sent[0].Content["msgtype"] != "m.notice" {
+		t.Fatalf("posted %v, want the pushed notice", sent[0].Content)
 	}
 }
