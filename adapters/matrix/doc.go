@@ -40,7 +40,10 @@
 // cancelled) stores what was handled by then. A process killed outright
 // loses no message; the ones handled after its last store, a few
 // milliseconds' worth, are handled again. Without a store, each start
-// begins at the present.
+// begins at the present. A store that cannot be read stops Serve with an
+// error naming it, rather than start over and lose or repeat messages; one
+// that cannot be written is logged at each failure, and the adapter goes
+// on.
 //
 // On its first start (no stored token) the adapter skips the messages of
 // the first sync: a room's history is not answered. It asks for up to 100
