@@ -33,8 +33,10 @@ func (a *Adapter) syncTerms(ctx context.Context, in *adapters.Intake) error {
 	for {
 		for {
 			held, err := a.lease.Acquire(ctx, key, owner, ttl)
-			if err == nil && ctx.Err() == nil {
-				in.Ready() // syncing, or standing by for a lease that answers
+			if err == nil && !held && ctx.Err() == nil {
+				// Standing by for a lease that answers is healthy; a
+				// holder is ready once its first sync is made.
+				in.Ready()
 			}
 			if held {
 				break
