@@ -51,7 +51,8 @@ func newAdapter(t testing.TB, cfg matrix.Config, logs *logtest.Buffer, opts ...m
 type running struct {
 	host   *adapters.Host
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned err
+	err    error
 }
 
 // run runs a on a Host serving app, waits until it is ready, and stops it
@@ -60,13 +61,13 @@ func run(t testing.TB, a adapters.Adapter, app scope.Application, opts ...adapte
 	t.Helper()
 	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{host: h, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- h.Run(ctx, app) }()
+	r := &running{host: h, cancel: cancel, done: make(chan struct{})}
+	go func() { r.err = h.Run(ctx, app); close(r.done) }()
 	t.Cleanup(func() { r.shutdown(t) })
 	select {
 	case <-h.Ready():
-	case err := <-r.done:
-		t.Fatalf("Run returned before ready: %v", err)
+	case <-r.done:
+		t.Fatalf("Run returned before ready: %v", r.err)
 	case <-time.After(timeout):
 		t.Fatal("adapter not ready")
 	}
@@ -91,11 +92,7 @@ func (r *running) kill(t testing.TB) {
 func (r *running) wait(t testing.TB) {
 	t.Helper()
 	select {
-	case err, ok := <-r.done:
-		if ok {
-			close(r.done)
-			_ = err
-		}
+	case <-r.done:
 	case <-time.After(timeout):
 		t.Fatal("Run did not return")
 	}

@@ -58,8 +58,9 @@ func (g *gate) wait(ctx context.Context, c scope.Clock, r adapters.Report) error
 		if d <= 0 {
 			return nil
 		}
+		start := c.Now()
 		err := sleep(ctx, c, d)
-		r.Waited(d)
+		r.Waited(min(d, c.Now().Sub(start))) // a wait cut short reports its part
 		if err != nil {
 			return err
 		}

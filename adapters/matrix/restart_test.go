@@ -2,6 +2,7 @@ package matrix_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -101,6 +102,9 @@ func TestRestartAfterHardStop(t *testing.T) {
 	awaitStored(t, srv, cfg.Store, append(handled, other...))
 	eventually(t, "the blocking message's handler began", func() bool { return first.began(blocked) })
 	r1.kill(t)
+	if !errors.Is(r1.err, context.Canceled) {
+		t.Errorf("Run after a hard stop: %v, want context.Canceled", r1.err)
+	}
 	if first.count(blocked) != 0 || first.count(queued) != 0 {
 		t.Fatalf("the hard stop did not cut the handlers short: blocked %d, queued %d", first.count(blocked), first.count(queued))
 	}

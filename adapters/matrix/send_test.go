@@ -84,7 +84,8 @@ func TestRateLimit(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.Retry.MaxAttempts = 50
 	rec := newRecorder()
-	run(t, newAdapter(t, cfg, nil), rec)
+	obs := &observer{}
+	run(t, newAdapter(t, cfg, nil), rec, adapters.WithObserver(obs))
 	const n = 20
 	for i := range n {
 		for _, c := range rooms {
@@ -106,7 +107,39 @@ func TestRateLimit(t *testing.T) {
 	if v := srv.Violations(); len(v) != 0 {
 		t.Errorf("%d violations of the rate limit: %q", len(v), v)
 	}
-	t.Logf("%d messages in %d rooms through a limit of 5 per 100ms: 0 violations", len(sent), len(rooms))
+	retries, waits, waited := obs.counts()
+	if retries == 0 || waits == 0 || waited <= 0 {
+		t.Errorf("the observer saw %d retries and %d rate-limit waits (%v): want some of each", retries, waits, waited)
+	}
+	t.Logf("%d messages in %d rooms through a limit of 5 per 100ms: 0 violations, %d retries, %d waits totalling %v",
+		len(sent), len(rooms), retries, waits, waited)
+}
+
+// observer counts what an adapter reports.
+type observer struct {
+	mu      sync.Mutex
+	retries int
+	waits   int
+	waited  time.Duration
+}
+
+func (o *observer) OutboundRetry(string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.retries++
+}
+
+func (o *observer) RateLimitWait(_ string, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.waits++
+	o.waited += d
+}
+
+func (o *observer) counts() (int, int, time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.retries, o.waits, o.waited
 }
 
 // TestRefusedIsTyped: M_FORBIDDEN from the homeserver is an
