@@ -1,11 +1,13 @@
 package matrix_test
 
 import (
+	"context"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters/matrix"
 	"github.com/switchboard-bots/switchboard/adapters/matrix/matrixtest"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 )
@@ -31,5 +33,18 @@ func BenchmarkEcho(b *testing.B) {
 	}
 	if _, err := srv.AwaitSent(b.N, time.Minute); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkFileStoreSave: one write of the stored position, with a few
+// handled ids, replaced atomically and synced to disk.
+func BenchmarkFileStoreSave(b *testing.B) {
+	fs := matrix.FileStore{Path: filepath.Join(b.TempDir(), "matrix.json")}
+	st := matrix.State{NextBatch: "s123456", Handled: []string{"$a:example.org", "$b:example.org", "$c:example.org"}}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := fs.Save(ctx, st); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -38,9 +38,13 @@
 // and handles the rest. A Shutdown waits (until its deadline) for what
 // was taken and stores where that leaves it; a hard stop (Run's context
 // cancelled) stores what was handled by then. A process killed outright
-// loses no message; the ones handled after its last store, a few
-// milliseconds' worth, are handled again. Without a store, each start
-// begins at the present. A store that cannot be read stops Serve with an
+// loses no message; the ones it handled after its last completed write
+// are handled again: a write syncs the file to disk, which takes a few
+// milliseconds on an idle disk and more on a busy one, and the writes
+// follow the handlers one behind another. A first start stores its
+// position before it hands anything over, so that a process killed
+// before its first write does not start at the present again. Without a
+// store, each start begins at the present. A store that cannot be read stops Serve with an
 // error naming it, rather than start over and lose or repeat messages; one
 // that cannot be written is logged at each failure, and the adapter goes
 // on.

@@ -123,6 +123,12 @@ func (s *syncer) loop(ctx context.Context) error {
 		}
 		backoff = a.cfg.Retry.MinBackoff
 		s.take(ctx, resp, fresh)
+		if fresh {
+			// Store the first position before handling anything: a
+			// process killed before its first write would otherwise
+			// start at the present again, and skip what came between.
+			s.save(ctx)
+		}
 		since, fresh = resp.NextBatch, false
 		s.in.Ready()
 	}
