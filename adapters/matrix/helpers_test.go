@@ -173,12 +173,23 @@ func (r *recorder) count(id string) int {
 // eventually waits until cond holds, failing t after timeout.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(timeout)
+	if !poll(timeout, cond) {
+		t.Fatalf("not within %v: %s", timeout, what)
+	}
+}
+
+// poll reports whether cond holds within d. It polls, since what it
+// waits for is state in another process or a store file.
+func poll(d time.Duration, cond func() bool) bool {
+	deadline := time.After(d)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
 		select {
-		case <-time.After(2 * time.Millisecond):
+		case <-tick.C:
 		case <-deadline:
-			t.Fatalf("not within %v: %s", timeout, what)
+			return cond()
 		}
 	}
+	return true
 }

@@ -127,11 +127,7 @@ func TestSIGKILL(t *testing.T) {
 		return len(answers) == n
 	}
 	began := time.Now()
-	deadline := began.Add(20 * time.Second)
-	for !count() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !count() {
+	if !poll(20*time.Second, count) {
 		var missing []string
 		for text := range ids {
 			if answers[text] == 0 {
