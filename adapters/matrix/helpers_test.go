@@ -98,8 +98,8 @@ func (r *running) wait(t testing.TB) {
 	}
 }
 
-// recorder is an application that records the messages it handled and
-// answers each with "echo: <text>". A message whose text starts with
+// recorder is an application that answers each message with
+// "echo: <text>" and records the messages it answered. A message whose text starts with
 // "block" waits, before it is handled, until release is closed or its
 // handler's context ends (then it is not handled).
 type recorder struct {
@@ -137,11 +137,16 @@ func (i *recorderInstance) message(ctx context.Context, m consumer.ChatMessage) 
 			return ctx.Err()
 		}
 	}
+	// A message counts as handled once answered: a handler cut short by
+	// a stop is not done, and the adapter rightly gives it again.
+	if err := i.Reply(ctx, "echo: "+msg.Body); err != nil {
+		return err
+	}
 	i.r.mu.Lock()
 	i.r.handled[msg.EventID]++
 	i.r.texts = append(i.r.texts, msg.Body)
 	i.r.mu.Unlock()
-	return i.Reply(ctx, "echo: "+msg.Body)
+	return nil
 }
 
 // next returns the next message the recorder's handlers got.

@@ -26,9 +26,7 @@ func say(srv *matrixtest.Server, room, prefix string, n int) []string {
 func awaitHandled(t *testing.T, r *recorder, ids []string) {
 	t.Helper()
 	for _, id := range ids {
-		for r.count(id) == 0 {
-			r.next(t)
-		}
+		eventually(t, "message "+id+" handled", func() bool { return r.count(id) > 0 })
 	}
 }
 
