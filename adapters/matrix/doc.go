@@ -21,9 +21,9 @@
 // matrix.disconnect. The bot's own events, which come back to it in its
 // timeline, are skipped, as are notices (msgtype m.notice, which bots
 // send and the specification asks clients not to answer) and events of
-// other types. Outbound:
-// matrix.send, and chat.say to the scope's room and thread. Push sends a
-// matrix.send that names its room, without a scope.
+// other types. Outbound: matrix.send, and chat.say to the scope's room
+// and thread. Push sends a matrix.send that names its room, without a
+// scope.
 //
 // # Nothing handled twice, nothing lost
 //
@@ -35,19 +35,21 @@
 // handler returned). Beside it the store keeps the ids of the messages
 // handled after that token, so that a restart, which syncs from the
 // stored token and so gets those batches again, skips what was handled
-// and handles the rest. A Shutdown waits (until its deadline) for what
-// was taken and stores where that leaves it; a hard stop (Run's context
-// cancelled) stores what was handled by then. A process killed outright
-// loses no message; the ones it handled after its last completed write
-// are handled again: a write syncs the file to disk, which takes a few
-// milliseconds on an idle disk and more on a busy one, and the writes
-// follow the handlers one behind another. A first start stores its
-// position before it hands anything over, so that a process killed
-// before its first write does not start at the present again. Without a
-// store, each start begins at the present. A store that cannot be read stops Serve with an
-// error naming it, rather than start over and lose or repeat messages; one
-// that cannot be written is logged at each failure, and the adapter goes
-// on.
+// and handles the rest. One goroutine writes the store, one write behind
+// the handlers at most; no acknowledgement waits for a disk.
+//
+// A Shutdown waits (until its deadline) for what was taken and stores
+// where that leaves it. A hard stop (Run's context cancelled) waits as
+// long as the Host does for the handlers it cancelled, and stores what
+// they finished. A process killed outright loses no message, and handles
+// again the ones it handled after its last completed write (a write
+// syncs the file to disk: a few milliseconds on an idle disk, more on a
+// busy one). A first start stores its position before it hands anything
+// over, so that a process killed before its first write does not start
+// at the present again. Without a store, each start begins at the
+// present. A store that cannot be read stops Serve with an error naming
+// it, rather than start over and lose or repeat messages; a failed write
+// is logged, and the adapter goes on.
 //
 // On its first start (no stored token) the adapter skips the messages of
 // the first sync: a room's history is not answered. It asks for up to 100
