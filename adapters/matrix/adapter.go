@@ -122,10 +122,15 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	cli.Log = zerolog.Nop() // the adapter logs, through slog, and never the token
 	cli.DefaultHTTPRetries = 0
 	cli.IgnoreRateLimit = true // the adapter waits for rate limits itself, on its clock
+	// Transaction ids are the homeserver's to remember per access token:
+	// a prefix of the time and random bytes keeps them apart from every
+	// earlier process's on the same token.
 	var nonce [6]byte
 	_, _ = rand.Read(nonce[:])
-	return &Adapter{name: name, cfg: cfg, log: o.log.With("adapter", name), clock: o.clock, store: o.store, lease: o.lease,
-		cli: cli, ownHC: own, slots: make(chan struct{}, cfg.MaxInflight), txnPrefix: "sb" + strconv.FormatInt(time.Now().UnixMilli(), 36) + hex.EncodeToString(nonce[:])}, nil
+	txnPrefix := "sb" + strconv.FormatInt(time.Now().UnixMilli(), 36) + hex.EncodeToString(nonce[:])
+	return &Adapter{name: name, cfg: cfg, log: o.log.With("adapter", name), clock: o.clock,
+		store: o.store, lease: o.lease, cli: cli, ownHC: own,
+		slots: make(chan struct{}, cfg.MaxInflight), txnPrefix: txnPrefix}, nil
 }
 
 // Name implements adapters.Adapter.
@@ -204,7 +209,6 @@ func (a *Adapter) identify(ctx context.Context) error {
 				return fmt.Errorf("matrix %s: the access token is %s's, not user_id %s: %w", a.name, who.UserID, a.cfg.UserID, ErrUnauthorized)
 			}
 			a.self.Store(&who.UserID)
-			a.cli.UserID = who.UserID
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -21,7 +21,7 @@ func (s *syncer) invited(ctx context.Context, room id.RoomID, state []parsed) {
 	a := s.a
 	encrypted := false
 	for _, ev := range state {
-		if ev.Type == mevent.StateEncryption {
+		if ev.Type.Type == mevent.StateEncryption.Type {
 			encrypted = true
 		}
 	}
@@ -50,7 +50,7 @@ func (a *Adapter) join(ctx context.Context, room id.RoomID) error {
 // state acts on a state event of a joined room: encryption turned on is
 // refused clearly.
 func (s *syncer) state(ctx context.Context, room id.RoomID, ev *mevent.Event) {
-	if ev.Type == mevent.StateEncryption {
+	if ev.Type.Type == mevent.StateEncryption.Type {
 		s.refuseEncrypted(ctx, room)
 	}
 }

@@ -235,7 +235,7 @@ func (s *syncer) take(ctx context.Context, resp *syncResponse, fresh bool) {
 				s.state(ctx, room, ev.Event)
 				continue
 			}
-			if fresh && ev.Type == mevent.EventMessage {
+			if fresh && ev.Type.Type == mevent.EventMessage.Type {
 				skipped++
 				continue
 			}
@@ -258,11 +258,11 @@ func (s *syncer) timeline(room id.RoomID, ev parsed, b *batch) {
 	switch {
 	case ev.Sender == id.UserID(a.Bot()):
 		return // the bot's own messages come back to it in its timeline
-	case ev.Type == mevent.EventEncrypted:
+	case ev.Type.Type == mevent.EventEncrypted.Type:
 		s.log.Warn("matrix: encrypted message not handled: end-to-end encryption is not supported",
 			"room", room, "event_id", ev.ID, "sender", ev.Sender)
 		return
-	case ev.Type != mevent.EventMessage:
+	case ev.Type.Type != mevent.EventMessage.Type:
 		return
 	}
 	msg, err := decodeMessage(room, ev.Event, ev.raw)
