@@ -54,7 +54,11 @@
 // On its first start (no stored token) the adapter skips the messages of
 // the first sync: a room's history is not answered. It asks for up to 100
 // timeline events per room and sync; when the homeserver still cuts a
-// timeline short (limited), the gap is logged.
+// timeline short (limited: true, after a long stop), the adapter pages
+// back through /rooms/{roomId}/messages from the timeline's prev_batch to
+// the token it synced from, and hands over the events it left out first,
+// in order: up to sync.max_pending of them, the older ones being logged
+// as not handled.
 //
 // # Rooms, threads, invites
 //

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/switchboard-bots/switchboard/adapters/matrix"
 	"github.com/switchboard-bots/switchboard/adapters/matrix/matrixtest"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 )
 
 // say posts n messages "<prefix>-<i>" in room and returns their ids.
@@ -182,5 +184,40 @@ func TestKilledLosesNothing(t *testing.T) {
 	onceAcross(t, append(saved, down...), first, second)
 	if n := first.count(lost) + second.count(lost); n != 2 {
 		t.Errorf("the message handled after the last save was handled %d times, want twice (once per process)", n)
+	}
+}
+
+// TestRestartFillsTheGap: when the homeserver answers the first sync
+// after a restart with a timeline cut short (limited), the adapter pages
+// back through /messages to the stored position: every message that came
+// while it was down is handled, once, in order.
+func TestRestartFillsTheGap(t *testing.T) {
+	srv := matrixtest.New(t)
+	srv.Joined(roomOf("a"))
+	cfg := testConfig(srv)
+	cfg.Store = filepath.Join(t.TempDir(), "matrix.json")
+	first := newRecorder()
+	r1 := run(t, newAdapter(t, cfg, nil), first)
+	before := say(srv, roomOf("a"), "before", 3)
+	awaitHandled(t, first, before)
+	r1.shutdown(t)
+
+	srv.SetTimelineLimit(4) // 25 messages and 3 answers: the sync holds 4, /messages the rest
+	down := say(srv, roomOf("a"), "down", 25)
+	second := newRecorder()
+	var logs logtest.Buffer
+	run(t, newAdapter(t, cfg, &logs), second)
+	awaitHandled(t, second, down)
+	logs.Await(t, "fetched the events a sync left out", timeout)
+	onceAcross(t, append(before, down...), first, second)
+	second.mu.Lock()
+	got := strings.Join(second.texts, ",")
+	second.mu.Unlock()
+	var want []string
+	for i := range 25 {
+		want = append(want, fmt.Sprint("down-", i))
+	}
+	if got != strings.Join(want, ",") {
+		t.Errorf("handled %s, want %s", got, strings.Join(want, ","))
 	}
 }

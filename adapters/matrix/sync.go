@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,7 +123,7 @@ func (s *syncer) loop(ctx context.Context) error {
 			continue
 		}
 		backoff = a.cfg.Retry.MinBackoff
-		s.take(ctx, resp, fresh)
+		s.take(ctx, since, resp, fresh)
 		if fresh {
 			// Store the first position before handling anything: a
 			// process killed before its first write would otherwise
@@ -188,6 +189,45 @@ func (a *Adapter) sync(ctx context.Context, since string) (*syncResponse, error)
 	return &resp, nil
 }
 
+// gap returns, oldest first, the events of room between since and
+// prevBatch that a sync cut short (limited) left out, paging back through
+// /messages; at most sync.max_pending of them, the latest. What it could
+// not fetch is logged: those events are not handled.
+func (s *syncer) gap(ctx context.Context, room id.RoomID, prevBatch, since string) []json.RawMessage {
+	a := s.a
+	var evs []json.RawMessage
+	from := prevBatch
+	for from != "" && len(evs) < a.cfg.Sync.MaxPending {
+		var page struct {
+			Chunk []json.RawMessage `json:"chunk"`
+			End   string            `json:"end"`
+		}
+		q := map[string]string{"from": from, "to": since, "dir": "b", "limit": "100"}
+		err := a.call(ctx, "messages", func(ctx context.Context) error {
+			_, err := a.cli.MakeFullRequest(ctx, mautrix.FullRequest{Method: http.MethodGet, MaxAttempts: 1, ResponseJSON: &page,
+				URL: a.cli.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "rooms", room, "messages"}, q)})
+			return err
+		})
+		if err != nil {
+			s.log.Error("matrix: could not fetch the events a sync left out; they are not handled",
+				"room", room, "from", from, "fetched", len(evs), "err", err)
+			break
+		}
+		evs = append(evs, page.Chunk...)
+		if len(page.Chunk) == 0 || page.End == from {
+			break
+		}
+		from = page.End
+	}
+	if from != "" && len(evs) >= a.cfg.Sync.MaxPending {
+		s.log.Warn("matrix: a sync left out more events than sync.max_pending; the older ones are not handled",
+			"room", room, "fetched", len(evs))
+	}
+	slices.Reverse(evs)
+	s.log.Info("matrix: fetched the events a sync left out", "room", room, "events", len(evs))
+	return evs
+}
+
 // parsed is an event of a sync answer, and its JSON as sent.
 type parsed struct {
 	*mevent.Event
@@ -213,7 +253,7 @@ func (s *syncer) events(room id.RoomID, raws []json.RawMessage) []parsed {
 // take hands over what one sync brought: invites are joined, messages
 // from others given to their scopes; on a first start (fresh) messages
 // are history and are skipped.
-func (s *syncer) take(ctx context.Context, resp *syncResponse, fresh bool) {
+func (s *syncer) take(ctx context.Context, since string, resp *syncResponse, fresh bool) {
 	b := &batch{token: resp.NextBatch, open: true}
 	s.mu.Lock()
 	s.batches = append(s.batches, b)
@@ -226,11 +266,11 @@ func (s *syncer) take(ctx context.Context, resp *syncResponse, fresh bool) {
 		for _, ev := range s.events(room, jr.State.Events) {
 			s.state(ctx, room, ev.Event)
 		}
+		timeline := jr.Timeline.Events
 		if jr.Timeline.Limited && !fresh {
-			s.log.Warn("matrix: the homeserver cut this room's timeline short: older events since the last sync are not handled",
-				"room", room, "prev_batch", jr.Timeline.PrevBatch)
+			timeline = append(s.gap(ctx, room, jr.Timeline.PrevBatch, since), timeline...)
 		}
-		for _, ev := range s.events(room, jr.Timeline.Events) {
+		for _, ev := range s.events(room, timeline) {
 			if ev.StateKey != nil {
 				s.state(ctx, room, ev.Event)
 				continue

@@ -83,6 +83,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 }
 
 type syncRoom struct {
+	pos      []int // of the timeline's events
 	Timeline struct {
 		Events    []map[string]any `json:"events"`
 		Limited   bool             `json:"limited"`
@@ -124,6 +125,14 @@ func (s *Server) answerLocked(since int) (map[string]any, bool) {
 				join[e.room] = jr
 			}
 			jr.Timeline.Events = append(jr.Timeline.Events, e.ev)
+			jr.pos = append(jr.pos, pos)
+		}
+	}
+	for _, jr := range join {
+		if cut := len(jr.Timeline.Events) - s.tlimit; s.tlimit > 0 && cut > 0 {
+			jr.Timeline.Events = jr.Timeline.Events[cut:]
+			jr.Timeline.Limited = true
+			jr.Timeline.PrevBatch = "s" + strconv.Itoa(jr.pos[cut]-1)
 		}
 	}
 	resp := map[string]any{
@@ -131,6 +140,55 @@ func (s *Server) answerLocked(since int) (map[string]any, bool) {
 		"rooms":      map[string]any{"join": join, "invite": invite, "leave": map[string]any{}},
 	}
 	return resp, len(join)+len(invite) > 0
+}
+
+// messages answers GET /rooms/{room}/messages with dir=b: the room's
+// timeline events from from backwards, down to to (exclusive), newest
+// first, at most limit (default 10); end, omitted at the start of the
+// room or at to, continues.
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	roomID := r.PathValue("room")
+	from, ok := Position(q.Get("from"))
+	if !ok || q.Get("dir") != "b" {
+		writeError(w, http.StatusBadRequest, "M_INVALID_PARAM", "from must be a token of this server, and dir b")
+		return
+	}
+	to := 0
+	if t := q.Get("to"); t != "" {
+		if to, ok = Position(t); !ok {
+			writeError(w, http.StatusBadRequest, "M_INVALID_PARAM", "Invalid to token")
+			return
+		}
+	}
+	limit := 10
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, "M_INVALID_PARAM", "limit must be a positive number")
+			return
+		}
+		limit = min(n, 1000)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, known := s.rooms[roomID]
+	if !known || !rm.joined {
+		writeError(w, http.StatusForbidden, "M_FORBIDDEN", "User "+s.userID+" not in room "+roomID)
+		return
+	}
+	chunk := []map[string]any{}
+	pos := min(from, len(s.stream))
+	for ; pos > to && len(chunk) < limit; pos-- {
+		if e := s.stream[pos-1]; e.room == roomID && !e.invite {
+			chunk = append(chunk, e.ev)
+		}
+	}
+	resp := map[string]any{"chunk": chunk, "start": q.Get("from")}
+	if pos > to {
+		resp["end"] = "s" + strconv.Itoa(pos)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // send answers PUT /rooms/{room}/send/{type}/{txn}.

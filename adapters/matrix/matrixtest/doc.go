@@ -9,6 +9,9 @@
 //     next_batch. Tokens are positions in one stream ("s42"), so a client
 //     that resumes from an old token gets everything after it again, as
 //     from a real server;
+//   - GET /_matrix/client/v3/rooms/{roomId}/messages with dir=b, from,
+//     to and limit, to page back through a timeline a sync cut short
+//     (SetTimelineLimit makes syncs answer limited: true);
 //   - PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId},
 //     idempotent per access token and transaction id as the
 //     specification demands: the same txnId answers the same event_id

@@ -39,6 +39,7 @@ type Server struct {
 	syncs      int // sync requests answered or in flight
 	inSync     int // sync requests in flight
 	batch      int // most entries in one sync answer
+	tlimit     int // most timeline events per room in one sync answer; 0: no limit
 	seq        int // for event ids
 }
 
@@ -97,6 +98,7 @@ func NewServer() *Server {
 	mux.HandleFunc("GET /_matrix/client/v3/account/whoami", s.auth(s.whoami))
 	mux.HandleFunc("GET /_matrix/client/v3/sync", s.auth(s.sync))
 	mux.HandleFunc("PUT /_matrix/client/v3/rooms/{room}/send/{type}/{txn}", s.auth(s.send))
+	mux.HandleFunc("GET /_matrix/client/v3/rooms/{room}/messages", s.auth(s.messages))
 	mux.HandleFunc("POST /_matrix/client/v3/join/{room}", s.auth(s.join))
 	mux.HandleFunc("POST /_matrix/client/v3/rooms/{room}/join", s.auth(s.join))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -127,6 +129,16 @@ func (s *Server) SetBatch(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batch = max(1, n)
+}
+
+// SetTimelineLimit makes a sync answer at most n timeline events per
+// room, the latest, with limited: true and a prev_batch from which
+// /rooms/{roomId}/messages pages back through the rest, as servers do
+// after a long absence. 0 (the default) lifts the limit.
+func (s *Server) SetTimelineLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tlimit = n
 }
 
 // Joined makes the bot a member of room, as if it had joined before.
