@@ -164,3 +164,34 @@ func TestRateLimitViolation(t *testing.T) {
 		t.Fatalf("a send while limited: violations %q, want one", v)
 	}
 }
+
+// TestLimitedAndMessages: a sync over the timeline limit answers the
+// latest events with limited and a prev_batch, from which /messages pages
+// back, newest first, down to the since token.
+func TestLimitedAndMessages(t *testing.T) {
+	c := newClient(t)
+	c.srv.Joined("!a:x")
+	_, first, _ := c.do("GET", "/_matrix/client/v3/sync?timeout=0", c.srv.Token(), "")
+	since := first["next_batch"].(string)
+	c.srv.SetTimelineLimit(2)
+	for _, text := range []string{"1", "2", "3", "4", "5"} {
+		c.srv.Say("!a:x", "@ada:x", text)
+	}
+	_, resp, _ := c.do("GET", "/_matrix/client/v3/sync?timeout=0&since="+since, c.srv.Token(), "")
+	tl := resp["rooms"].(map[string]any)["join"].(map[string]any)["!a:x"].(map[string]any)["timeline"].(map[string]any)
+	if tl["limited"] != true || len(tl["events"].([]any)) != 2 {
+		t.Fatalf("timeline %v, want the 2 latest, limited", tl)
+	}
+	var bodies []string
+	from := tl["prev_batch"].(string)
+	for from != "" {
+		_, page, _ := c.do("GET", "/_matrix/client/v3/rooms/!a:x/messages?dir=b&limit=2&from="+from+"&to="+since, c.srv.Token(), "")
+		for _, ev := range page["chunk"].([]any) {
+			bodies = append(bodies, ev.(map[string]any)["content"].(map[string]any)["body"].(string))
+		}
+		from, _ = page["end"].(string)
+	}
+	if got := strings.Join(bodies, ","); got != "3,2,1" {
+		t.Fatalf("paged back %s, want 3,2,1", got)
+	}
+}
