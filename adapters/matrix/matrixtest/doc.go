@@ -2,7 +2,7 @@
 // adapter and bots built on it. It serves the client-server API's
 // endpoints that a bot uses, in their published formats, over real HTTP:
 //
-//   - GET /_matrix/client/v3/account/whoami
+//   - GET /_matrix/client/v3/account/whoami;
 //   - GET /_matrix/client/v3/sync with since, timeout and filter: a long
 //     poll that answers as soon as there is something after since, with
 //     rooms.join (timeline and state), rooms.invite (invite_state) and
@@ -18,9 +18,7 @@
 //     and makes no second event;
 //   - POST /_matrix/client/v3/join/{roomIdOrAlias} and
 //     /_matrix/client/v3/rooms/{roomId}/join, for a room the bot was
-//     invited to;
-//   - PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}
-//     is not served: a bot does not need it.
+//     invited to.
 //
 // Errors are {"errcode": ..., "error": ...} with the specification's
 // codes and statuses (M_MISSING_TOKEN and M_UNKNOWN_TOKEN 401,
