@@ -6,6 +6,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/console"
 	"github.com/switchboard-bots/switchboard/adapters/discord"
 	"github.com/switchboard-bots/switchboard/adapters/irc"
+	"github.com/switchboard-bots/switchboard/adapters/matrix"
 	"github.com/switchboard-bots/switchboard/adapters/slack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
@@ -80,6 +81,8 @@ func Registry() *server.Registry {
 //     (adapters/irc);
 //   - discord: a Discord bot, or one shard of it, over the Gateway and
 //     the REST API (adapters/discord);
+//   - matrix: a Matrix bot account in its rooms, its sync position kept
+//     in a store file (adapters/matrix);
 //   - worker: serves layer channels, its "channels" setting or the
 //     channels of `botserver worker` (adapters/worker).
 func RegisterAdapters(r *server.Registry) {
@@ -89,5 +92,6 @@ func RegisterAdapters(r *server.Registry) {
 	r.RegisterAdapter("console", console.Factory)
 	r.RegisterAdapter("irc", irc.Factory)
 	r.RegisterAdapter("discord", discord.Factory)
+	r.RegisterAdapter("matrix", matrix.Factory)
 	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }

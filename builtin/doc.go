@@ -1,6 +1,6 @@
 // Package builtin is the registry of what botserver knows by name out of
-// the box: the built-in adapter kinds (websocket, telegram, slack, console,
-// worker), bots and middleware. It is the only place that names them; the
+// the box: the built-in adapter kinds (websocket, telegram, slack, matrix,
+// console, worker), bots and middleware. It is the only place that names them; the
 // server knows them only through the registry. A program that serves its
 // own bots starts from it:
 //
