@@ -1,0 +1,2 @@
+// Package xmpp connects bots to an XMPP server.
+package xmpp

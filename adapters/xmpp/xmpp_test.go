@@ -1,0 +1,265 @@
+package xmpp_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/xmpp"
+	"github.com/switchboard-bots/switchboard/adapters/xmpp/xmpptest"
+	"github.com/switchboard-bots/switchboard/bots/echo"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const botPass = "s3cret-b0t-pass"
+
+// botConfig registers the bot's account on srv and returns its config.
+func botConfig(srv *xmpptest.Server, rooms ...string) xmpp.Config {
+	for i, r := range rooms {
+		rooms[i] = r + "@" + xmpptest.MUC
+	}
+	return xmpp.Config{JID: srv.Register("bot", botPass) + "/sb", Password: botPass,
+		Server: srv.Addr(), CAFile: srv.CAFile(), Rooms: rooms, Nick: "bot"}
+}
+
+// run runs a Host for an adapter of cfg serving app until the test ends,
+// and waits until it is ready.
+func run(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Logger, opts ...xmpp.Option) *adapters.Host {
+	t.Helper()
+	a, err := xmpp.New("xmpp", cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := adapters.NewHost(a, adapters.WithScopes(scope.Config{IdleTimeout: -1}), adapters.WithLogger(log))
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background(), app) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+		<-done
+	})
+	select {
+	case <-h.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(xmpptest.Timeout):
+		t.Fatal("the adapter was not ready in time")
+	}
+	return h
+}
+
+// seen is a message as the probe bot saw it, and what its answer returned.
+type seen struct {
+	scope *scope.Scope
+	text  string
+	err   error
+}
+
+// probe answers "echo: <text>" and obeys a few commands.
+type probe struct {
+	consumer.Chat
+	seen chan<- seen
+}
+
+func (p *probe) message(ctx context.Context, m consumer.ChatMessage) error {
+	text := m.ChatText()
+	var err error
+	switch cmd, arg, _ := strings.Cut(text, " "); cmd {
+	case "say":
+		err = p.Send(ctx, event.Say{Text: arg})
+	case "to":
+		to, msg, _ := strings.Cut(arg, " ")
+		err = p.Send(ctx, xmpp.Send{To: to, Text: msg})
+	case "typing":
+		err = p.Send(ctx, xmpp.ChatState{State: xmpp.StateComposing})
+	default:
+		err = p.Reply(ctx, "echo: "+text)
+	}
+	p.seen <- seen{p.Scope(), text, err}
+	return nil
+}
+
+func newProbe() (scope.Application, chan seen) {
+	ch := make(chan seen, 100)
+	return consumer.New(func() *probe { return &probe{seen: ch} }, consumer.OnMessage((*probe).message)), ch
+}
+
+func next(t *testing.T, ch <-chan seen) seen {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(xmpptest.Timeout):
+		t.Fatal("the bot saw nothing in time")
+		return seen{}
+	}
+}
+
+// The built-in echo bot answers a one-to-one chat and a room.
+func TestEchoBot(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "alice")
+	cfg := botConfig(srv, "lobby")
+	run(t, cfg, echo.New(), nil)
+	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+
+	alice.Say("bot@"+xmpptest.Domain, "hello bot")
+	if m := alice.From("bot@" + xmpptest.Domain); m.Body != "You said: hello bot" || m.Type != "chat" {
+		t.Fatalf("one-to-one: %+v", m)
+	}
+	alice.SayRoom("lobby", "hello room")
+	if m := alice.From("lobby@" + xmpptest.MUC + "/bot"); m.Body != "You said: hello room" || m.Type != "groupchat" {
+		t.Fatalf("room: %+v", m)
+	}
+}
+
+func TestScopes(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice, bob := srv.Dial(t, "alice"), srv.Dial(t, "bob")
+	alice.Join("lobby", "alice")
+	bob.Join("lobby", "bob")
+	app, ch := newProbe()
+	run(t, botConfig(srv, "lobby"), app, nil)
+	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+
+	alice.SayRoom("lobby", "one")
+	room1 := next(t, ch)
+	bob.SayRoom("lobby", "two")
+	room2 := next(t, ch)
+	alice.Say("bot@"+xmpptest.Domain, "three")
+	private := next(t, ch)
+	if room1.scope != room2.scope {
+		t.Error("two members of a room got two scopes")
+	}
+	if private.scope == room1.scope {
+		t.Error("a one-to-one chat shares the room's scope")
+	}
+	room := "lobby@" + xmpptest.MUC
+	if s := room1.scope; s.Type != xmpp.Protocol || s.Chat.ID != room || s.Chat.Type != xmpp.ChatRoom ||
+		s.User.Name != "alice" || s.User.ID != room+"/alice" || s.Bot.Name != "bot" {
+		t.Errorf("room scope: %+v", s)
+	}
+	if s := private.scope; s.Chat.ID != "alice@"+xmpptest.Domain || s.Chat.Type != xmpp.ChatPrivate || s.User.Name != "alice" {
+		t.Errorf("private scope: %+v", s)
+	}
+	// Replies went to the room, once per message, and to alice.
+	for _, want := range []string{"echo: one", "echo: two"} {
+		if m := alice.From(room + "/bot"); m.Body != want {
+			t.Fatalf("room reply %q, want %q", m.Body, want)
+		}
+	}
+	if m := alice.From("bot@" + xmpptest.Domain); m.Body != "echo: three" {
+		t.Fatalf("private reply %q", m.Body)
+	}
+}
+
+// The bot's own messages, reflected by the room, and messages without a
+// body (chat states) are not delivered; chat.say and xmpp.chat_state
+// reach the conversation.
+func TestOwnEchoesAndChatStates(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "alice")
+	app, ch := newProbe()
+	run(t, botConfig(srv, "lobby"), app, nil)
+	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+	room := "lobby@" + xmpptest.MUC
+
+	alice.SayRoom("lobby", "say hi all")
+	if m := alice.From(room + "/bot"); m.Body != "hi all" {
+		t.Fatalf("chat.say in a room: %+v", m)
+	}
+	next(t, ch)
+	alice.Raw(`<message type="chat" to="bot@xmpp.test"><composing xmlns="http://jabber.org/protocol/chatstates"/></message>`)
+	alice.Say("bot@"+xmpptest.Domain, "typing")
+	if s := next(t, ch); s.text != "typing" || s.err != nil {
+		t.Fatalf("got %+v, want the message after a bare chat state, and the bot's own room message not delivered", s)
+	}
+	for {
+		m := alice.Next()
+		if strings.HasPrefix(m.From, "bot@"+xmpptest.Domain+"/") && m.Body == "" && m.Type == "chat" && m.State == "composing" {
+			break // the composing notification
+		}
+	}
+}
+
+func TestRefused(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "alice")
+	app, ch := newProbe()
+	run(t, botConfig(srv, "lobby"), app, nil)
+	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+
+	for _, tc := range []struct{ to, code string }{
+		{"nobody@" + xmpptest.Domain, "service-unavailable"},
+		{"elsewhere@" + xmpptest.MUC, "item-not-found"},
+	} {
+		alice.Say("bot@"+xmpptest.Domain, "to "+tc.to+" hi")
+		s := next(t, ch)
+		var r *adapters.RefusedError
+		if !errors.As(s.err, &r) || !errors.Is(s.err, adapters.ErrRefused) {
+			t.Fatalf("Send to %s returned %v, want a *adapters.RefusedError", tc.to, s.err)
+		}
+		if r.Code != tc.code || r.Adapter != "xmpp" || r.Method != "message" {
+			t.Errorf("Send to %s: %+v", tc.to, r)
+		}
+	}
+	alice.Mute("lobby", "bot")
+	alice.SayRoom("lobby", "muted")
+	var r *adapters.RefusedError
+	if s := next(t, ch); !errors.As(s.err, &r) || r.Code != "forbidden" {
+		t.Fatalf("a muted bot's reply returned %v, want forbidden", s.err)
+	}
+	alice.Say("bot@"+xmpptest.Domain, "still here")
+	if m := alice.From("bot@" + xmpptest.Domain); m.Body != "echo: still here" {
+		t.Fatalf("got %+v", m)
+	}
+	if s := next(t, ch); s.err != nil {
+		t.Fatalf("a send that went through returned %v", s.err)
+	}
+}
+
+// A wrong password fails for good with ErrLogin, and no password reaches
+// the log, whether refused or accepted.
+func TestLogin(t *testing.T) {
+	srv := xmpptest.Start(t)
+	var logs logtest.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := botConfig(srv)
+	bad := cfg
+	bad.Password = "wr0ng-pass"
+	a, err := xmpp.New("xmpp", bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := newProbe()
+	err = adapters.NewHost(a, adapters.WithLogger(log)).Run(context.Background(), app)
+	if !errors.Is(err, xmpp.ErrLogin) {
+		t.Fatalf("Run with a wrong password returned %v, want ErrLogin", err)
+	}
+	log.Info("config", "cfg", cfg, "password", cfg.Password)
+	run(t, cfg, app, log)
+	if l := logs.String(); strings.Contains(l, botPass) || strings.Contains(l, "wr0ng") {
+		t.Fatalf("a password reached the log:\n%s", l)
+	}
+	if !strings.Contains(logs.String(), "[redacted]") {
+		t.Fatalf("the config was not logged redacted:\n%s", logs.String())
+	}
+}
