@@ -45,7 +45,7 @@ type Adapter struct {
 	noHistory bool
 	dropped   atomic.Int64 // messages dropped because their inbox was full
 
-	mu     sync.Mutex    // guards the fields below
+	mu   sync.Mutex    // guards the fields below
 	conn *conn         // the negotiated stream; nil while there is none
 	up   chan struct{} // closed once conn is set
 }

@@ -92,11 +92,11 @@ func (s *Server) Dial(t testing.TB, user string) *Client {
 
 func (c *Client) handle(r xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	var st struct {
-		From  string    `xml:"from,attr"`
-		Type  string    `xml:"type,attr"`
-		ID    string    `xml:"id,attr"`
-		Body  string    `xml:"body"`
-		Delay *struct{} `xml:"urn:xmpp:delay delay"`
+		From  string                       `xml:"from,attr"`
+		Type  string                       `xml:"type,attr"`
+		ID    string                       `xml:"id,attr"`
+		Body  string                       `xml:"body"`
+		Delay *struct{}                    `xml:"urn:xmpp:delay delay"`
 		Any   []struct{ XMLName xml.Name } `xml:",any"`
 		Error struct {
 			Cond []struct{ XMLName xml.Name } `xml:",any"`
