@@ -45,10 +45,15 @@ func (a *Adapter) message(ctx context.Context, in *adapters.Intake, c *conn, m *
 	nick, joined := c.roomNick(room)
 	switch {
 	case m.Type == stanza.GroupChatMessage:
-		if !joined || m.From.Resourcepart() == "" || m.From.Resourcepart() == nick || m.Delay != nil {
-			// Not a room the bot is in; the room's own notice; the bot's
-			// own message reflected; or history a room replays on join,
-			// already seen or never meant for this bot.
+		if !joined || m.From.Resourcepart() == "" || m.From.Resourcepart() == nick {
+			// Not a room the bot is in; the room's own notice; or the
+			// bot's own message reflected.
+			return
+		}
+		if m.Delay != nil {
+			// History a room replays on join: already seen before a
+			// reconnection, or said before the bot came.
+			log.Debug("xmpp: room history skipped", "room", room, "id", m.ID)
 			return
 		}
 		ev.Room, ev.Nick = room, m.From.Resourcepart()

@@ -26,11 +26,12 @@ const botPass = "s3cret-b0t-pass"
 
 // botConfig registers the bot's account on srv and returns its config.
 func botConfig(srv *xmpptest.Server, rooms ...string) xmpp.Config {
-	for i, r := range rooms {
-		rooms[i] = r + "@" + xmpptest.MUC
+	var jids []string
+	for _, r := range rooms {
+		jids = append(jids, r+"@"+xmpptest.MUC)
 	}
 	return xmpp.Config{JID: srv.Register("bot", botPass) + "/sb", Password: botPass,
-		Server: srv.Addr(), CAFile: srv.CAFile(), Rooms: rooms, Nick: "bot"}
+		Server: srv.Addr(), CAFile: srv.CAFile(), Rooms: jids, Nick: "bot"}
 }
 
 // run runs a Host for an adapter of cfg serving app until the test ends,
@@ -117,7 +118,7 @@ func TestEchoBot(t *testing.T) {
 	alice.Join("lobby", "alice")
 	cfg := botConfig(srv, "lobby")
 	run(t, cfg, echo.New(), nil)
-	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+	alice.Presence("", "lobby@"+xmpptest.MUC+"/bot")
 
 	alice.Say("bot@"+xmpptest.Domain, "hello bot")
 	if m := alice.From("bot@" + xmpptest.Domain); m.Body != "You said: hello bot" || m.Type != "chat" {
@@ -136,7 +137,7 @@ func TestScopes(t *testing.T) {
 	bob.Join("lobby", "bob")
 	app, ch := newProbe()
 	run(t, botConfig(srv, "lobby"), app, nil)
-	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+	alice.Presence("", "lobby@"+xmpptest.MUC+"/bot")
 
 	alice.SayRoom("lobby", "one")
 	room1 := next(t, ch)
@@ -178,7 +179,7 @@ func TestOwnEchoesAndChatStates(t *testing.T) {
 	alice.Join("lobby", "alice")
 	app, ch := newProbe()
 	run(t, botConfig(srv, "lobby"), app, nil)
-	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+	alice.Presence("", "lobby@"+xmpptest.MUC+"/bot")
 	room := "lobby@" + xmpptest.MUC
 
 	alice.SayRoom("lobby", "say hi all")
@@ -205,7 +206,7 @@ func TestRefused(t *testing.T) {
 	alice.Join("lobby", "alice")
 	app, ch := newProbe()
 	run(t, botConfig(srv, "lobby"), app, nil)
-	alice.Presence("lobby@"+xmpptest.MUC+"/bot", "")
+	alice.Presence("", "lobby@"+xmpptest.MUC+"/bot")
 
 	for _, tc := range []struct{ to, code string }{
 		{"nobody@" + xmpptest.Domain, "service-unavailable"},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +24,14 @@ const Timeout = 10 * time.Second
 
 // Client is a user logged in to the test server.
 type Client struct {
-	t         testing.TB
-	JID       string
-	s         *xmpp.Session
-	messages  chan Message
-	presences chan Presence
+	t        testing.TB
+	JID      string
+	s        *xmpp.Session
+	messages chan Message
+
+	mu       sync.Mutex
+	presence map[string]string // the last presence type from each JID ("available" for none)
+	changed  chan struct{}     // closed and replaced when presence changes
 }
 
 // Message is a message stanza the user received.
@@ -39,11 +43,6 @@ type Message struct {
 	Error string
 	// State is the chat state it shows (XEP-0085): "composing", ...
 	State string
-}
-
-// Presence is a presence stanza the user received.
-type Presence struct {
-	From, Type string
 }
 
 // TLSConfig returns a TLS configuration that trusts the server.
@@ -78,7 +77,7 @@ func (s *Server) Dial(t testing.TB, user string) *Client {
 		t.Fatalf("%s: login: %v", user, err)
 	}
 	c := &Client{t: t, JID: addr.Bare().String(), s: sess,
-		messages: make(chan Message, 1000), presences: make(chan Presence, 1000)}
+		messages: make(chan Message, 1000), presence: map[string]string{}, changed: make(chan struct{})}
 	served := make(chan struct{})
 	go func() { defer close(served); _ = sess.Serve(xmpp.HandlerFunc(c.handle)) }()
 	t.Cleanup(func() {
@@ -120,7 +119,14 @@ func (c *Client) handle(r xmlstream.TokenReadEncoder, start *xml.StartElement) e
 		}
 		c.messages <- m
 	case "presence":
-		c.presences <- Presence{From: st.From, Type: st.Type}
+		if st.Type == "" {
+			st.Type = "available"
+		}
+		c.mu.Lock()
+		c.presence[st.From] = st.Type
+		close(c.changed)
+		c.changed = make(chan struct{})
+		c.mu.Unlock()
 	}
 	return nil
 }
@@ -154,7 +160,7 @@ func (c *Client) Join(room, nick string) {
 	c.t.Helper()
 	occupant := room + "@" + MUC + "/" + nick
 	c.Raw(fmt.Sprintf(`<presence to="%s"><x xmlns="http://jabber.org/protocol/muc"><history maxstanzas="0"/></x></presence>`, esc(occupant)))
-	c.Presence(occupant, "")
+	c.Presence("", occupant)
 }
 
 // IQ sends an IQ written as XML and waits for its answer, failing the
@@ -217,19 +223,30 @@ func (c *Client) TryNext() (Message, bool) {
 	}
 }
 
-// Presence waits for a presence of type typ ("" for available) from the
-// JID from, skipping others.
-func (c *Client) Presence(from, typ string) {
+// Presence waits until the last presence from each JID in from is of
+// type typ ("" for available), failing the test after Timeout.
+func (c *Client) Presence(typ string, from ...string) {
 	c.t.Helper()
+	if typ == "" {
+		typ = "available"
+	}
 	timeout := time.After(Timeout)
 	for {
-		select {
-		case p := <-c.presences:
-			if p.From == from && p.Type == typ {
-				return
+		c.mu.Lock()
+		changed, missing := c.changed, ""
+		for _, f := range from {
+			if c.presence[f] != typ {
+				missing = f
 			}
+		}
+		c.mu.Unlock()
+		if missing == "" {
+			return
+		}
+		select {
+		case <-changed:
 		case <-timeout:
-			c.t.Fatalf("%s: no presence %q from %s within %v", c.JID, typ, from, Timeout)
+			c.t.Fatalf("%s: no presence %q from %s within %v", c.JID, typ, missing, Timeout)
 		}
 	}
 }

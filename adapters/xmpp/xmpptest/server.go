@@ -63,7 +63,7 @@ c2s_ports = { %[4]s }
 c2s_direct_tls_ports = {}
 legacy_ssl_ports = {}
 s2s_ports = {}
-log = { { levels = { min = "debug" }, to = "console" } }
+log = { { levels = { min = "info" }, to = "console" } }
 modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "posix", "blocklist", "offline" }
 modules_disabled = { "s2s" }
 authentication = "internal_hashed"
