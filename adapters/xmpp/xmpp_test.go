@@ -264,3 +264,73 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("the config was not logged redacted:\n%s", logs.String())
 	}
 }
+
+// A server that offers no STARTTLS never sees the password: the adapter
+// insists on STARTTLS (tried even unadvertised, against a downgrade) and
+// never logs in.
+func TestNoTLSNoLogin(t *testing.T) {
+	srv := xmpptest.Start(t, xmpptest.WithoutTLS())
+	a, err := xmpp.New("xmpp", botConfig(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := newProbe()
+	h := adapters.NewHost(a, adapters.WithLogger(slog.New(slog.DiscardHandler)))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := h.Run(ctx, app); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run: %v", err)
+	}
+	select {
+	case <-h.Ready():
+		t.Fatal("the adapter logged in without TLS")
+	default:
+	}
+	if l := srv.Log(); strings.Contains(l, "Authenticated") || !strings.Contains(l, "Client connected") {
+		t.Fatalf("prosody's log:\n%s", l)
+	}
+}
+
+// A private message from a room's occupant is a conversation with that
+// occupant, answered privately through the room.
+func TestPrivateMessageFromOccupant(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "alice")
+	app, ch := newProbe()
+	run(t, botConfig(srv, "lobby"), app, nil)
+	occupant := "lobby@" + xmpptest.MUC + "/bot"
+	alice.Presence("", occupant)
+	alice.Say(occupant, "psst")
+	s := next(t, ch)
+	if want := "lobby@" + xmpptest.MUC + "/alice"; s.scope.Key == "" || s.scope.Chat.ID != want || s.scope.Chat.Type != xmpp.ChatPrivate || s.scope.User.Name != "alice" {
+		t.Fatalf("scope %+v, want a private conversation with %s", s.scope, want)
+	}
+	if m := alice.From(occupant); m.Body != "echo: psst" || m.Type != "chat" {
+		t.Fatalf("got %+v, want a private answer", m)
+	}
+}
+
+// A text longer than max_message goes as several messages, cut at line
+// ends, else on UTF-8 boundaries.
+func TestLongText(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	app, ch := newProbe()
+	cfg := botConfig(srv)
+	cfg.MaxMessage = 16
+	run(t, cfg, app, nil)
+	bot := "bot@" + xmpptest.Domain
+	alice.Say(bot, "say ab\ncdéééééééééééééé")
+	if s := next(t, ch); s.err != nil {
+		t.Fatal(s.err)
+	}
+	var got []string
+	for _, want := range []string{"ab\n", "cdééééééé", "ééééééé"} {
+		m := alice.From(bot)
+		got = append(got, m.Body)
+		if m.Body != want {
+			t.Fatalf("pieces %q, want %q next", got, want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,10 +40,19 @@ type Server struct {
 	exited chan struct{}
 }
 
+// Option changes the server's config.
+type Option func(*options)
+
+type options struct{ plain bool }
+
+// WithoutTLS makes a server that offers no STARTTLS and takes passwords
+// in clear, as no server should.
+func WithoutTLS() Option { return func(o *options) { o.plain = true } }
+
 // Start writes a config into a temp dir and starts prosody in the
 // foreground, stopped when the test ends. Its c2s listener requires
 // STARTTLS; its MUC service is MUC.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("prosody")
 	if err != nil {
@@ -78,6 +88,14 @@ Component %[8]q "muc"
   muc_room_default_history_length = 20
 `, filepath.Join(dir, "prosody.pid"), filepath.Join(dir, "data"), dir, port, Domain,
 		filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), MUC)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.plain {
+		conf = strings.NewReplacer(`"tls", `, "", "c2s_require_encryption = true", "c2s_require_encryption = false",
+			"allow_unencrypted_plain_auth = false", "allow_unencrypted_plain_auth = true").Replace(conf)
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +115,12 @@ Component %[8]q "muc"
 
 // Addr returns the c2s listener's host:port.
 func (s *Server) Addr() string { return s.addr }
+
+// Log returns what the server logged so far.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "prosody.log"))
+	return string(b)
+}
 
 // CAFile returns the PEM file of the server's self-signed certificate.
 func (s *Server) CAFile() string { return s.caFile }
