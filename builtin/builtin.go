@@ -9,6 +9,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/adapters/worker"
+	"github.com/switchboard-bots/switchboard/adapters/xmpp"
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/ping"
@@ -62,6 +63,7 @@ func Registry() *server.Registry {
 //   - console: the process's standard input and output (adapters/console);
 //   - irc: an IRC bot in channels and private conversations
 //     (adapters/irc);
+//   - xmpp: an XMPP client in rooms and one-to-one chats (adapters/xmpp);
 //   - worker: serves layer channels, its "channels" setting or the
 //     channels of `botserver worker` (adapters/worker).
 func RegisterAdapters(r *server.Registry) {
@@ -70,5 +72,6 @@ func RegisterAdapters(r *server.Registry) {
 	r.RegisterAdapter("slack", slack.Factory)
 	r.RegisterAdapter("console", console.Factory)
 	r.RegisterAdapter("irc", irc.Factory)
+	r.RegisterAdapter("xmpp", xmpp.Factory)
 	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }

@@ -60,7 +60,7 @@ routes:
 // The built-in adapter kinds are registered, and a section of each
 // builds.
 func TestBuiltinAdapterKinds(t *testing.T) {
-	if got := strings.Join(builtin.Registry().AdapterKinds(), ","); got != "console,irc,slack,telegram,websocket,worker" {
+	if got := strings.Join(builtin.Registry().AdapterKinds(), ","); got != "console,irc,slack,telegram,websocket,worker,xmpp" {
 		t.Fatalf("adapter kinds %q", got)
 	}
 	yaml := `websocket: {addr: "127.0.0.1:0", page_path: /, page_socket: /ws/}
@@ -68,6 +68,7 @@ telegram: {token: "1:x"}
 slack: {bot_token: xoxb-1, app_token: xapp-1}
 console: {max_line: 100}
 irc: {server: "127.0.0.1:6667", nick: bot, channels: ["#room"]}
+xmpp: {jid: bot@example.org, password: pw, rooms: [go@rooms.example.org]}
 worker: {channels: [jobs]}
 routes:
   websocket: {bot: wschat}
@@ -75,6 +76,7 @@ routes:
   slack: {bot: echo}
   console: {bot: echo}
   irc: {bot: echo}
+  xmpp: {bot: echo}
   channel: {channels: {jobs: {bot: report-worker}}}
 `
 	if err := check(t, yaml); err != nil {
