@@ -237,7 +237,7 @@ func (a *Adapter) joinRooms(ctx context.Context, c *conn, log *slog.Logger) {
 		nick := r.nick
 		for try := 0; ; try++ {
 			jctx, cancel := context.WithTimeout(ctx, joinTimeout)
-			_, err := c.join(jctx, r.addr, nick, a.noHistory)
+			err := c.join(jctx, r.addr, nick, a.noHistory)
 			cancel()
 			var se stanza.Error
 			if errors.As(err, &se) && se.Condition == stanza.Conflict && try < 3 {

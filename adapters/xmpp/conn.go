@@ -28,13 +28,14 @@ type conn struct {
 
 	mu     sync.Mutex
 	rooms  map[string]string        // joined room (bare JID) -> the bot's nick in it
-	joins  map[string]chan joinDone // pending joins, by occupant JID
+	joins  map[string]pending // joins waiting for the room's answer, by room
 	seq    uint64
 	fences map[string]*fence // by message id
 }
 
-type joinDone struct {
-	err *stanza.Error // nil once in the room
+type pending struct {
+	nick string
+	done chan *stanza.Error // nil once in the room
 }
 
 // A fence is a message waiting for the server's verdict. The server
@@ -42,13 +43,14 @@ type joinDone struct {
 // deliver (to a local account or a room on it) before it answers the
 // next stanza, so a ping after the message settles it.
 type fence struct {
+	to      jid.JID // only its bare JID or its server may bounce it
 	refused *stanza.Error
 }
 
 func newConn(s *xmpplib.Session) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, done: make(chan struct{}), ctx: ctx,
-		rooms: map[string]string{}, joins: map[string]chan joinDone{}, fences: map[string]*fence{}}
+		rooms: map[string]string{}, joins: map[string]pending{}, fences: map[string]*fence{}}
 	go func() { <-c.done; cancel() }()
 	return c
 }
@@ -59,6 +61,7 @@ type inbound struct {
 	Body    string        `xml:"body"`
 	Subject *string       `xml:"subject"`
 	Delay   *struct{}     `xml:"urn:xmpp:delay delay"`
+	Legacy  *struct{}     `xml:"jabber:x:delay x"` // XEP-0091, before XEP-0203
 	Error   *stanza.Error `xml:"error"`
 }
 
@@ -87,31 +90,29 @@ func decode(r xml.TokenReader, start *xml.StartElement, v any) (string, error) {
 }
 
 // presenceDone handles the room's answer to a join: the bot's own
-// presence (status 110, or from the nick it asked for) or an error.
+// presence (status 110, or from the nick it asked for, which the room may
+// have changed) or an error.
 func (c *conn) presenceDone(p *presence) {
-	from := p.From.String()
+	room := p.From.Bare().String()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	done, ok := c.joins[from]
-	if !ok {
-		if p.Type == stanza.UnavailablePresence && p.hasStatus(110) {
-			delete(c.rooms, p.From.Bare().String()) // kicked or banned
-		}
-		return
-	}
-	delete(c.joins, from)
+	j, ok := c.joins[room]
 	switch {
+	case !ok:
+		if p.Type == stanza.UnavailablePresence && p.hasStatus(110) && !p.hasStatus(303) {
+			delete(c.rooms, room) // kicked or banned: left until the next connection
+		}
 	case p.Type == stanza.ErrorPresence:
 		e := p.Error
 		if e == nil {
 			e = &stanza.Error{Condition: stanza.UndefinedCondition}
 		}
-		done <- joinDone{err: e}
-	case p.Type == "" || p.Type == stanza.AvailablePresence:
-		c.rooms[p.From.Bare().String()] = p.From.Resourcepart()
-		done <- joinDone{}
-	default:
-		c.joins[from] = done // not the answer yet
+		delete(c.joins, room)
+		j.done <- e
+	case p.Type == stanza.AvailablePresence && (p.hasStatus(110) || p.From.Resourcepart() == j.nick):
+		c.rooms[room] = p.From.Resourcepart()
+		delete(c.joins, room)
+		j.done <- nil
 	}
 }
 
@@ -130,18 +131,18 @@ func (p *presence) hasStatus(code int) bool {
 // join enters room as nick and waits for the room's answer. noHistory
 // asks for no history (XEP-0045 7.2.15); what a room replays anyway is
 // dropped by its delay element.
-func (c *conn) join(ctx context.Context, room jid.JID, nick string, noHistory bool) (string, error) {
+func (c *conn) join(ctx context.Context, room jid.JID, nick string, noHistory bool) error {
 	occupant, err := room.WithResource(nick)
 	if err != nil {
-		return "", err
+		return err
 	}
-	done := make(chan joinDone, 1)
+	done := make(chan *stanza.Error, 1)
 	c.mu.Lock()
-	c.joins[occupant.String()] = done
+	c.joins[room.String()] = pending{nick: nick, done: done}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.joins, occupant.String())
+		delete(c.joins, room.String())
 		c.mu.Unlock()
 	}()
 	x := `<x xmlns="http://jabber.org/protocol/muc"/>`
@@ -149,18 +150,18 @@ func (c *conn) join(ctx context.Context, room jid.JID, nick string, noHistory bo
 		x = `<x xmlns="http://jabber.org/protocol/muc"><history maxstanzas="0"/></x>`
 	}
 	if err := c.raw(ctx, fmt.Sprintf(`<presence to="%s">%s</presence>`, attr(occupant.String()), x)); err != nil {
-		return "", err
+		return err
 	}
 	select {
-	case d := <-done:
-		if d.err != nil {
-			return "", *d.err
+	case e := <-done:
+		if e != nil {
+			return *e
 		}
-		return nick, nil
+		return nil
 	case <-c.done:
-		return "", errLost
+		return errLost
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return ctx.Err()
 	}
 }
 
@@ -172,15 +173,14 @@ func (c *conn) roomNick(room string) (string, bool) {
 	return nick, ok
 }
 
-// open starts a fence for a message and returns its id.
-func (c *conn) open() (string, *fence) {
+// open starts a fence for a message to to and returns its id.
+func (c *conn) open(to jid.JID) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
 	id := "sb" + strconv.FormatUint(c.seq, 10)
-	f := &fence{}
-	c.fences[id] = f
-	return id, f
+	c.fences[id] = &fence{to: to}
+	return id
 }
 
 // close forgets a fence and returns the refusal it collected, if any.
@@ -195,16 +195,21 @@ func (c *conn) close(id string) *stanza.Error {
 	return f.refused
 }
 
-// bounced files an error message with the fence of its id, and reports
-// whether one was waiting.
-func (c *conn) bounced(id string, e *stanza.Error) bool {
+// bounced files an error message from from with the fence of its id,
+// and reports whether one was waiting. A bounce must come from where the
+// message went, or from that address's server: nobody else can refuse
+// it for them.
+func (c *conn) bounced(id string, from jid.JID, e *stanza.Error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f, ok := c.fences[id]
-	if ok && f.refused == nil {
+	if !ok || !(from.Bare().Equal(f.to.Bare()) || from.Equal(f.to.Domain())) {
+		return false
+	}
+	if f.refused == nil {
 		f.refused = e
 	}
-	return ok
+	return true
 }
 
 // plainNS drops the xmlns attributes of the elements it encodes: the

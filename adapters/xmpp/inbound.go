@@ -26,15 +26,19 @@ func (a *Adapter) message(ctx context.Context, in *adapters.Intake, c *conn, m *
 		if e == nil {
 			e = &stanza.Error{Condition: stanza.UndefinedCondition}
 		}
-		if !c.bounced(m.ID, e) {
+		if !c.bounced(m.ID, m.From, e) {
 			// A remote server's refusal can come after the Send it
 			// answers returned: it is only logged.
 			log.Warn("xmpp: a message was refused after it was sent", "to", m.From.String(), "condition", string(e.Condition))
 		}
 		return
 	}
-	if m.Body == "" || ctx.Err() != nil || m.From.Equal(jid.JID{}) {
-		return // a chat state, a receipt, a subject; or shutting down
+	if m.Body == "" || m.From.Equal(jid.JID{}) {
+		return // a chat state, a receipt, a subject; or the bot's own account
+	}
+	if ctx.Err() != nil {
+		log.Info("xmpp: a message arrived while stopping and is not delivered", "from", m.From.String())
+		return
 	}
 	ev := Message{From: m.From.String(), ID: m.ID, Text: m.Body, Raw: raw}
 	var key string
@@ -50,7 +54,7 @@ func (a *Adapter) message(ctx context.Context, in *adapters.Intake, c *conn, m *
 			// bot's own message reflected.
 			return
 		}
-		if m.Delay != nil {
+		if m.Delay != nil || m.Legacy != nil {
 			// History a room replays on join: already seen before a
 			// reconnection, or said before the bot came.
 			log.Debug("xmpp: room history skipped", "room", room, "id", m.ID)

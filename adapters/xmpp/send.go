@@ -131,7 +131,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 		}
 	}()
 	for _, piece := range split(text, a.cfg.MaxMessage) {
-		id, _ := c.open()
+		id := c.open(t.to)
 		ids = append(ids, id)
 		msg := fmt.Sprintf(`<message type="%s" to="%s" id="%s"><body>%s</body><active xmlns="%s"/></message>`,
 			typ, attr(t.to.String()), id, attr(piece), nsChatStates)

@@ -334,3 +334,27 @@ func TestLongText(t *testing.T) {
 		}
 	}
 }
+
+// A nick taken in a room is retried with "_" appended, and the bot
+// answers under it; its own messages under the new nick are not
+// delivered back to it.
+func TestNickTaken(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "bot")
+	app, ch := newProbe()
+	run(t, botConfig(srv, "lobby"), app, nil)
+	occupant := "lobby@" + xmpptest.MUC + "/bot_"
+	alice.Presence("", occupant)
+	alice.SayRoom("lobby", "hi")
+	if m := alice.From(occupant); m.Body != "echo: hi" {
+		t.Fatalf("got %+v", m)
+	}
+	if s := next(t, ch); s.scope.Bot.Name != "bot_" {
+		t.Fatalf("the scope's bot is %+v, want the nick bot_", s.scope.Bot)
+	}
+	alice.SayRoom("lobby", "again")
+	if s := next(t, ch); s.text != "again" {
+		t.Fatalf("the bot saw %q, want %q: its own message came back to it", s.text, "again")
+	}
+}
