@@ -27,7 +27,7 @@ type conn struct {
 	ctx  context.Context
 
 	mu     sync.Mutex
-	rooms  map[string]string        // joined room (bare JID) -> the bot's nick in it
+	rooms  map[string]string  // joined room (bare JID) -> the bot's nick in it
 	joins  map[string]pending // joins waiting for the room's answer, by room
 	seq    uint64
 	fences map[string]*fence // by message id
