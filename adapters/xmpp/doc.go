@@ -15,13 +15,15 @@
 //
 // Serve dials the server, negotiates STARTTLS (required: a server that
 // offers no TLS gets no password), logs in with SASL (SCRAM-SHA-256,
-// SCRAM-SHA-1, or PLAIN inside TLS, the strongest both sides have), binds
+// SCRAM-SHA-1, or PLAIN inside TLS: the first both sides have), binds
 // a resource, sends its presence, joins every room and calls
 // Intake.Ready. When the stream drops, or a ping (XEP-0199, every
 // ping_interval) goes unanswered, it reconnects with backoff (1 s
 // doubling to 2 min, on an injectable clock) and joins the rooms again.
 // It returns an error only when the server refuses the credentials
-// (ErrLogin). No log line, error or %v shows the password: it is a
+// (ErrLogin). A nick taken in a room is tried again with "_" appended; a
+// room that refuses the bot, or kicks it, is left until the next
+// connection. No log line, error or %v shows the password: it is a
 // Secret.
 //
 // # Conversations

@@ -148,7 +148,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	for _, id := range ids {
 		if e := c.close(id); e != nil {
 			return &adapters.RefusedError{Adapter: a.name, Method: "message", Code: string(e.Condition),
-				Description: e.Text[""], Temporary: e.Type == stanza.Wait, Err: *e}
+				Description: errText(e), Temporary: e.Type == stanza.Wait, Err: *e}
 		}
 	}
 	ids = nil
@@ -159,6 +159,17 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 		return errLost
 	}
 	return err
+}
+
+// errText returns a stanza error's text, in no language or in any.
+func errText(e *stanza.Error) string {
+	if t, ok := e.Text[""]; ok {
+		return t
+	}
+	for _, t := range e.Text {
+		return t
+	}
+	return ""
 }
 
 // chatState sends a chat state notification (XEP-0085) to t. The server
