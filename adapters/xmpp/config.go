@@ -77,6 +77,13 @@ type parsed struct {
 	tls   *tls.Config
 }
 
+// Validate checks c and fills its defaults, touching no network; New
+// calls it.
+func (c *Config) Validate() error {
+	_, err := c.check()
+	return err
+}
+
 // check validates c, fills its defaults, and parses what Serve needs.
 func (c *Config) check() (parsed, error) {
 	var p parsed

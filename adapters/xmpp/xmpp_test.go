@@ -17,6 +17,8 @@ import (
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -38,6 +40,12 @@ func botConfig(srv *xmpptest.Server, rooms ...string) xmpp.Config {
 // and waits until it is ready.
 func run(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Logger, opts ...xmpp.Option) *adapters.Host {
 	t.Helper()
+	return runHost(t, cfg, app, log, nil, opts...)
+}
+
+// runHost is run with more options for the Host.
+func runHost(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Logger, hopts []adapters.HostOption, opts ...xmpp.Option) *adapters.Host {
+	t.Helper()
 	a, err := xmpp.New("xmpp", cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,8 @@ func run(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Logger,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := adapters.NewHost(a, adapters.WithScopes(scope.Config{IdleTimeout: -1}), adapters.WithLogger(log))
+	hopts = append(hopts, adapters.WithScopes(scope.Config{IdleTimeout: -1}), adapters.WithLogger(log))
+	h := adapters.NewHost(a, hopts...)
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), app) }()
 	t.Cleanup(func() {
@@ -356,5 +365,72 @@ func TestNickTaken(t *testing.T) {
 	alice.SayRoom("lobby", "again")
 	if s := next(t, ch); s.text != "again" {
 		t.Fatalf("the bot saw %q, want %q: its own message came back to it", s.text, "again")
+	}
+}
+
+// An xmpp.send and an xmpp.chat_state sent to the layer channel
+// push.xmpp, as a worker or another process sends them, reach the room
+// and the user they name.
+func TestPushThroughTheLayer(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "alice")
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	app, _ := newProbe()
+	runHost(t, botConfig(srv, "lobby"), app, nil, []adapters.HostOption{adapters.WithPushes(l)})
+	occupant := "lobby@" + xmpptest.MUC + "/bot"
+	alice.Presence("", occupant)
+	ctx := context.Background()
+	for _, ev := range []event.Event{
+		xmpp.Send{To: "lobby@" + xmpptest.MUC, Text: "to the room"},
+		xmpp.ChatState{To: "alice@" + xmpptest.Domain, State: xmpp.StateComposing},
+		xmpp.Send{To: "alice@" + xmpptest.Domain, Text: "to alice"},
+	} {
+		if err := l.Send(ctx, adapters.PushChannel("xmpp"), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := alice.From(occupant); m.Body != "to the room" || m.Type != "groupchat" {
+		t.Fatalf("room push: %+v", m)
+	}
+	var state string
+	for {
+		m := alice.Next()
+		if !strings.HasPrefix(m.From, "bot@"+xmpptest.Domain+"/") {
+			continue
+		}
+		if m.Body == "" {
+			state = m.State
+			continue
+		}
+		if m.Body != "to alice" || m.Type != "chat" || state != xmpp.StateComposing {
+			t.Fatalf("one-to-one push: %+v after the chat state %q", m, state)
+		}
+		break
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		cfg  xmpp.Config
+		want string
+	}{
+		{xmpp.Config{JID: "example.org", Password: "x"}, "jid must be user@domain"},
+		{xmpp.Config{JID: "bot@example.org"}, "password is required"},
+		{xmpp.Config{JID: "bot@example.org", Password: "x", Server: "nohost"}, "server must be host:port"},
+		{xmpp.Config{JID: "bot@example.org", Password: "x", Rooms: []string{"rooms.example.org"}}, "must be room@service"},
+		{xmpp.Config{JID: "bot@example.org", Password: "x", CAFile: "/nonexistent.pem"}, "nonexistent.pem"},
+	} {
+		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	ok := xmpp.Config{JID: "bot@example.org", Password: "x"}
+	if err := ok.Validate(); err != nil || ok.Nick != "bot" || ok.PingInterval != time.Minute || ok.MaxMessage != 8192 {
+		t.Fatalf("defaults: %v, %+v", err, ok)
 	}
 }
