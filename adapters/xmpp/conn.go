@@ -24,7 +24,6 @@ var errLost = errors.New("xmpp: connection lost before the server confirmed the 
 type conn struct {
 	s    *xmpplib.Session
 	done chan struct{} // closed once the stream is gone
-	ctx  context.Context
 
 	mu     sync.Mutex
 	rooms  map[string]string  // joined room (bare JID) -> the bot's nick in it
@@ -48,21 +47,41 @@ type fence struct {
 }
 
 func newConn(s *xmpplib.Session) *conn {
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{s: s, done: make(chan struct{}), ctx: ctx,
+	return &conn{s: s, done: make(chan struct{}),
 		rooms: map[string]string{}, joins: map[string]pending{}, fences: map[string]*fence{}}
-	go func() { <-c.done; cancel() }()
-	return c
+}
+
+// bound returns a context that ends with ctx or once the stream is gone,
+// for a call that waits for the server's answer.
+func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
+}
+
+// gone reports whether the stream is gone.
+func (c *conn) gone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // inbound is what the adapter reads of a message stanza.
 type inbound struct {
 	stanza.Message
-	Body    string        `xml:"body"`
-	Subject *string       `xml:"subject"`
-	Delay   *struct{}     `xml:"urn:xmpp:delay delay"`
-	Legacy  *struct{}     `xml:"jabber:x:delay x"` // XEP-0091, before XEP-0203
-	Error   *stanza.Error `xml:"error"`
+	Body   string        `xml:"body"`
+	Delay  *struct{}     `xml:"urn:xmpp:delay delay"`
+	Legacy *struct{}     `xml:"jabber:x:delay x"` // XEP-0091, before XEP-0203
+	Error  *stanza.Error `xml:"error"`
 }
 
 // presence is what the adapter reads of a presence stanza.

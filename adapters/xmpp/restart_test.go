@@ -93,3 +93,41 @@ func TestRejoinSkipsHistory(t *testing.T) {
 	default:
 	}
 }
+
+// A link that dies without a word is found by the keepalive ping: once a
+// ping goes unanswered for ping_interval, the adapter drops the stream,
+// reconnects and rejoins.
+func TestDeadLinkFoundByPing(t *testing.T) {
+	srv := xmpptest.Start(t)
+	proxy := srv.Proxy(t)
+	alice := srv.Dial(t, "alice")
+	alice.Join("lobby", "alice")
+	cfg := botConfig(srv, "lobby")
+	cfg.Server, cfg.PingInterval = proxy.Addr(), 30*time.Second
+	clock := clocktest.New(time.Unix(1_000_000, 0))
+	app, ch := newProbe()
+	run(t, cfg, app, nil, xmpp.WithClock(clock))
+	occupant := "lobby@" + xmpptest.MUC + "/bot"
+	alice.Presence("", occupant)
+
+	if d := clock.NextWait(t); d != 30*time.Second {
+		t.Fatalf("the keepalive waits %v, want 30s", d)
+	}
+	proxy.Blackhole()
+	clock.Advance(30 * time.Second) // the ping goes out, into the hole
+	if d := clock.NextWait(t); d != 30*time.Second {
+		t.Fatalf("the ping's deadline is %v, want 30s", d)
+	}
+	clock.Advance(30 * time.Second)
+	if d := clock.NextWait(t); d != time.Second {
+		t.Fatalf("the first reconnection waits %v, want 1s", d)
+	}
+	alice.Presence("unavailable", occupant) // the old stream is closed
+	clock.Advance(time.Second)
+	alice.Presence("", occupant)
+	alice.SayRoom("lobby", "still there?")
+	if m := alice.From(occupant); m.Body != "echo: still there?" {
+		t.Fatalf("after the dead link: %+v", m)
+	}
+	next(t, ch)
+}

@@ -141,9 +141,8 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	}
 	// The server answers the ping after it handled the messages: a
 	// bounce of any of them has arrived by then.
-	pctx, cancel := context.WithCancel(ctx)
+	pctx, cancel := c.bound(ctx)
 	defer cancel()
-	defer context.AfterFunc(c.ctx, cancel)()
 	err = ping.Send(pctx, c.s, a.p.me.Domain())
 	for _, id := range ids {
 		if e := c.close(id); e != nil {
@@ -155,7 +154,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	switch {
 	case err == nil:
 		return nil
-	case c.ctx.Err() != nil && ctx.Err() == nil:
+	case c.gone() && ctx.Err() == nil:
 		return errLost
 	}
 	return err

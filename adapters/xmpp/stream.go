@@ -125,7 +125,7 @@ func (a *Adapter) keepAlive(c *conn, log *slog.Logger) {
 			return
 		case <-a.clock.After(a.cfg.PingInterval):
 		}
-		ctx, cancel := context.WithCancel(c.ctx)
+		ctx, cancel := c.bound(context.Background())
 		go func() {
 			select {
 			case <-a.clock.After(a.cfg.PingInterval):
@@ -135,7 +135,7 @@ func (a *Adapter) keepAlive(c *conn, log *slog.Logger) {
 		}()
 		err := ping.Send(ctx, c.s, a.p.me.Domain())
 		cancel()
-		if err != nil && c.ctx.Err() == nil {
+		if err != nil && !c.gone() {
 			log.Warn("xmpp: ping unanswered; dropping the connection", "err", err)
 			_ = c.s.Conn().Close()
 			return

@@ -1,9 +1,9 @@
 package xmpptest
 
 import (
-	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -14,7 +14,7 @@ type Proxy struct {
 	ln    net.Listener
 	to    string
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns map[net.Conn]*atomic.Bool // each connection's blackhole switch
 	wg    sync.WaitGroup
 }
 
@@ -25,7 +25,7 @@ func (s *Server) Proxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, to: s.addr, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, to: s.addr, conns: map[net.Conn]*atomic.Bool{}}
 	p.wg.Go(p.accept)
 	t.Cleanup(func() {
 		ln.Close()
@@ -37,6 +37,17 @@ func (s *Server) Proxy(t testing.TB) *Proxy {
 
 // Addr returns the proxy's host:port.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Blackhole makes every connection relayed so far drop what it carries,
+// both ways, and stay open: a link that died without a word, which only
+// a timeout finds.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, hole := range p.conns {
+		hole.Store(true)
+	}
+}
 
 // Drop closes every connection relayed so far.
 func (p *Proxy) Drop() {
@@ -59,11 +70,23 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
+		hole := new(atomic.Bool)
 		p.mu.Lock()
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		p.conns[c], p.conns[up] = hole, hole
 		p.mu.Unlock()
 		pipe := func(dst, src net.Conn) {
-			_, _ = io.Copy(dst, src)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				if n > 0 && !hole.Load() {
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						err = werr
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
 			dst.Close()
 			src.Close()
 		}
