@@ -70,7 +70,7 @@
 // It delivers without waiting: a conversation whose inbox is full loses
 // the message (logged, with a running count) rather than stall the
 // stream that every other conversation and every Send's confirmation
-// read from.
+// read from: raise scopes.inbox_size for a room that bursts.
 //
 // # The library
 //

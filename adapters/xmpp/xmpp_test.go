@@ -44,7 +44,7 @@ func run(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Logger,
 }
 
 // runHost is run with more options for the Host.
-func runHost(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Logger, hopts []adapters.HostOption, opts ...xmpp.Option) *adapters.Host {
+func runHost(t testing.TB, cfg xmpp.Config, app scope.Application, log *slog.Logger, hopts []adapters.HostOption, opts ...xmpp.Option) *adapters.Host {
 	t.Helper()
 	a, err := xmpp.New("xmpp", cfg, opts...)
 	if err != nil {
@@ -53,7 +53,7 @@ func runHost(t *testing.T, cfg xmpp.Config, app scope.Application, log *slog.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hopts = append(hopts, adapters.WithScopes(scope.Config{IdleTimeout: -1}), adapters.WithLogger(log))
+	hopts = append([]adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1}), adapters.WithLogger(log)}, hopts...)
 	h := adapters.NewHost(a, hopts...)
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), app) }()
@@ -432,5 +432,59 @@ func TestConfigErrors(t *testing.T) {
 	ok := xmpp.Config{JID: "bot@example.org", Password: "x"}
 	if err := ok.Validate(); err != nil || ok.Nick != "bot" || ok.PingInterval != time.Minute || ok.MaxMessage != 8192 {
 		t.Fatalf("defaults: %v, %+v", err, ok)
+	}
+}
+
+// blocker holds its conversation's first message until released.
+type blocker struct {
+	consumer.Chat
+	release <-chan struct{}
+	seen    chan<- string
+}
+
+func (b *blocker) message(ctx context.Context, m consumer.ChatMessage) error {
+	b.seen <- m.ChatText()
+	<-b.release
+	return nil
+}
+
+// A message that finds its conversation's inbox full is dropped, since
+// waiting would stall the stream, and the drop is logged and counted;
+// other conversations go on.
+func TestFullInboxDropsAndCounts(t *testing.T) {
+	srv := xmpptest.Start(t)
+	alice := srv.Dial(t, "alice")
+	release, seen := make(chan struct{}), make(chan string, 10)
+	defer close(release)
+	app := consumer.New(func() *blocker { return &blocker{release: release, seen: seen} }, consumer.OnMessage((*blocker).message))
+	var logs logtest.Buffer
+	runHost(t, botConfig(srv), app, logs.Logger(),
+		[]adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1, InboxSize: 1})})
+	bot := "bot@" + xmpptest.Domain
+	alice.Say(bot, "held") // its handler blocks
+	if got := recv(t, seen); got != "held" {
+		t.Fatalf("got %q", got)
+	}
+	alice.Say(bot, "queued") // fills the inbox
+	alice.Say(bot, "dropped")
+	logs.Await(t, "dropped_total=1", xmpptest.Timeout)
+	if !strings.Contains(logs.String(), "xmpp: message dropped") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+	bob := srv.Dial(t, "bob")
+	bob.Say(bot, "another conversation")
+	if got := recv(t, seen); got != "another conversation" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func recv(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(xmpptest.Timeout):
+		t.Fatal("the bot saw nothing in time")
+		return ""
 	}
 }
