@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/adapters/worker"
+	"github.com/switchboard-bots/switchboard/adapters/xmpp"
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/bridge"
 	"github.com/switchboard-bots/switchboard/bots/djangochat"
@@ -83,6 +84,7 @@ func Registry() *server.Registry {
 //     the REST API (adapters/discord);
 //   - matrix: a Matrix bot account in its rooms, its sync position kept
 //     in a store file (adapters/matrix);
+//   - xmpp: an XMPP client in rooms and one-to-one chats (adapters/xmpp);
 //   - worker: serves layer channels, its "channels" setting or the
 //     channels of `botserver worker` (adapters/worker).
 func RegisterAdapters(r *server.Registry) {
@@ -93,5 +95,6 @@ func RegisterAdapters(r *server.Registry) {
 	r.RegisterAdapter("irc", irc.Factory)
 	r.RegisterAdapter("discord", discord.Factory)
 	r.RegisterAdapter("matrix", matrix.Factory)
+	r.RegisterAdapter("xmpp", xmpp.Factory)
 	r.RegisterAdapter(server.WorkerKind, worker.Factory)
 }

@@ -68,7 +68,7 @@ routes:
 // The built-in adapter kinds are registered, and a section of each
 // builds.
 func TestBuiltinAdapterKinds(t *testing.T) {
-	if got := strings.Join(builtin.Registry().AdapterKinds(), ","); got != "console,discord,irc,matrix,slack,telegram,websocket,worker" {
+	if got := strings.Join(builtin.Registry().AdapterKinds(), ","); got != "console,discord,irc,matrix,slack,telegram,websocket,worker,xmpp" {
 		t.Fatalf("adapter kinds %q", got)
 	}
 	yaml := `websocket: {addr: "127.0.0.1:0", page_path: /, page_socket: /ws/}
@@ -78,6 +78,7 @@ console: {max_line: 100}
 irc: {server: "127.0.0.1:6667", nick: bot, channels: ["#room"]}
 discord: {token: "x.y.z", shard: {id: 1, count: 2}}
 matrix: {homeserver: "https://matrix.example.org", access_token: syt_x, store: /tmp/matrix.json}
+xmpp: {jid: bot@example.org, password: pw, rooms: [go@rooms.example.org]}
 worker: {channels: [jobs]}
 routes:
   websocket: {bot: wschat}
@@ -87,6 +88,7 @@ routes:
   irc: {bot: echo}
   discord: {bot: echo}
   matrix: {bot: echo}
+  xmpp: {bot: echo}
   channel: {channels: {jobs: {bot: report-worker}}}
 `
 	if err := check(t, yaml); err != nil {

@@ -214,14 +214,14 @@ routes:
 fak: {greeting: hi}
 routes:
   fake: {bot: replier}
-`, 2, []string{`unknown key "fak"`, "not a section, nor a registered adapter kind (adapter kinds: console, discord, fake, irc, matrix, slack, telegram, websocket, worker)", `did you mean "fake"?`}},
+`, 2, []string{`unknown key "fak"`, "not a section, nor a registered adapter kind (adapter kinds: console, discord, fake, irc, matrix, slack, telegram, websocket, worker, xmpp)", `did you mean "fake"?`}},
 		{"unknown kind", `
 console: {}
 bot2:
   kind: telegarm
 routes:
   console: {bot: echo}
-`, 3, []string{`kind "telegarm" is not a registered adapter kind (adapter kinds: console, discord, fake, irc, matrix, slack, telegram, websocket, worker)`}},
+`, 3, []string{`kind "telegarm" is not a registered adapter kind (adapter kinds: console, discord, fake, irc, matrix, slack, telegram, websocket, worker, xmpp)`}},
 		{"adapter setting unknown", `
 fake:
   greting: hi

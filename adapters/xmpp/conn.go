@@ -1,0 +1,269 @@
+package xmpp
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"mellium.im/xmlstream"
+	xmpplib "mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+)
+
+// errLost fails a Send whose connection dropped before the server
+// confirmed it: the message may or may not have gone out.
+var errLost = errors.New("xmpp: connection lost before the server confirmed the message")
+
+// conn is one negotiated stream to the server.
+type conn struct {
+	s    *xmpplib.Session
+	done chan struct{} // closed once the stream is gone
+
+	mu     sync.Mutex
+	rooms  map[string]string  // joined room (bare JID) -> the bot's nick in it
+	joins  map[string]pending // joins waiting for the room's answer, by room
+	seq    uint64
+	fences map[string]*fence // by message id
+}
+
+type pending struct {
+	nick string
+	done chan *stanza.Error // nil once in the room
+}
+
+// A fence is a message waiting for the server's verdict. The server
+// handles a client's stanzas in order and bounces a message it cannot
+// deliver (to a local account or a room on it) before it answers the
+// next stanza, so a ping after the message settles it.
+type fence struct {
+	to      jid.JID // only its bare JID or its server may bounce it
+	refused *stanza.Error
+}
+
+func newConn(s *xmpplib.Session) *conn {
+	return &conn{s: s, done: make(chan struct{}),
+		rooms: map[string]string{}, joins: map[string]pending{}, fences: map[string]*fence{}}
+}
+
+// bound returns a context that ends with ctx or once the stream is gone,
+// for a call that waits for the server's answer.
+func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
+}
+
+// gone reports whether the stream is gone.
+func (c *conn) gone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// inbound is what the adapter reads of a message stanza.
+type inbound struct {
+	stanza.Message
+	Body   string        `xml:"body"`
+	Delay  *struct{}     `xml:"urn:xmpp:delay delay"`
+	Legacy *struct{}     `xml:"jabber:x:delay x"` // XEP-0091, before XEP-0203
+	Error  *stanza.Error `xml:"error"`
+}
+
+// presence is what the adapter reads of a presence stanza.
+type presence struct {
+	stanza.Presence
+	Error *stanza.Error `xml:"error"`
+	X     *struct {
+		Status []struct {
+			Code int `xml:"code,attr"`
+		} `xml:"status"`
+	} `xml:"http://jabber.org/protocol/muc#user x"`
+}
+
+// decode reads the stanza at start into v and returns it as XML too.
+func decode(r xml.TokenReader, start *xml.StartElement, v any) (string, error) {
+	var raw bytes.Buffer
+	enc := xml.NewEncoder(&raw)
+	// The decoder must see the start element too, to match its end.
+	whole := xmlstream.MultiReader(xmlstream.Token(*start), r)
+	err := xml.NewTokenDecoder(xmlstream.TeeReader(whole, plainNS{enc})).Decode(v)
+	if ferr := enc.Flush(); err == nil {
+		err = ferr
+	}
+	return raw.String(), err
+}
+
+// presenceDone handles the room's answer to a join: the bot's own
+// presence (status 110, or from the nick it asked for, which the room may
+// have changed) or an error.
+func (c *conn) presenceDone(p *presence) {
+	room := p.From.Bare().String()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j, ok := c.joins[room]
+	switch {
+	case !ok:
+		if p.Type == stanza.UnavailablePresence && p.hasStatus(110) && !p.hasStatus(303) {
+			delete(c.rooms, room) // kicked or banned: left until the next connection
+		}
+	case p.Type == stanza.ErrorPresence:
+		e := p.Error
+		if e == nil {
+			e = &stanza.Error{Condition: stanza.UndefinedCondition}
+		}
+		delete(c.joins, room)
+		j.done <- e
+	case p.Type == stanza.AvailablePresence && (p.hasStatus(110) || p.From.Resourcepart() == j.nick):
+		c.rooms[room] = p.From.Resourcepart()
+		delete(c.joins, room)
+		j.done <- nil
+	}
+}
+
+func (p *presence) hasStatus(code int) bool {
+	if p.X == nil {
+		return false
+	}
+	for _, s := range p.X.Status {
+		if s.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// join enters room as nick and waits for the room's answer. noHistory
+// asks for no history (XEP-0045 7.2.15); what a room replays anyway is
+// dropped by its delay element.
+func (c *conn) join(ctx context.Context, room jid.JID, nick string, noHistory bool) error {
+	occupant, err := room.WithResource(nick)
+	if err != nil {
+		return err
+	}
+	done := make(chan *stanza.Error, 1)
+	c.mu.Lock()
+	c.joins[room.String()] = pending{nick: nick, done: done}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.joins, room.String())
+		c.mu.Unlock()
+	}()
+	x := `<x xmlns="http://jabber.org/protocol/muc"/>`
+	if noHistory {
+		x = `<x xmlns="http://jabber.org/protocol/muc"><history maxstanzas="0"/></x>`
+	}
+	if err := c.raw(ctx, fmt.Sprintf(`<presence to="%s">%s</presence>`, attr(occupant.String()), x)); err != nil {
+		return err
+	}
+	select {
+	case e := <-done:
+		if e != nil {
+			return *e
+		}
+		return nil
+	case <-c.done:
+		return errLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// roomNick returns the bot's nick in room, and whether the bot is in it.
+func (c *conn) roomNick(room string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nick, ok := c.rooms[room]
+	return nick, ok
+}
+
+// open starts a fence for a message to to and returns its id.
+func (c *conn) open(to jid.JID) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	id := "sb" + strconv.FormatUint(c.seq, 10)
+	c.fences[id] = &fence{to: to}
+	return id
+}
+
+// close forgets a fence and returns the refusal it collected, if any.
+func (c *conn) close(id string) *stanza.Error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.fences[id]
+	delete(c.fences, id)
+	if f == nil {
+		return nil
+	}
+	return f.refused
+}
+
+// bounced files an error message from from with the fence of its id,
+// and reports whether one was waiting. A bounce must come from where the
+// message went, or from that address's server: nobody else can refuse
+// it for them.
+func (c *conn) bounced(id string, from jid.JID, e *stanza.Error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.fences[id]
+	if !ok || !(from.Bare().Equal(f.to.Bare()) || from.Equal(f.to.Domain())) {
+		return false
+	}
+	if f.refused == nil {
+		f.refused = e
+	}
+	return true
+}
+
+// plainNS drops the xmlns attributes of the elements it encodes: the
+// decoder keeps them beside the names' own spaces, and the encoder would
+// write them twice.
+type plainNS struct{ *xml.Encoder }
+
+func (p plainNS) EncodeToken(t xml.Token) error {
+	if se, ok := t.(xml.StartElement); ok {
+		attrs := make([]xml.Attr, 0, len(se.Attr))
+		for _, a := range se.Attr {
+			if a.Name.Space != "xmlns" && (a.Name.Space != "" || a.Name.Local != "xmlns") {
+				attrs = append(attrs, a)
+			}
+		}
+		se.Attr = attrs
+		t = se
+	}
+	return p.Encoder.EncodeToken(t)
+}
+
+// raw sends one stanza written as XML.
+func (c *conn) raw(ctx context.Context, s string) error {
+	return c.s.Send(ctx, rawXML(s))
+}
+
+// rawXML reads s's tokens as written: names keep their xmlns attributes
+// and no resolved spaces, so that they are encoded once.
+func rawXML(s string) xml.TokenReader {
+	return xmlstream.ReaderFunc(xml.NewDecoder(strings.NewReader(s)).RawToken)
+}
+
+// attr escapes s for an attribute value or text.
+func attr(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
