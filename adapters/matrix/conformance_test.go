@@ -31,11 +31,12 @@ type platform struct {
 }
 
 var (
-	_ adaptertest.SayPlatform    = (*platform)(nil)
-	_ adaptertest.PushPlatform   = (*platform)(nil)
-	_ adaptertest.RefusePlatform = (*platform)(nil)
-	_ adaptertest.AckPlatform    = (*platform)(nil)
-	_ adaptertest.DropPlatform   = (*platform)(nil)
+	_ adaptertest.SayPlatform     = (*platform)(nil)
+	_ adaptertest.PushPlatform    = (*platform)(nil)
+	_ adaptertest.AddressPlatform = (*platform)(nil)
+	_ adaptertest.RefusePlatform  = (*platform)(nil)
+	_ adaptertest.AckPlatform     = (*platform)(nil)
+	_ adaptertest.DropPlatform    = (*platform)(nil)
 )
 
 func newPlatform(t testing.TB) *platform {
@@ -82,6 +83,8 @@ func (p *platform) SaysChat() {}
 func (p *platform) PushEvent(conv, text string) event.Event {
 	return matrix.Send{RoomID: roomOf(conv), Text: text}
 }
+
+func (p *platform) Address(conv string) string { return roomOf(conv) }
 
 // Refuse makes the homeserver answer every send to conv's room with 403
 // M_FORBIDDEN.

@@ -36,6 +36,9 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 		if err != nil {
 			return err
 		}
+		if say.To != "" {
+			return a.send(ctx, Send{RoomID: say.To, Text: say.Text})
+		}
 		return a.send(ctx, Send{RoomID: own.room, Thread: own.thread, Text: say.Text})
 	case Send{}.Type():
 		send, err := event.Decode[Send](ev)
@@ -50,9 +53,15 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 	return fmt.Errorf("matrix: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
 }
 
-// Push implements adapters.Pusher: a matrix.send naming its room.
+// Push implements adapters.Pusher: a matrix.send naming its room, or a
+// chat.say naming it in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	send, err := event.Decode[Send](ev)
+	if ev.Type() == (event.Say{}).Type() {
+		var say event.Say
+		say, err = event.Decode[event.Say](ev)
+		send = Send{RoomID: say.To, Text: say.Text}
+	}
 	if err != nil {
 		return err
 	}

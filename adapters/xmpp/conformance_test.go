@@ -26,10 +26,11 @@ type platform struct {
 }
 
 var (
-	_ adaptertest.SayPlatform    = (*platform)(nil)
-	_ adaptertest.PushPlatform   = (*platform)(nil)
-	_ adaptertest.RefusePlatform = (*platform)(nil)
-	_ adaptertest.DropPlatform   = (*platform)(nil)
+	_ adaptertest.SayPlatform     = (*platform)(nil)
+	_ adaptertest.PushPlatform    = (*platform)(nil)
+	_ adaptertest.AddressPlatform = (*platform)(nil)
+	_ adaptertest.RefusePlatform  = (*platform)(nil)
+	_ adaptertest.DropPlatform    = (*platform)(nil)
 )
 
 // botIn waits, once after each (re)connection, until the bot is in every
@@ -72,6 +73,8 @@ func (p *platform) SaysChat() {}
 func (p *platform) PushEvent(conv, text string) event.Event {
 	return xmpp.Send{To: conv + "@" + xmpptest.MUC, Text: text}
 }
+
+func (p *platform) Address(conv string) string { return conv + "@" + xmpptest.MUC }
 
 func (p *platform) Refuse(t testing.TB, conv string) {
 	p.botIn(t)

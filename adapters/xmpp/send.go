@@ -32,6 +32,9 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 		if err != nil {
 			return err
 		}
+		if say.To != "" {
+			return a.send(ctx, ev, own)
+		}
 		return a.say(ctx, own, say.Text)
 	case Send{}.Type(), ChatState{}.Type():
 		return a.send(ctx, ev, own)
@@ -39,8 +42,8 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 	return fmt.Errorf("xmpp: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
 }
 
-// Push implements adapters.Pusher: an xmpp.send or xmpp.chat_state
-// naming its To.
+// Push implements adapters.Pusher: an xmpp.send, xmpp.chat_state or
+// chat.say naming its To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	return a.send(ctx, ev, target{})
 }
@@ -56,6 +59,12 @@ func (a *Adapter) send(ctx context.Context, ev event.Event, own target) error {
 			return err
 		}
 		to, text = send.To, send.Text
+	case event.Say{}.Type():
+		say, err := event.Decode[event.Say](ev)
+		if err != nil {
+			return err
+		}
+		to, text = say.To, say.Text
 	case ChatState{}.Type():
 		cs, err := event.Decode[ChatState](ev)
 		if err != nil {
