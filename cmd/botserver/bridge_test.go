@@ -2,160 +2,252 @@ package main_test
 
 import (
 	"fmt"
-	"slices"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/switchboard-bots/switchboard/adapters/discord/discordtest"
 	"github.com/switchboard-bots/switchboard/adapters/irc/irctest"
+	"github.com/switchboard-bots/switchboard/adapters/matrix/matrixtest"
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/adapters/xmpp/xmpptest"
 )
 
-// A bridge configured in YAML alone links a web page path, a Telegram
-// group, a Slack channel and an IRC channel (a real ngircd): what is said
-// in one appears once in each of the others, with its protocol and
-// sender, and never comes back to where it was said.
-func TestBridgeLinksProtocols(t *testing.T) {
-	tg := telegramtest.New(t)
-	sl := fakeslack.New(t, fakeslack.Options{})
+// The channels of the bridge of these tests, one per protocol.
+const (
+	tgGroup     = -100123456
+	slackChan   = "C012345"
+	ircChan     = "#golang"
+	xmppRoom    = "golang"
+	discordChan = "300000000000000001"
+	discordGld  = "400000000000000001"
+	matrixRoom  = "!golang:example.org"
+	webPath     = "/bridge/golang/"
+)
+
+// bridged is a botserver running the bridge bot over seven protocols:
+// the web page, Telegram, Slack, Discord and Matrix (fakes), IRC (a real
+// ngircd) and XMPP (a real prosody), with a user of each.
+type bridged struct {
+	p     *proc
+	tg    *telegramtest.Server
+	sl    *fakeslack.Server
+	dc    *discordtest.Server
+	mx    *matrixtest.Server
+	alice *irctest.Client  // on IRC
+	ann   *xmpptest.Client // on XMPP
+}
+
+func startBridge(t *testing.T, limits bool) *bridged {
+	t.Helper()
+	var b bridged
+	var slOpts fakeslack.Options
+	var tgOpts []telegramtest.Option
+	var dcOpts []discordtest.Option
+	if limits {
+		slOpts.PostLimit = &fakeslack.PostLimit{PerSecond: 1, Burst: 5}
+		tgOpts = append(tgOpts, telegramtest.WithFloodControl())
+		dcOpts = append(dcOpts, discordtest.WithLimits(discordtest.Limits{Route: 5, Window: time.Second, Global: 50}))
+	}
+	b.tg = telegramtest.New(t, tgOpts...)
+	b.sl = fakeslack.New(t, slOpts)
+	b.dc = discordtest.New(t, dcOpts...)
+	b.mx = matrixtest.New(t)
+	b.mx.Joined(matrixRoom)
+	if limits {
+		b.mx.SetRateLimit(matrixtest.RateLimit{Burst: 5, Per: 200 * time.Millisecond, RetryAfter: 200 * time.Millisecond})
+	}
 	ircd := irctest.Start(t, "")
-	alice := ircd.Dial(t, "alice", "#golang")
-	const group = -100123456
+	b.alice = ircd.Dial(t, "alice", ircChan)
+	xs := xmpptest.Start(t)
+	botJID := xs.Register("bridgebot", "bot-secret")
+	xs.Register("ann", "ann-secret")
+	b.ann = xs.Dial(t, "ann")
+	b.ann.Join(xmppRoom, "ann")
 
 	cfg := writeConfig(t, fmt.Sprintf(`
 websocket: {addr: "127.0.0.1:0"}
 telegram: {token: %q, endpoint: %q}
 slack: {mode: socket, bot_token: %q, app_token: %q, api_url: %q}
-irc: {server: %q, nick: bridgebot, channels: ["#golang"]}
+irc: {server: %q, nick: bridgebot, channels: [%q], flood: {burst: 5, interval: 1s}}
+xmpp: {jid: %q, password: bot-secret, server: %q, ca_file: %q, rooms: ["%s@%s"], nick: bridgebot}
+discord: {token: %q, api_url: %q, intents: [guilds, guild_messages, message_content]}
+matrix: {homeserver: %q, access_token: %q, store: %q}
+layer: {capacity: 1000}
 bots:
   bridge:
     bridges:
       - name: golang
-        channels: [irc:#golang, slack:C012345, telegram:%d, web:/bridge/golang/]
+        channels: ["irc:%s", "slack:%s", "telegram:%d", "web:%s", "xmpp:%s@%s", "discord:%s", "matrix:%s"]
 routes:
   websocket: {bot: bridge}
   telegram: {bot: bridge}
   slack: {bot: bridge}
   irc: {bot: bridge}
-`, tg.Token(), tg.Endpoint(), fakeslack.BotToken, fakeslack.AppToken, sl.APIURL, ircd.Addr(), group))
-	p := startBotserver(t, true, "-config", cfg)
-	alice.FromBot("bridgebot", "JOIN")
-	web := wsDial(t, p.addr, "/bridge/golang/")
-	other := wsDial(t, p.addr, "/bridge/golang/")
+  xmpp: {bot: bridge}
+  discord: {bot: bridge}
+  matrix: {bot: bridge}
+`, b.tg.Token(), b.tg.Endpoint(), fakeslack.BotToken, fakeslack.AppToken, b.sl.APIURL, ircd.Addr(), ircChan,
+		botJID+"/sb", xs.Addr(), xs.CAFile(), xmppRoom, xmpptest.MUC,
+		b.dc.Token(), b.dc.APIURL(), b.mx.URL(), b.mx.Token(), filepath.Join(t.TempDir(), "matrix.json"),
+		ircChan, slackChan, tgGroup, webPath, xmppRoom, xmpptest.MUC, discordChan, matrixRoom))
+	b.p = startBotserver(t, true, "-config", cfg)
+	b.alice.FromBot("bridgebot", "JOIN")
+	b.ann.Presence("", xmppRoom+"@"+xmpptest.MUC+"/bridgebot")
+	return &b
+}
+
+// said collects what reached each protocol's channel, as lines: merged
+// messages are split back into their lines.
+func (b *bridged) said(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	add := func(proto, text string) {
+		out[proto] = append(out[proto], strings.Split(text, "\n")...)
+	}
+	for _, text := range b.tg.Texts(tgGroup) {
+		add("telegram", text)
+	}
+	for _, c := range b.sl.Calls("chat.postMessage") {
+		if c.Err == "" && c.Channel() == slackChan {
+			add("slack", c.Text())
+		}
+	}
+	for _, p := range b.dc.Posted() {
+		if p.ChannelID == discordChan {
+			add("discord", p.Content)
+		}
+	}
+	for _, s := range b.mx.Sent() {
+		if s.Room == matrixRoom {
+			add("matrix", s.Body())
+		}
+	}
+	return out
+}
+
+// One message from each of seven protocols reaches the six others exactly
+// once, with its protocol and sender, and never comes back to its own:
+// the web page, Telegram, Slack, Discord and Matrix (fakes), IRC (a real
+// ngircd) and XMPP (a real prosody).
+func TestBridgeLinksSevenProtocols(t *testing.T) {
+	b := startBridge(t, false)
+	web := wsDial(t, b.p.addr, webPath)
+	other := wsDial(t, b.p.addr, webPath)
 
 	// A path in no bridge is refused.
-	if _, res, err := gorilla.DefaultDialer.Dial("ws://"+p.addr+"/bridge/nowhere/", nil); err == nil || res == nil || res.StatusCode != 403 {
+	if _, res, err := gorilla.DefaultDialer.Dial("ws://"+b.p.addr+"/bridge/nowhere/", nil); err == nil || res == nil || res.StatusCode != 403 {
 		t.Fatalf("a path in no bridge: %v, want a 403", err)
 	}
 
-	ircSays := func() string {
-		t.Helper()
-		l := alice.FromBot("bridgebot", "PRIVMSG")
-		if l.Params[0] != "#golang" {
-			t.Fatalf("irc: said in %q", l.Params[0])
-		}
-		return l.Params[1]
-	}
-	slackSays := func(n int) string {
-		t.Helper()
-		c := sl.WaitCalls(t, "chat.postMessage", n)[n-1]
-		if c.Channel() != "C012345" {
-			t.Fatalf("slack: said in %q", c.Channel())
-		}
-		return c.Text()
-	}
-	telegramSaid := func(n int) []string {
-		t.Helper()
-		if err := tg.AwaitSent(n, 15*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		return tg.Texts(group)
-	}
-
-	// From the web page: the other web member, IRC, Slack and Telegram.
-	if err := web.WriteMessage(gorilla.TextMessage, []byte("hello from the web")); err != nil {
+	if err := web.WriteMessage(gorilla.TextMessage, []byte("hello from web")); err != nil {
 		t.Fatal(err)
 	}
-	want := "[web] anonymous: hello from the web"
-	if got := wsRead(t, other); got != want {
-		t.Fatalf("the other web member: %q, want %q", got, want)
-	}
-	if got := ircSays(); got != want {
-		t.Fatalf("irc: %q", got)
-	}
-	if got := slackSays(1); got != want {
-		t.Fatalf("slack: %q", got)
-	}
-	if got := telegramSaid(1); !slices.Equal(got, []string{want}) {
-		t.Fatalf("telegram: %q", got)
-	}
+	b.tg.Text(tgGroup, 7, "hello from telegram")
+	b.sl.PushEvent(b.sl.Message(slackChan, "U1", "hello from slack"))
+	b.alice.Send("PRIVMSG " + ircChan + " :hello from irc")
+	b.ann.SayRoom(xmppRoom, "hello from xmpp")
+	b.dc.Say(discordtest.Message{ChannelID: discordChan, GuildID: discordGld, Content: "hello from discord"})
+	b.mx.Say(matrixRoom, "@ann:example.org", "hello from matrix")
 
-	// From IRC.
-	alice.Send("PRIVMSG #golang :hello from irc")
-	want = "[irc] alice: hello from irc"
-	for _, ws := range []*gorilla.Conn{web, other} {
-		if got := wsRead(t, ws); got != want {
-			t.Fatalf("web: %q, want %q", got, want)
+	protos := []string{"web", "telegram", "slack", "irc", "xmpp", "discord", "matrix"}
+	// want is what each channel must show: a line from every other
+	// protocol, each once.
+	want := func(own string) map[string]bool {
+		w := map[string]bool{}
+		for _, p := range protos {
+			if p != own {
+				w[p] = true
+			}
+		}
+		return w
+	}
+	check := func(own string, lines []string) {
+		t.Helper()
+		w := want(own)
+		for _, l := range lines {
+			from, _, _ := strings.Cut(strings.TrimPrefix(l, "["), "]")
+			if !w[from] || !strings.HasSuffix(l, ": hello from "+from) {
+				t.Errorf("%s shows %q: an echo, a repeat or a stranger", own, l)
+			}
+			delete(w, from)
+		}
+		if len(w) > 0 {
+			t.Errorf("%s lacks the messages of %v; it shows %q", own, w, lines)
 		}
 	}
-	if got := slackSays(2); got != want {
-		t.Fatalf("slack: %q", got)
+
+	// The stream protocols: IRC and XMPP users, and the other web member.
+	var ircLines, xmppLines, webLines []string
+	for range 6 {
+		ircLines = append(ircLines, b.alice.FromBot("bridgebot", "PRIVMSG").Params[1])
 	}
-	if got := telegramSaid(2); got[1] != want {
-		t.Fatalf("telegram: %q", got)
+	// Pushes that queued up behind one another are said as one message of
+	// several lines where the platform has them.
+	for len(xmppLines) < 6 {
+		xmppLines = append(xmppLines, strings.Split(b.ann.From(xmppRoom+"@"+xmpptest.MUC+"/bridgebot").Body, "\n")...)
+	}
+	for range 6 {
+		webLines = append(webLines, wsRead(t, other))
+	}
+	// The web member who spoke hears the six others, not itself.
+	var ownWeb []string
+	for range 6 {
+		ownWeb = append(ownWeb, wsRead(t, web))
 	}
 
-	// From Slack.
-	sl.PushEvent(sl.Message("C012345", "U1", "hello from slack"))
-	want = "[slack] U1: hello from slack"
-	if got := ircSays(); got != want {
-		t.Fatalf("irc: %q", got)
+	// The request-response fakes: wait until each has six lines.
+	deadline := time.Now().Add(30 * time.Second)
+	var said map[string][]string
+	for {
+		said = b.said(t)
+		done := true
+		for _, p := range []string{"telegram", "slack", "discord", "matrix"} {
+			done = done && len(said[p]) >= 6
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+		awaitAny(b)
 	}
-	for _, ws := range []*gorilla.Conn{web, other} {
-		if got := wsRead(t, ws); got != want {
-			t.Fatalf("web: %q, want %q", got, want)
+	check("irc", ircLines)
+	check("xmpp", xmppLines)
+	for _, p := range []string{"telegram", "slack", "discord", "matrix"} {
+		check(p, said[p])
+	}
+	// The other web member hears the six others and the first member;
+	// the first hears the six others.
+	check("web", ownWeb)
+	sawWeb := 0
+	for _, l := range webLines {
+		if strings.HasPrefix(l, "[web]") {
+			sawWeb++
 		}
 	}
-	if got := telegramSaid(3); got[2] != want {
-		t.Fatalf("telegram: %q", got)
+	if sawWeb != 1 {
+		t.Errorf("the other web member heard the first %d times: %q", sawWeb, webLines)
 	}
+	t.Logf("every protocol's message reached the six others once: irc %d, xmpp %d, web %d, telegram %d, slack %d, discord %d, matrix %d lines",
+		len(ircLines), len(xmppLines), len(ownWeb), len(said["telegram"]), len(said["slack"]), len(said["discord"]), len(said["matrix"]))
+}
 
-	// From Telegram.
-	tg.Text(group, 7, "hello from telegram")
-	if got := ircSays(); !strings.HasPrefix(got, "[telegram] ") || !strings.HasSuffix(got, ": hello from telegram") {
-		t.Fatalf("irc: %q", got)
+// awaitAny waits a moment for one of the fakes to record a call.
+func awaitAny(b *bridged) {
+	done := make(chan struct{})
+	defer close(done)
+	wake := make(chan struct{}, 4)
+	for _, f := range []func(){
+		func() { _ = b.tg.AwaitSent(b.tg.SentCount()+1, time.Second) },
+		func() { _, _ = b.mx.AwaitSent(len(b.mx.Sent())+1, time.Second) },
+	} {
+		go func() { f(); wake <- struct{}{} }()
 	}
-	for _, ws := range []*gorilla.Conn{web, other} {
-		if got := wsRead(t, ws); !strings.HasSuffix(got, ": hello from telegram") {
-			t.Fatalf("web: %q", got)
-		}
-	}
-	if got := slackSays(3); !strings.HasSuffix(got, ": hello from telegram") {
-		t.Fatalf("slack: %q", got)
-	}
-
-	// Nothing came back to where it was said, and nothing twice: a last
-	// message from the web page is the next thing everywhere.
-	if err := other.WriteMessage(gorilla.TextMessage, []byte("last")); err != nil {
-		t.Fatal(err)
-	}
-	want = "[web] anonymous: last"
-	if got := wsRead(t, web); got != want {
-		t.Fatalf("web: %q, want %q", got, want)
-	}
-	if got := ircSays(); got != want {
-		t.Fatalf("irc: %q, want %q", got, want)
-	}
-	if got := slackSays(4); got != want {
-		t.Fatalf("slack: %q, want %q", got, want)
-	}
-	if got := telegramSaid(4); len(got) != 4 || got[3] != want {
-		t.Fatalf("telegram got %d messages: %q", len(got), got)
-	}
-	if n := len(sl.Calls("chat.postMessage")); n != 4 {
-		t.Fatalf("slack got %d messages, want 4", n)
+	select {
+	case <-wake:
+	case <-time.After(time.Second):
 	}
 }
