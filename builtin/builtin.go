@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/adapters/worker"
 	"github.com/switchboard-bots/switchboard/bots/admin"
+	"github.com/switchboard-bots/switchboard/bots/counter"
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/ping"
 	"github.com/switchboard-bots/switchboard/bots/report"
@@ -32,7 +33,9 @@ import (
 //     of a room see each other's messages;
 //   - admin: an operator's WebSocket console ("/announce <text>");
 //   - report and report-worker: a chat bot that hands "/report <topic>"
-//     to a worker on the "report.jobs" channel, and that worker.
+//     to a worker on the "report.jobs" channel, and that worker;
+//   - counter: answers the n-th message of a conversation with "#n" and
+//     remembers the count (in the store of the sessions middleware).
 //
 // Each call returns a registry of its own, so a program can add to it.
 func Registry() *server.Registry {
@@ -47,6 +50,7 @@ func Registry() *server.Registry {
 	r.Register("admin", func(server.Deps) (scope.Application, error) { return admin.New(), nil })
 	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
 	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })
+	r.Register("counter", func(server.Deps) (scope.Application, error) { return counter.New(), nil })
 	return r
 }
 

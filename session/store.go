@@ -38,7 +38,8 @@ type Store interface {
 	Load(ctx context.Context, key string) (Record, error)
 	// Save stores data under key if the stored version is still version
 	// (0: nothing is stored), keeps it for ttl from now (0: until
-	// deleted), and returns the new version. It fails with ErrConflict,
+	// deleted), and returns the new version. The store may keep data:
+	// the caller must not modify it after the call. It fails with ErrConflict,
 	// storing nothing, when the stored version is another.
 	Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error)
 	// Delete removes the value under key, whatever its version. Deleting a

@@ -82,10 +82,9 @@ func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 	return session.Record{Data: e.data, Version: e.version}, nil
 }
 
-// Save implements session.Store. It copies data.
+// Save implements session.Store. It keeps data as it is.
 func (s *Store) Save(_ context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	now := s.now()
-	own := append([]byte(nil), data...)
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -96,7 +95,7 @@ func (s *Store) Save(_ context.Context, key string, data []byte, version uint64,
 	if cur != version {
 		return 0, session.ErrConflict
 	}
-	e := entry{data: own, version: s.seq.Add(1)}
+	e := entry{data: data, version: s.seq.Add(1)}
 	if ttl > 0 {
 		e.expires = now.Add(ttl)
 	}
