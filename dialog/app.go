@@ -52,6 +52,8 @@ type config struct {
 	timedOut     string
 	now          func() time.Time
 	finished     func(ctx context.Context, t *Turn, text string) error
+	ask          func(ctx context.Context, t *Turn, question string, choices []string) error
+	handlers     []consumer.Handler[*Bot]
 }
 
 // Option configures App.
@@ -73,6 +75,20 @@ func WithTexts(cancelled, timedOut string) Option {
 // dialog. Default: nothing; the message starts the dialog.
 func WithIdle(f func(ctx context.Context, t *Turn, text string) error) Option {
 	return func(c *config) { c.finished = f }
+}
+
+// WithAsk sets how Turn.Ask shows a question with choices, such as the
+// platform's buttons (package dialog/buttons); a button's press comes back
+// through a handler given WithHandlers, which calls Bot.Choose. Default:
+// numbered lines.
+func WithAsk(f func(ctx context.Context, t *Turn, question string, choices []string) error) Option {
+	return func(c *config) { c.ask = f }
+}
+
+// WithHandlers adds handlers of more event types to the dialog's consumer,
+// such as the platforms' button presses.
+func WithHandlers(hs ...consumer.Handler[*Bot]) Option {
+	return func(c *config) { c.handlers = append(c.handlers, hs...) }
 }
 
 // WithClock sets the clock step timeouts are measured with. Default:
@@ -105,8 +121,8 @@ func App(d *Dialog, opts ...Option) *consumer.App[*Bot] {
 	}
 	dialogs := map[string]*Dialog{}
 	collect(d, dialogs)
-	return consumer.New(func() *Bot { return &Bot{root: d, dialogs: dialogs, cfg: cfg} },
-		consumer.OnMessage((*Bot).Message), consumer.On((*Bot).Expired))
+	hs := append([]consumer.Handler[*Bot]{consumer.OnMessage((*Bot).Message), consumer.On((*Bot).Expired)}, cfg.handlers...)
+	return consumer.New(func() *Bot { return &Bot{root: d, dialogs: dialogs, cfg: cfg} }, hs...)
 }
 
 func collect(d *Dialog, into map[string]*Dialog) {
@@ -127,7 +143,22 @@ func collect(d *Dialog, into map[string]*Dialog) {
 // Message handles a chat message: a command, the start of the dialog, or
 // the answer to the current step.
 func (b *Bot) Message(ctx context.Context, m event.ChatMessage) error {
-	text := strings.TrimSpace(m.ChatText())
+	return b.handleText(ctx, strings.TrimSpace(m.ChatText()))
+}
+
+// Choose answers the current step with the choice that token (Turn.Token
+// of the last Ask) stands for, as a button's press does. It reports false,
+// doing nothing, when token belongs to a question no longer asked.
+func (b *Bot) Choose(ctx context.Context, token string) (bool, error) {
+	st := b.State()
+	seq, i, ok := parseToken(token)
+	if !ok || len(st.Stack) == 0 || seq != st.Stack[len(st.Stack)-1].Seq || i >= len(st.Choices) {
+		return false, nil
+	}
+	return true, b.answer(ctx, &Turn{b: b}, st.Choices[i])
+}
+
+func (b *Bot) handleText(ctx context.Context, text string) error {
 	st := b.State()
 	t := &Turn{b: b}
 	switch {
@@ -145,6 +176,11 @@ func (b *Bot) Message(ctx context.Context, m event.ChatMessage) error {
 	case text == b.cfg.back && text != "":
 		return b.goBack(ctx, t)
 	}
+	return b.answer(ctx, t, b.resolve(text))
+}
+
+// answer hands text to the current step, unless its time ran out.
+func (b *Bot) answer(ctx context.Context, t *Turn, text string) error {
 	f, s := b.current()
 	if s.Timeout > 0 && b.cfg.now().Sub(time.UnixMilli(f.Entered)) >= s.Timeout {
 		return b.timeout(ctx, t)
@@ -152,7 +188,7 @@ func (b *Bot) Message(ctx context.Context, m event.ChatMessage) error {
 	if s.Answer == nil {
 		return nil
 	}
-	next, err := s.Answer(ctx, t, b.resolve(text))
+	next, err := s.Answer(ctx, t, text)
 	if err != nil {
 		return err
 	}
