@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/counter"
 	"github.com/switchboard-bots/switchboard/bots/echo"
+	"github.com/switchboard-bots/switchboard/bots/order"
 	"github.com/switchboard-bots/switchboard/bots/ping"
 	"github.com/switchboard-bots/switchboard/bots/report"
 	"github.com/switchboard-bots/switchboard/bots/room"
@@ -35,7 +36,9 @@ import (
 //   - report and report-worker: a chat bot that hands "/report <topic>"
 //     to a worker on the "report.jobs" channel, and that worker;
 //   - counter: answers the n-th message of a conversation with "#n" and
-//     remembers the count (in the store of the sessions middleware).
+//     remembers the count (in the store of the sessions middleware);
+//   - order: a coffee order dialog with buttons on Telegram and Slack and
+//     numbered choices elsewhere, remembering the last order and name.
 //
 // Each call returns a registry of its own, so a program can add to it.
 func Registry() *server.Registry {
@@ -51,6 +54,7 @@ func Registry() *server.Registry {
 	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
 	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })
 	r.Register("counter", func(server.Deps) (scope.Application, error) { return counter.New(), nil })
+	r.Register("order", func(server.Deps) (scope.Application, error) { return order.New(order.Config{}), nil })
 	return r
 }
 
