@@ -22,8 +22,8 @@ import (
 // another process. The framework loads it before each event, hands it to
 // the handler (State returns it), and saves it after a handler that
 // changed it, in the session store that session.Middleware put on the
-// scope, under the conversation's key (session.ConversationKey) and the
-// name of S:
+// scope, under the conversation's key (session.ConversationKey, or the
+// type's StateKey) and the name of S:
 //
 //	type Count struct{ N int }
 //
@@ -61,6 +61,19 @@ type Stateful[S any] struct {
 	v     S
 	saved S      // plain types: the value as last loaded or saved
 	data  []byte // other types: its encoding as last loaded or saved
+}
+
+// StateKeyer is implemented by a consumer type whose state belongs to
+// something else than the conversation, such as the user, whose
+// preferences then follow them from chat to chat:
+//
+//	func (p *Prefs) StateKey(s *scope.Scope) string { return session.UserKey(s) }
+//
+// The key is taken once per scope, and the name of the state type is added
+// to it; an empty key (a scope with no user) falls back to the
+// conversation's.
+type StateKeyer interface {
+	StateKey(s *scope.Scope) string
 }
 
 // StateAttempts bounds how often one event's handler runs when its save
@@ -344,7 +357,13 @@ func (k *stateKind) attach(b *Base, self any, s *scope.Scope) {
 	if !k.has {
 		return
 	}
-	r := &stateRun{cell: self.(stateful), kind: k, store: k.mem, key: session.ConversationKey(s) + "/" + k.name}
+	key := session.ConversationKey(s)
+	if kf, ok := self.(StateKeyer); ok {
+		if k := kf.StateKey(s); k != "" {
+			key = k
+		}
+	}
+	r := &stateRun{cell: self.(stateful), kind: k, store: k.mem, key: key + "/" + k.name}
 	if ss := session.From(s); ss != nil {
 		r.ss, r.store = ss, ss.Store
 	}
