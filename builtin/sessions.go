@@ -1,8 +1,10 @@
 package builtin
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -63,10 +65,33 @@ func sessions(s server.MiddlewareSetup) (router.Middleware, error) {
 		if set.Prefix != "" {
 			ropts = append(ropts, sessionredis.WithPrefix(set.Prefix))
 		}
-		// The client connects on first use, so check makes no connection.
-		st := sessionredis.New(goredis.NewClient(o), ropts...)
+		st := &lazyRedis{make: func() session.Store { return sessionredis.New(goredis.NewClient(o), ropts...) }}
 		return router.Middleware(session.Middleware(st, opts...)), nil
 	default:
 		return nil, fmt.Errorf("store: %q is not a session store (memory or redis)", set.Store)
 	}
 }
+
+// lazyRedis makes its Redis client on first use, so that building the
+// middleware (as check does) starts none of the client's goroutines. The
+// client lives as long as the process.
+type lazyRedis struct {
+	once sync.Once
+	make func() session.Store
+	st   session.Store
+}
+
+func (l *lazyRedis) store() session.Store {
+	l.once.Do(func() { l.st = l.make() })
+	return l.st
+}
+
+func (l *lazyRedis) Load(ctx context.Context, key string) (session.Record, error) {
+	return l.store().Load(ctx, key)
+}
+
+func (l *lazyRedis) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
+	return l.store().Save(ctx, key, data, version, ttl)
+}
+
+func (l *lazyRedis) Delete(ctx context.Context, key string) error { return l.store().Delete(ctx, key) }
