@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"sync"
 	"time"
@@ -77,9 +78,11 @@ type StateKeyer interface {
 }
 
 // StateAttempts bounds how often one event's handler runs when its save
-// keeps losing to other writers. The error after the last wraps
+// keeps losing to other writers; between attempts it waits a random
+// while, up to twice as long each time (from 1 ms, at most 100 ms), so
+// that writers in step fall out of it. The error after the last wraps
 // session.ErrConflict.
-const StateAttempts = 5
+const StateAttempts = 20
 
 // State returns the scope's state, for the handler to read and change.
 func (s *Stateful[S]) State() *S { return &s.v }
@@ -261,7 +264,12 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 	r := b.state
 	_, final := ev.(scope.Final)
 	var err error
-	for range StateAttempts {
+	for attempt := range StateAttempts {
+		if attempt > 0 {
+			if werr := backoff(ctx, attempt); werr != nil {
+				return fmt.Errorf("consumer: save state of %s: %w", b.scope, errors.Join(err, werr))
+			}
+		}
 		// The final event sees the state as the last event left it: the
 		// scope may be ending because its context was cancelled.
 		if !final || !r.loaded {
@@ -368,4 +376,18 @@ func (k *stateKind) attach(b *Base, self any, s *scope.Scope) {
 		r.ss, r.store = ss, ss.Store
 	}
 	b.state = r
+}
+
+// backoff waits before attempt (from 1): a random time up to 1 ms doubled
+// per attempt, at most 100 ms, or until ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	ceiling := min(time.Millisecond<<min(attempt-1, 7), 100*time.Millisecond)
+	t := time.NewTimer(rand.N(ceiling) + 1)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
