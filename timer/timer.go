@@ -99,7 +99,7 @@ func Encode(t Timer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timer %q: %w", t.Name, err)
 	}
-	return msgpack.Marshal(record{Adapter: t.Adapter, Key: t.Key, Name: t.Name, At: t.At.UnixMilli(), Event: ev, Scope: t.Scope})
+	return msgpack.Marshal(record{Adapter: t.Adapter, Key: t.Key, Name: t.Name, At: Millis(t.At), Event: ev, Scope: t.Scope})
 }
 
 // Decode returns the timer Encode made data of.
@@ -113,6 +113,16 @@ func Decode(data []byte) (Timer, error) {
 		return Timer{}, fmt.Errorf("timer %q: %w", r.Name, err)
 	}
 	return Timer{Adapter: r.Adapter, Key: r.Key, Name: r.Name, At: time.UnixMilli(r.At), Event: ev, Scope: r.Scope}, nil
+}
+
+// Millis returns t in Unix milliseconds, rounded up, so that a store
+// counting in milliseconds never finds a timer due before its time.
+func Millis(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
 }
 
 // ID is the identity of a timer among its adapter's: its key and name.

@@ -57,7 +57,7 @@ func (s *Store) Schedule(ctx context.Context, timers ...timer.Timer) error {
 	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, t := range timers {
 			k, id := s.keys(t.Adapter), timer.ID(t.Key, t.Name)
-			p.ZAdd(ctx, k[0], goredis.Z{Score: float64(t.At.UnixMilli()), Member: id})
+			p.ZAdd(ctx, k[0], goredis.Z{Score: float64(timer.Millis(t.At)), Member: id})
 			p.HSet(ctx, k[1], id, data[i])
 		}
 		return nil
