@@ -15,7 +15,9 @@ import (
 	"github.com/switchboard-bots/switchboard/bots/admin"
 	"github.com/switchboard-bots/switchboard/bots/bridge"
 	"github.com/switchboard-bots/switchboard/bots/djangochat"
+	"github.com/switchboard-bots/switchboard/bots/counter"
 	"github.com/switchboard-bots/switchboard/bots/echo"
+	"github.com/switchboard-bots/switchboard/bots/order"
 	"github.com/switchboard-bots/switchboard/bots/ping"
 	"github.com/switchboard-bots/switchboard/bots/report"
 	"github.com/switchboard-bots/switchboard/bots/room"
@@ -41,6 +43,10 @@ import (
 //   - djangochat: a chat bot whose chats "/join <room>" a chat room of a
 //     Django Channels site (the Channels tutorial's chat) on a shared
 //     Redis layer.
+//   - counter: answers the n-th message of a conversation with "#n" and
+//     remembers the count (in the store of the sessions middleware);
+//   - order: a coffee order dialog with buttons on Telegram and Slack and
+//     numbered choices elsewhere, remembering the last order and name.
 //
 // Each call returns a registry of its own, so a program can add to it.
 func Registry() *server.Registry {
@@ -65,6 +71,8 @@ func Registry() *server.Registry {
 		return bridge.New(cfg)
 	})
 	r.Register("djangochat", func(server.Deps) (scope.Application, error) { return djangochat.New(), nil })
+	r.Register("counter", func(server.Deps) (scope.Application, error) { return counter.New(), nil })
+	r.Register("order", func(server.Deps) (scope.Application, error) { return order.New(order.Config{}), nil })
 	return r
 }
 

@@ -19,7 +19,10 @@ import (
 //   - allow_users: [id, ...] and deny_users: [id, ...]: who may talk to
 //     the route;
 //   - timeout: 30s: each event's handler gets that long; then its
-//     context ends, the time out is logged, and its scope ends.
+//     context ends, the time out is logged, and its scope ends;
+//   - sessions, or {sessions: {store: redis, url, prefix, ttl}}: the
+//     session store of the bots below it, where consumers with state keep
+//     it (see SessionSettings).
 func RegisterMiddleware(r *server.Registry) {
 	r.RegisterMiddleware("logger", bare(func(s server.MiddlewareSetup) router.Middleware {
 		return middleware.Logger(s.Logger)
@@ -31,6 +34,7 @@ func RegisterMiddleware(r *server.Registry) {
 	r.RegisterMiddleware("allow_users", users(middleware.AllowUsers))
 	r.RegisterMiddleware("deny_users", users(middleware.DenyUsers))
 	r.RegisterMiddleware("timeout", timeout)
+	r.RegisterMiddleware("sessions", sessions)
 }
 
 // timeout builds {timeout: 30s}: each event's handler gets that long, then

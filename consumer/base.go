@@ -19,7 +19,8 @@ type Base struct {
 	conn  scope.Conn
 	self  Instance
 	disp  dispatcher
-	ch    *channel // nil until the instance first uses the channel layer
+	ch    *channel  // nil until the instance first uses the channel layer
+	state *stateRun // nil unless the type embeds Stateful
 }
 
 func (b *Base) base() *Base { return b }
@@ -29,6 +30,9 @@ func (b *Base) Scope() *scope.Scope { return b.scope }
 
 // Send sends an outbound event to the adapter that owns the scope.
 func (b *Base) Send(ctx context.Context, ev event.Event) error {
+	if b.state != nil && b.state.hold(ev) {
+		return nil // sent once the handler's state is saved
+	}
 	return b.conn.Send(ctx, ev)
 }
 
@@ -48,6 +52,13 @@ func (b *Base) Post(ctx context.Context, ev event.Event) error {
 // the user blocked the bot) is logged and does not end the conversation:
 // the instance and its state go on with the next event.
 func (b *Base) Handle(ctx context.Context, ev event.Event) error {
+	if b.state != nil {
+		return b.handleStateful(ctx, ev)
+	}
+	return b.handle(ctx, ev)
+}
+
+func (b *Base) handle(ctx context.Context, ev event.Event) error {
 	if _, final := ev.(scope.Final); final {
 		err := b.disp.dispatch(ctx, b.self, ev)
 		return errors.Join(err, b.closeChannel(ctx))

@@ -84,6 +84,7 @@ type App[P Instance] struct {
 	byType   map[string]Handler[P]
 	matchers []Handler[P]
 	chat     bool // an OnMessage handler is registered
+	state    stateKind
 }
 
 // New returns the application of the consumer type P, whose instances
@@ -117,6 +118,7 @@ func (t *App[P]) NewInstance(ctx context.Context, s *scope.Scope, conn scope.Con
 	p := t.newP()
 	b := p.base()
 	b.scope, b.conn, b.self, b.disp = s, conn, p, t
+	t.state.attach(b, p, s)
 	return p, nil
 }
 

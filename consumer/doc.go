@@ -62,6 +62,17 @@
 // groups and its channel stops receiving. Per-scope state lives in the
 // struct's fields.
 //
+// # State that outlives the scope
+//
+// The struct's fields last as long as the scope: an idle end, an eviction
+// or a restart starts them again from nothing. A consumer type that embeds
+// Stateful[S] declares a state of type S that lasts as long as the
+// conversation: it is loaded before each event from the session store that
+// session.Middleware puts on the scope (in memory without it), handed to
+// the handler through State, and saved after a handler that changed it,
+// with the handler run again on the newer state when another process saved
+// first. The handler's sends go out once its state is saved.
+//
 // # Logging
 //
 // Consumers log through the logger given with WithLogger (slog.Default()

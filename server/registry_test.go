@@ -52,7 +52,7 @@ func TestRegistryWiringMistakesPanic(t *testing.T) {
 	if got := strings.Join(r.AdapterKinds(), ","); got != "fake" {
 		t.Errorf("AdapterKinds %q", got)
 	}
-	if got := strings.Join(builtin.Registry().MiddlewareNames(), ","); got != "allow_users,deny_users,logger,ratelimit,recover,timeout" {
+	if got := strings.Join(builtin.Registry().MiddlewareNames(), ","); got != "allow_users,deny_users,logger,ratelimit,recover,sessions,timeout" {
 		t.Errorf("built-in middleware %q", got)
 	}
 }

@@ -1,0 +1,77 @@
+package consumer_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+
+	"github.com/switchboard-bots/switchboard/consumer"
+	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/router"
+	"github.com/switchboard-bots/switchboard/router/middleware"
+	"github.com/switchboard-bots/switchboard/scope"
+	"github.com/switchboard-bots/switchboard/session"
+	"github.com/switchboard-bots/switchboard/session/memory"
+)
+
+type benchState struct {
+	N    int
+	Last string
+}
+
+// statefulEchoer is echoer with state: it counts the frames it echoes when
+// count is set, and only reads its state otherwise.
+type statefulEchoer struct {
+	consumer.WebSocket
+	consumer.Stateful[benchState]
+	count bool
+}
+
+func (e *statefulEchoer) Receive(ctx context.Context, r wsevent.Receive) error {
+	if e.count {
+		e.State().N++
+	}
+	return e.SendText(ctx, r.Text)
+}
+
+// statefulStack is stack with a session store and a consumer with state.
+func statefulStack(count bool) scope.Application {
+	paths := router.NewPathRouter()
+	paths.Handle("/echo/{room}/", consumer.New(func() *statefulEchoer { return &statefulEchoer{count: count} },
+		consumer.On((*statefulEchoer).Receive)))
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return router.Chain(middleware.Recover, middleware.Logger(log), middleware.RateLimit(1e12, 1<<30),
+		router.Middleware(session.Middleware(memory.New())))(
+		router.ByProtocol(router.Routes{"websocket": paths}))
+}
+
+// BenchmarkEventPathState is BenchmarkEventPath with a consumer whose state
+// lives in the in-memory session store: "reading" loads it before each
+// event and finds it unchanged after; "changing" also saves it.
+func BenchmarkEventPathState(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		count bool
+	}{{"reading", false}, {"changing", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			inst, err := statefulStack(bc.count).NewInstance(ctx, &scope.Scope{Type: "websocket", Key: "c1", Path: "/echo/lobby/"}, discardConn{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			texts := make([]string, 1024)
+			for i := range texts {
+				texts[i] = "message " + strconv.Itoa(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := inst.Handle(ctx, wsevent.Receive{Text: texts[i%len(texts)]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

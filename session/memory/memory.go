@@ -1,0 +1,142 @@
+package memory
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/session"
+)
+
+var _ session.Store = (*Store)(nil)
+
+const numShards = 32
+
+// DefaultSweepInterval is how often, at most, a Save also removes every
+// expired value of its shard.
+const DefaultSweepInterval = time.Minute
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock that expiry is measured with, so that tests move
+// time instead of waiting for it. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// Store is an in-memory session.Store. Expired values are invisible at
+// once and freed by the next Save of their shard after the sweep interval,
+// so memory follows the live sessions without a goroutine of its own.
+type Store struct {
+	now    func() time.Time
+	seed   maphash.Seed
+	seq    atomic.Uint64 // versions: one sequence for every key, so none repeats
+	shards [numShards]shard
+}
+
+type shard struct {
+	mu        sync.Mutex
+	m         map[string]entry
+	nextSweep time.Time
+}
+
+type entry struct {
+	data    []byte
+	version uint64
+	expires time.Time // zero: never
+}
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{now: time.Now, seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		o(s)
+	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]entry)
+	}
+	return s
+}
+
+func (s *Store) shard(key string) *shard {
+	return &s.shards[maphash.String(s.seed, key)%numShards]
+}
+
+// Load implements session.Store. The Record's Data is the store's own
+// copy: it is never modified, since a Save stores a new slice.
+func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	e, ok := sh.m[key]
+	sh.mu.Unlock()
+	if !ok || e.expired(s.now()) {
+		return session.Record{}, nil
+	}
+	return session.Record{Data: e.data, Version: e.version}, nil
+}
+
+// Save implements session.Store. It keeps data as it is.
+func (s *Store) Save(_ context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
+	now := s.now()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var cur uint64
+	if e, ok := sh.m[key]; ok && !e.expired(now) {
+		cur = e.version
+	}
+	if cur != version {
+		return 0, session.ErrConflict
+	}
+	e := entry{data: data, version: s.seq.Add(1)}
+	if ttl > 0 {
+		e.expires = now.Add(ttl)
+	}
+	sh.m[key] = e
+	if !now.Before(sh.nextSweep) {
+		sh.sweepLocked(now)
+	}
+	return e.version, nil
+}
+
+// Delete implements session.Store.
+func (s *Store) Delete(_ context.Context, key string) error {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	delete(sh.m, key)
+	sh.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of values stored, expired ones not yet swept
+// included.
+func (s *Store) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+func (sh *shard) sweepLocked(now time.Time) {
+	for k, e := range sh.m {
+		if e.expired(now) {
+			delete(sh.m, k)
+		}
+	}
+	sh.nextSweep = now.Add(DefaultSweepInterval)
+}
+
+func (e entry) expired(now time.Time) bool {
+	return !e.expires.IsZero() && !now.Before(e.expires)
+}
