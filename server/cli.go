@@ -196,6 +196,9 @@ func (c Command) Run(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stderr, "botserver:", red.String(err.Error()))
 		return ExitUsage
 	}
+	for _, w := range Warnings(cfg, c.Registry) {
+		log.Warn("config", "warning", w.Error())
+	}
 	reload := func() (*Config, error) {
 		cfg, err := c.load(*path)
 		if err != nil {
@@ -282,6 +285,9 @@ func (c Command) check(args []string) int {
 		red := cfg.Redactor() // a nil cfg's masks patterns only; Load's errors are masked already
 		fmt.Fprintln(c.Stderr, red.String(err.Error()))
 		return ExitUsage
+	}
+	for _, w := range Warnings(cfg, c.Registry) {
+		fmt.Fprintln(c.Stderr, cfg.Redactor().String(w.Error()))
 	}
 	fmt.Fprintf(c.Stdout, "%s: ok\n", *path)
 	return ExitOK
@@ -471,5 +477,9 @@ func (c Command) announce(ctx context.Context, s *Server) {
 		return
 	}
 	addr := s.WebSocketAddr()
-	fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s/ in a browser to chat with the bot\n", addr, addr)
+	if p, ok := s.WebSocket().Adapter().(interface{ PagePath() string }); ok && p.PagePath() != "" {
+		fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s%s in a browser to chat with the bot\n", addr, addr, p.PagePath())
+		return
+	}
+	fmt.Fprintf(c.Stderr, "botserver: listening on %s; no chat page (websocket.page_path)\n", addr)
 }

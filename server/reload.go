@@ -80,6 +80,9 @@ func (s *Server) Reload(ctx context.Context, cfg *Config) error {
 	if err := Check(cfg, s.reg, s.checkOptions()...); err != nil {
 		return fmt.Errorf("%w: %w", ErrReloadRefused, err)
 	}
+	for _, w := range Warnings(cfg, s.reg) {
+		s.log.Warn("reload: config", "warning", w.Error())
+	}
 	for _, key := range restartOnly(old, cfg) {
 		s.log.Warn("reload: this setting takes effect at a restart; the running value stays", "key", key)
 	}
