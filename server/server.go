@@ -42,15 +42,19 @@ type Server struct {
 	mu        sync.Mutex // guards the fields below, which Reload changes
 	cfg       *Config
 	adapters  []*adapters.Host
-	protos    map[string][]string // the protocols each adapter serves, by name
-	maxScopes map[string]int      // each adapter's bound on live scopes, by name
-	web       *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
-	bots      []routedBot         // the bots the routes serve, reused by Reload
-	running   bool                // Run serves; starts takes hosts
-	stopping  bool                // Shutdown began, or Run returned: Reload starts nothing
-	checked   map[string]bool     // the adapters with readiness checks, by name
-	starts    chan *adapters.Host // Reload hands Run the hosts it built
-	runDone   chan struct{}       // closed when Run returns
+	protos    map[string][]string   // the protocols each adapter serves, by name
+	maxScopes map[string]int        // each adapter's bound on live scopes, by name
+	web       *adapters.Host        // runs the adapter serving WebSocket scopes on an address; nil when none does
+	bots      []routedBot           // the bots the routes serve, reused by Reload
+	running   bool                  // Run serves; starts takes hosts
+	stopping  bool                  // Shutdown began, or Run returned: Reload starts nothing
+	checked   map[string]bool       // the adapters with readiness checks, by name
+	retries   map[string]retryState // adapters waiting to be started again, by name
+
+	stopRetries chan struct{} // closed by Shutdown: pending restarts give up
+	stopRetry   sync.Once
+	starts      chan *adapters.Host // Reload hands Run the hosts it built
+	runDone     chan struct{}       // closed when Run returns
 
 	stopOnce sync.Once
 }
@@ -113,7 +117,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(reg); err != nil {
 		errs = append(errs, err)
 	}
-	s := &Server{cfg: cfg, log: o.log, reg: reg, opts: o, starts: make(chan *adapters.Host), runDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: o.log, reg: reg, opts: o, starts: make(chan *adapters.Host), runDone: make(chan struct{}), stopRetries: make(chan struct{})}
 	opsrv, err := newOps(cfg.Ops, s.log)
 	if err != nil {
 		return nil, err
@@ -169,7 +173,8 @@ func (s *Server) addChecks(backend layer.Layer) {
 		s.addAdapterChecks(h.Name())
 	}
 	if p, ok := backend.(interface{ Ping(context.Context) error }); ok {
-		s.ops.health.AddCheck("layer", p.Ping)
+		probe := &layerProbe{l: backend, ping: p.Ping}
+		s.ops.health.AddCheck("layer", probe.check)
 	}
 }
 
@@ -189,15 +194,21 @@ func (s *Server) addAdapterChecks(name string) {
 	}
 	s.ops.health.AddCheck(name, func(context.Context) error {
 		h, _ := s.host(name)
+		if h != nil {
+			select {
+			case <-h.Ready():
+				s.forgetRetry(name) // it serves: the next failure backs off from the start
+				return h.Health()
+			default:
+			}
+		}
+		if err := s.retryError(name); err != nil {
+			return err
+		}
 		if h == nil {
-			return nil
+			return nil // removed by a reload
 		}
-		select {
-		case <-h.Ready():
-			return nil
-		default:
-			return errors.New("not connected yet")
-		}
+		return errors.New("not connected yet")
 	})
 	s.ops.health.AddCheck(name+" handlers", func(ctx context.Context) error {
 		h, max := s.host(name)
@@ -426,19 +437,20 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.slow.Run(watch)
 
 	type result struct {
-		name string
-		err  error
+		h   *adapters.Host
+		err error
 	}
 	results := make(chan result)
-	running := 0
-	start := func(h *adapters.Host) {
-		running++
-		go func() { results <- result{h.Name(), h.Run(ctx, s.app)} }()
+	retry := make(chan *adapters.Host)
+	running := 0 // adapters running, or waiting to be started again
+	run := func(h *adapters.Host) {
+		go func() { results <- result{h, h.Run(ctx, s.app)} }()
 	}
 	s.mu.Lock()
 	s.running = true
 	for _, h := range s.adapters {
-		start(h)
+		running++
+		run(h)
 	}
 	s.mu.Unlock()
 	var first error
@@ -446,15 +458,27 @@ func (s *Server) Run(ctx context.Context) error {
 		var r result
 		select {
 		case h := <-s.starts:
-			start(h)
+			running++
+			run(h)
+			continue
+		case h := <-retry:
+			if h == nil {
+				running--
+			} else {
+				run(h)
+			}
 			continue
 		case r = <-results:
-			running--
 		}
 		if r.err == nil || errors.Is(r.err, adapters.ErrStopped) || first != nil {
+			running--
 			continue
 		}
-		first = fmt.Errorf("%s: %w", r.name, r.err)
+		if ctx.Err() == nil && retryable(r.err) && s.retryLater(ctx, r.h, r.err, retry) {
+			continue // still counted: it starts again
+		}
+		running--
+		first = fmt.Errorf("%s: %w", r.h.Name(), r.err)
 		if ctx.Err() == nil {
 			s.log.Error("adapter failed; shutting the others down", "err", first)
 			go func() {
@@ -489,6 +513,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping = true
 	hosts := slices.Clone(s.adapters)
 	s.mu.Unlock()
+	s.stopRetry.Do(func() { close(s.stopRetries) })
 	var wg sync.WaitGroup
 	errs := make([]error, len(hosts))
 	for i, a := range hosts {
