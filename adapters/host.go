@@ -175,7 +175,7 @@ func (h *Host) Health() error {
 func (h *Host) setHealth(err error) {
 	if err == nil {
 		if h.health.Swap(nil) != nil {
-			h.opts.log.Info("adapter reaches its platform again", "adapter", h.Name())
+			h.opts.log.Info("adapter connected again", "adapter", h.Name())
 		}
 		return
 	}
@@ -183,6 +183,8 @@ func (h *Host) setHealth(err error) {
 	since := time.Now()
 	if old != nil {
 		since = old.since
+	} else {
+		h.opts.log.Warn("adapter disconnected: cannot reach its platform", "adapter", h.Name(), "err", err)
 	}
 	h.health.Store(&healthState{err: err, since: since})
 }

@@ -50,6 +50,21 @@ type Command struct {
 	Reloads <-chan os.Signal
 	// Options are passed to New.
 	Options []Option
+
+	// jsonLog, set while serving with log.format json, takes the
+	// command's own lines as records, so that every line of the log
+	// parses as JSON.
+	jsonLog *slog.Logger
+}
+
+// say writes one of the command's own lines: text, after "botserver: ",
+// on standard error; in JSON mode a record of msg and attrs at level.
+func (c Command) say(level slog.Level, text, msg string, attrs ...any) {
+	if c.jsonLog != nil {
+		c.jsonLog.Log(context.Background(), level, msg, attrs...)
+		return
+	}
+	fmt.Fprintln(c.Stderr, "botserver: "+text)
 }
 
 // Main runs the botserver command line with reg's bots and exits.
@@ -191,7 +206,7 @@ func (c Command) Run(ctx context.Context, args []string) int {
 	}
 	// The command's logger goes first, so that a WithLogger of the
 	// caller's own wins.
-	s, err := New(cfg, c.Registry, append([]Option{WithLogger(log), WithLogLevel(level)}, c.Options...)...)
+	s, err := New(cfg, c.Registry, append([]Option{WithLogger(log), WithLogLevel(level), WithVersion(c.version())}, c.Options...)...)
 	if err != nil {
 		fmt.Fprintln(c.Stderr, "botserver:", red.String(err.Error()))
 		return ExitUsage
@@ -208,6 +223,9 @@ func (c Command) Run(ctx context.Context, args []string) int {
 			cfg.Shutdown.Grace = *grace
 		}
 		return cfg, nil
+	}
+	if cfg.Log.Format == "json" {
+		c.jsonLog = log
 	}
 	code := c.serve(ctx, s, log, reload)
 	if throttle != nil {
@@ -355,7 +373,8 @@ wait:
 		}
 	}
 	grace := s.grace()
-	fmt.Fprintf(c.Stderr, "botserver: stopping within %v; a second signal stops at once\n", grace)
+	c.say(slog.LevelInfo, fmt.Sprintf("stopping within %v; a second signal stops at once", grace),
+		"stopping; a second signal stops at once", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	shut := make(chan error, 1)
@@ -368,7 +387,7 @@ wait:
 		return c.now()
 	}
 	if shutErr != nil {
-		fmt.Fprintln(c.Stderr, "botserver: shutdown:", shutErr)
+		c.say(slog.LevelError, fmt.Sprint("shutdown: ", shutErr), "shutdown", "err", shutErr)
 		hardStop()
 	}
 	// Run returns once every adapter's Run did, which a handler ignoring
@@ -379,13 +398,14 @@ wait:
 	case err := <-done:
 		if shutErr != nil {
 			if sctx.Err() != nil {
-				fmt.Fprintf(c.Stderr, "botserver: conversations did not end within %v\n", grace)
+				c.say(slog.LevelError, fmt.Sprintf("conversations did not end within %v", grace),
+					"conversations did not end within the grace", "grace", grace)
 			}
 			return ExitFailed
 		}
 		return c.exit(err)
 	case <-wait.C:
-		fmt.Fprintln(c.Stderr, "botserver: adapters still running after the shutdown; exiting anyway")
+		c.say(slog.LevelError, "adapters still running after the shutdown; exiting anyway", "adapters still running after the shutdown; exiting anyway")
 		hardStop()
 		return ExitFailed
 	case <-sigs:
@@ -456,13 +476,13 @@ func (c Command) signalReload(args []string) int {
 
 // now is a stop by a second signal.
 func (c Command) now() int {
-	fmt.Fprintln(c.Stderr, "botserver: second signal; stopping now")
+	c.say(slog.LevelWarn, "second signal; stopping now", "second signal; stopping now")
 	return ExitFailed
 }
 
 func (c Command) exit(err error) int {
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(c.Stderr, "botserver:", err)
+		c.say(slog.LevelError, err.Error(), "botserver failed", "err", err)
 		return ExitFailed
 	}
 	return ExitOK
@@ -478,8 +498,11 @@ func (c Command) announce(ctx context.Context, s *Server) {
 	}
 	addr := s.WebSocketAddr()
 	if p, ok := s.WebSocket().Adapter().(interface{ PagePath() string }); ok && p.PagePath() != "" {
-		fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s%s in a browser to chat with the bot\n", addr, addr, p.PagePath())
+		url := fmt.Sprintf("http://%s%s", addr, p.PagePath())
+		c.say(slog.LevelInfo, fmt.Sprintf("listening on %s; open %s in a browser to chat with the bot", addr, url),
+			"listening; open the page in a browser to chat with the bot", "addr", addr.String(), "page", url)
 		return
 	}
-	fmt.Fprintf(c.Stderr, "botserver: listening on %s; no chat page (websocket.page_path)\n", addr)
+	c.say(slog.LevelInfo, fmt.Sprintf("listening on %s; no chat page (websocket.page_path)", addr),
+		"listening; no chat page (websocket.page_path)", "addr", addr.String())
 }

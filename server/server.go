@@ -63,11 +63,12 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	log    *slog.Logger
-	level  *slog.LevelVar // set by Reload to the config's log.level; nil: left alone
-	stdin  io.Reader
-	stdout io.Writer
-	worker []string // worker mode: serve these channels only
+	log     *slog.Logger
+	level   *slog.LevelVar // set by Reload to the config's log.level; nil: left alone
+	version string         // logged by the startup summary
+	stdin   io.Reader
+	stdout  io.Writer
+	worker  []string // worker mode: serve these channels only
 }
 
 // WithLogLevel names the level the logger of WithLogger filters by, so
@@ -125,7 +126,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	s.ops = opsrv
 	opsrv.enablePprof(cfg.Ops.Pprof)
 	s.bodies = adapters.NewBodyBudget(cfg.Ops.BodyBudget)
-	backend, err := newLayer(cfg)
+	backend, err := newLayer(cfg, o.log)
 	if err != nil {
 		if len(errs) == 0 { // else Validate said why already
 			errs = append(errs, cfg.errorAt("layer", err))
@@ -385,9 +386,9 @@ func setupLayer(l, backend layer.Layer) layer.Layer {
 
 // newLayer builds the configured channel layer; neither backend connects
 // before its first use.
-func newLayer(cfg *Config) (layer.Layer, error) {
+func newLayer(cfg *Config, log *slog.Logger) (layer.Layer, error) {
 	if cfg.Layer.Backend == "redis" {
-		return redis.New(cfg.redisConfig())
+		return redis.New(cfg.redisConfig(), redis.WithLogger(log))
 	}
 	return memory.New(cfg.Layer.Config)
 }
@@ -444,8 +445,21 @@ func (s *Server) Run(ctx context.Context) error {
 	retry := make(chan *adapters.Host)
 	running := 0 // adapters running, or waiting to be started again
 	run := func(h *adapters.Host) {
-		go func() { results <- result{h, h.Run(ctx, s.app)} }()
+		ran := make(chan struct{})
+		go func() {
+			select {
+			case <-h.Ready():
+				s.logConnected(h)
+			case <-ran:
+			}
+		}()
+		go func() {
+			err := h.Run(ctx, s.app)
+			close(ran)
+			results <- result{h, err}
+		}()
 	}
+	s.logStart()
 	s.mu.Lock()
 	s.running = true
 	for _, h := range s.adapters {
@@ -469,6 +483,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			continue
 		case r = <-results:
+		}
+		if r.err == nil || errors.Is(r.err, adapters.ErrStopped) {
+			s.log.Info("adapter disconnected", "adapter", r.h.Name(), "reason", "stopped")
+		} else {
+			s.log.Warn("adapter disconnected", "adapter", r.h.Name(), "err", r.err)
 		}
 		if r.err == nil || errors.Is(r.err, adapters.ErrStopped) || first != nil {
 			running--
@@ -587,9 +606,21 @@ func newLevelLogger(c LogConfig, w io.Writer, level *slog.LevelVar) (*slog.Logge
 	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
+		opts.ReplaceAttr = durationText
+	}
+	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// durationText writes a duration as text ("1.5s"), as the text format
+// does, rather than as the nanoseconds JSON would show.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 func parseLevel(s string) (slog.Level, error) {

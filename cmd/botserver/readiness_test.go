@@ -66,6 +66,7 @@ func runBotserver(t *testing.T, yaml string) *logWatch {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	logs.proc = cmd.Process
 	return logs
 }
 

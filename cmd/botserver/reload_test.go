@@ -46,6 +46,7 @@ type logWatch struct {
 	mu    sync.Mutex
 	lines []string
 	more  chan struct{} // closed and replaced on each line
+	proc  *os.Process   // the botserver, when runBotserver started it
 }
 
 func watchLogs(t *testing.T, cmd *exec.Cmd) *logWatch {
