@@ -84,9 +84,9 @@ func (w *logWatch) await(t *testing.T, from int, want string) (string, int) {
 	for {
 		w.mu.Lock()
 		for i := from; i < len(w.lines); i++ {
-			if strings.Contains(w.lines[i], want) {
+			if line := w.lines[i]; strings.Contains(line, want) {
 				w.mu.Unlock()
-				return w.lines[i], i
+				return line, i
 			}
 		}
 		more := w.more
