@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
@@ -37,6 +38,8 @@ type Host struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
+
+	health atomic.Pointer[healthState] // nil: reachable
 
 	mu       sync.Mutex
 	ran      bool
@@ -146,6 +149,45 @@ func (h *Host) ServedProtocols() []string {
 // Ready is closed once the adapter said it serves (Intake.Ready): its
 // listener is bound, its first poll made.
 func (h *Host) Ready() <-chan struct{} { return h.ready }
+
+// healthState is why the adapter cannot reach its platform, and since
+// when.
+type healthState struct {
+	err   error
+	since time.Time
+}
+
+// ErrUnreachable is wrapped by Health's error while the adapter cannot
+// reach its platform.
+var ErrUnreachable = errors.New("cannot reach its platform")
+
+// Health returns why the adapter cannot serve now, having told the Host
+// it cannot reach its platform (Intake.Unreachable), wrapping
+// ErrUnreachable and the adapter's error; or nil.
+func (h *Host) Health() error {
+	st := h.health.Load()
+	if st == nil {
+		return nil
+	}
+	return fmt.Errorf("%w since %s: %w", ErrUnreachable, st.since.UTC().Format(time.RFC3339), st.err)
+}
+
+func (h *Host) setHealth(err error) {
+	if err == nil {
+		if h.health.Swap(nil) != nil {
+			h.opts.log.Info("adapter connected again", "adapter", h.Name())
+		}
+		return
+	}
+	old := h.health.Load()
+	since := time.Now()
+	if old != nil {
+		since = old.since
+	} else {
+		h.opts.log.Warn("adapter disconnected: cannot reach its platform", "adapter", h.Name(), "err", err)
+	}
+	h.health.Store(&healthState{err: err, since: since})
+}
 
 // Len returns the number of live scopes, or 0 when not running.
 func (h *Host) Len() int {

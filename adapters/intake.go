@@ -73,6 +73,15 @@ func (in *Intake) End(key string, final scope.Final) bool {
 // first poll made. Calls after the first do nothing.
 func (in *Intake) Ready() { in.h.readyOnce.Do(func() { close(in.h.ready) }) }
 
+// Unreachable tells the Host that the adapter cannot reach its platform
+// now (a poll failed, the socket dropped) and why: readiness reports the
+// adapter not ready, with err, until Reachable. The adapter goes on
+// retrying on its own.
+func (in *Intake) Unreachable(err error) { in.h.setHealth(err) }
+
+// Reachable tells the Host that the adapter reaches its platform again.
+func (in *Intake) Reachable() { in.h.setHealth(nil) }
+
 // Logger returns the Host's logger.
 func (in *Intake) Logger() *slog.Logger { return in.h.opts.log }
 

@@ -37,7 +37,9 @@ import (
 //   - ping: a WebSocket consumer that answers "pong" a second later;
 //   - room: a cross-protocol room: web, Telegram, Slack and console members
 //     of a room see each other's messages;
-//   - admin: an operator's WebSocket console ("/announce <text>");
+//   - admin: an operator's WebSocket console ("/announce <text>"),
+//     registered privileged: check warns about a route to it without a
+//     token or allow_users;
 //   - report and report-worker: a chat bot that hands "/report <topic>"
 //     to a worker on the "report.jobs" channel, and that worker;
 //   - djangochat: a chat bot whose chats "/join <room>" a chat room of a
@@ -58,7 +60,7 @@ func Registry() *server.Registry {
 	r.Register("wschat", func(server.Deps) (scope.Application, error) { return wschat.New(), nil })
 	r.Register("ping", func(server.Deps) (scope.Application, error) { return ping.New(time.Second), nil })
 	r.Register("room", func(server.Deps) (scope.Application, error) { return room.New(), nil })
-	r.Register("admin", func(server.Deps) (scope.Application, error) { return admin.New(), nil })
+	r.RegisterPrivileged("admin", func(server.Deps) (scope.Application, error) { return admin.New(), nil })
 	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
 	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })
 	r.Register("bridge", func(d server.Deps) (scope.Application, error) {

@@ -1,11 +1,17 @@
 package builtin
 
 import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/router/middleware"
+	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -18,6 +24,12 @@ import (
 //     a token bucket;
 //   - allow_users: [id, ...] and deny_users: [id, ...]: who may talk to
 //     the route;
+//   - token: SECRET: only requests that carry SECRET, as
+//     "Authorization: Bearer SECRET" or "?token=SECRET" (a browser's
+//     WebSocket cannot set headers), start a scope; for an operator's
+//     route such as the admin console. Write it ${FROM_THE_ENVIRONMENT};
+//     logs mask it. An empty token (${ADMIN_TOKEN:-} unset) refuses
+//     every request: the route stays shut until a token is set;
 //   - timeout: 30s: each event's handler gets that long; then its
 //     context ends, the time out is logged, and its scope ends;
 //   - sessions, or {sessions: {store: redis, url, prefix, ttl}}: the
@@ -31,7 +43,8 @@ func RegisterMiddleware(r *server.Registry) {
 		return middleware.Recover
 	}))
 	r.RegisterMiddleware("ratelimit", rateLimit)
-	r.RegisterMiddleware("allow_users", users(middleware.AllowUsers))
+	r.RegisterGuard("allow_users", users(middleware.AllowUsers))
+	r.RegisterGuard("token", token)
 	r.RegisterMiddleware("deny_users", users(middleware.DenyUsers))
 	r.RegisterMiddleware("timeout", timeout)
 	r.RegisterMiddleware("sessions", sessions)
@@ -91,4 +104,47 @@ func users(mw func(...string) router.Middleware) server.MiddlewareFactory {
 		}
 		return mw(ids...), nil
 	}
+}
+
+// errBadToken refuses a scope whose request carries no token, or another.
+var errBadToken = errors.New("no valid token")
+
+// token builds {token: SECRET}: a scope starts only if its request
+// carries SECRET in an Authorization: Bearer header or a token query
+// parameter. Chat scopes carry neither, so on a chat route it refuses
+// everyone.
+func token(s server.MiddlewareSetup) (router.Middleware, error) {
+	var secret string
+	if err := s.Decode(&secret); err != nil {
+		return nil, err
+	}
+	if !s.Settings {
+		return nil, errors.New(`needs the token: {token: "${ADMIN_TOKEN}"}`)
+	}
+	// Comparing digests takes the same time whatever the lengths.
+	want := sha256.Sum256([]byte(secret))
+	return middleware.Authorize(func(_ context.Context, sc *scope.Scope) error {
+		got := requestToken(sc)
+		if secret == "" || got == "" {
+			return errBadToken
+		}
+		sum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			return errBadToken
+		}
+		return nil
+	}), nil
+}
+
+// requestToken is the token a WebSocket or HTTP scope's request carries:
+// a bearer token, else the token query parameter.
+func requestToken(sc *scope.Scope) string {
+	if auth, ok := strings.CutPrefix(sc.Headers.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(auth)
+	}
+	q, err := url.ParseQuery(sc.RawQuery)
+	if err != nil {
+		return ""
+	}
+	return q.Get("token")
 }

@@ -106,6 +106,11 @@ var (
 	// ErrClosed: the manager is shutting down or closed and takes no new
 	// events.
 	ErrClosed = errors.New("scope: manager closed")
+	// ErrPeerGone is wrapped by an adapter's error for a send to a peer
+	// that went away (a WebSocket client that closed or vanished): the
+	// scope ends as it would have anyway, nothing broke, and the manager
+	// logs it at Debug rather than as a failure.
+	ErrPeerGone = errors.New("scope: peer gone")
 	// ErrEnded: the scope has ended; Post no longer queues events.
 	ErrEnded = errors.New("scope: scope ended")
 	// ErrTooManyScopes: the bound on live scopes is reached and no idle

@@ -97,6 +97,8 @@ func (m *Manager) fail(e *entry, ev event.Event, err error) {
 	if _, refused := errors.AsType[*StartError](err); refused {
 		// No route, a denied user: the application said no, nothing broke.
 		m.log.Warn("scope refused", attrs...)
+	} else if errors.Is(err, ErrPeerGone) {
+		m.log.Debug("scope ended: its peer went away", attrs...)
 	} else {
 		m.log.Error("scope failed", attrs...)
 	}
@@ -165,7 +167,10 @@ func (m *Manager) finish(e *entry) {
 		e.sh.mu.Unlock()
 		reason = e.final.EndReason()
 		if e.inst != nil {
-			if err := m.handleFinal(e); err != nil {
+			if err := m.handleFinal(e); errors.Is(err, ErrPeerGone) {
+				m.log.Debug("disconnect handler could not reach the peer, which went away", "scope", e.s.String(),
+					"event", e.final.Type(), "err", err)
+			} else if err != nil {
 				m.log.Error("disconnect handler failed", "scope", e.s.String(),
 					"event", e.final.Type(), "err", err)
 			}

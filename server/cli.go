@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,8 +45,26 @@ type Command struct {
 	Getenv func(string) string
 	// Signals delivers the stop signals. Default: SIGINT and SIGTERM.
 	Signals <-chan os.Signal
+	// Reloads delivers the signals that make the server read its config
+	// file again and apply it (Server.Reload). Default: SIGHUP.
+	Reloads <-chan os.Signal
 	// Options are passed to New.
 	Options []Option
+
+	// jsonLog, set while serving with log.format json, takes the
+	// command's own lines as records, so that every line of the log
+	// parses as JSON.
+	jsonLog *slog.Logger
+}
+
+// say writes one of the command's own lines: text, after "botserver: ",
+// on standard error; in JSON mode a record of msg and attrs at level.
+func (c Command) say(level slog.Level, text, msg string, attrs ...any) {
+	if c.jsonLog != nil {
+		c.jsonLog.Log(context.Background(), level, msg, attrs...)
+		return
+	}
+	fmt.Fprintln(c.Stderr, "botserver: "+text)
 }
 
 // Main runs the botserver command line with reg's bots and exits.
@@ -56,8 +77,15 @@ const usage = `usage:
   botserver worker -config FILE CHANNEL...      serve layer channels only (the "channel" routes)
   botserver check -config FILE                  validate a config file and exit
   botserver playground [-config FILE]           chat with the bots as a Telegram, Slack and web user, locally
+  botserver reload -pid PID [-config FILE]      make a running botserver reload its config (SIGHUP)
   botserver -version                            print the version
   botserver help                                print this
+`
+
+const reloadUsage = `usage:
+  botserver reload -pid PID [-config FILE]    make the botserver of process PID read its config
+                                              file again (it receives SIGHUP, as from kill -HUP PID);
+                                              with -config, check FILE first and signal only if it passes
 `
 
 const checkUsage = `usage:
@@ -122,6 +150,9 @@ func (c Command) Run(ctx context.Context, args []string) int {
 	if len(args) > 0 && args[0] == "check" {
 		return c.check(args[1:])
 	}
+	if len(args) > 0 && args[0] == "reload" {
+		return c.signalReload(args[1:])
+	}
 	if len(args) > 0 && args[0] == "help" {
 		fmt.Fprint(c.Stdout, usage)
 		return ExitOK
@@ -168,19 +199,36 @@ func (c Command) Run(ctx context.Context, args []string) int {
 		cfg.Shutdown.Grace = DefaultGrace
 	}
 	red := cfg.Redactor()
-	log, throttle, err := newLogger(cfg.Log, c.Stderr, &red)
+	level := new(slog.LevelVar)
+	log, throttle, err := newLogger(cfg.Log, c.Stderr, &red, level)
 	if err != nil {
 		fmt.Fprintln(c.Stderr, "botserver:", red.String(cfg.errorAt("log", err).Error()))
 		return ExitUsage
 	}
 	// The command's logger goes first, so that a WithLogger of the
 	// caller's own wins.
-	s, err := New(cfg, c.Registry, append([]Option{WithLogger(log)}, c.Options...)...)
+	s, err := New(cfg, c.Registry, append([]Option{WithLogger(log), WithLogLevel(level), WithVersion(c.version())}, c.Options...)...)
 	if err != nil {
 		fmt.Fprintln(c.Stderr, "botserver:", red.String(err.Error()))
 		return ExitUsage
 	}
-	code := c.serve(ctx, s, cfg.Shutdown.Grace)
+	for _, w := range Warnings(cfg, c.Registry) {
+		log.Warn("config", "warning", w.Error())
+	}
+	reload := func() (*Config, error) {
+		cfg, err := c.load(*path)
+		if err != nil {
+			return nil, err
+		}
+		if *grace > 0 {
+			cfg.Shutdown.Grace = *grace
+		}
+		return cfg, nil
+	}
+	if cfg.Log.Format == "json" {
+		c.jsonLog = log
+	}
+	code := c.serve(ctx, s, log, reload)
 	if throttle != nil {
 		_ = throttle.Flush(context.Background()) // the counts of the last interval
 	}
@@ -191,8 +239,8 @@ func (c Command) Run(ctx context.Context, args []string) int {
 // w, behind a logs.Throttle that bounds repeated lines and masks secrets
 // with red. The Throttle is nil when c turns throttling off; secrets are
 // masked all the same.
-func newLogger(c LogConfig, w io.Writer, red *logs.Redactor) (*slog.Logger, *logs.Throttle, error) {
-	base, err := NewLogger(c, w)
+func newLogger(c LogConfig, w io.Writer, red *logs.Redactor, level *slog.LevelVar) (*slog.Logger, *logs.Throttle, error) {
+	base, err := newLevelLogger(c, w, level)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -257,6 +305,9 @@ func (c Command) check(args []string) int {
 		fmt.Fprintln(c.Stderr, red.String(err.Error()))
 		return ExitUsage
 	}
+	for _, w := range Warnings(cfg, c.Registry) {
+		fmt.Fprintln(c.Stderr, cfg.Redactor().String(w.Error()))
+	}
 	fmt.Fprintf(c.Stdout, "%s: ok\n", *path)
 	return ExitOK
 }
@@ -278,17 +329,26 @@ func Check(cfg *Config, reg *Registry, opts ...Option) error {
 }
 
 // serve runs s until the first stop signal (or ctx ending), then shuts it
-// down within grace; a second signal stops it at once. It returns within
-// a second of grace's end whatever the handlers do: a handler that ignores
-// its context is left behind, named in the log, and the process exits
-// ExitFailed.
-func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int {
+// down within the config's shutdown.grace; a second signal stops it at
+// once. It returns within a second of grace's end whatever the handlers
+// do: a handler that ignores its context is left behind, named in the log,
+// and the process exits ExitFailed. A reload signal makes it read the
+// config again with load and apply it (Server.Reload), logging what it
+// refused.
+func (c Command) serve(ctx context.Context, s *Server, log *slog.Logger, load func() (*Config, error)) int {
 	sigs := c.Signals
 	if sigs == nil {
 		ch := make(chan os.Signal, 2)
 		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 		defer signal.Stop(ch)
 		sigs = ch
+	}
+	reloads := c.Reloads
+	if reloads == nil {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGHUP)
+		defer signal.Stop(ch)
+		reloads = ch
 	}
 	runCtx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
@@ -298,13 +358,24 @@ func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int 
 		go c.announce(runCtx, s)
 	}
 
-	select {
-	case err := <-done:
-		return c.exit(err)
-	case <-sigs:
-	case <-ctx.Done():
+	var reloading sync.WaitGroup
+	defer reloading.Wait()
+wait:
+	for {
+		select {
+		case err := <-done:
+			return c.exit(err)
+		case <-reloads:
+			reloading.Go(func() { reloadOnce(runCtx, s, log, load) })
+		case <-sigs:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
-	fmt.Fprintf(c.Stderr, "botserver: stopping within %v; a second signal stops at once\n", grace)
+	grace := s.grace()
+	c.say(slog.LevelInfo, fmt.Sprintf("stopping within %v; a second signal stops at once", grace),
+		"stopping; a second signal stops at once", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	shut := make(chan error, 1)
@@ -313,10 +384,11 @@ func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int 
 	select {
 	case shutErr = <-shut:
 	case <-sigs:
+		hardStop()
 		return c.now()
 	}
 	if shutErr != nil {
-		fmt.Fprintln(c.Stderr, "botserver: shutdown:", shutErr)
+		c.say(slog.LevelError, fmt.Sprint("shutdown: ", shutErr), "shutdown", "err", shutErr)
 		hardStop()
 	}
 	// Run returns once every adapter's Run did, which a handler ignoring
@@ -327,28 +399,91 @@ func (c Command) serve(ctx context.Context, s *Server, grace time.Duration) int 
 	case err := <-done:
 		if shutErr != nil {
 			if sctx.Err() != nil {
-				fmt.Fprintf(c.Stderr, "botserver: conversations did not end within %v\n", grace)
+				c.say(slog.LevelError, fmt.Sprintf("conversations did not end within %v", grace),
+					"conversations did not end within the grace", "grace", grace)
 			}
 			return ExitFailed
 		}
 		return c.exit(err)
 	case <-wait.C:
-		fmt.Fprintln(c.Stderr, "botserver: adapters still running after the shutdown; exiting anyway")
+		c.say(slog.LevelError, "adapters still running after the shutdown; exiting anyway", "adapters still running after the shutdown; exiting anyway")
+		hardStop()
 		return ExitFailed
 	case <-sigs:
+		hardStop()
 		return c.now()
 	}
 }
 
+// reloadOnce reads the config again with load and applies it to s, within
+// the new config's shutdown.grace for the adapters it restarts. A config
+// that does not load or fails Check is refused: each of its errors is
+// logged, and the running config stays.
+func reloadOnce(ctx context.Context, s *Server, log *slog.Logger, load func() (*Config, error)) {
+	log.Info("reload: reading the config again")
+	cfg, err := load()
+	if err == nil {
+		grace := cmp.Or(cfg.Shutdown.Grace, DefaultGrace)
+		rctx, cancel := context.WithTimeout(ctx, grace)
+		err = s.Reload(rctx, cfg)
+		cancel()
+	}
+	if err == nil {
+		return
+	}
+	red := cfg.Redactor() // a config that failed to load was masked by Load
+	if errors.Is(err, ErrNotRunning) {
+		log.Warn("reload: the server is stopping; nothing reloaded")
+		return
+	}
+	// The errors of a file, one a line, as check prints them.
+	msg := strings.TrimPrefix(red.String(err.Error()), ErrReloadRefused.Error()+": ")
+	lines := strings.Split(msg, "\n")
+	log.Error("reload refused; the running config stays", "errors", len(lines))
+	for _, line := range lines {
+		log.Error("reload: config error", "err", line)
+	}
+}
+
+// signalReload is `botserver reload`: it sends the reload signal to the
+// botserver whose process id -pid names, after checking -config, when
+// given, so that a broken file is refused here rather than in that
+// server's log.
+func (c Command) signalReload(args []string) int {
+	fs := flag.NewFlagSet("botserver reload", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.Usage = func() {}
+	pid := fs.Int("pid", 0, "the process id of the running botserver")
+	path := fs.String("config", "", "check this config file first; signal only if it passes")
+	if code, done := parseFlags(fs, args, c.Stdout, c.Stderr, reloadUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 || *pid <= 0 {
+		fmt.Fprint(c.Stderr, "botserver reload: -pid PID is required\n", reloadUsage)
+		return ExitUsage
+	}
+	if *path != "" {
+		if code := c.check([]string{"-config", *path}); code != ExitOK {
+			fmt.Fprintln(c.Stderr, "botserver reload: not signalled: the config has errors")
+			return code
+		}
+	}
+	if err := syscall.Kill(*pid, syscall.SIGHUP); err != nil {
+		fmt.Fprintf(c.Stderr, "botserver reload: signal process %d: %v\n", *pid, err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
 // now is a stop by a second signal.
 func (c Command) now() int {
-	fmt.Fprintln(c.Stderr, "botserver: second signal; stopping now")
+	c.say(slog.LevelWarn, "second signal; stopping now", "second signal; stopping now")
 	return ExitFailed
 }
 
 func (c Command) exit(err error) int {
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(c.Stderr, "botserver:", err)
+		c.say(slog.LevelError, err.Error(), "botserver failed", "err", err)
 		return ExitFailed
 	}
 	return ExitOK
@@ -363,5 +498,12 @@ func (c Command) announce(ctx context.Context, s *Server) {
 		return
 	}
 	addr := s.WebSocketAddr()
-	fmt.Fprintf(c.Stderr, "botserver: listening on %s; open http://%s/ in a browser to chat with the bot\n", addr, addr)
+	if p, ok := s.WebSocket().Adapter().(interface{ PagePath() string }); ok && p.PagePath() != "" {
+		url := fmt.Sprintf("http://%s%s", addr, p.PagePath())
+		c.say(slog.LevelInfo, fmt.Sprintf("listening on %s; open %s in a browser to chat with the bot", addr, url),
+			"listening; open the page in a browser to chat with the bot", "addr", addr.String(), "page", url)
+		return
+	}
+	c.say(slog.LevelInfo, fmt.Sprintf("listening on %s; no chat page (websocket.page_path)", addr),
+		"listening; no chat page (websocket.page_path)", "addr", addr.String())
 }

@@ -110,6 +110,7 @@ func (a *fakeAdapter) Push(_ context.Context, ev event.Event) error {
 type fakes struct {
 	mu   sync.Mutex
 	made map[string]*fakeAdapter
+	all  []*fakeAdapter // every adapter made, in order
 }
 
 func (f *fakes) factory(s adapters.Setup) (adapters.Adapter, error) {
@@ -131,6 +132,7 @@ func (f *fakes) factory(s adapters.Setup) (adapters.Adapter, error) {
 		f.made = map[string]*fakeAdapter{}
 	}
 	f.made[s.Name] = a
+	f.all = append(f.all, a)
 	return a, nil
 }
 
@@ -162,3 +164,16 @@ type only struct {
 }
 
 func (o only) HandlesProtocol(p string) bool { return p == o.protocol }
+
+// serving returns the last adapter named name whose Serve was called, or
+// nil: Check builds adapters that never serve.
+func (f *fakes) serving(name string) *fakeAdapter {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.all) - 1; i >= 0; i-- {
+		if a := f.all[i]; a.name == name && a.served.Load() {
+			return a
+		}
+	}
+	return nil
+}

@@ -59,6 +59,8 @@ type Registry struct {
 	bots       map[string]Bot
 	adapters   map[string]adapters.Factory
 	middleware map[string]MiddlewareFactory
+	privileged map[string]bool // bots for operators only
+	guards     map[string]bool // middleware that decides who may start a scope
 }
 
 // NewRegistry returns an empty registry.
@@ -67,7 +69,26 @@ func NewRegistry() *Registry {
 		bots:       map[string]Bot{},
 		adapters:   map[string]adapters.Factory{},
 		middleware: map[string]MiddlewareFactory{},
+		privileged: map[string]bool{},
+		guards:     map[string]bool{},
 	}
+}
+
+// RegisterPrivileged adds a bot for operators only, such as an admin
+// console: check warns about a route that serves it with no guard
+// middleware (RegisterGuard) on the way to it, since anyone who can reach
+// the route can then use it. It panics as Register does.
+func (r *Registry) RegisterPrivileged(name string, b Bot) {
+	r.Register(name, b)
+	r.privileged[name] = true
+}
+
+// RegisterGuard adds a middleware that decides who may start a scope (a
+// token, a list of allowed users): a privileged bot behind it is on a
+// guarded route. It panics as RegisterMiddleware does.
+func (r *Registry) RegisterGuard(name string, f MiddlewareFactory) {
+	r.RegisterMiddleware(name, f)
+	r.guards[name] = true
 }
 
 // Register adds a bot under name. It panics on an empty name, a nil bot or

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/builtin"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
@@ -52,7 +54,7 @@ func TestRegistryWiringMistakesPanic(t *testing.T) {
 	if got := strings.Join(r.AdapterKinds(), ","); got != "fake" {
 		t.Errorf("AdapterKinds %q", got)
 	}
-	if got := strings.Join(builtin.Registry().MiddlewareNames(), ","); got != "allow_users,deny_users,logger,ratelimit,recover,sessions,timeout" {
+	if got := strings.Join(builtin.Registry().MiddlewareNames(), ","); got != "allow_users,deny_users,logger,ratelimit,recover,sessions,timeout,token" {
 		t.Errorf("built-in middleware %q", got)
 	}
 }
@@ -413,7 +415,7 @@ func TestSharedLayerOffersALease(t *testing.T) {
 	if _, ok := mem.get("fake").layer.(adapters.Leaser); ok {
 		t.Error("the memory layer offers a lease")
 	}
-	red := runFake(t, "layer: {backend: redis, redis: {url: \"redis://127.0.0.1:6379/0\", prefix: "+redisPrefix(t)+"}}\nfake: {}\nroutes:\n  fake: {bot: replier}\n")
+	red := runFake(t, fmt.Sprintf("layer: {backend: redis, redis: {url: %q, prefix: %s}}\nfake: {}\nroutes:\n  fake: {bot: replier}\n", redistest.URL(t), redisPrefix(t)))
 	l, ok := red.get("fake").layer.(adapters.Leaser)
 	if !ok {
 		t.Fatal("the redis layer offers no lease")

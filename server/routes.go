@@ -152,6 +152,9 @@ type routeBuilder struct {
 	// probe, when set, stands for every bot and no middleware is built:
 	// a tree that tells which paths reach a bot.
 	probe scope.Application
+	// reuse holds the bots of the routes a reload replaces, by key: a bot
+	// routed at the same key under the same name keeps its application.
+	reuse map[string]routedBot
 }
 
 // routedBot is a bot as a route serves with it.
@@ -191,6 +194,11 @@ func (b *routeBuilder) build(path string, r *Route) (app scope.Application) {
 	switch {
 	case r.Bot != "" && b.probe != nil:
 		app = b.probe
+	case r.Bot != "" && b.reuse[path+".bot"].name == r.Bot:
+		rb := b.reuse[path+".bot"]
+		rb.proto = b.proto
+		b.bots = append(b.bots, rb)
+		app = rb.app
 	case r.Bot != "":
 		bot, ok := b.reg.Lookup(r.Bot)
 		if !ok {

@@ -27,18 +27,35 @@ import (
 
 // Server runs the adapters, routes and channel layer of a Config.
 type Server struct {
+	log    *slog.Logger
+	layer  layer.Layer
+	setup  layer.Layer // the layer adapter factories get: layer, perhaps a Leaser
+	app    *liveApp    // the routes new scopes start on; Reload swaps them
+	ops    *opsServer
+	slow   *ops.SlowHandlers
+	bodies *adapters.BodyBudget // request bodies in memory, for every adapter's listeners
+	reg    *Registry
+	opts   options // what New was given, for Reload
+
+	reloadMu sync.Mutex // one Reload at a time
+
+	mu        sync.Mutex // guards the fields below, which Reload changes
 	cfg       *Config
-	log       *slog.Logger
-	layer     layer.Layer
-	app       scope.Application
 	adapters  []*adapters.Host
-	protos    map[string][]string // the protocols each adapter serves, by name
-	maxScopes map[string]int      // each adapter's bound on live scopes, by name
-	web       *adapters.Host      // runs the adapter serving WebSocket scopes on an address; nil when none does
-	ops       *opsServer
-	slow      *ops.SlowHandlers
-	bodies    *adapters.BodyBudget // request bodies in memory, for every adapter's listeners
-	st        statusParts          // the status page on the ops listener
+	protos    map[string][]string   // the protocols each adapter serves, by name
+	maxScopes map[string]int        // each adapter's bound on live scopes, by name
+	web       *adapters.Host        // runs the adapter serving WebSocket scopes on an address; nil when none does
+	bots      []routedBot           // the bots the routes serve, reused by Reload
+	running   bool                  // Run serves; starts takes hosts
+	stopping  bool                  // Shutdown began, or Run returned: Reload starts nothing
+	checked   map[string]bool       // the adapters with readiness checks, by name
+	retries   map[string]retryState // adapters waiting to be started again, by name
+
+	stopRetries chan struct{} // closed by Shutdown: pending restarts give up
+	stopRetry   sync.Once
+	starts      chan *adapters.Host // Reload hands Run the hosts it built
+	runDone     chan struct{}       // closed when Run returns
+	st          statusParts           // the status page on the ops listener
 
 	stopOnce sync.Once
 }
@@ -47,11 +64,18 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	log    *slog.Logger
-	stdin  io.Reader
-	stdout io.Writer
-	worker []string // worker mode: serve these channels only
+	log     *slog.Logger
+	level   *slog.LevelVar // set by Reload to the config's log.level; nil: left alone
+	version string         // logged by the startup summary
+	stdin   io.Reader
+	stdout  io.Writer
+	worker  []string // worker mode: serve these channels only
 }
+
+// WithLogLevel names the level the logger of WithLogger filters by, so
+// that Reload can apply a new log.level to it. Default: none, and a
+// reload leaves the level as it was.
+func WithLogLevel(v *slog.LevelVar) Option { return func(o *options) { o.level = v } }
 
 // WithLogger sets the server's logger. Default: one built from the
 // config's log section, writing to standard error.
@@ -97,7 +121,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	st, tapped := newStatusParts(cfg, o.log)
 	o.log = tapped
-	s := &Server{cfg: cfg, log: o.log, st: st}
+	s := &Server{cfg: cfg, log: o.log, st: st, reg: reg, opts: o, starts: make(chan *adapters.Host), runDone: make(chan struct{}), stopRetries: make(chan struct{})}
 	opsrv, err := newOps(cfg.Ops, s.log)
 	if err != nil {
 		return nil, err
@@ -105,7 +129,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	s.ops = opsrv
 	opsrv.enablePprof(cfg.Ops.Pprof)
 	s.bodies = adapters.NewBodyBudget(cfg.Ops.BodyBudget)
-	backend, err := newLayer(cfg)
+	backend, err := newLayer(cfg, o.log)
 	if err != nil {
 		if len(errs) == 0 { // else Validate said why already
 			errs = append(errs, cfg.errorAt("layer", err))
@@ -114,30 +138,24 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	}
 	l := opsrv.metrics.Layer()(backend)
 	s.layer = l
-	b := &routeBuilder{reg: reg, deps: Deps{Layer: l, Logger: o.log}, settings: cfg.Bots, file: cfg.file(), lines: cfg.lines}
-	routes := router.Routes{}
-	for _, proto := range slices.Sorted(maps.Keys(cfg.Routes)) {
-		b.proto = proto
-		if app := b.build("routes."+proto, cfg.Routes[proto]); app != nil {
-			routes[proto] = app
-		}
+	routes, bots, err := s.buildRoutes(cfg, nil)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	errs = append(errs, b.errs...)
 	slow, err := ops.NewSlowHandlers(opsrv.reg, ops.SlowOptions{After: cfg.Ops.SlowHandler, Logger: o.log})
 	if err != nil {
 		return nil, err
 	}
 	s.slow = slow
-	// Consumers log through the server's logger and count the layer
-	// messages they drop in its metrics.
-	withConsumers := router.Chain(consumer.WithLogger(o.log), consumer.WithLayer(l, consumer.ObserveDrops(opsrv.metrics)))
-	s.app = withConsumers(opsrv.metrics.Middleware()(st.traffic.Middleware()(slow.Middleware()(router.ByProtocol(routes)))))
-	adapterErrs := s.buildAdapters(o, reg, setupLayer(l, backend), opsrv.metrics)
+	s.app = newLiveApp(s.wrap(routes))
+	s.bots = bots
+	s.setup = setupLayer(l, backend)
+	adapterErrs := s.buildAdapters(o, reg)
 	errs = append(errs, adapterErrs...)
 	if len(adapterErrs) == 0 && len(s.adapters) == 0 {
 		errs = append(errs, cfg.errorAt("", fmt.Errorf("no adapter is enabled: add the section of an adapter kind (registered: %s)", orNone(reg.AdapterKinds()))))
 	}
-	errs = append(errs, s.checkRoutes(reg, b.bots)...)
+	errs = append(errs, s.checkRoutes(reg, bots)...)
 	if len(errs) > 0 {
 		_ = l.Close()
 		return nil, sortErrors(errs)
@@ -147,26 +165,80 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
+// wrap is the application the adapters serve for routes: the consumers'
+// logger and layer, the metrics, the status page's traffic counts and the
+// slow-handler watch around the routes by protocol.
+func (s *Server) wrap(routes router.Routes) scope.Application {
+	// Consumers log through the server's logger and count the layer
+	// messages they drop in its metrics.
+	withConsumers := router.Chain(consumer.WithLogger(s.log), consumer.WithLayer(s.layer, consumer.ObserveDrops(s.ops.metrics)))
+	return withConsumers(s.ops.metrics.Middleware()(s.st.traffic.Middleware()(s.slow.Middleware()(router.ByProtocol(routes)))))
+}
+
 // addChecks makes readiness wait for every adapter to say it serves
 // (adapters.Intake.Ready), and for a layer that can be pinged.
 func (s *Server) addChecks(backend layer.Layer) {
-	ready := func(ch <-chan struct{}, what string) func(context.Context) error {
-		return func(context.Context) error {
-			select {
-			case <-ch:
-				return nil
-			default:
-				return errors.New(what)
-			}
-		}
-	}
 	for _, h := range s.adapters {
-		s.ops.health.AddCheck(h.Name(), ready(h.Ready(), "not connected yet"))
-		s.ops.health.AddCheck(h.Name()+" handlers", s.slow.Check(h.Name(), s.maxScopes[h.Name()]))
+		s.addAdapterChecks(h.Name())
 	}
 	if p, ok := backend.(interface{ Ping(context.Context) error }); ok {
-		s.ops.health.AddCheck("layer", p.Ping)
+		probe := &layerProbe{l: backend, ping: p.Ping}
+		s.ops.health.AddCheck("layer", probe.check)
 	}
+}
+
+// addAdapterChecks adds the readiness checks of the adapter named name.
+// They look the adapter up when they run, so that they follow it across
+// restarts by Reload, and pass once Reload removed it.
+func (s *Server) addAdapterChecks(name string) {
+	s.mu.Lock()
+	added := s.checked[name]
+	if s.checked == nil {
+		s.checked = map[string]bool{}
+	}
+	s.checked[name] = true
+	s.mu.Unlock()
+	if added {
+		return // a restarted adapter: its checks follow it
+	}
+	s.ops.health.AddCheck(name, func(context.Context) error {
+		h, _ := s.host(name)
+		if h != nil {
+			select {
+			case <-h.Ready():
+				s.forgetRetry(name) // it serves: the next failure backs off from the start
+				return h.Health()
+			default:
+			}
+		}
+		if err := s.retryError(name); err != nil {
+			return err
+		}
+		if h == nil {
+			return nil // removed by a reload
+		}
+		return errors.New("not connected yet")
+	})
+	s.ops.health.AddCheck(name+" handlers", func(ctx context.Context) error {
+		h, max := s.host(name)
+		if h == nil {
+			return nil
+		}
+		return s.slow.Check(name, max)(ctx)
+	})
+}
+
+// host returns the running Host of the adapter named name and its bound
+// on live scopes, or nil.
+func (s *Server) host(name string) (*adapters.Host, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.adapters {
+		if h.Name() == name {
+			return h, s.maxScopes[name]
+		}
+	}
+	return nil, 0
 }
 
 // OpsAddr returns where /metrics, /healthz and /readyz are served, or nil.
@@ -180,51 +252,79 @@ const WorkerKind = "worker"
 // buildAdapters builds the enabled adapters of the config's sections, each
 // with the factory reg holds for its kind and run by an adapters.Host, or
 // in worker mode the worker alone. It returns every error it finds.
-func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adapters.Observer) []error {
+func (s *Server) buildAdapters(o options, reg *Registry) []error {
 	c := s.cfg
-	sections := c.Adapters
-	if o.worker != nil {
-		sec, err := workerSection(c, o.worker)
-		if err != nil {
-			return []error{c.errorAt(WorkerKind, err)}
-		}
-		if _, ok := reg.adapters[WorkerKind]; !ok {
-			return []error{c.errorAt("", fmt.Errorf("worker mode needs the adapter kind %q registered (adapter kinds: %s)", WorkerKind, orNone(reg.AdapterKinds())))}
-		}
-		sections = map[string]*AdapterSection{WorkerKind: sec}
+	sections, err := adapterSections(c, o, reg)
+	if err != nil {
+		return []error{err}
 	}
 	var errs []error
-	s.protos = map[string][]string{}
+	s.protos, s.maxScopes = map[string][]string{}, map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(sections)) {
-		sec := sections[name]
-		f, ok := reg.adapters[sec.Kind]
-		if !ok || !enabled(sec.Enabled) {
-			continue // Validate reported an unknown kind
-		}
-		a, err := s.build(name, sec, f, adapters.Setup{Logger: s.log, Layer: l, Stdin: o.stdin, Stdout: o.stdout})
+		h, protos, max, err := s.newHost(c, name, sections[name])
 		if err != nil {
-			errs = append(errs, c.errorAt(name, err))
+			errs = append(errs, err)
+		}
+		if h == nil {
 			continue
 		}
-		sc := mergeScopes(sec.Scopes, c.Scopes)
-		if s.maxScopes == nil {
-			s.maxScopes = map[string]int{}
-		}
-		s.maxScopes[name] = cmp.Or(sc.MaxScopes, scope.DefaultMaxScopes)
-		h := adapters.NewHost(a,
-			adapters.WithScopes(sc),
-			adapters.WithLogger(s.log),
-			adapters.WithPushes(s.layer),
-			adapters.WithObserver(obs),
-			adapters.WithBodyBudget(s.bodies),
-		)
 		s.adapters = append(s.adapters, h)
-		s.protos[name] = protocols(a, sec.Kind)
-		if _, ok := a.(interface{ Addr() net.Addr }); ok && s.web == nil && slices.Contains(s.protos[name], "websocket") {
+		s.protos[name], s.maxScopes[name] = protos, max
+	}
+	s.findWeb()
+	return errs
+}
+
+// adapterSections returns the sections of the adapters c runs: its own,
+// or in worker mode the worker's alone.
+func adapterSections(c *Config, o options, reg *Registry) (map[string]*AdapterSection, error) {
+	if o.worker == nil {
+		return c.Adapters, nil
+	}
+	sec, err := workerSection(c, o.worker)
+	if err != nil {
+		return nil, c.errorAt(WorkerKind, err)
+	}
+	if _, ok := reg.adapters[WorkerKind]; !ok {
+		return nil, c.errorAt("", fmt.Errorf("worker mode needs the adapter kind %q registered (adapter kinds: %s)", WorkerKind, orNone(reg.AdapterKinds())))
+	}
+	return map[string]*AdapterSection{WorkerKind: sec}, nil
+}
+
+// newHost builds the adapter of c's section name with the factory s's
+// registry holds for its kind, and the Host that runs it; it returns a nil
+// Host for a section turned off or of an unknown kind (Validate reports
+// that), and the protocols it serves and its bound on live scopes.
+func (s *Server) newHost(c *Config, name string, sec *AdapterSection) (*adapters.Host, []string, int, error) {
+	f, ok := s.reg.adapters[sec.Kind]
+	if !ok || !enabled(sec.Enabled) {
+		return nil, nil, 0, nil
+	}
+	a, err := s.build(c, name, sec, f, adapters.Setup{Logger: s.log, Layer: s.setup, Stdin: s.opts.stdin, Stdout: s.opts.stdout})
+	if err != nil {
+		return nil, nil, 0, c.errorAt(name, err)
+	}
+	sc := mergeScopes(sec.Scopes, c.Scopes)
+	h := adapters.NewHost(a,
+		adapters.WithScopes(sc),
+		adapters.WithLogger(s.log),
+		adapters.WithPushes(s.layer),
+		adapters.WithObserver(s.ops.metrics),
+		adapters.WithBodyBudget(s.bodies),
+	)
+	return h, protocols(a, sec.Kind), cmp.Or(sc.MaxScopes, scope.DefaultMaxScopes), nil
+}
+
+// findWeb points s.web at the first Host whose adapter serves WebSocket
+// scopes on an address, if any.
+func (s *Server) findWeb() {
+	s.web = nil
+	for _, h := range s.adapters {
+		if _, ok := h.Adapter().(interface{ Addr() net.Addr }); ok && slices.Contains(s.protos[h.Name()], "websocket") {
 			s.web = h
+			return
 		}
 	}
-	return errs
 }
 
 // protocols returns the protocols of the scopes a, of kind, makes: its
@@ -254,9 +354,9 @@ func workerSection(c *Config, channels []string) (*AdapterSection, error) {
 
 // build builds the adapter of section name with its factory f, given the
 // setup's logger, layer and stdio.
-func (s *Server) build(name string, sec *AdapterSection, f adapters.Factory, setup adapters.Setup) (adapters.Adapter, error) {
+func (s *Server) build(c *Config, name string, sec *AdapterSection, f adapters.Factory, setup adapters.Setup) (adapters.Adapter, error) {
 	setup.Name = name
-	setup.Decode = func(v any) error { return sec.decode(s.cfg.file(), name, v) }
+	setup.Decode = func(v any) error { return sec.decode(c.file(), name, v) }
 	a, err := f(setup)
 	switch {
 	case err != nil:
@@ -294,9 +394,9 @@ func setupLayer(l, backend layer.Layer) layer.Layer {
 
 // newLayer builds the configured channel layer; neither backend connects
 // before its first use.
-func newLayer(cfg *Config) (layer.Layer, error) {
+func newLayer(cfg *Config, log *slog.Logger) (layer.Layer, error) {
 	if cfg.Layer.Backend == "redis" {
-		return redis.New(cfg.redisConfig())
+		return redis.New(cfg.redisConfig(), redis.WithLogger(log))
 	}
 	return memory.New(cfg.Layer.Config)
 }
@@ -305,15 +405,20 @@ func newLayer(cfg *Config) (layer.Layer, error) {
 // scopes on an address (it has an Addr() net.Addr method, as the built-in
 // websocket adapter does), or nil when none runs. Its Ready is closed once
 // the adapter listens.
-func (s *Server) WebSocket() *adapters.Host { return s.web }
+func (s *Server) WebSocket() *adapters.Host {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.web
+}
 
 // WebSocketAddr returns where the WebSocket adapter listens, once it is
 // ready, or nil.
 func (s *Server) WebSocketAddr() net.Addr {
-	if s.web == nil {
+	web := s.WebSocket()
+	if web == nil {
 		return nil
 	}
-	return s.web.Adapter().(interface{ Addr() net.Addr }).Addr()
+	return web.Adapter().(interface{ Addr() net.Addr }).Addr()
 }
 
 // Layer returns the server's channel layer.
@@ -327,8 +432,10 @@ const afterDeadline = 250 * time.Millisecond
 
 // Run runs every adapter until Shutdown, or until one fails for good, in
 // which case it shuts the others down within the config's shutdown.grace
-// and returns that failure. ctx ending stops everything at once.
+// and returns that failure. ctx ending stops everything at once. Adapters
+// that Reload starts run under Run too.
 func (s *Server) Run(ctx context.Context) error {
+	defer close(s.runDone)
 	if err := s.ops.listen(); err != nil {
 		s.stopOnce.Do(func() { _ = s.layer.Close() })
 		return err
@@ -338,37 +445,87 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopWatch()
 	go s.slow.Run(watch)
 	go s.st.page.Run(watch)
-	errs := make(chan error, len(s.adapters))
-	for _, a := range s.adapters {
+
+	type result struct {
+		h   *adapters.Host
+		err error
+	}
+	results := make(chan result)
+	retry := make(chan *adapters.Host)
+	running := 0 // adapters running, or waiting to be started again
+	run := func(h *adapters.Host) {
+		ran := make(chan struct{})
 		go func() {
-			err := a.Run(ctx, s.app)
-			if err != nil && !errors.Is(err, adapters.ErrStopped) {
-				err = fmt.Errorf("%s: %w", a.Name(), err)
-			} else {
-				err = nil
+			select {
+			case <-h.Ready():
+				s.logConnected(h)
+			case <-ran:
 			}
-			errs <- err
+		}()
+		go func() {
+			err := h.Run(ctx, s.app)
+			close(ran)
+			results <- result{h, err}
 		}()
 	}
+	s.logStart()
+	s.mu.Lock()
+	s.running = true
+	for _, h := range s.adapters {
+		running++
+		run(h)
+	}
+	s.mu.Unlock()
 	var first error
-	for range s.adapters {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-			if ctx.Err() == nil {
-				s.log.Error("adapter failed; shutting the others down", "err", err)
-				go func() {
-					sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.grace())
-					defer cancel()
-					_ = s.Shutdown(sctx)
-				}()
+	for running > 0 {
+		var r result
+		select {
+		case h := <-s.starts:
+			running++
+			run(h)
+			continue
+		case h := <-retry:
+			if h == nil {
+				running--
+			} else {
+				run(h)
 			}
+			continue
+		case r = <-results:
+		}
+		if r.err == nil || errors.Is(r.err, adapters.ErrStopped) {
+			s.log.Info("adapter disconnected", "adapter", r.h.Name(), "reason", "stopped")
+		} else {
+			s.log.Warn("adapter disconnected", "adapter", r.h.Name(), "err", r.err)
+		}
+		if r.err == nil || errors.Is(r.err, adapters.ErrStopped) || first != nil {
+			running--
+			continue
+		}
+		if ctx.Err() == nil && retryable(r.err) && s.retryLater(ctx, r.h, r.err, retry) {
+			continue // still counted: it starts again
+		}
+		running--
+		first = fmt.Errorf("%s: %w", r.h.Name(), r.err)
+		if ctx.Err() == nil {
+			s.log.Error("adapter failed; shutting the others down", "err", first)
+			go func() {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.grace())
+				defer cancel()
+				_ = s.Shutdown(sctx)
+			}()
 		}
 	}
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
 	s.closeLayer(context.Background())
 	return first
 }
 
 func (s *Server) grace() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if g := s.cfg.Shutdown.Grace; g > 0 {
 		return g
 	}
@@ -380,9 +537,14 @@ func (s *Server) grace() time.Duration {
 // that is done, or soon after ctx ends (with ctx's error), whatever is
 // still running: a handler that ignores its context cannot hold it.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	hosts := slices.Clone(s.adapters)
+	s.mu.Unlock()
+	s.stopRetry.Do(func() { close(s.stopRetries) })
 	var wg sync.WaitGroup
-	errs := make([]error, len(s.adapters))
-	for i, a := range s.adapters {
+	errs := make([]error, len(hosts))
+	for i, a := range hosts {
 		wg.Go(func() {
 			if err := a.Shutdown(ctx); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", a.Name(), err)
@@ -440,15 +602,34 @@ func waitUntil(ctx context.Context, wait func()) bool {
 
 // NewLogger builds the logger a LogConfig describes.
 func NewLogger(c LogConfig, w io.Writer) (*slog.Logger, error) {
-	level, err := parseLevel(c.Level)
+	return newLevelLogger(c, w, new(slog.LevelVar))
+}
+
+// newLevelLogger is NewLogger filtering by level, which it sets to c's
+// level; setting level later changes what the logger writes.
+func newLevelLogger(c LogConfig, w io.Writer, level *slog.LevelVar) (*slog.Logger, error) {
+	l, err := parseLevel(c.Level)
 	if err != nil {
 		return nil, err
 	}
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		opts.ReplaceAttr = durationText
+	}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// durationText writes a duration as text ("1.5s"), as the text format
+// does, rather than as the nanoseconds JSON would show.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 func parseLevel(s string) (slog.Level, error) {

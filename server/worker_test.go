@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/console"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/server"
 )
 
@@ -65,7 +66,7 @@ func redisPrefix(t *testing.T) string {
 // A bot in one server hands a job to a worker in another, on a shared
 // Redis layer, and passes the answer on.
 func TestWorkerAnswersAJobFromAnotherServer(t *testing.T) {
-	layerYAML := fmt.Sprintf("layer: {backend: redis, redis: {url: \"redis://127.0.0.1:6379/0\", prefix: %s}}\n", redisPrefix(t))
+	layerYAML := fmt.Sprintf("layer: {backend: redis, redis: {url: %q, prefix: %s}}\n", redistest.URL(t), redisPrefix(t))
 	term, stdio := newTerminal(t)
 	start(t, layerYAML+`
 console: {}

@@ -41,6 +41,7 @@ type Adapter struct {
 // Identity is the bot's own identity, from auth.test.
 type Identity struct {
 	UserID string // the bot user, "U…"
+	Name   string // the bot user's name
 	BotID  string // the bot, "B…"
 	TeamID string
 }
@@ -118,6 +119,13 @@ func (a *Adapter) Identity() Identity {
 
 func (a *Adapter) identity() Identity { return a.Identity() }
 
+// Bot returns the bot user, known once Serve has called auth.test: its
+// id and name.
+func (a *Adapter) Bot() scope.User {
+	id := a.Identity()
+	return scope.User{ID: id.UserID, Name: id.Name, Username: id.Name}
+}
+
 // intake returns the Intake while the adapter takes traffic, or nil.
 func (a *Adapter) intake() *adapters.Intake {
 	a.mu.Lock()
@@ -154,7 +162,7 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 	report := in.Report()
 	a.report.Store(&report)
 	a.mu.Lock()
-	a.bot = Identity{UserID: auth.UserID, BotID: auth.BotID, TeamID: auth.TeamID}
+	a.bot = Identity{UserID: auth.UserID, Name: auth.User, BotID: auth.BotID, TeamID: auth.TeamID}
 	a.in = in
 	a.mu.Unlock()
 	a.servingOnce.Do(func() { close(a.serving) })

@@ -105,6 +105,9 @@ func (p *poller) loop(fetch context.Context) error {
 				return nil
 			}
 			var ae *APIError
+			if !(errors.As(err, &ae) && ae.Code == 429) {
+				p.in.Unreachable(err)
+			}
 			switch {
 			case errors.As(err, &ae) && ae.Code == 401:
 				return err
@@ -123,6 +126,7 @@ func (p *poller) loop(fetch context.Context) error {
 			continue
 		}
 		backoff = a.cfg.Retry.MinBackoff
+		p.in.Reachable()
 		if len(ups) == 0 {
 			idle = a.cfg.Retry.MinBackoff
 			continue

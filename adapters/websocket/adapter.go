@@ -334,11 +334,21 @@ func (a *Adapter) newKey(prefix byte) string {
 	return string(prefix) + strconv.FormatUint(a.seq.Add(1), 36)
 }
 
+// PagePath returns where the adapter serves the web chat page, or "" when
+// it serves none.
+func (a *Adapter) PagePath() string { return a.cfg.PagePath }
+
 // ServeHTTP implements http.Handler: Serve serves with it, and a program
 // with a server of its own may mount the adapter in it while Serve runs.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.page != nil && r.URL.Path == a.cfg.PagePath {
 		a.page.ServeHTTP(w, r)
+		return
+	}
+	if a.page != nil && r.URL.Path == faviconPath {
+		// Every browser that loads the page asks for it: answered here,
+		// it reaches no route and logs no refusal.
+		serveFavicon(w, r)
 		return
 	}
 	a.mu.Lock()

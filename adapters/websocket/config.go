@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Config configures an Adapter. The zero value is usable: every zero field
@@ -249,8 +250,10 @@ var (
 	// ErrInvalidConfig is wrapped by Validate's errors.
 	ErrInvalidConfig = errors.New("websocket: invalid config")
 	// ErrClosed: the connection is closed or closing, or the response is
-	// complete; nothing more can be sent on it.
-	ErrClosed = errors.New("websocket: connection closed")
+	// complete; nothing more can be sent on it. It wraps
+	// scope.ErrPeerGone, so that a handler that returns it ends its scope
+	// without an error in the log: a client that leaves is no failure.
+	ErrClosed = fmt.Errorf("websocket: connection closed (%w)", scope.ErrPeerGone)
 	// ErrSlowClient: the client read so slowly that its send queue
 	// overflowed; it was disconnected with 1013.
 	ErrSlowClient = errors.New("websocket: client too slow; disconnected")

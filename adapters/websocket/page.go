@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -74,4 +75,25 @@ func plainHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// faviconPath is where browsers look for a site's icon.
+const faviconPath = "/favicon.ico"
+
+// favicon is the chat page's icon: a speech bubble, as SVG, which every
+// current browser takes whatever the path's extension.
+const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path fill="#2f6fde" d="M2 2h12a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1H7l-4 3v-3H2a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1z"/></svg>`
+
+var faviconModified = time.Now()
+
+// serveFavicon answers a browser's request for the site's icon.
+func serveFavicon(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "max-age=86400")
+	http.ServeContent(w, r, "favicon.svg", faviconModified, strings.NewReader(favicon))
 }

@@ -18,6 +18,8 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
 const (
@@ -53,18 +55,23 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "sbchurn" + hex.EncodeToString(b)
-	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	url := redistest.URL(t)
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(opt)
 	t.Cleanup(func() {
 		deleteKeys(t, rdb, prefix+"*")
 		_ = rdb.Close()
 	})
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("Redis on 127.0.0.1:6379: %v", err)
+		t.Fatalf("Redis on %s: %v", url, err)
 	}
 	opsAddr := freeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 log: {level: warn}
-layer: {backend: redis, expiry: %s, redis: {prefix: %s}}
+layer: {backend: redis, expiry: %s, redis: {url: %q, prefix: %s}}
 websocket: {addr: "127.0.0.1:0"}
 ops: {addr: %q, pprof: true}
 routes:
@@ -72,7 +79,7 @@ routes:
     paths:
       - {path: "/room/{room}/", bot: room}
       - {path: /chat/, bot: wschat}
-`, churnExpiry, prefix, opsAddr))
+`, churnExpiry, url, prefix, opsAddr))
 	p := startBotserver(t, true, "-config", cfg)
 	ops := "http://" + opsAddr
 

@@ -13,6 +13,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
 // Two botservers on one Redis serve one room: a web client on A and a
@@ -24,7 +25,7 @@ func TestRoomAcrossTwoProcessesSurvivesAKill(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	cfg := writeConfig(t, fmt.Sprintf(`
-layer: {backend: redis, redis: {prefix: sbroom%s}}
+layer: {backend: redis, redis: {url: %q, prefix: sbroom%s}}
 websocket: {addr: "127.0.0.1:0"}
 telegram:
   token: %q
@@ -33,7 +34,7 @@ telegram:
 routes:
   websocket: {bot: room}
   telegram: {bot: room}
-`, hex.EncodeToString(b), tg.Token(), tg.Endpoint()))
+`, redistest.URL(t), hex.EncodeToString(b), tg.Token(), tg.Endpoint()))
 	const chat, user = int64(5150), int64(51)
 
 	procB := startBotserver(t, true, "-config", cfg)
