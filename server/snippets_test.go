@@ -59,7 +59,7 @@ func complete(t *testing.T, s snippet) string {
 	if err := yaml.Unmarshal([]byte(s.text), &doc); err != nil {
 		t.Fatalf("%s:%d: %v", s.file, s.line, err)
 	}
-	sections := map[string]bool{"log": true, "layer": true, "scopes": true, "routes": true, "ops": true, "shutdown": true}
+	sections := map[string]bool{"log": true, "layer": true, "scopes": true, "routes": true, "ops": true, "shutdown": true, "bots": true}
 	routes, _ := doc["routes"].(map[string]any)
 	if routes == nil {
 		routes = map[string]any{}
@@ -88,6 +88,7 @@ func complete(t *testing.T, s snippet) string {
 			"telegram":  {"token": "1:snippet"},
 			"slack":     {"bot_token": "xoxb-snippet", "app_token": "xapp-snippet"},
 			"websocket": {"addr": "127.0.0.1:0"},
+			"irc":       {"server": "127.0.0.1:6667", "nick": "snippet"},
 		}[kind]
 		for k, v := range need {
 			if _, ok := sec[k]; !ok {
@@ -124,7 +125,8 @@ func TestDocumentedConfigsPassCheck(t *testing.T) {
 	// README's "Serve your own bots" registers this bot.
 	reg.Register("support", func(server.Deps) (scope.Application, error) { return echo.New(), nil })
 	vars := env("TELEGRAM_TOKEN", "1:x", "SUPPORT_TOKEN", "2:y", "IRC_PASSWORD", "pw",
-		"TELEGRAM_WEBHOOK_SECRET", "hook-secret", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1")
+		"TELEGRAM_WEBHOOK_SECRET", "hook-secret", "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1",
+		"DISCORD_TOKEN", "x.y.z", "MATRIX_TOKEN", "syt_x", "XMPP_PASSWORD", "pw")
 	n := 0
 	for _, doc := range []string{"../README.md", "../docs/config.md"} {
 		for _, s := range yamlSnippets(t, doc) {
