@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
 
@@ -27,22 +27,7 @@ var _ telegram.Lease = (*redis.Lease)(nil)
 // default address.
 func redisURL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv("SWITCHBOARD_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s (%v): start redis-server there or set SWITCHBOARD_REDIS_URL", url, err)
-	}
-	return url
+	return redistest.URL(t)
 }
 
 // process is what one bot process has of its own: its lease calls and

@@ -24,8 +24,9 @@ const DefaultURL = "redis://127.0.0.1:6379/0"
 
 // URL returns the URL of a Redis the test may share with others: URLEnv's
 // (the test fails if nothing answers there: it was asked for), else
-// DefaultURL if it answers, else a server of the test's own started with
-// Start. Tests on a shared Redis keep to a key prefix of their own and
+// DefaultURL if it answers, else a redis-server of the test process's own,
+// started on first use and shared by the process's tests (skipping the
+// test, naming the package, when redis-server is not installed). Tests on a shared Redis keep to a key prefix of their own and
 // delete their keys.
 func URL(t testing.TB) string {
 	t.Helper()
@@ -38,7 +39,11 @@ func URL(t testing.TB) string {
 	if ping(DefaultURL) == nil {
 		return DefaultURL
 	}
-	return Start(t).URL
+	url, err := sharedServer()
+	if err != nil {
+		t.Skip(err)
+	}
+	return url
 }
 
 // ping reports whether a Redis answers at url within a second.

@@ -17,7 +17,7 @@ import (
 // it. Another process, or a Django Channels site using channels_redis with
 // the same Redis and prefix, could send the broadcast just as well.
 func Example() {
-	url := os.Getenv(urlEnv) // empty: redis://127.0.0.1:6379/0
+	url := os.Getenv("SWITCHBOARD_REDIS_URL") // empty: redis://127.0.0.1:6379/0
 	prefix := "example." + strings.ToLower(rand.Text()[:8]) + "."
 	l, err := redis.New(redis.Config{URL: url, Prefix: prefix})
 	if err != nil {

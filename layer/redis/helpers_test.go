@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,34 +16,17 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
 
-// urlEnv overrides the Redis the tests use. CI starts one on the default.
-const urlEnv = "SWITCHBOARD_REDIS_URL"
-
-// sharedURL returns the URL of the Redis shared by the tests, failing the
-// test when nothing answers there: a test that skipped silently would
-// pass without proving anything.
+// sharedURL returns the URL of the Redis shared by the tests: the one
+// SWITCHBOARD_REDIS_URL names, else 127.0.0.1:6379, else a redis-server of
+// the test process's own (internal/redistest).
 func sharedURL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv(urlEnv)
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", urlEnv, url, err)
-	}
-	c := goredis.NewClient(opt)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s (%v): start redis-server there or set %s", url, err, urlEnv)
-	}
-	return url
+	return redistest.URL(t)
 }
 
 // testPrefix returns a key prefix no other test or test run uses, and

@@ -1,16 +1,25 @@
 package redis_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer/layertest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The runnable Examples have no testing.T to find a Redis with: point
+	// them at the one the tests share.
+	if url, err := redistest.Shared(); err == nil {
+		os.Setenv(redistest.URLEnv, url)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var features = layertest.Features{
 	MultiProcess:         true,
