@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
 // lockedBuffer collects a process's output from its copying goroutines.
@@ -44,10 +45,7 @@ func TestBotserverCountsAcrossSIGKILL(t *testing.T) {
 		t.Fatalf("build botserver: %v\n%s", err, out)
 	}
 	_, prefix := redisClient(t) // deletes the sessions when the test ends
-	url := os.Getenv("SWITCHBOARD_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
+	url := redistest.URL(t)
 	tg := telegramtest.New(t)
 	cfg := filepath.Join(t.TempDir(), "bot.yaml")
 	yaml := fmt.Sprintf(`telegram: {token: %q, endpoint: %q, polling: {timeout: 1s}}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/clocktest"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/session"
 	"github.com/switchboard-bots/switchboard/session/memory"
@@ -161,10 +161,7 @@ func TestCountsAcrossEviction(t *testing.T) {
 // the test's own whose keys are deleted when the test ends.
 func redisClient(t *testing.T) (*goredis.Client, string) {
 	t.Helper()
-	url := os.Getenv("SWITCHBOARD_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
+	url := redistest.URL(t)
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)

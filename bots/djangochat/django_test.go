@@ -18,6 +18,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
 
@@ -212,10 +213,7 @@ func startRedis(t *testing.T) string {
 // test's own, whose keys are deleted when the test ends.
 func sharedRedis(t *testing.T) (url, prefix string) {
 	t.Helper()
-	url = os.Getenv("SWITCHBOARD_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
+	url = redistest.URL(t)
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package redis_test
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/session"
 	"github.com/switchboard-bots/switchboard/session/redis"
 	"github.com/switchboard-bots/switchboard/session/sessiontest"
@@ -25,10 +25,7 @@ const urlEnv = "SWITCHBOARD_REDIS_URL"
 // nothing answers: a test that skipped silently would prove nothing.
 func client(t testing.TB) *goredis.Client {
 	t.Helper()
-	url := os.Getenv(urlEnv)
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
+	url := redistest.URL(t)
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("%s=%q: %v", urlEnv, url, err)

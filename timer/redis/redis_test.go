@@ -3,7 +3,6 @@ package redis_test
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/timer"
 	"github.com/switchboard-bots/switchboard/timer/redis"
 	"github.com/switchboard-bots/switchboard/timer/timertest"
@@ -22,10 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // the default), failing the test when nothing answers.
 func client(t testing.TB) *goredis.Client {
 	t.Helper()
-	url := os.Getenv("SWITCHBOARD_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
+	url := redistest.URL(t)
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
