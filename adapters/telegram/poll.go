@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -449,6 +450,15 @@ func (p *poller) take(raw json.RawMessage) bool {
 // acker returns the Ack of update id: handled, or to be taken again.
 func (p *poller) acker(id int64) scope.Ack {
 	return func(err error) {
+		if p.a.log.Enabled(context.Background(), slog.LevelDebug) {
+			// One line per update, for an operator following a bot at
+			// debug level; checked first, as the fields cost allocations.
+			if err != nil {
+				p.a.log.Debug("telegram: update not handled here; it will be fetched again", "adapter", p.a.cfg.Name, "update_id", id, "err", err)
+			} else {
+				p.a.log.Debug("telegram: update handled", "adapter", p.a.cfg.Name, "update_id", id)
+			}
+		}
 		if err != nil {
 			p.set(id, freed)
 			return

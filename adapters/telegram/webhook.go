@@ -97,6 +97,7 @@ func (a *Adapter) serveUpdate(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-f.done:
 		if f.err == nil {
+			a.log.Debug("telegram: webhook update handled", "adapter", a.cfg.Name, "update_id", u.id)
 			w.WriteHeader(http.StatusOK)
 			return
 		}
