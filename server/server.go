@@ -55,7 +55,7 @@ type Server struct {
 	stopRetry   sync.Once
 	starts      chan *adapters.Host // Reload hands Run the hosts it built
 	runDone     chan struct{}       // closed when Run returns
-	st          statusParts           // the status page on the ops listener
+	st          statusParts         // the status page on the ops listener
 
 	stopOnce sync.Once
 }
