@@ -33,13 +33,29 @@ type Intake struct {
 // acknowledged, so that the platform sends it again. In one process that
 // is once ev's handler returned. ack is called only if Deliver returns
 // nil; it runs on the conversation's goroutine and must not block.
+//
+// With a Journal (WithJournal), safe means appended: Deliver appends ev,
+// calls ack(nil) before it returns, and the process owning the
+// conversation handles ev; newScope is then called on every Deliver.
 func (in *Intake) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	if in.journaled() {
+		if done, err := in.append(ctx, key, ev, newScope, ack); done {
+			return err
+		}
+	}
 	return in.m.DeliverAck(ctx, key, ev, newScope, ack)
 }
 
 // TryDeliver is Deliver that never waits: it fails with
-// scope.ErrInboxFull while the conversation's inbox is full.
+// scope.ErrInboxFull while the conversation's inbox is full. With a
+// Journal it appends as Deliver does, waiting for the journal no longer
+// than the Host's grace.
 func (in *Intake) TryDeliver(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	if in.journaled() {
+		if done, err := in.append(in.grace, key, ev, newScope, ack); done {
+			return err
+		}
+	}
 	return in.m.TryDeliver(key, ev, newScope, ack)
 }
 

@@ -1,0 +1,404 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// partition is one partition a Node owns, for one lease term: a reader
+// that hands its entries to the Hosts' scope managers, and an acker that
+// acknowledges them, in batches, once handled.
+type partition struct {
+	t                *term
+	p                int
+	token            string
+	stream, leaseKey string
+	releasing        bool // guarded by t.mu
+
+	read     context.Context // ends when reading must stop
+	stopRead context.CancelFunc
+	readDone chan struct{}
+	acking   context.Context // ends when acknowledging must stop
+	stopAck  context.CancelFunc
+	ackDone  chan struct{}
+	wake     chan struct{} // tells the acker there is work
+
+	mu       sync.Mutex
+	valid    time.Time       // when the lease's term ends, as last renewed
+	order    []string        // ids handed over and not yet trimmed past, in stream order
+	done     map[string]bool // ids of order that were handled
+	acks     []string        // handled ids not yet acknowledged
+	busy     int             // entries handed over whose handler has not returned
+	idle     chan struct{}   // closed when busy drops to 0; nil unless someone waits
+	lastRead string          // the last id handed over
+	trimmed  string          // the lowest id kept by the last trim
+	scopes   map[string]map[string]*scope.Scope
+}
+
+func newPartition(t *term, p int, token string, valid time.Time) *partition {
+	read, stopRead := context.WithCancel(t.ctx)
+	acking, stopAck := context.WithCancel(context.Background())
+	return &partition{t: t, p: p, token: token, stream: t.n.keys.stream(p), leaseKey: t.n.keys.lease(p),
+		read: read, stopRead: stopRead, readDone: make(chan struct{}),
+		acking: acking, stopAck: stopAck, ackDone: make(chan struct{}), wake: make(chan struct{}, 1),
+		valid: valid, done: map[string]bool{}, scopes: map[string]map[string]*scope.Scope{}}
+}
+
+func (p *partition) start() {
+	go p.readLoop()
+	go p.ackLoop()
+}
+
+func (p *partition) setValid(t time.Time) {
+	p.mu.Lock()
+	p.valid = t
+	p.mu.Unlock()
+}
+
+func (p *partition) validUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.valid
+}
+
+func (p *partition) expired(now time.Time) bool { return !now.Before(p.validUntil()) }
+
+// stop ends reading and acknowledging at once.
+func (p *partition) stop() {
+	p.stopRead()
+	p.stopAck()
+	<-p.readDone
+	<-p.ackDone
+}
+
+// drain stops reading, waits until ctx ends for what was handed over to be
+// handled, acknowledges it, and reports whether all of it was.
+func (p *partition) drain(ctx context.Context) bool {
+	p.stopRead()
+	<-p.readDone
+	p.mu.Lock()
+	for p.busy > 0 {
+		if p.idle == nil {
+			p.idle = make(chan struct{})
+		}
+		idle := p.idle
+		p.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			p.stopAck()
+			<-p.ackDone
+			return false
+		}
+		p.mu.Lock()
+	}
+	p.mu.Unlock()
+	p.stopAck()
+	<-p.ackDone
+	return p.flush(ctx) == nil
+}
+
+// moved ends the local scopes of the partition's conversations.
+func (p *partition) moved() {
+	p.mu.Lock()
+	scopes := p.scopes
+	p.scopes = nil
+	p.mu.Unlock()
+	for adapter, keys := range scopes {
+		p.t.n.mu.Lock()
+		s := p.t.n.sinks[adapter]
+		p.t.n.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		for key, sc := range keys {
+			s.Moved(key, sc)
+		}
+	}
+}
+
+// readLoop hands the partition's entries over: first those a previous
+// owner left pending, then new ones, until reading stops.
+func (p *partition) readLoop() {
+	defer close(p.readDone)
+	n := p.t.n
+	ctx := p.read
+	err := n.c.XGroupCreateMkStream(ctx, p.stream, group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		if ctx.Err() == nil {
+			n.log.Error("cluster: cannot create the partition's group", "partition", p.p, "err", err)
+			go p.t.lose(p, "its stream cannot be read")
+		}
+		return
+	}
+	start := "0-0"
+	for {
+		msgs, next, err := n.c.XAutoClaim(ctx, &goredis.XAutoClaimArgs{Stream: p.stream, Group: group,
+			Consumer: n.id, Start: start, Count: int64(n.cfg.Batch)}).Result()
+		if err != nil {
+			if !p.pause(ctx, "claim", err) {
+				return
+			}
+			continue
+		}
+		if len(msgs) > 0 {
+			n.count(func(c *Counters) { c.Claimed += int64(len(msgs)) })
+		}
+		for _, m := range msgs {
+			if !p.handOver(ctx, m) {
+				return
+			}
+		}
+		if next == "0-0" || next == "" {
+			break
+		}
+		start = next
+	}
+	for ctx.Err() == nil {
+		res, err := n.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: group, Consumer: n.id,
+			Streams: []string{p.stream, ">"}, Count: int64(n.cfg.Batch), Block: n.block}).Result()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if err != nil {
+			if !p.pause(ctx, "read", err) {
+				return
+			}
+			continue
+		}
+		for _, s := range res {
+			for _, m := range s.Messages {
+				if !p.handOver(ctx, m) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// pause waits a moment after a failed read, and reports whether reading
+// goes on.
+func (p *partition) pause(ctx context.Context, op string, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	p.t.n.log.Warn("cluster: partition "+op+" failed; retrying", "partition", p.p, "err", err)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-p.t.n.clock.After(p.t.n.block):
+		return true
+	}
+}
+
+// handOver gives entry m to its adapter's scope manager, and reports
+// whether reading goes on.
+func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
+	n := p.t.n
+	if ctx.Err() != nil {
+		// Stopped while the read was under way: the entry stays pending,
+		// for the partition's next term.
+		return false
+	}
+	if p.expired(n.clock.Now()) {
+		// The lease may have expired unseen (a pause): act no more.
+		go p.t.lose(p, "its lease's term ended before it was renewed")
+		return false
+	}
+	e, err := decode(m.ID, m.Values)
+	var sink adapters.Sink
+	if err == nil {
+		if sink, err = n.sink(ctx, e.adapter); ctx.Err() != nil {
+			return false
+		}
+	}
+	var ev event.Event
+	if err == nil {
+		ev, err = sink.Decode(e.ev)
+	}
+	if err != nil {
+		n.log.Error("cluster: entry cannot be served; dropped", "partition", p.p, "id", m.ID, "err", err)
+		n.count(func(c *Counters) { c.Dropped++ })
+		p.track(m.ID, "", "", nil)
+		p.handled(m.ID)
+		return true
+	}
+	sc := p.track(m.ID, e.adapter, e.key, &e.facts)
+	for {
+		err = sink.Deliver(ctx, e.key, ev, func() *scope.Scope { return sc }, p.ackFor(m.ID))
+		if !errors.Is(err, scope.ErrTooManyScopes) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-n.clock.After(10 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	if err != nil {
+		p.untrack()
+		if ctx.Err() == nil {
+			n.log.Warn("cluster: entry not delivered; it stays pending", "partition", p.p, "id", m.ID, "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// track records that entry id is handed over, and returns the scope of its
+// conversation (made once per conversation from facts, for Moved).
+func (p *partition) track(id, adapter, key string, f *facts) *scope.Scope {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.order = append(p.order, id)
+	p.lastRead = id
+	p.busy++
+	if f == nil {
+		return nil
+	}
+	keys := p.scopes[adapter]
+	if keys == nil {
+		keys = map[string]*scope.Scope{}
+		p.scopes[adapter] = keys
+	}
+	sc := keys[key]
+	if sc == nil {
+		sc = f.scope(key)
+		keys[key] = sc
+	}
+	return sc
+}
+
+// untrack undoes the busy count of an entry that was not delivered: it
+// stays pending, and in order, so that no trim passes it.
+func (p *partition) untrack() {
+	p.mu.Lock()
+	p.doneLocked()
+	p.mu.Unlock()
+}
+
+func (p *partition) doneLocked() {
+	p.busy--
+	if p.busy == 0 && p.idle != nil {
+		close(p.idle)
+		p.idle = nil
+	}
+}
+
+// ackFor returns the scope.Ack of entry id: handled ids are acknowledged;
+// one that was not handled stays pending, for the next owner.
+func (p *partition) ackFor(id string) scope.Ack {
+	return func(err error) {
+		if err != nil {
+			p.untrack()
+			return
+		}
+		p.handled(id)
+	}
+}
+
+// handled queues id's acknowledgement. It never blocks.
+func (p *partition) handled(id string) {
+	p.mu.Lock()
+	p.done[id] = true
+	p.acks = append(p.acks, id)
+	p.doneLocked()
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ackLoop acknowledges handled entries in batches until acknowledging
+// stops.
+func (p *partition) ackLoop() {
+	defer close(p.ackDone)
+	for {
+		select {
+		case <-p.acking.Done():
+			return
+		case <-p.wake:
+		}
+		if err := p.flush(p.acking); errors.Is(err, errFenced) {
+			go p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease")
+			return
+		}
+	}
+}
+
+// errFenced: the lease's token is not the partition's any more.
+var errFenced = errors.New("cluster: fenced out: the lease has another owner")
+
+// flush acknowledges the handled entries and trims the stream up to the
+// oldest entry still in hand, in one script that checks the lease's token
+// first.
+func (p *partition) flush(ctx context.Context) error {
+	p.mu.Lock()
+	ids := p.acks
+	p.acks = nil
+	i := 0
+	for i < len(p.order) && p.done[p.order[i]] {
+		delete(p.done, p.order[i])
+		i++
+	}
+	p.order = p.order[i:]
+	keep := p.lastRead
+	if len(p.order) > 0 {
+		keep = p.order[0]
+	}
+	if keep == p.trimmed {
+		keep = ""
+	}
+	p.mu.Unlock()
+	if len(ids) == 0 && keep == "" {
+		return nil
+	}
+	args := make([]any, 0, 3+len(ids))
+	args = append(args, p.token, group, keep)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	n := p.t.n
+	v, err := ackScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Int64()
+	switch {
+	case err != nil:
+		p.mu.Lock()
+		p.acks = append(ids, p.acks...)
+		p.mu.Unlock()
+		if ctx.Err() == nil {
+			n.log.Warn("cluster: acknowledgement failed; retrying", "partition", p.p, "err", err)
+			go func() {
+				select {
+				case <-n.clock.After(n.block):
+				case <-ctx.Done():
+				}
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}()
+		}
+		return err
+	case v < 0:
+		return errFenced
+	}
+	p.mu.Lock()
+	if keep != "" {
+		p.trimmed = keep
+	}
+	p.mu.Unlock()
+	n.count(func(c *Counters) { c.Handled += v })
+	return nil
+}
