@@ -65,6 +65,8 @@ type record struct {
 	total    int
 	changed  chan struct{}
 	hold     time.Duration // how long each handler takes
+	gate     chan struct{} // if not nil, each handler waits for a value from it
+	entered  chan string   // if not nil, told each conversation entered
 }
 
 func newRecord() *record {
@@ -90,6 +92,12 @@ func (r *record) app(name string) scope.Application {
 			}
 			r.inside[m.Key] = name
 			r.mu.Unlock()
+			if r.entered != nil {
+				r.entered <- m.Key
+			}
+			if r.gate != nil {
+				<-r.gate
+			}
 			if r.hold > 0 {
 				time.Sleep(r.hold) // a handler that takes a while, so that overlaps would show
 			}

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -99,29 +98,18 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 // ID returns the Node's name among the members.
 func (n *Node) ID() string { return n.id }
 
-// Append appends r to its partition's stream, unless r.ID was appended
-// in the last Config.DedupeTTL: then it counts a duplicate and returns nil.
-// It fails with adapters.ErrNotDurable when r's scope holds an adapter
-// value that is not a plain value.
+// Append appends r to its partition's stream: one XADD. A platform id
+// (r.ID) travels with the entry; the partition's owner drops an entry
+// whose id another entry carried in the last Config.DedupeTTL. It fails
+// with adapters.ErrNotDurable when r's scope holds an adapter value that is
+// not a plain value.
 func (n *Node) Append(ctx context.Context, r adapters.Record) error {
 	fields, err := encode(r)
 	if err != nil {
 		return err
 	}
 	p := partitionOf(r.Adapter, r.Key, n.cfg.Partitions)
-	stream := n.keys.stream(p)
-	if r.ID == "" {
-		err = n.c.XAdd(ctx, &goredis.XAddArgs{Stream: stream, Values: fields}).Err()
-	} else {
-		args := append([]any{ms(n.cfg.DedupeTTL)}, fields...)
-		err = appendScript.Run(ctx, n.c, []string{stream, n.keys.seen(p, r.Adapter, r.ID)}, args...).Err()
-		if errors.Is(err, goredis.Nil) {
-			n.count(func(c *Counters) { c.Duplicates++ })
-			n.log.Debug("cluster: duplicate dropped", "adapter", r.Adapter, "id", r.ID, "partition", p)
-			return nil
-		}
-	}
-	if err != nil {
+	if err := n.c.XAdd(ctx, &goredis.XAddArgs{Stream: n.keys.stream(p), Values: fields}).Err(); err != nil {
 		return fmt.Errorf("cluster: append to partition %d: %w", p, err)
 	}
 	n.count(func(c *Counters) { c.Appended++ })
@@ -183,7 +171,7 @@ func (n *Node) sink(ctx context.Context, adapter string) (adapters.Sink, error) 
 // Counters are what a Node did since it was made.
 type Counters struct {
 	Appended   int64 // entries appended
-	Duplicates int64 // appends dropped for an id seen lately
+	Duplicates int64 // entries dropped for a platform id another entry carried lately
 	Handled    int64 // entries acknowledged after their handler returned
 	Claimed    int64 // entries claimed from a previous owner
 	Dropped    int64 // entries that could not be read, acknowledged unhandled

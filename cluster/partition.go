@@ -32,16 +32,17 @@ type partition struct {
 	ackDone  chan struct{}
 	wake     chan struct{} // tells the acker there is work
 
-	mu       sync.Mutex
-	valid    time.Time       // when the lease's term ends, as last renewed
-	order    []string        // ids handed over and not yet trimmed past, in stream order
-	done     map[string]bool // ids of order that were handled
-	acks     []string        // handled ids not yet acknowledged
-	busy     int             // entries handed over whose handler has not returned
-	idle     chan struct{}   // closed when busy drops to 0; nil unless someone waits
-	lastRead string          // the last id handed over
-	trimmed  string          // the lowest id kept by the last trim
-	scopes   map[string]map[string]*scope.Scope
+	mu        sync.Mutex
+	valid     time.Time       // when the lease's term ends, as last renewed
+	order     []string        // ids handed over and not yet trimmed past, in stream order
+	done      map[string]bool // ids of order that were handled
+	acks      []string        // handled ids not yet acknowledged
+	busy      int             // entries handed over whose handler has not returned
+	idle      chan struct{}   // closed when busy drops to 0; nil unless someone waits
+	lastRead  string          // the last id handed over
+	trimmed   string          // the lowest id kept by the last trim
+	untrimmed int             // entries handled since the last trim
+	scopes    map[string]map[string]*scope.Scope
 }
 
 func newPartition(t *term, p int, token string, valid time.Time) *partition {
@@ -104,7 +105,7 @@ func (p *partition) drain(ctx context.Context) bool {
 	p.mu.Unlock()
 	p.stopAck()
 	<-p.ackDone
-	return p.flush(ctx) == nil
+	return p.flush(ctx, true) == nil
 }
 
 // moved ends the local scopes of the partition's conversations.
@@ -153,10 +154,8 @@ func (p *partition) readLoop() {
 		if len(msgs) > 0 {
 			n.count(func(c *Counters) { c.Claimed += int64(len(msgs)) })
 		}
-		for _, m := range msgs {
-			if !p.handOver(ctx, m) {
-				return
-			}
+		if !p.serve(ctx, msgs) {
+			return
 		}
 		if next == "0-0" || next == "" {
 			break
@@ -176,10 +175,8 @@ func (p *partition) readLoop() {
 			continue
 		}
 		for _, s := range res {
-			for _, m := range s.Messages {
-				if !p.handOver(ctx, m) {
-					return
-				}
+			if !p.serve(ctx, s.Messages) {
+				return
 			}
 		}
 	}
@@ -198,6 +195,78 @@ func (p *partition) pause(ctx context.Context, op string, err error) bool {
 	case <-p.t.n.clock.After(p.t.n.block):
 		return true
 	}
+}
+
+// serve hands a batch of entries over, dropping the duplicates, and
+// reports whether reading goes on.
+func (p *partition) serve(ctx context.Context, msgs []goredis.XMessage) bool {
+	if len(msgs) == 0 {
+		return true
+	}
+	var dup map[string]bool
+	for {
+		var err error
+		if dup, err = p.duplicates(ctx, msgs); err == nil {
+			break
+		}
+		if errors.Is(err, errFenced) {
+			go p.t.lose(p, "its duplicate check was fenced out: another process holds the lease")
+			return false
+		}
+		if !p.pause(ctx, "duplicate check", err) {
+			return false
+		}
+	}
+	for _, m := range msgs {
+		if dup[m.ID] {
+			p.t.n.count(func(c *Counters) { c.Duplicates++ })
+			p.t.n.log.Debug("cluster: duplicate dropped", "partition", p.p, "id", m.ID, "platform_id", m.Values[fieldID])
+			p.track(m.ID, "", "", nil)
+			p.handled(m.ID)
+			continue
+		}
+		if !p.handOver(ctx, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// duplicates marks the platform ids of msgs as seen, and returns the
+// entries whose id another entry carried.
+func (p *partition) duplicates(ctx context.Context, msgs []goredis.XMessage) (map[string]bool, error) {
+	n := p.t.n
+	keys := []string{p.leaseKey}
+	args := []any{p.token, ms(n.cfg.DedupeTTL)}
+	var ids []string
+	for _, m := range msgs {
+		id, _ := m.Values[fieldID].(string)
+		adapter, _ := m.Values[fieldAdapter].(string)
+		if id == "" {
+			continue
+		}
+		keys = append(keys, n.keys.seen(p.p, adapter, id))
+		args = append(args, m.ID)
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	v, err := seenScript.Run(ctx, n.c, keys, args...).Result()
+	if err != nil {
+		return nil, err
+	}
+	flags, ok := v.([]any)
+	if !ok {
+		return nil, errFenced
+	}
+	dup := map[string]bool{}
+	for i, f := range flags {
+		if f, _ := f.(int64); f == 1 && i < len(ids) {
+			dup[ids[i]] = true
+		}
+	}
+	return dup, nil
 }
 
 // handOver gives entry m to its adapter's scope manager, and reports
@@ -331,20 +400,35 @@ func (p *partition) ackLoop() {
 			return
 		case <-p.wake:
 		}
-		if err := p.flush(p.acking); errors.Is(err, errFenced) {
+		// Linger a moment, so that one script acknowledges what the
+		// partition's conversations handle meanwhile.
+		select {
+		case <-p.acking.Done():
+			return
+		case <-p.t.n.clock.After(ackLinger):
+		}
+		if err := p.flush(p.acking, false); errors.Is(err, errFenced) {
 			go p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease")
 			return
 		}
 	}
 }
 
+// ackLinger is how long the acker gathers acknowledgements before sending
+// them; trimEvery is how many entries it lets handled entries pile up in
+// the stream before it trims them.
+const (
+	ackLinger = 2 * time.Millisecond
+	trimEvery = 256
+)
+
 // errFenced: the lease's token is not the partition's any more.
 var errFenced = errors.New("cluster: fenced out: the lease has another owner")
 
-// flush acknowledges the handled entries and trims the stream up to the
-// oldest entry still in hand, in one script that checks the lease's token
-// first.
-func (p *partition) flush(ctx context.Context) error {
+// flush acknowledges the handled entries and, every trimEvery entries or
+// when final, trims the stream up to the oldest entry still in hand, in one
+// script that checks the lease's token first.
+func (p *partition) flush(ctx context.Context, final bool) error {
 	p.mu.Lock()
 	ids := p.acks
 	p.acks = nil
@@ -354,11 +438,12 @@ func (p *partition) flush(ctx context.Context) error {
 		i++
 	}
 	p.order = p.order[i:]
+	p.untrimmed += i
 	keep := p.lastRead
 	if len(p.order) > 0 {
 		keep = p.order[0]
 	}
-	if keep == p.trimmed {
+	if keep == p.trimmed || (!final && p.untrimmed < trimEvery) {
 		keep = ""
 	}
 	p.mu.Unlock()
@@ -396,7 +481,7 @@ func (p *partition) flush(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	if keep != "" {
-		p.trimmed = keep
+		p.trimmed, p.untrimmed = keep, 0
 	}
 	p.mu.Unlock()
 	n.count(func(c *Counters) { c.Handled += v })

@@ -17,6 +17,7 @@ const (
 	fieldKey     = "k" // the conversation key
 	fieldScope   = "s" // the scope's facts, MessagePack
 	fieldEvent   = "e" // the event, event.Marshal
+	fieldID      = "i" // the platform's id of the event, if any
 )
 
 // facts are the public facts of a scope.Scope, and the adapter's own value
@@ -110,12 +111,17 @@ func encode(r adapters.Record) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", adapters.ErrNotDurable, err)
 	}
-	return []any{fieldAdapter, r.Adapter, fieldKey, r.Key, fieldScope, sc, fieldEvent, ev}, nil
+	fields := []any{fieldAdapter, r.Adapter, fieldKey, r.Key, fieldScope, sc, fieldEvent, ev}
+	if r.ID != "" {
+		fields = append(fields, fieldID, r.ID)
+	}
+	return fields, nil
 }
 
 // entry is a stream entry as an owner reads it.
 type entry struct {
 	id, adapter, key string
+	platformID       string
 	facts            facts
 	ev               event.Message
 }
@@ -124,7 +130,7 @@ type entry struct {
 func decode(id string, values map[string]any) (entry, error) {
 	e := entry{id: id}
 	str := func(k string) string { s, _ := values[k].(string); return s }
-	e.adapter, e.key = str(fieldAdapter), str(fieldKey)
+	e.adapter, e.key, e.platformID = str(fieldAdapter), str(fieldKey), str(fieldID)
 	if e.adapter == "" {
 		return e, fmt.Errorf("cluster: entry %s has no adapter", id)
 	}

@@ -2,17 +2,30 @@ package cluster
 
 import goredis "github.com/redis/go-redis/v9"
 
-// appendScript appends an entry unless its platform id was seen: SET NX
-// and XADD in one step, so that a retry racing its original on another
-// process is appended once.
+// seenScript marks the platform ids of a batch of entries as seen, for the
+// lease's token holder only, and tells which entries are duplicates: an id
+// already marked by another entry. The mark names the entry that set it,
+// so that an entry read again (claimed after its owner died) is not taken
+// for a duplicate of itself. It returns -1 when the token is not the
+// lease's, else a 0 (first) or 1 (duplicate) per entry.
 //
-// KEYS[1] the stream, KEYS[2] the id's key. ARGV[1] the id's time to live
-// in ms, ARGV[2...] the entry's fields and values.
-var appendScript = goredis.NewScript(`
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
-  return false
+// KEYS[1] the lease, KEYS[2...] the ids' keys. ARGV[1] the token, ARGV[2]
+// the marks' time to live in ms, ARGV[3...] the entries' ids.
+var seenScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return -1
 end
-return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+local out = {}
+for i = 2, #KEYS do
+  local id = ARGV[i + 1]
+  local was = redis.call('SET', KEYS[i], id, 'NX', 'PX', ARGV[2], 'GET')
+  if was and was ~= id then
+    out[i - 1] = 1
+  else
+    out[i - 1] = 0
+  end
+end
+return out
 `)
 
 // ackScript acknowledges entries and trims the stream for the lease's
