@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
@@ -38,6 +39,7 @@ type Server struct {
 	ops       *opsServer
 	slow      *ops.SlowHandlers
 	bodies    *adapters.BodyBudget // request bodies in memory, for every adapter's listeners
+	intake    *cluster.Node        // the durable intake (layer.intake), or nil
 
 	stopOnce sync.Once
 }
@@ -110,6 +112,10 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		return nil, sortErrors(errs)
 	}
 	l := opsrv.metrics.Layer()(backend)
+	var intakeErr error
+	if s.intake, l, intakeErr = newIntake(cfg, l, o.log); intakeErr != nil && len(errs) == 0 {
+		errs = append(errs, cfg.errorAt("layer", intakeErr)) // else Validate said why already
+	}
 	s.layer = l
 	b := &routeBuilder{reg: reg, deps: Deps{Layer: l, Logger: o.log}, settings: cfg.Bots, file: cfg.file(), lines: cfg.lines}
 	routes := router.Routes{}
@@ -163,6 +169,7 @@ func (s *Server) addChecks(backend layer.Layer) {
 	if p, ok := backend.(interface{ Ping(context.Context) error }); ok {
 		s.ops.health.AddCheck("layer", p.Ping)
 	}
+	s.addIntakeCheck()
 }
 
 // OpsAddr returns where /metrics, /healthz and /readyz are served, or nil.
@@ -213,6 +220,7 @@ func (s *Server) buildAdapters(o options, reg *Registry, l layer.Layer, obs adap
 			adapters.WithPushes(s.layer),
 			adapters.WithObserver(obs),
 			adapters.WithBodyBudget(s.bodies),
+			s.journalOption(),
 		)
 		s.adapters = append(s.adapters, h)
 		s.protos[name] = protocols(a, sec.Kind)
