@@ -170,7 +170,14 @@ func TestFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.await(t, 2*lease+time.Second, "a's conversations resumed", func() bool { return r.total >= 20+len(onA) })
+	r.await(t, 2*lease+time.Second, "a's conversations resumed", func() bool {
+		for _, i := range onA {
+			if !slices.Contains(r.seen[key(i)], 2) {
+				return false
+			}
+		}
+		return true
+	})
 	took := time.Since(killed)
 	t.Logf("a's %d conversations resumed on b %v after a stopped (lease %v, %.2f× the lease)",
 		len(onA), took.Round(time.Millisecond), lease, float64(took)/float64(lease))
@@ -179,10 +186,10 @@ func TestFailover(t *testing.T) {
 	}
 	for _, i := range onA {
 		r.mu.Lock()
-		by := r.by[key(i)]
+		by, seen := slices.Clone(r.by[key(i)]), slices.Clone(r.seen[key(i)])
 		r.mu.Unlock()
-		if by[len(by)-1] != "b" {
-			t.Errorf("%s: message 2 handled by %s, want b", key(i), by[len(by)-1])
+		if by[len(by)-1] != "b" || seen[len(seen)-1] != 2 {
+			t.Errorf("%s: handlers %v of numbers %v, want message 2 last, by b", key(i), by, seen)
 		}
 	}
 	awaitOwned(t, 8, b)

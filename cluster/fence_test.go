@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/cluster"
+	"github.com/switchboard-bots/switchboard/internal/clocktest"
 )
 
 // An owner whose lease another process took (it paused past its term)
@@ -13,10 +14,15 @@ import (
 // lease's holder, and the owner gives the partition up.
 func TestFencedOwnerCannotAcknowledge(t *testing.T) {
 	addr := startRedis(t)
-	cfg := cluster.Config{Partitions: 1, Lease: time.Minute}
+	cfg := cluster.Config{Partitions: 1, Lease: 3 * time.Second}
 	r := newRecord()
 	r.gate, r.entered = make(chan struct{}), make(chan string, 1)
-	a := startProc(t, addr, "t", "a", cfg, r)
+	// Balancing rounds and renewals happen only when the test moves the
+	// clock: none comes between the lease's loss and the acknowledgement.
+	clk := clocktest.New(time.Now())
+	a := startProc(t, addr, "t", "a", cfg, r, cluster.WithClock(clk))
+	clk.NextWait(t) // the first round, which only announces a
+	clk.Advance(time.Second)
 	awaitOwned(t, 1, a)
 	ctx := context.Background()
 	if err := a.in.Deliver(ctx, "k", msg{Key: "k", N: 1}, newScope("k"), nil); err != nil {

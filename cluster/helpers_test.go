@@ -147,9 +147,9 @@ type proc struct {
 }
 
 // startProc starts a process on Redis at addr.
-func startProc(t *testing.T, addr, prefix, name string, cfg cluster.Config, r *record) *proc {
+func startProc(t *testing.T, addr, prefix, name string, cfg cluster.Config, r *record, opts ...cluster.Option) *proc {
 	t.Helper()
-	node, err := cluster.New(client(t, addr), prefix, cfg, cluster.WithID(name))
+	node, err := cluster.New(client(t, addr), prefix, cfg, append([]cluster.Option{cluster.WithID(name)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

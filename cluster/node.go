@@ -51,8 +51,9 @@ type options struct {
 	id    string
 }
 
-// WithClock sets the clock that times renewals and lease terms. Default:
-// the wall clock. Leases expire on Redis' own clock.
+// WithClock sets the clock that times balancing rounds, renewals and
+// lease terms. Default: the wall clock. Leases expire on Redis' own clock;
+// retries and the batching of acknowledgements keep the wall clock.
 func WithClock(c scope.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithLogger sets the logger. Default: slog.Default().

@@ -192,7 +192,7 @@ func (p *partition) pause(ctx context.Context, op string, err error) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-p.t.n.clock.After(p.t.n.block):
+	case <-time.After(p.t.n.block): // a retry's pause, not lease timing
 		return true
 	}
 }
@@ -310,7 +310,7 @@ func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
 		select {
 		case <-ctx.Done():
 			err = ctx.Err()
-		case <-n.clock.After(10 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond): // room for a scope, not lease timing
 			continue
 		}
 		break
@@ -405,7 +405,7 @@ func (p *partition) ackLoop() {
 		select {
 		case <-p.acking.Done():
 			return
-		case <-p.t.n.clock.After(ackLinger):
+		case <-time.After(ackLinger): // batching, not lease timing
 		}
 		if err := p.flush(p.acking, false); errors.Is(err, errFenced) {
 			go p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease")
@@ -466,7 +466,7 @@ func (p *partition) flush(ctx context.Context, final bool) error {
 			n.log.Warn("cluster: acknowledgement failed; retrying", "partition", p.p, "err", err)
 			go func() {
 				select {
-				case <-n.clock.After(n.block):
+				case <-time.After(n.block): // a retry's pause, not lease timing
 				case <-ctx.Done():
 				}
 				select {

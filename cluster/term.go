@@ -22,16 +22,28 @@ type term struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu    sync.Mutex
-	parts map[int]*partition // owned, including those being released; guarded by mu
-	seq   int                // numbers the lease tokens of the term; guarded by mu
+	kick chan struct{} // makes the loop balance at once
+
+	mu      sync.Mutex
+	parts   map[int]*partition // owned, including those being released; guarded by mu
+	seq     int                // numbers the lease tokens of the term; guarded by mu
+	rounds  int                // balancing rounds so far; guarded by mu
+	leaving bool               // giving every partition up; guarded by mu
+	changed chan struct{}      // closed and replaced when parts shrinks; guarded by mu
+}
+
+// dropLocked removes p from the owned partitions.
+func (t *term) dropLocked(p int) {
+	delete(t.parts, p)
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
 // join starts a membership.
 func (n *Node) join() *term {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &term{n: n, ctx: ctx, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{}),
-		parts: map[int]*partition{}}
+		kick: make(chan struct{}, 1), parts: map[int]*partition{}, changed: make(chan struct{})}
 	go t.run()
 	return t
 }
@@ -51,6 +63,7 @@ func (t *term) run() {
 		select {
 		case <-t.ctx.Done():
 			return
+		case <-t.kick:
 		case <-t.n.clock.After(every):
 		}
 	}
@@ -84,8 +97,18 @@ func (t *term) balance(ctx context.Context) {
 		}
 		p.setValid(now.Add(n.cfg.Lease))
 	}
-	if err == nil {
+	t.mu.Lock()
+	t.rounds++
+	first, leaving := t.rounds == 1, t.leaving
+	t.mu.Unlock()
+	// The first round only announces the Node: processes started together
+	// then see each other before any takes a partition, rather than one
+	// taking all and handing most over at once.
+	if err == nil && !first {
 		want := assign(members, n.id, n.cfg.Partitions)
+		if leaving {
+			want = nil
+		}
 		var released []int
 		t.mu.Lock()
 		for _, p := range t.parts {
@@ -102,7 +125,9 @@ func (t *term) balance(ctx context.Context) {
 			}
 		}
 		t.mu.Unlock()
-		gained = t.acquire(ctx, now, free)
+		if !leaving {
+			gained = t.acquire(ctx, now, free)
+		}
 		if len(released) > 0 {
 			slices.Sort(released)
 			n.log.Info("cluster: giving partitions up", "node", n.id, "partitions", released, "members", len(members))
@@ -213,7 +238,7 @@ func (t *term) lose(p *partition, why string) {
 		t.mu.Unlock()
 		return
 	}
-	delete(t.parts, p.p)
+	t.dropLocked(p.p)
 	t.mu.Unlock()
 	p.stop()
 	p.moved()
@@ -221,41 +246,59 @@ func (t *term) lose(p *partition, why string) {
 	t.n.log.Warn("cluster: partition lost", "node", t.n.id, "partition", p.p, "why", why)
 }
 
-// release gives p up for a rebalance: it stops reading, waits until what
-// it handed over was handled and acknowledged (for a lease at most, while
-// the balancing loop keeps renewing), then frees the lease.
+// release gives p up: it stops reading, waits until what it handed over
+// was handled and acknowledged (at most DrainWait, while the balancing
+// loop keeps renewing the lease, so that no other process starts on the
+// partition meanwhile), then frees the lease.
 func (t *term) release(p *partition) {
-	ctx, cancel := t.n.within(context.Background(), t.n.cfg.Lease)
+	ctx, cancel := t.n.within(t.ctx, DrainWait)
 	defer cancel()
 	t.releaseCtx(ctx, p)
 }
 
-// leave ends the term: balancing stops, every partition is released as
-// release does (until ctx ends), and the Node leaves the members.
+// DrainWait bounds how long a process giving a partition up waits for the
+// handlers of what it handed over, such as replies held back by a
+// platform's rate limit. Past it the lease is left to expire.
+const DrainWait = 30 * time.Second
+
+// kickSoon makes the loop balance again at once.
+func (t *term) kickSoon() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// leave ends the term: every partition is given up as release does,
+// while the loop keeps renewing their leases, until ctx ends; then
+// balancing stops, what is left is abandoned to expire, and the Node
+// leaves the members.
 func (t *term) leave(ctx context.Context) {
-	t.cancel()
-	<-t.done
 	t.mu.Lock()
-	held := slices.Collect(maps.Values(t.parts))
-	for _, p := range held {
-		p.releasing = true
-	}
+	t.leaving = true
+	held := len(t.parts)
 	t.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, p := range held {
-		wg.Go(func() {
-			// Renewals stopped: the lease runs until validUntil.
-			pctx, cancel := t.n.within(ctx, p.validUntil().Sub(t.n.clock.Now()))
-			defer cancel()
-			t.releaseCtx(pctx, p)
-		})
+	t.kickSoon()
+	for {
+		t.mu.Lock()
+		n, changed := len(t.parts), t.changed
+		t.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-changed:
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
-	wg.Wait()
+	t.abandon()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	_ = t.n.c.ZRem(rctx, t.n.keys.members(), t.n.id).Err()
-	if len(held) > 0 {
-		t.n.log.Info("cluster: left; partitions given up", "node", t.n.id, "partitions", len(held))
+	if held > 0 {
+		t.n.log.Info("cluster: left; partitions given up", "node", t.n.id, "partitions", held)
 	}
 }
 
@@ -267,7 +310,7 @@ func (t *term) releaseCtx(ctx context.Context, p *partition) {
 	t.mu.Lock()
 	mine := t.parts[p.p] == p
 	if mine {
-		delete(t.parts, p.p)
+		t.dropLocked(p.p)
 	}
 	t.mu.Unlock()
 	if !mine {
@@ -295,6 +338,8 @@ func (t *term) abandon() {
 	t.mu.Lock()
 	held := slices.Collect(maps.Values(t.parts))
 	t.parts = map[int]*partition{}
+	close(t.changed)
+	t.changed = make(chan struct{})
 	t.mu.Unlock()
 	for _, p := range held {
 		p.stop()
