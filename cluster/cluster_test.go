@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-bots/switchboard/cluster"
@@ -41,7 +42,16 @@ func awaitOwned(t *testing.T, parts int, procs ...*proc) {
 // Events taken by any process are handled once each, each conversation in
 // order and by one instance at a time, while a process joins mid-stream.
 func TestOneOwnerPerConversation(t *testing.T) {
-	addr := startRedis(t)
+	oneOwnerPerConversation(t, single(startRedis(t)))
+}
+
+// The same on a Redis Cluster of three masters: each partition's keys
+// share a hash tag, so its scripts run on one slot.
+func TestOneOwnerPerConversationOnRedisCluster(t *testing.T) {
+	oneOwnerPerConversation(t, startRedisCluster(t))
+}
+
+func oneOwnerPerConversation(t *testing.T, addr func(testing.TB) goredis.UniversalClient) {
 	cfg := cluster.Config{Partitions: 16, Lease: 300 * time.Millisecond}
 	r := newRecord()
 	r.hold = time.Millisecond
@@ -100,8 +110,8 @@ func TestDuplicatesDropped(t *testing.T) {
 	addr := startRedis(t)
 	cfg := cluster.Config{Partitions: 4, Lease: 300 * time.Millisecond}
 	r := newRecord()
-	a := startProc(t, addr, "t", "a", cfg, r)
-	b := startProc(t, addr, "t", "b", cfg, r)
+	a := startProc(t, single(addr), "t", "a", cfg, r)
+	b := startProc(t, single(addr), "t", "b", cfg, r)
 	awaitOwned(t, 4, a, b)
 	ctx := context.Background()
 	for i, p := range []*proc{a, b, a} {
@@ -136,8 +146,8 @@ func TestFailover(t *testing.T) {
 	const lease = 600 * time.Millisecond
 	cfg := cluster.Config{Partitions: 8, Lease: lease}
 	r := newRecord()
-	a := startProc(t, addr, "t", "a", cfg, r)
-	b := startProc(t, addr, "t", "b", cfg, r)
+	a := startProc(t, single(addr), "t", "a", cfg, r)
+	b := startProc(t, single(addr), "t", "b", cfg, r)
 	awaitOwned(t, 8, a, b)
 	if len(a.node.Owned()) == 0 {
 		t.Fatal("a owns no partition")

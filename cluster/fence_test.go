@@ -20,7 +20,7 @@ func TestFencedOwnerCannotAcknowledge(t *testing.T) {
 	// Balancing rounds and renewals happen only when the test moves the
 	// clock: none comes between the lease's loss and the acknowledgement.
 	clk := clocktest.New(time.Now())
-	a := startProc(t, addr, "t", "a", cfg, r, cluster.WithClock(clk))
+	a := startProc(t, single(addr), "t", "a", cfg, r, cluster.WithClock(clk))
 	clk.NextWait(t) // the first round, which only announces a
 	clk.Advance(time.Second)
 	awaitOwned(t, 1, a)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/event"
@@ -146,10 +148,10 @@ type proc struct {
 	stop context.CancelFunc
 }
 
-// startProc starts a process on Redis at addr.
-func startProc(t *testing.T, addr, prefix, name string, cfg cluster.Config, r *record, opts ...cluster.Option) *proc {
+// startProc starts a process on the Redis that redis makes clients of.
+func startProc(t *testing.T, redis func(testing.TB) goredis.UniversalClient, prefix, name string, cfg cluster.Config, r *record, opts ...cluster.Option) *proc {
 	t.Helper()
-	node, err := cluster.New(client(t, addr), prefix, cfg, append([]cluster.Option{cluster.WithID(name)}, opts...)...)
+	node, err := cluster.New(redis(t), prefix, cfg, append([]cluster.Option{cluster.WithID(name)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func (t *term) balance(ctx context.Context) {
 	t.mu.Lock()
 	held := slices.Collect(maps.Values(t.parts))
 	t.mu.Unlock()
-	var gained, lost []int
+	var gained, lost, released []int
 	renewed := t.renew(ctx, held)
 	for _, p := range held {
 		ok, known := renewed[p]
@@ -109,7 +109,6 @@ func (t *term) balance(ctx context.Context) {
 		if leaving {
 			want = nil
 		}
-		var released []int
 		t.mu.Lock()
 		for _, p := range t.parts {
 			if !want[p.p] && !p.releasing {
@@ -138,7 +137,7 @@ func (t *term) balance(ctx context.Context) {
 		slices.Sort(gained)
 		n.log.Info("cluster: partitions gained", "node", n.id, "partitions", gained, "owned", len(t.owned()))
 	}
-	if len(gained) > 0 || len(lost) > 0 {
+	if len(gained) > 0 || len(lost) > 0 || len(released) > 0 {
 		n.count(func(c *Counters) { c.Rebalances++ })
 	}
 }
