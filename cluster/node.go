@@ -38,6 +38,8 @@ type Node struct {
 	attach  chan struct{}            // closed and replaced when a sink attaches; guarded by mu
 	term    *term                    // the membership running, or nil; guarded by mu
 	counter Counters                 // guarded by mu
+	taken   map[int]int64            // times each partition was taken; guarded by mu
+	claimed map[int]int64            // entries claimed per partition; guarded by mu
 }
 
 var _ adapters.Journal = (*Node)(nil)
@@ -93,7 +95,8 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 	}
 	cfg = cfg.withDefaults()
 	return &Node{c: c, cfg: cfg, keys: keys{prefix}, id: o.id, clock: o.clock, log: o.log,
-		block: min(cfg.Lease/3, time.Second), sinks: map[string]adapters.Sink{}, attach: make(chan struct{})}, nil
+		block: min(cfg.Lease/3, time.Second), sinks: map[string]adapters.Sink{}, attach: make(chan struct{}),
+		taken: map[int]int64{}, claimed: map[int]int64{}}, nil
 }
 
 // ID returns the Node's name among the members.

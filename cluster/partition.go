@@ -152,7 +152,7 @@ func (p *partition) readLoop() {
 			continue
 		}
 		if len(msgs) > 0 {
-			n.count(func(c *Counters) { c.Claimed += int64(len(msgs)) })
+			n.count(func(c *Counters) { c.Claimed += int64(len(msgs)); n.claimed[p.p] += int64(len(msgs)) })
 		}
 		if !p.serve(ctx, msgs) {
 			return

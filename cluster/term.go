@@ -224,7 +224,12 @@ func (t *term) acquire(ctx context.Context, now time.Time, free []int) []int {
 		part.start()
 	}
 	if len(gained) > 0 {
-		t.n.count(func(c *Counters) { c.Gained += int64(len(gained)) })
+		t.n.count(func(c *Counters) {
+			c.Gained += int64(len(gained))
+			for _, p := range gained {
+				t.n.taken[p]++
+			}
+		})
 	}
 	return gained
 }

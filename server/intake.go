@@ -96,11 +96,12 @@ func (s *Server) journalOption() adapters.HostOption {
 }
 
 // addIntakeCheck makes readiness wait for the durable intake to hold its
-// share of the partitions, or to know it has none.
+// share of the partitions, or to know it has none, and serves its metrics.
 func (s *Server) addIntakeCheck() {
 	if s.intake == nil {
 		return
 	}
+	s.ops.reg.MustRegister(s.intake.Collector())
 	s.ops.health.AddCheck("intake", func(context.Context) error {
 		ch := s.intake.Ready()
 		if ch == nil {
