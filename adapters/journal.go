@@ -50,9 +50,10 @@ type Sink interface {
 	// Decode turns an event read back from the journal into the type the
 	// adapter made (InboundDecoder), or returns it as it is.
 	Decode(m event.Message) (event.Event, error)
-	// Moved ends the local scope of key, if any, with ReasonMoved: its
-	// conversation is served by another process from now on.
-	Moved(key string, s *scope.Scope)
+	// Moved ends, with ReasonMoved, the live scopes whose key match
+	// accepts: their conversations are served by another process from now
+	// on. match must be quick (see scope.Manager.EndWhere).
+	Moved(match func(key string) bool)
 }
 
 // ErrNotDurable is returned by Journal.Append for a record that cannot
@@ -107,8 +108,8 @@ func (s hostSink) Decode(m event.Message) (event.Event, error) {
 	return m, nil
 }
 
-func (s hostSink) Moved(key string, sc *scope.Scope) {
-	s.m.End(key, protocol{s.h}.Disconnect(sc, ReasonMoved))
+func (s hostSink) Moved(match func(key string) bool) {
+	s.m.EndWhere(match, func(sc *scope.Scope) scope.Final { return protocol{s.h}.Disconnect(sc, ReasonMoved) })
 }
 
 // journaled reports whether the intake appends to a journal.

@@ -101,8 +101,11 @@ func oneOwnerPerConversation(t *testing.T, addr func(testing.TB) goredis.Univers
 			moved++
 		}
 	}
-	t.Logf("%d of %d conversations moved between processes; counters a=%+v b=%+v c=%+v",
-		moved, convs, a.node.Counters(), b.node.Counters(), c.node.Counters())
+	if moved > 0 && r.moved == 0 {
+		t.Errorf("%d conversations moved, but no scope ended with reason moved", moved)
+	}
+	t.Logf("%d of %d conversations moved between processes, %d scopes ended as moved; counters a=%+v b=%+v c=%+v",
+		moved, convs, r.moved, a.node.Counters(), b.node.Counters(), c.node.Counters())
 }
 
 // A platform's retry, taken by another process, is handled once.

@@ -65,6 +65,7 @@ type record struct {
 	seen     map[string][]int // conversation → the numbers handled, in order
 	by       map[string][]string
 	total    int
+	moved    int // scopes ended with adapters.ReasonMoved
 	changed  chan struct{}
 	hold     time.Duration // how long each handler takes
 	gate     chan struct{} // if not nil, each handler waits for a value from it
@@ -83,7 +84,12 @@ func (r *record) app(name string) scope.Application {
 		return scope.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 			m, ok := ev.(msg)
 			if !ok {
-				return nil // a final event
+				if f, final := ev.(scope.Final); final && f.EndReason() == adapters.ReasonMoved {
+					r.mu.Lock()
+					r.moved++
+					r.mu.Unlock()
+				}
+				return nil
 			}
 			if m.Key != s.Key || s.Chat.ID != s.Key {
 				return fmt.Errorf("event of %q in scope %q", m.Key, s.Key)

@@ -51,7 +51,7 @@ func newPartition(t *term, p int, token string, valid time.Time) *partition {
 	return &partition{t: t, p: p, token: token, stream: t.n.keys.stream(p), leaseKey: t.n.keys.lease(p),
 		read: read, stopRead: stopRead, readDone: make(chan struct{}),
 		acking: acking, stopAck: stopAck, ackDone: make(chan struct{}), wake: make(chan struct{}, 1),
-		valid: valid, done: map[string]bool{}, scopes: map[string]map[string]*scope.Scope{}}
+		valid: valid, done: map[string]bool{}}
 }
 
 func (p *partition) start() {
@@ -110,20 +110,15 @@ func (p *partition) drain(ctx context.Context) bool {
 
 // moved ends the local scopes of the partition's conversations.
 func (p *partition) moved() {
-	p.mu.Lock()
-	scopes := p.scopes
-	p.scopes = nil
-	p.mu.Unlock()
-	for adapter, keys := range scopes {
-		p.t.n.mu.Lock()
-		s := p.t.n.sinks[adapter]
-		p.t.n.mu.Unlock()
-		if s == nil {
-			continue
-		}
-		for key, sc := range keys {
-			s.Moved(key, sc)
-		}
+	n := p.t.n
+	n.mu.Lock()
+	sinks := make(map[string]adapters.Sink, len(n.sinks))
+	for name, s := range n.sinks {
+		sinks[name] = s
+	}
+	n.mu.Unlock()
+	for name, s := range sinks {
+		s.Moved(func(key string) bool { return partitionOf(name, key, n.cfg.Partitions) == p.p })
 	}
 }
 
@@ -221,7 +216,7 @@ func (p *partition) serve(ctx context.Context, msgs []goredis.XMessage) bool {
 		if dup[m.ID] {
 			p.t.n.count(func(c *Counters) { c.Duplicates++ })
 			p.t.n.log.Debug("cluster: duplicate dropped", "partition", p.p, "id", m.ID, "platform_id", m.Values[fieldID])
-			p.track(m.ID, "", "", nil)
+			p.track(m.ID)
 			p.handled(m.ID)
 			continue
 		}
@@ -297,13 +292,13 @@ func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
 	if err != nil {
 		n.log.Error("cluster: entry cannot be served; dropped", "partition", p.p, "id", m.ID, "err", err)
 		n.count(func(c *Counters) { c.Dropped++ })
-		p.track(m.ID, "", "", nil)
+		p.track(m.ID)
 		p.handled(m.ID)
 		return true
 	}
-	sc := p.track(m.ID, e.adapter, e.key, &e.facts)
+	p.track(m.ID)
 	for {
-		err = sink.Deliver(ctx, e.key, ev, func() *scope.Scope { return sc }, p.ackFor(m.ID))
+		err = sink.Deliver(ctx, e.key, ev, func() *scope.Scope { return e.facts.scope(e.key) }, p.ackFor(m.ID))
 		if !errors.Is(err, scope.ErrTooManyScopes) {
 			break
 		}
@@ -325,28 +320,13 @@ func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
 	return true
 }
 
-// track records that entry id is handed over, and returns the scope of its
-// conversation (made once per conversation from facts, for Moved).
-func (p *partition) track(id, adapter, key string, f *facts) *scope.Scope {
+// track records that entry id is handed over.
+func (p *partition) track(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.order = append(p.order, id)
 	p.lastRead = id
 	p.busy++
-	if f == nil {
-		return nil
-	}
-	keys := p.scopes[adapter]
-	if keys == nil {
-		keys = map[string]*scope.Scope{}
-		p.scopes[adapter] = keys
-	}
-	sc := keys[key]
-	if sc == nil {
-		sc = f.scope(key)
-		keys[key] = sc
-	}
-	return sc
 }
 
 // untrack undoes the busy count of an entry that was not delivered: it
