@@ -76,17 +76,20 @@ type Unique interface {
 // InboundDecoder is implemented by adapters whose inbound events may be
 // served by another process: DecodeInbound turns the generic form of one
 // of its events back into the type it made, so that bots see the same
-// types (event.ChatMessage, ...) wherever the event was taken. Without it
-// the event reaches the application as an event.Message.
+// types (event.ChatMessage, ...) wherever the event was taken. It is how an
+// adapter opts in to a Journal: the events of an adapter without it (a
+// terminal, a worker's layer channels) are served by the process that
+// took them.
 type InboundDecoder interface {
 	DecodeInbound(m event.Message) (event.Event, error)
 }
 
-// WithJournal makes the Host's intake durable on j (see Journal), for
-// every conversation except connection-bound ones: scopes of an adapter
-// whose ScopeConfig sets NoEvict, and events given to DeliverInline, stay
-// in the process that holds the connection. Default: none (events are
-// acknowledged once handled in this process).
+// WithJournal makes the Host's intake durable on j (see Journal), if its
+// adapter is an InboundDecoder, for every conversation except
+// connection-bound ones: scopes of an adapter whose ScopeConfig sets
+// NoEvict, and events given to DeliverInline, stay in the process that
+// holds the connection. Default: none (events are acknowledged once
+// handled in this process).
 func WithJournal(j Journal) HostOption { return func(o *hostOptions) { o.journal = j } }
 
 // hostSink is a Host's Sink.
@@ -114,7 +117,8 @@ func (s hostSink) Moved(match func(key string) bool) {
 
 // journaled reports whether the intake appends to a journal.
 func (in *Intake) journaled() bool {
-	return in.h.opts.journal != nil && !in.h.opts.scopes.NoEvict
+	_, portable := in.h.a.(InboundDecoder)
+	return in.h.opts.journal != nil && portable && !in.h.opts.scopes.NoEvict
 }
 
 // append appends ev to the Host's journal and acknowledges it; it reports

@@ -3,7 +3,9 @@
 //
 // An adapter's Host with a Node as its Journal (adapters.WithJournal)
 // appends every inbound event to a Redis Stream before the adapter
-// acknowledges it to its platform: the partition of an event is the hash
+// acknowledges it to its platform, if the adapter opts in by being an
+// adapters.InboundDecoder (Telegram and Slack do; a terminal, a worker's
+// layer channels and WebSocket connections stay local): the partition of an event is the hash
 // of its adapter's name and conversation key, modulo Config.Partitions,
 // and each partition's keys share a hash tag, so that on Redis Cluster a
 // partition lives on one slot. Any process may take a platform's traffic
