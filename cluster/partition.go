@@ -132,7 +132,7 @@ func (p *partition) readLoop() {
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		if ctx.Err() == nil {
 			n.log.Error("cluster: cannot create the partition's group", "partition", p.p, "err", err)
-			go p.t.lose(p, "its stream cannot be read")
+			p.t.bg.Go(func() { p.t.lose(p, "its stream cannot be read") })
 		}
 		return
 	}
@@ -205,7 +205,7 @@ func (p *partition) serve(ctx context.Context, msgs []goredis.XMessage) bool {
 			break
 		}
 		if errors.Is(err, errFenced) {
-			go p.t.lose(p, "its duplicate check was fenced out: another process holds the lease")
+			p.t.bg.Go(func() { p.t.lose(p, "its duplicate check was fenced out: another process holds the lease") })
 			return false
 		}
 		if !p.pause(ctx, "duplicate check", err) {
@@ -275,7 +275,7 @@ func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
 	}
 	if p.expired(n.clock.Now()) {
 		// The lease may have expired unseen (a pause): act no more.
-		go p.t.lose(p, "its lease's term ended before it was renewed")
+		p.t.bg.Go(func() { p.t.lose(p, "its lease's term ended before it was renewed") })
 		return false
 	}
 	e, err := decode(m.ID, m.Values)
@@ -388,7 +388,7 @@ func (p *partition) ackLoop() {
 		case <-time.After(ackLinger): // batching, not lease timing
 		}
 		if err := p.flush(p.acking, false); errors.Is(err, errFenced) {
-			go p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease")
+			p.t.bg.Go(func() { p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease") })
 			return
 		}
 	}

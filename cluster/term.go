@@ -22,7 +22,8 @@ type term struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	kick chan struct{} // makes the loop balance at once
+	kick chan struct{}  // makes the loop balance at once
+	bg   sync.WaitGroup // releases and losses under way
 
 	mu      sync.Mutex
 	parts   map[int]*partition // owned, including those being released; guarded by mu
@@ -114,7 +115,7 @@ func (t *term) balance(ctx context.Context) {
 			if !want[p.p] && !p.releasing {
 				p.releasing = true
 				released = append(released, p.p)
-				go t.release(p)
+				t.bg.Go(func() { t.release(p) })
 			}
 		}
 		var free []int
@@ -348,4 +349,5 @@ func (t *term) abandon() {
 	for _, p := range held {
 		p.stop()
 	}
+	t.bg.Wait()
 }
