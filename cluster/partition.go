@@ -313,7 +313,10 @@ func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
 	if err != nil {
 		p.untrack()
 		if ctx.Err() == nil {
+			// Give the partition up rather than hold it unread: its next
+			// owner, perhaps this process again, claims the entry.
 			n.log.Warn("cluster: entry not delivered; it stays pending", "partition", p.p, "id", m.ID, "err", err)
+			p.t.bg.Go(func() { p.t.lose(p, "an entry could not be delivered") })
 		}
 		return false
 	}
