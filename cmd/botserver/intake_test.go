@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,20 +27,40 @@ import (
 // first answers come in order, and duplicates stay within what was in
 // flight.
 func TestIntakeThreeProcessesWebhookSurvivesSIGKILL(t *testing.T) {
+	intakeSurvivesSIGKILL(t, "{url: \"redis://127.0.0.1:6379/0\"}", goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"}))
+}
+
+// The same on a Redis Cluster of three masters.
+func TestIntakeThreeProcessesOnRedisCluster(t *testing.T) {
+	addrs := startRedisCluster(t)
+	intakeSurvivesSIGKILL(t, fmt.Sprintf("{mode: cluster, cluster: {addrs: [%s]}}", strings.Join(addrs, ", ")),
+		goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs}))
+}
+
+// intakeSurvivesSIGKILL runs the test on the Redis that redisYAML (the
+// layer's redis section) names and rdb reaches.
+func intakeSurvivesSIGKILL(t *testing.T, redisYAML string, rdb goredis.UniversalClient) {
 	const chats, perChat = 60, 10
 	tg := telegramtest.New(t, telegramtest.WithFloodControl(), telegramtest.WithWebhookRetry(50*time.Millisecond))
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "sbintake" + hex.EncodeToString(b)
-	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("no Redis at 127.0.0.1:6379: %v", err)
+		t.Fatalf("no Redis: %v", err)
 	}
 	t.Cleanup(func() {
+		// Delete the test's keys, wherever they live.
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		del := func(ctx context.Context, c *goredis.Client) error {
+			for it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator(); it.Next(ctx); {
+				c.Del(ctx, it.Val())
+			}
+			return nil
+		}
+		if cc, ok := rdb.(*goredis.ClusterClient); ok {
+			_ = cc.ForEachMaster(ctx, del)
+		} else {
+			_ = del(ctx, rdb.(*goredis.Client))
 		}
 		_ = rdb.Close()
 	})
@@ -55,7 +77,7 @@ func TestIntakeThreeProcessesWebhookSurvivesSIGKILL(t *testing.T) {
 		return writeConfig(t, fmt.Sprintf(`
 layer:
   backend: redis
-  redis: {prefix: %s}
+  redis: %s
   intake: {enabled: true, partitions: 16, lease: 1s}
 telegram:
   token: %q
@@ -64,7 +86,7 @@ telegram:
   webhook: {url: "%s/telegram", listen: %q, secret_token: intake-secret, max_connections: 40}
 routes:
   telegram: {bot: echo}
-`, prefix, tg.Token(), tg.Endpoint(), proxy.URL, listen))
+`, strings.Replace(redisYAML, "{", "{prefix: "+prefix+", ", 1), tg.Token(), tg.Endpoint(), proxy.URL, listen))
 	}
 	cfgs := []string{config(addrs[0]), config(addrs[1]), config(addrs[2])}
 	procs := []*proc{startBotserver(t, false, "-config", cfgs[0]),
@@ -148,4 +170,67 @@ func answered(tg *telegramtest.Server) []string {
 		}
 	}
 	return out
+}
+
+// startRedisCluster starts a Redis Cluster of three masters without
+// replicas, each a redis-server of the test's own holding a third of the
+// slots, and returns their addresses.
+func startRedisCluster(t *testing.T) []string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skipf("redis-server is not installed (apt-get install -y redis-server): %v", err)
+	}
+	ctx := context.Background()
+	var addrs, buses []string
+	for range 3 {
+		addr, bus := freeAddr(t), freeAddr(t)
+		_, port, _ := net.SplitHostPort(addr)
+		_, busPort, _ := net.SplitHostPort(bus)
+		cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", t.TempDir(),
+			"--save", "", "--appendonly", "no", "--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes.conf", "--cluster-port", busPort)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		addrs, buses = append(addrs, addr), append(buses, busPort)
+	}
+	const slots = 16384
+	for i, addr := range addrs {
+		c := goredis.NewClient(&goredis.Options{Addr: addr})
+		err := c.Ping(ctx).Err()
+		for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); err = c.Ping(ctx).Err() {
+			time.Sleep(10 * time.Millisecond) // a server that is starting
+		}
+		if err == nil {
+			err = c.Do(ctx, "cluster", "set-config-epoch", i+1).Err()
+		}
+		if err == nil {
+			err = c.ClusterAddSlotsRange(ctx, i*slots/3, (i+1)*slots/3-1).Err()
+		}
+		if err == nil && i > 0 {
+			host, port, _ := net.SplitHostPort(addrs[0])
+			err = c.Do(ctx, "cluster", "meet", host, port, buses[0]).Err()
+		}
+		_ = c.Close()
+		if err != nil {
+			t.Fatalf("building the cluster at %s: %v", addr, err)
+		}
+	}
+	for _, addr := range addrs {
+		c := goredis.NewClient(&goredis.Options{Addr: addr})
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			info, err := c.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster not ok on %s: %v", addr, err)
+			}
+			time.Sleep(20 * time.Millisecond) // the nodes gossip on their own time
+		}
+		_ = c.Close()
+	}
+	return addrs
 }
