@@ -18,6 +18,7 @@ type Intake struct {
 	m      *scope.Manager
 	grace  context.Context
 	report Report
+	chains chains // TryDeliver's appends under way, per conversation
 }
 
 // Deliver hands ev to the conversation filed under key, starting a scope
@@ -48,13 +49,15 @@ func (in *Intake) Deliver(ctx context.Context, key string, ev event.Event, newSc
 
 // TryDeliver is Deliver that never waits: it fails with
 // scope.ErrInboxFull while the conversation's inbox is full. With a
-// Journal it appends as Deliver does, waiting for the journal no longer
-// than the Host's grace.
+// Journal it returns at once and appends in the background, each
+// conversation's events in the order they were given, so that one
+// adapter goroutine feeding many conversations (a poller) is not held up
+// by a round trip per event: ack then says whether ev was appended (nil)
+// or not (an error wrapping scope.ErrNotHandled).
 func (in *Intake) TryDeliver(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
 	if in.journaled() {
-		if done, err := in.append(in.grace, key, ev, newScope, ack); done {
-			return err
-		}
+		in.appendLater(key, ev, newScope, ack)
+		return nil
 	}
 	return in.m.TryDeliver(key, ev, newScope, ack)
 }

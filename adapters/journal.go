@@ -3,6 +3,8 @@ package adapters
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -141,4 +143,46 @@ func (in *Intake) append(ctx context.Context, key string, ev event.Event, newSco
 		ack(nil)
 	}
 	return true, nil
+}
+
+// chains orders the background appends of each conversation: an append
+// starts once the previous one of its conversation is done.
+type chains struct {
+	mu   sync.Mutex
+	tail map[string]chan struct{} // the last append of each conversation under way
+}
+
+// appendLater appends ev in the background, after the appends of its
+// conversation already under way, and tells ack how it went; an event
+// that cannot travel is delivered here, as TryDeliver would.
+func (in *Intake) appendLater(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) {
+	c := &in.chains
+	c.mu.Lock()
+	if c.tail == nil {
+		c.tail = map[string]chan struct{}{}
+	}
+	prev, done := c.tail[key], make(chan struct{})
+	c.tail[key] = done
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			if c.tail[key] == done {
+				delete(c.tail, key)
+			}
+			c.mu.Unlock()
+			close(done)
+		}()
+		if prev != nil {
+			<-prev
+		}
+		journaled, err := in.append(in.grace, key, ev, newScope, ack)
+		if !journaled {
+			// Served here: wait for room, as the adapter would have.
+			err = in.m.DeliverAck(in.grace, key, ev, newScope, ack)
+		}
+		if err != nil && ack != nil {
+			ack(fmt.Errorf("%w: %w", scope.ErrNotHandled, err))
+		}
+	}()
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // journal is a Journal in memory: it keeps what is appended and hands it
@@ -145,5 +146,61 @@ func TestJournalFailureIsNotAcknowledged(t *testing.T) {
 	err := in.Deliver(context.Background(), "k", note{"hi"}, newScope, func(error) { t.Error("acknowledged") })
 	if err == nil || err.Error() != "redis down" {
 		t.Fatalf("Deliver: %v, want the journal's error", err)
+	}
+}
+
+// slowJournal holds each append until the test releases it.
+type slowJournal struct {
+	*journal
+	release chan struct{}
+}
+
+func (j slowJournal) Append(ctx context.Context, r adapters.Record) error {
+	<-j.release
+	return j.journal.Append(ctx, r)
+}
+
+// TryDeliver appends in the background, each conversation in order, and
+// acknowledges once appended; a failed append is not acknowledged.
+func TestTryDeliverAppendsInOrder(t *testing.T) {
+	j := slowJournal{journal: newJournal(), release: make(chan struct{})}
+	f := newFake()
+	h := adapters.NewHost(portable{f}, quiet(), adapters.WithJournal(j))
+	run(t, context.Background(), h, newApp(nil))
+	in := recv(t, f.intake)
+	acked := make(chan string, 3)
+	for _, text := range []string{"1", "2", "3"} {
+		if err := in.TryDeliver("k", note{text}, newScope, func(err error) {
+			if err != nil {
+				t.Errorf("ack of %s: %v", text, err)
+			}
+			acked <- text
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case a := <-acked:
+		t.Fatalf("%s acknowledged before it was appended", a)
+	default:
+	}
+	for _, want := range []string{"1", "2", "3"} {
+		j.release <- struct{}{}
+		if got := recv(t, j.appended).Event.(note).Text; got != want {
+			t.Fatalf("appended %s, want %s", got, want)
+		}
+		if got := recv(t, acked); got != want {
+			t.Fatalf("acknowledged %s, want %s", got, want)
+		}
+	}
+
+	j.journal.refuse = errors.New("redis down")
+	failed := make(chan error, 1)
+	if err := in.TryDeliver("k", note{"4"}, newScope, func(err error) { failed <- err }); err != nil {
+		t.Fatal(err)
+	}
+	j.release <- struct{}{}
+	if err := recv(t, failed); !errors.Is(err, scope.ErrNotHandled) {
+		t.Fatalf("ack %v, want ErrNotHandled", err)
 	}
 }
