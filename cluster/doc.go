@@ -30,9 +30,11 @@
 // scopes of its conversations end with adapters.ReasonMoved.
 //
 // Events that carry a platform id (adapters.Unique: Telegram's update_id,
-// Slack's event_id) are appended once per id within Config.DedupeTTL,
-// cluster-wide, with a key per id set NX in the same script as the
-// append.
+// Slack's event_id) are handled once per id within Config.DedupeTTL,
+// cluster-wide: the owner marks each id of a batch it read with SET NX in
+// one script (checking its lease's token first), the mark naming the entry
+// that set it, and drops an entry whose id another entry marked; an entry
+// read again after its owner died is not its own duplicate.
 //
 // What travels with an entry: the adapter's name, the conversation key,
 // the public facts of the scope.Scope that the adapter built (type, user,
