@@ -57,12 +57,13 @@ var _ Runner = (*Host)(nil)
 type HostOption func(*hostOptions)
 
 type hostOptions struct {
-	scopes scope.Config
-	log    *slog.Logger
-	obs    Observer
-	layer  layer.Layer
-	clock  scope.Clock
-	bodies *BodyBudget
+	scopes  scope.Config
+	log     *slog.Logger
+	obs     Observer
+	layer   layer.Layer
+	clock   scope.Clock
+	bodies  *BodyBudget
+	journal Journal
 }
 
 // WithScopes bounds and times the adapter's conversations. Default: the
@@ -248,7 +249,15 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 		_ = m.Close()
 	})
 	in := &Intake{h: h, m: m, grace: grace, report: NewReport(h.opts.obs, h.Name())}
+	detach := func(context.Context) {}
+	if h.opts.journal != nil {
+		detach = h.opts.journal.Attach(h.Name(), hostSink{h: h, m: m})
+	}
 	serveErr := h.a.Serve(serveCtx, in)
+	// The journal stops handing this process records before the manager
+	// stops, and waits for those it handed over (a cancelled ctx ends
+	// that wait at once), so that they are handled rather than redone.
+	detach(ctx)
 	close(h.served)
 	stopIn()
 	hardStopped := !stopHard()

@@ -18,6 +18,7 @@ type Intake struct {
 	m      *scope.Manager
 	grace  context.Context
 	report Report
+	chains chains // TryDeliver's appends under way, per conversation
 }
 
 // Deliver hands ev to the conversation filed under key, starting a scope
@@ -33,13 +34,31 @@ type Intake struct {
 // acknowledged, so that the platform sends it again. In one process that
 // is once ev's handler returned. ack is called only if Deliver returns
 // nil; it runs on the conversation's goroutine and must not block.
+//
+// With a Journal (WithJournal), safe means appended: Deliver appends ev,
+// calls ack(nil) before it returns, and the process owning the
+// conversation handles ev; newScope is then called on every Deliver.
 func (in *Intake) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	if in.journaled() {
+		if done, err := in.append(ctx, key, ev, newScope, ack); done {
+			return err
+		}
+	}
 	return in.m.DeliverAck(ctx, key, ev, newScope, ack)
 }
 
 // TryDeliver is Deliver that never waits: it fails with
-// scope.ErrInboxFull while the conversation's inbox is full.
+// scope.ErrInboxFull while the conversation's inbox is full. With a
+// Journal it returns at once and appends in the background, each
+// conversation's events in the order they were given, so that one
+// adapter goroutine feeding many conversations (a poller) is not held up
+// by a round trip per event: ack then says whether ev was appended (nil)
+// or not (an error wrapping scope.ErrNotHandled).
 func (in *Intake) TryDeliver(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	if in.journaled() {
+		in.appendLater(key, ev, newScope, ack)
+		return nil
+	}
 	return in.m.TryDeliver(key, ev, newScope, ack)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/ops/logs"
@@ -101,6 +102,10 @@ type LayerConfig struct {
 	// Redis says where Redis is, with backend: redis. Its own capacity
 	// and expiry keys are ignored: the ones above apply.
 	Redis redis.Config `yaml:"redis"`
+	// Intake, with backend: redis and enabled: true, makes the processes
+	// on that Redis serve as one: a durable intake with one owner per
+	// conversation (package cluster).
+	Intake cluster.Config `yaml:"intake"`
 }
 
 // redisConfig is the Redis layer's config with the layer section's sizes.
@@ -208,6 +213,7 @@ func (c *Config) Validate(reg *Registry) error {
 		add("layer", fmt.Errorf("layer.backend must be memory or redis, got %q", c.Layer.Backend))
 	}
 	add("layer", c.Layer.Config.Validate())
+	add("layer", c.validateIntake())
 	errs = append(errs, c.fieldErrors("scopes", c.Scopes.Validate())...)
 	if c.Ops.SlowHandler < 0 {
 		add("ops", fmt.Errorf("ops.slow_handler must not be negative"))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
@@ -56,6 +57,7 @@ type Server struct {
 	starts      chan *adapters.Host // Reload hands Run the hosts it built
 	runDone     chan struct{}       // closed when Run returns
 	st          statusParts         // the status page on the ops listener
+	intake      *cluster.Node       // the durable intake (layer.intake), or nil
 
 	stopOnce sync.Once
 }
@@ -137,6 +139,10 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 		return nil, sortErrors(errs)
 	}
 	l := opsrv.metrics.Layer()(backend)
+	var intakeErr error
+	if s.intake, l, intakeErr = newIntake(cfg, l, o.log); intakeErr != nil && len(errs) == 0 {
+		errs = append(errs, cfg.errorAt("layer", intakeErr)) // else Validate said why already
+	}
 	s.layer = l
 	routes, bots, err := s.buildRoutes(cfg, nil)
 	if err != nil {
@@ -185,6 +191,7 @@ func (s *Server) addChecks(backend layer.Layer) {
 		probe := &layerProbe{l: backend, ping: p.Ping}
 		s.ops.health.AddCheck("layer", probe.check)
 	}
+	s.addIntakeCheck()
 }
 
 // addAdapterChecks adds the readiness checks of the adapter named name.
@@ -311,6 +318,7 @@ func (s *Server) newHost(c *Config, name string, sec *AdapterSection) (*adapters
 		adapters.WithPushes(s.layer),
 		adapters.WithObserver(s.ops.metrics),
 		adapters.WithBodyBudget(s.bodies),
+		s.journalOption(),
 	)
 	return h, protocols(a, sec.Kind), cmp.Or(sc.MaxScopes, scope.DefaultMaxScopes), nil
 }

@@ -1,0 +1,53 @@
+// Package cluster makes several processes on one Redis serve as one: a
+// durable intake, partitioned, with one owner per partition.
+//
+// An adapter's Host with a Node as its Journal (adapters.WithJournal)
+// appends every inbound event to a Redis Stream before the adapter
+// acknowledges it to its platform, if the adapter opts in by being an
+// adapters.InboundDecoder (Telegram and Slack do; a terminal, a worker's
+// layer channels and WebSocket connections stay local): the partition of an event is the hash
+// of its adapter's name and conversation key, modulo Config.Partitions,
+// and each partition's keys share a hash tag, so that on Redis Cluster a
+// partition lives on one slot. Any process may take a platform's traffic
+// (a webhook behind a load balancer, a Slack socket per process, the one
+// Telegram poller).
+//
+// Each partition has one owner at a time among the live Nodes: a Node
+// announces itself in a set of members, every Node computes the same
+// assignment of partitions to the members it sees (rendezvous hashing,
+// so a join or a leave moves only the partitions it must), and takes the
+// partitions assigned to it through a lease in Redis (SET NX PX) which it
+// renews every third of Config.Lease. A lease's value is a token unique to
+// its term; every acknowledgement (XACK) and every trim of a partition's
+// stream runs in one Lua script that first checks the token, so a Node
+// that lost its lease (a long pause, a network split) cannot act on the
+// partition any more. The owner reads its partition with a consumer
+// group, first claiming (XAUTOCLAIM) what a previous owner left pending,
+// hands each entry to its Host's scope manager, so that each conversation
+// is served by one instance, in order, and acknowledges the entry once
+// its handler returned. A partition a Node gives up for a rebalance is
+// released only once what it handed over was handled, and the local
+// scopes of its conversations end with adapters.ReasonMoved.
+//
+// Events that carry a platform id (adapters.Unique: Telegram's update_id,
+// Slack's event_id) are handled once per id within Config.DedupeTTL,
+// cluster-wide: the owner marks each id of a batch it read with SET NX in
+// one script (checking its lease's token first), the mark naming the entry
+// that set it, and drops an entry whose id another entry marked; an entry
+// read again after its owner died is not its own duplicate.
+//
+// What travels with an entry: the adapter's name, the conversation key,
+// the public facts of the scope.Scope that the adapter built (type, user,
+// bot, chat, thread, team, path, headers, ...) and the event in the
+// event package's MessagePack form, which the owner turns back into the
+// adapter's own type through adapters.InboundDecoder. The adapter's own
+// per-scope value (scope.Scope.SetAdapterValue) travels when it is a
+// plain value (a string, []byte, bool, int64 or float64, as the IRC
+// adapter's reply target is); a scope holding anything else is served by
+// the process that took it, as connection-bound scopes are (adapters with
+// scope.Config.NoEvict, Intake.DeliverInline): a WebSocket stays with its
+// connection.
+//
+// Outbound calls are made by the owner's own adapter instance: every
+// process runs the same configuration.
+package cluster

@@ -1,0 +1,472 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// partition is one partition a Node owns, for one lease term: a reader
+// that hands its entries to the Hosts' scope managers, and an acker that
+// acknowledges them, in batches, once handled.
+type partition struct {
+	t                *term
+	p                int
+	token            string
+	stream, leaseKey string
+	releasing        bool // guarded by t.mu
+
+	read     context.Context // ends when reading must stop
+	stopRead context.CancelFunc
+	readDone chan struct{}
+	acking   context.Context // ends when acknowledging must stop
+	stopAck  context.CancelFunc
+	ackDone  chan struct{}
+	wake     chan struct{} // tells the acker there is work
+
+	mu        sync.Mutex
+	valid     time.Time       // when the lease's term ends, as last renewed
+	order     []string        // ids handed over and not yet trimmed past, in stream order
+	done      map[string]bool // ids of order that were handled
+	acks      []string        // handled ids not yet acknowledged
+	busy      int             // entries handed over whose handler has not returned
+	idle      chan struct{}   // closed when busy drops to 0; nil unless someone waits
+	lastRead  string          // the last id handed over
+	trimmed   string          // the lowest id kept by the last trim
+	untrimmed int             // entries handled since the last trim
+	scopes    map[string]map[string]*scope.Scope
+}
+
+func newPartition(t *term, p int, token string, valid time.Time) *partition {
+	read, stopRead := context.WithCancel(t.ctx)
+	acking, stopAck := context.WithCancel(context.Background())
+	return &partition{t: t, p: p, token: token, stream: t.n.keys.stream(p), leaseKey: t.n.keys.lease(p),
+		read: read, stopRead: stopRead, readDone: make(chan struct{}),
+		acking: acking, stopAck: stopAck, ackDone: make(chan struct{}), wake: make(chan struct{}, 1),
+		valid: valid, done: map[string]bool{}}
+}
+
+func (p *partition) start() {
+	go p.readLoop()
+	go p.ackLoop()
+}
+
+func (p *partition) setValid(t time.Time) {
+	p.mu.Lock()
+	p.valid = t
+	p.mu.Unlock()
+}
+
+func (p *partition) validUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.valid
+}
+
+func (p *partition) expired(now time.Time) bool { return !now.Before(p.validUntil()) }
+
+// stop ends reading and acknowledging at once.
+func (p *partition) stop() {
+	p.stopRead()
+	p.stopAck()
+	<-p.readDone
+	<-p.ackDone
+}
+
+// drain stops reading, waits until ctx ends for what was handed over to be
+// handled, acknowledges it, and reports whether all of it was.
+func (p *partition) drain(ctx context.Context) bool {
+	p.stopRead()
+	<-p.readDone
+	p.mu.Lock()
+	for p.busy > 0 {
+		if p.idle == nil {
+			p.idle = make(chan struct{})
+		}
+		idle := p.idle
+		p.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			p.stopAck()
+			<-p.ackDone
+			return false
+		}
+		p.mu.Lock()
+	}
+	p.mu.Unlock()
+	p.stopAck()
+	<-p.ackDone
+	return p.flush(ctx, true) == nil
+}
+
+// moved ends the local scopes of the partition's conversations.
+func (p *partition) moved() {
+	n := p.t.n
+	n.mu.Lock()
+	sinks := make(map[string]adapters.Sink, len(n.sinks))
+	for name, s := range n.sinks {
+		sinks[name] = s
+	}
+	n.mu.Unlock()
+	for name, s := range sinks {
+		s.Moved(func(key string) bool { return partitionOf(name, key, n.cfg.Partitions) == p.p })
+	}
+}
+
+// readLoop hands the partition's entries over: first those a previous
+// owner left pending, then new ones, until reading stops.
+func (p *partition) readLoop() {
+	defer close(p.readDone)
+	n := p.t.n
+	ctx := p.read
+	err := n.c.XGroupCreateMkStream(ctx, p.stream, group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		if ctx.Err() == nil {
+			n.log.Error("cluster: cannot create the partition's group", "partition", p.p, "err", err)
+			p.t.bg.Go(func() { p.t.lose(p, "its stream cannot be read") })
+		}
+		return
+	}
+	start := "0-0"
+	for {
+		msgs, next, err := n.c.XAutoClaim(ctx, &goredis.XAutoClaimArgs{Stream: p.stream, Group: group,
+			Consumer: n.id, Start: start, Count: int64(n.cfg.Batch)}).Result()
+		if err != nil {
+			if !p.pause(ctx, "claim", err) {
+				return
+			}
+			continue
+		}
+		if len(msgs) > 0 {
+			n.count(func(c *Counters) { c.Claimed += int64(len(msgs)); n.claimed[p.p] += int64(len(msgs)) })
+		}
+		if !p.serve(ctx, msgs) {
+			return
+		}
+		if next == "0-0" || next == "" {
+			break
+		}
+		start = next
+	}
+	for ctx.Err() == nil {
+		res, err := n.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: group, Consumer: n.id,
+			Streams: []string{p.stream, ">"}, Count: int64(n.cfg.Batch), Block: n.block}).Result()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if err != nil {
+			if !p.pause(ctx, "read", err) {
+				return
+			}
+			continue
+		}
+		for _, s := range res {
+			if !p.serve(ctx, s.Messages) {
+				return
+			}
+		}
+	}
+}
+
+// pause waits a moment after a failed read, and reports whether reading
+// goes on.
+func (p *partition) pause(ctx context.Context, op string, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	p.t.n.log.Warn("cluster: partition "+op+" failed; retrying", "partition", p.p, "err", err)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(p.t.n.block): // a retry's pause, not lease timing
+		return true
+	}
+}
+
+// serve hands a batch of entries over, dropping the duplicates, and
+// reports whether reading goes on.
+func (p *partition) serve(ctx context.Context, msgs []goredis.XMessage) bool {
+	if len(msgs) == 0 {
+		return true
+	}
+	var dup map[string]bool
+	for {
+		var err error
+		if dup, err = p.duplicates(ctx, msgs); err == nil {
+			break
+		}
+		if errors.Is(err, errFenced) {
+			p.t.bg.Go(func() { p.t.lose(p, "its duplicate check was fenced out: another process holds the lease") })
+			return false
+		}
+		if !p.pause(ctx, "duplicate check", err) {
+			return false
+		}
+	}
+	for _, m := range msgs {
+		if dup[m.ID] {
+			p.t.n.count(func(c *Counters) { c.Duplicates++ })
+			p.t.n.log.Debug("cluster: duplicate dropped", "partition", p.p, "id", m.ID, "platform_id", m.Values[fieldID])
+			p.track(m.ID)
+			p.handled(m.ID)
+			continue
+		}
+		if !p.handOver(ctx, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// duplicates marks the platform ids of msgs as seen, and returns the
+// entries whose id another entry carried.
+func (p *partition) duplicates(ctx context.Context, msgs []goredis.XMessage) (map[string]bool, error) {
+	n := p.t.n
+	keys := []string{p.leaseKey}
+	args := []any{p.token, ms(n.cfg.DedupeTTL)}
+	var ids []string
+	for _, m := range msgs {
+		id, _ := m.Values[fieldID].(string)
+		adapter, _ := m.Values[fieldAdapter].(string)
+		if id == "" {
+			continue
+		}
+		keys = append(keys, n.keys.seen(p.p, adapter, id))
+		args = append(args, m.ID)
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	v, err := seenScript.Run(ctx, n.c, keys, args...).Result()
+	if err != nil {
+		return nil, err
+	}
+	flags, ok := v.([]any)
+	if !ok {
+		return nil, errFenced
+	}
+	dup := map[string]bool{}
+	for i, f := range flags {
+		if f, _ := f.(int64); f == 1 && i < len(ids) {
+			dup[ids[i]] = true
+		}
+	}
+	return dup, nil
+}
+
+// handOver gives entry m to its adapter's scope manager, and reports
+// whether reading goes on.
+func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
+	n := p.t.n
+	if ctx.Err() != nil {
+		// Stopped while the read was under way: the entry stays pending,
+		// for the partition's next term.
+		return false
+	}
+	if p.expired(n.clock.Now()) {
+		// The lease may have expired unseen (a pause): act no more.
+		p.t.bg.Go(func() { p.t.lose(p, "its lease's term ended before it was renewed") })
+		return false
+	}
+	e, err := decode(m.ID, m.Values)
+	var sink adapters.Sink
+	if err == nil {
+		if sink, err = n.sink(ctx, e.adapter); ctx.Err() != nil {
+			return false
+		}
+	}
+	var ev event.Event
+	if err == nil {
+		ev, err = sink.Decode(e.ev)
+	}
+	if err != nil {
+		n.log.Error("cluster: entry cannot be served; dropped", "partition", p.p, "id", m.ID, "err", err)
+		n.count(func(c *Counters) { c.Dropped++ })
+		p.track(m.ID)
+		p.handled(m.ID)
+		return true
+	}
+	p.track(m.ID)
+	for {
+		err = sink.Deliver(ctx, e.key, ev, func() *scope.Scope { return e.facts.scope(e.key) }, p.ackFor(m.ID))
+		if !errors.Is(err, scope.ErrTooManyScopes) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(10 * time.Millisecond): // room for a scope, not lease timing
+			continue
+		}
+		break
+	}
+	if err != nil {
+		p.untrack()
+		if ctx.Err() == nil {
+			// Give the partition up rather than hold it unread: its next
+			// owner, perhaps this process again, claims the entry.
+			n.log.Warn("cluster: entry not delivered; it stays pending", "partition", p.p, "id", m.ID, "err", err)
+			p.t.bg.Go(func() { p.t.lose(p, "an entry could not be delivered") })
+		}
+		return false
+	}
+	return true
+}
+
+// track records that entry id is handed over.
+func (p *partition) track(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.order = append(p.order, id)
+	p.lastRead = id
+	p.busy++
+}
+
+// untrack undoes the busy count of an entry that was not delivered: it
+// stays pending, and in order, so that no trim passes it.
+func (p *partition) untrack() {
+	p.mu.Lock()
+	p.doneLocked()
+	p.mu.Unlock()
+}
+
+func (p *partition) doneLocked() {
+	p.busy--
+	if p.busy == 0 && p.idle != nil {
+		close(p.idle)
+		p.idle = nil
+	}
+}
+
+// ackFor returns the scope.Ack of entry id: handled ids are acknowledged;
+// one that was not handled stays pending, for the next owner.
+func (p *partition) ackFor(id string) scope.Ack {
+	return func(err error) {
+		if err != nil {
+			p.untrack()
+			return
+		}
+		p.handled(id)
+	}
+}
+
+// handled queues id's acknowledgement. It never blocks.
+func (p *partition) handled(id string) {
+	p.mu.Lock()
+	p.done[id] = true
+	p.acks = append(p.acks, id)
+	p.doneLocked()
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ackLoop acknowledges handled entries in batches until acknowledging
+// stops.
+func (p *partition) ackLoop() {
+	defer close(p.ackDone)
+	for {
+		select {
+		case <-p.acking.Done():
+			return
+		case <-p.wake:
+		}
+		// Linger a moment, so that one script acknowledges what the
+		// partition's conversations handle meanwhile.
+		select {
+		case <-p.acking.Done():
+			return
+		case <-time.After(ackLinger): // batching, not lease timing
+		}
+		if err := p.flush(p.acking, false); errors.Is(err, errFenced) {
+			p.t.bg.Go(func() { p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease") })
+			return
+		}
+	}
+}
+
+// ackLinger is how long the acker gathers acknowledgements before sending
+// them; trimEvery is how many entries it lets handled entries pile up in
+// the stream before it trims them.
+const (
+	ackLinger = 2 * time.Millisecond
+	trimEvery = 256
+)
+
+// errFenced: the lease's token is not the partition's any more.
+var errFenced = errors.New("cluster: fenced out: the lease has another owner")
+
+// flush acknowledges the handled entries and, every trimEvery entries or
+// when final, trims the stream up to the oldest entry still in hand, in one
+// script that checks the lease's token first.
+func (p *partition) flush(ctx context.Context, final bool) error {
+	p.mu.Lock()
+	ids := p.acks
+	p.acks = nil
+	i := 0
+	for i < len(p.order) && p.done[p.order[i]] {
+		delete(p.done, p.order[i])
+		i++
+	}
+	p.order = p.order[i:]
+	p.untrimmed += i
+	keep := p.lastRead
+	if len(p.order) > 0 {
+		keep = p.order[0]
+	}
+	if keep == p.trimmed || (!final && p.untrimmed < trimEvery) {
+		keep = ""
+	}
+	p.mu.Unlock()
+	if len(ids) == 0 && keep == "" {
+		return nil
+	}
+	args := make([]any, 0, 3+len(ids))
+	args = append(args, p.token, group, keep)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	n := p.t.n
+	v, err := ackScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Int64()
+	switch {
+	case err != nil:
+		p.mu.Lock()
+		p.acks = append(ids, p.acks...)
+		p.mu.Unlock()
+		if ctx.Err() == nil {
+			n.log.Warn("cluster: acknowledgement failed; retrying", "partition", p.p, "err", err)
+			go func() {
+				select {
+				case <-time.After(n.block): // a retry's pause, not lease timing
+				case <-ctx.Done():
+				}
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}()
+		}
+		return err
+	case v < 0:
+		return errFenced
+	}
+	p.mu.Lock()
+	if keep != "" {
+		p.trimmed, p.untrimmed = keep, 0
+	}
+	p.mu.Unlock()
+	n.count(func(c *Counters) { c.Handled += v })
+	return nil
+}
