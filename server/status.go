@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/ops/status"
 )
 
@@ -34,7 +35,7 @@ func (s *Server) buildStatus() {
 		rc := s.cfg.redisConfig()
 		l.Shared, l.Detail = true, "mode "+string(cmp.Or(rc.Mode, "single"))+", key prefix "+cmp.Or(rc.Prefix, "asgi")
 	}
-	s.st.page = status.New(status.Sources{
+	src := status.Sources{
 		Adapters: s.statusAdapters,
 		Traffic:  s.st.traffic,
 		Logs:     s.st.logs,
@@ -42,7 +43,12 @@ func (s *Server) buildStatus() {
 		Slow:     s.slow,
 		Metrics:  s.ops.reg,
 		Layer:    l,
-	}, status.Options{Logger: s.log, Redact: s.st.redact})
+	}
+	if s.intake != nil {
+		total := cmp.Or(s.cfg.Layer.Intake.Partitions, cluster.DefaultPartitions)
+		src.Partitions = func() ([]int, int) { return s.intake.Owned(), total }
+	}
+	s.st.page = status.New(src, status.Options{Logger: s.log, Redact: s.st.redact})
 	s.ops.status = s.st.page
 }
 

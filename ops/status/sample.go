@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +64,7 @@ func (s *Status) Sample(ctx context.Context) Snapshot {
 	}
 	snap.Latency = s.latencies(now, g.latency)
 	snap.Layer = s.layer(failures, g.layerErrors)
-	snap.Cluster = cluster(s.src.Layer)
+	snap.Cluster = cluster(s.src.Layer, s.src.Partitions)
 	if s.src.Slow != nil {
 		snap.Slow.ThresholdMS = msOf(s.src.Slow.After())
 		for _, r := range s.src.Slow.Running(s.o.MaxSlow) {
@@ -189,7 +191,14 @@ func (s *Status) layer(failures []ops.Failure, errs map[string]uint64) LayerStat
 	return l
 }
 
-func cluster(l Layer) ClusterState {
+func cluster(l Layer, partitions func() ([]int, int)) ClusterState {
+	if partitions != nil {
+		owned, total := partitions()
+		return ClusterState{Shared: true,
+			Note: "A durable intake spreads conversations over partitions, and each partition has one owner " +
+				"process at a time: the other processes' pages show theirs.",
+			Owns: ownedPartitions(owned, total)}
+	}
 	if !l.Shared {
 		return ClusterState{Note: "The channel layer is in this process's memory: this process is the whole server.",
 			Owns: "every conversation"}
@@ -199,4 +208,16 @@ func cluster(l Layer) ClusterState {
 			"each process serves the traffic that reaches it, so this page shows this process alone; " +
 			"open each process's own page to see the others.",
 		Owns: "the conversations whose traffic reaches this process"}
+}
+
+// ownedPartitions says which partitions a process owns: "3 of 64: 1, 5, 9".
+func ownedPartitions(owned []int, total int) string {
+	if len(owned) == 0 {
+		return fmt.Sprintf("none of the %d partitions", total)
+	}
+	ids := make([]string, len(owned))
+	for i, p := range owned {
+		ids[i] = strconv.Itoa(p)
+	}
+	return fmt.Sprintf("%d of %d partitions: %s", len(owned), total, strings.Join(ids, ", "))
 }

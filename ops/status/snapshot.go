@@ -113,8 +113,9 @@ type LayerState struct {
 type ClusterState struct {
 	Shared bool   `json:"shared"`
 	Note   string `json:"note"`
-	// Owns is what this process serves: every conversation whose traffic
-	// reaches it, as long as no owner per conversation exists.
+	// Owns is what this process serves: with a durable intake, the
+	// partitions it owns; else every conversation whose traffic reaches
+	// it.
 	Owns string `json:"owns"`
 }
 

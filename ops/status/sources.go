@@ -84,4 +84,8 @@ type Sources struct {
 	Metrics prometheus.Gatherer
 	// Layer describes the channel layer.
 	Layer Layer
+	// Partitions, with a durable intake, returns the partitions of the
+	// intake this process owns now and how many there are: conversations
+	// belong to partitions, and partitions to one process at a time.
+	Partitions func() (owned []int, total int)
 }
