@@ -22,4 +22,9 @@
 // Route the protocols of the bridged channels to the bot. A conversation
 // that is in no bridge is ignored; a WebSocket handshake on a path that
 // is in none is refused (HTTP 403).
+//
+// Limits: a channel naming an adapter that no process runs gets pushes
+// that nobody takes, and the layer drops them at its expiry; a web path
+// listed in several bridges shows a fellow web member's message once per
+// bridge.
 package bridge
