@@ -2,9 +2,7 @@ package counter_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,24 +160,7 @@ func TestCountsAcrossEviction(t *testing.T) {
 func redisClient(t *testing.T) (*goredis.Client, string) {
 	t.Helper()
 	url := redistest.URL(t)
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("no Redis at %s: %v", url, err)
-	}
-	prefix := "sbtest.counter." + strings.ToLower(rand.Text()[:10]) + "."
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Unlink(ctx, iter.Val())
-		}
-		c.Close()
-	})
-	return c, prefix
+	return redistest.Client(t, url), redistest.Prefix(t, url)
 }
 
 // TestCountsAcrossRestart: a process ends without ending its scopes (as a

@@ -2,7 +2,6 @@ package room_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net"
 	"os/exec"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
@@ -136,34 +134,10 @@ func read(t *testing.T, c *gorilla.Conn) string {
 	return string(b)
 }
 
-// sharedRedis returns the URL of the Redis the tests share
-// (SWITCHBOARD_REDIS_URL, or the local default) and a key prefix of the
-// test's own, whose keys are deleted when the test ends.
+// sharedRedis returns the URL of the Redis the tests share and a key
+// prefix of the test's own, whose keys are deleted when the test ends.
 func sharedRedis(t *testing.T) (url, prefix string) {
 	t.Helper()
 	url = redistest.URL(t)
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		t.Fatalf("no Redis at %s (%v): start redis-server there or set SWITCHBOARD_REDIS_URL", url, err)
-	}
-	prefix = "sbtest." + strings.ToLower(rand.Text()[:10]) + "."
-	t.Cleanup(func() {
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Unlink(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("deleting the test's keys: %v", err)
-		}
-	})
-	return url, prefix
+	return url, redistest.Prefix(t, url)
 }

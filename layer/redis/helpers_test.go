@@ -3,7 +3,6 @@ package redis_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/redistest"
@@ -29,37 +26,16 @@ func sharedURL(t testing.TB) string {
 	return redistest.URL(t)
 }
 
-// testPrefix returns a key prefix no other test or test run uses, and
-// deletes its keys when the test ends, leaving the shared server as it
-// was.
+// testPrefix returns a key prefix of the test's own, deleted on urls when
+// the test ends (redistest.Prefix).
 func testPrefix(t testing.TB, urls ...string) string {
 	t.Helper()
-	prefix := "sbtest." + strings.ToLower(rand.Text()[:10]) + "."
-	t.Cleanup(func() {
-		for _, url := range urls {
-			deleteKeys(t, url, prefix)
-		}
-	})
-	return prefix
+	return redistest.Prefix(t, urls...)
 }
 
 func deleteKeys(t testing.TB, url, prefix string) {
 	t.Helper()
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	c := goredis.NewClient(opt)
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Unlink(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("deleting test keys on %s: %v", url, err)
-	}
+	redistest.DeleteKeys(t, url, prefix)
 }
 
 // newLayer returns a layer on url that the test closes when it ends.

@@ -2,8 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,45 +16,18 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// urlEnv overrides the Redis the tests use. CI starts one on the default.
-const urlEnv = "SWITCHBOARD_REDIS_URL"
-
-// client returns a client of the shared Redis, failing the test when
-// nothing answers: a test that skipped silently would prove nothing.
+// client returns a client of the Redis the tests share, closed when the
+// test ends.
 func client(t testing.TB) *goredis.Client {
 	t.Helper()
-	url := redistest.URL(t)
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", urlEnv, url, err)
-	}
-	c := goredis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s (%v): start redis-server there or set %s", url, err, urlEnv)
-	}
-	return c
+	return redistest.Client(t, redistest.URL(t))
 }
 
-// testPrefix returns a key prefix no other test uses and deletes its keys
-// when the test ends, leaving the shared server as it was.
+// testPrefix returns a key prefix of the test's own, whose keys are
+// deleted when it ends.
 func testPrefix(t testing.TB) string {
 	t.Helper()
-	prefix := "sbtest.session." + strings.ToLower(rand.Text()[:10]) + "."
-	c := client(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Unlink(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("deleting test keys: %v", err)
-		}
-	})
-	return prefix
+	return redistest.Prefix(t, redistest.URL(t))
 }
 
 func TestConformance(t *testing.T) {

@@ -2,8 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,37 +16,18 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// client returns a client of the shared Redis (SWITCHBOARD_REDIS_URL or
-// the default), failing the test when nothing answers.
+// client returns a client of the Redis the tests share, closed when the
+// test ends.
 func client(t testing.TB) *goredis.Client {
 	t.Helper()
-	url := redistest.URL(t)
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := goredis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("no Redis at %s: %v", url, err)
-	}
-	return c
+	return redistest.Client(t, redistest.URL(t))
 }
 
 // testPrefix returns a key prefix of the test's own, whose keys are
 // deleted when it ends.
 func testPrefix(t testing.TB) string {
 	t.Helper()
-	prefix := "sbtest.timer." + strings.ToLower(rand.Text()[:10]) + "."
-	c := client(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Unlink(ctx, iter.Val())
-		}
-	})
-	return prefix
+	return redistest.Prefix(t, redistest.URL(t))
 }
 
 func TestConformance(t *testing.T) {
