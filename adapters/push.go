@@ -129,13 +129,7 @@ func (q *pushes) send(grace context.Context, key string) {
 // conversationOf is the queue of ev: the conversation a chat.say names,
 // or "".
 func conversationOf(ev event.Event) string {
-	if ev.Type() != (event.Say{}).Type() {
-		return ""
-	}
-	say, err := event.Decode[event.Say](ev)
-	if err != nil {
-		return ""
-	}
+	say, _ := asSay(ev)
 	return say.To
 }
 
@@ -168,10 +162,8 @@ func merge(batch []event.Event) []event.Event {
 	return out
 }
 
+// asSay returns ev as a chat.say that names its conversation.
 func asSay(ev event.Event) (event.Say, bool) {
-	if ev.Type() != (event.Say{}).Type() {
-		return event.Say{}, false
-	}
-	say, err := event.Decode[event.Say](ev)
-	return say, err == nil && say.To != ""
+	say, ok, err := event.AsSay(ev)
+	return say, ok && err == nil && say.To != ""
 }

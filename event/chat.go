@@ -33,6 +33,17 @@ type Say struct {
 // Type implements Event.
 func (Say) Type() string { return "chat.say" }
 
+// AsSay returns ev as a Say, and whether it is a chat.say at all (its
+// error is for a chat.say whose fields do not decode): for an adapter that
+// takes chat.say beside its own outbound events.
+func AsSay(ev Event) (Say, bool, error) {
+	if ev.Type() != (Say{}).Type() {
+		return Say{}, false, nil
+	}
+	say, err := Decode[Say](ev)
+	return say, true, err
+}
+
 // AsChatMessage returns ev as a ChatMessage, and whether it is one. An
 // event that is a chat message in some forms only also has an IsText
 // method, and is a chat message when IsText reports true: a WebSocket

@@ -32,3 +32,18 @@ func TestSayIsChatSay(t *testing.T) {
 		t.Fatalf("got %v, %v", m, err)
 	}
 }
+
+func TestAsSay(t *testing.T) {
+	if say, ok, err := event.AsSay(event.Say{To: "#go", Text: "hi"}); !ok || err != nil || say.To != "#go" || say.Text != "hi" {
+		t.Fatalf("a Say: %+v, %v, %v", say, ok, err)
+	}
+	if say, ok, err := event.AsSay(event.Message{"type": "chat.say", "to": "#go", "text": "hi"}); !ok || err != nil || say.To != "#go" {
+		t.Fatalf("a chat.say from the layer: %+v, %v, %v", say, ok, err)
+	}
+	if _, ok, err := event.AsSay(event.Message{"type": "chat.say", "text": 42}); !ok || err == nil {
+		t.Fatalf("a chat.say whose text is a number: %v, %v", ok, err)
+	}
+	if _, ok, _ := event.AsSay(event.Message{"type": "irc.send"}); ok {
+		t.Fatal("another event taken for a chat.say")
+	}
+}

@@ -144,10 +144,8 @@ func (a *Adapter) Push(_ context.Context, ev event.Event) error {
 // to conv when it names none.
 func (a *Adapter) write(conv string, ev event.Event) error {
 	send, err := event.Decode[Send](ev)
-	if ev.Type() == (event.Say{}).Type() {
-		var say event.Say
-		say, err = event.Decode[event.Say](ev)
-		send = Send{Conversation: say.To, Text: say.Text}
+	if say, ok, serr := event.AsSay(ev); ok {
+		send, err = Send{Conversation: say.To, Text: say.Text}, serr
 	}
 	if err != nil {
 		return fmt.Errorf("console: cannot send %q: %w", ev.Type(), err)

@@ -57,10 +57,8 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 // chat.say naming it in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	send, err := event.Decode[Send](ev)
-	if ev.Type() == (event.Say{}).Type() {
-		var say event.Say
-		say, err = event.Decode[event.Say](ev)
-		send = Send{RoomID: say.To, Text: say.Text}
+	if say, ok, serr := event.AsSay(ev); ok {
+		send, err = Send{RoomID: say.To, Text: say.Text}, serr
 	}
 	if err != nil {
 		return err
