@@ -2,6 +2,7 @@ package adapters_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,43 @@ func TestPushesCutShortByAStopAreLogged(t *testing.T) {
 	log.Await(t, "push failed", wait)
 	if !strings.Contains(log.String(), "context canceled") {
 		t.Fatalf("the log does not say why:\n%s", log.String())
+	}
+}
+
+// A Host holds at most 256 pushes in memory: behind a conversation that
+// its platform holds back, the rest stay in the layer, where the
+// channel's capacity refuses more, for another process to take.
+func TestPushesHeldInMemoryAreBounded(t *testing.T) {
+	const capacity = 10
+	l, err := memory.New(layer.Config{Capacity: capacity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p := newSlowPusher()
+	h := adapters.NewHost(p, adapters.WithPushes(l), quiet())
+	run(t, context.Background(), h, newApp(nil))
+	recv(t, h.Ready())
+	// Send until the channel stays full for a second: the Host takes no
+	// more, however long it is given.
+	sent, fullSince := 0, time.Time{}
+	for sent < 2000 && (fullSince.IsZero() || time.Since(fullSince) < time.Second) {
+		err := l.Send(context.Background(), adapters.PushChannel("fake"), event.Say{To: "slow", Text: "x"})
+		switch {
+		case err == nil:
+			sent, fullSince = sent+1, time.Time{}
+		case !errors.Is(err, layer.ErrChannelFull):
+			t.Fatal(err)
+		default:
+			if fullSince.IsZero() {
+				fullSince = time.Now()
+			}
+			time.Sleep(5 * time.Millisecond) // nothing to await: the Host takes from the channel when it has room
+		}
+	}
+	// 256 queued, one more taken and waiting for room, and the channel's
+	// own capacity.
+	if max := 256 + 1 + capacity; sent > max || sent <= capacity {
+		t.Fatalf("%d pushes accepted before the channel was full; want more than %d and at most %d", sent, capacity, max)
 	}
 }
