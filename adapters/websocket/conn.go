@@ -52,6 +52,10 @@ type conn struct {
 	// whichever finds the other's bit ends it, so that no message is
 	// delivered after the scope's end (it would start a scope of its own).
 	flow atomic.Uint32
+	// chat is set when the application accepts a client of the chat
+	// protocol (ChatSubprotocol), before any message can be sent; nil for
+	// every other connection.
+	chat atomic.Pointer[chatState]
 
 	mu      sync.Mutex
 	state   connState

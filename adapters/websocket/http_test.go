@@ -141,7 +141,8 @@ func TestChatPageServed(t *testing.T) {
 	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 		t.Fatalf("page: %d %q", status, hdr.Get("Content-Type"))
 	}
-	if !strings.Contains(body, `data-socket="/ws/chat/"`) || !strings.Contains(body, "new WebSocket(url)") {
+	if !strings.Contains(body, `data-socket="/ws/chat/"`) || !strings.Contains(body, "new WebSocket(url, PROTOCOL)") ||
+		!strings.Contains(body, `PROTOCOL = "`+wsa.ChatSubprotocol+`"`) {
 		t.Errorf("page does not connect to the configured socket:\n%s", body)
 	}
 }

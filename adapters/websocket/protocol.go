@@ -13,7 +13,8 @@ import (
 )
 
 // Send implements adapters.Adapter: websocket.accept, websocket.send,
-// websocket.close, *Broadcast and chat.say (a text message) for WebSocket
+// websocket.close, *Broadcast, chat.say (a text message) and chat.ask (a
+// choice frame, or numbered lines; see ChatSubprotocol) for WebSocket
 // scopes;
 // http.response.start and http.response.body for HTTP scopes. Events from
 // a channel layer of another process (event.Message) are decoded first.
@@ -44,12 +45,20 @@ func (c *conn) send(ctx context.Context, ev event.Event) error {
 		if ev.Bytes != nil {
 			m.kind, m.data = outBinary, ev.Bytes
 		} else {
+			if c.chat.Load() != nil {
+				return c.sayText(ctx, ev.Text)
+			}
 			m.kind, m.text = outText, ev.Text
 		}
 		return c.enqueue(ctx, &m)
 	case event.Say:
+		if c.chat.Load() != nil {
+			return c.sayText(ctx, ev.Text)
+		}
 		m.kind, m.text = outText, ev.Text
 		return c.enqueue(ctx, &m)
+	case event.Ask:
+		return c.sendAsk(ctx, ev)
 	case *Broadcast:
 		pm, err := ev.prepared()
 		if err != nil {
@@ -58,7 +67,7 @@ func (c *conn) send(ctx context.Context, ev event.Event) error {
 		m.kind, m.pm = outPrepared, pm
 		return c.enqueue(ctx, &m)
 	case websocket.Accept:
-		return c.accept(ev)
+		return c.accept(c.acceptChat(ev))
 	case websocket.Close:
 		return c.close(ev.Code, ev.Reason)
 	}
@@ -77,6 +86,8 @@ func decodeWebSocket(m event.Message) (event.Event, error) {
 		return event.Decode[*Broadcast](m)
 	case event.Say{}.Type():
 		return event.Decode[event.Say](m)
+	case event.Ask{}.Type():
+		return event.Decode[event.Ask](m)
 	}
 	return nil, fmt.Errorf("%w %q on a websocket scope", ErrUnsupportedEvent, m.Type())
 }

@@ -61,6 +61,15 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 			c.readEnded(ws, err)
 			return
 		}
+		in := c.run.in
+		msg, deliver, err := c.chatInbound(in.Grace(), ev)
+		if errors.Is(err, errBadChatFrame) {
+			c.readEnded(ws, err)
+			return
+		}
+		if !deliver {
+			continue // an answer not offered: refused to the client
+		}
 		if c.closing.Load() || !c.flow.CompareAndSwap(0, flowBusy) {
 			continue // closing, or shutdown began: what the client still sends is not delivered
 		}
@@ -73,8 +82,7 @@ func (c *conn) readLoop(ws *gorilla.Conn) {
 		// included) is read once this one is handed over, so a handler
 		// that runs longer than ping_interval+pong_timeout drops its
 		// connection.
-		in := c.run.in
-		if err := in.DeliverInline(in.Grace(), c.key, ev, c.newScope); err != nil &&
+		if err := in.DeliverInline(in.Grace(), c.key, msg, c.newScope); err != nil &&
 			!errors.Is(err, scope.ErrClosed) {
 			c.run.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
 		}
@@ -118,6 +126,13 @@ func (c *conn) readEnded(ws *gorilla.Conn, err error) {
 		code = websocket.CloseInvalidPayload
 		c.refuse(code, "invalid UTF-8")
 		_ = ws.WriteControl(gorilla.CloseMessage, gorilla.FormatCloseMessage(code, "invalid UTF-8"),
+			time.Now().Add(c.a.cfg.WriteTimeout))
+		c.linger(ws, true)
+	case errors.Is(err, errBadChatFrame):
+		code = websocket.CloseInvalidPayload
+		c.run.log.Warn("websocket: malformed chat frame; closing", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+		c.refuse(code, "malformed chat frame")
+		_ = ws.WriteControl(gorilla.CloseMessage, gorilla.FormatCloseMessage(code, "malformed chat frame"),
 			time.Now().Add(c.a.cfg.WriteTimeout))
 		c.linger(ws, true)
 	}
