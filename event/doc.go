@@ -2,7 +2,8 @@
 // every inbound and outbound event implements, the generic Message form that
 // events take when they cross a channel layer, and the conversion between the
 // two; the chat message contract (ChatMessage) and the outbound Say that
-// every chat adapter understands; why a scope ended (Reason); and the
+// every chat adapter understands; a question with choices shown as
+// buttons (Ask) and the press of one (Answer); why a scope ended (Reason); and the
 // refusal of a scope that nothing serves (ErrNoRoute).
 //
 // A built-in event is a plain Go struct whose Type method returns its

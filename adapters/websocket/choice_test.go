@@ -28,6 +28,12 @@ func (a *asker) Message(ctx context.Context, m event.ChatMessage) error {
 	switch m.ChatText() {
 	case "ask":
 		return a.Send(ctx, sizes)
+	case "ask by message": // as it arrives from another process's layer
+		m, err := event.ToMessage(sizes)
+		if err != nil {
+			return err
+		}
+		return a.Send(ctx, m)
 	case "bad ask":
 		err := a.Send(ctx, event.Ask{Text: "?", Choices: []event.Choice{{Text: "x", Token: strings.Repeat("t", event.MaxTokenLen+1)}}})
 		return a.Say(ctx, "invalid: "+boolText(errors.Is(err, wsa.ErrInvalidAsk)))
@@ -114,6 +120,14 @@ func TestChoiceFrameAndAnswer(t *testing.T) {
 	}
 	answer(t, c, "t-m")
 	if got := recv(t, c); got != "answer: t-m M" {
+		t.Fatalf("after the press the bot said %q", got)
+	}
+	send(t, c, "ask by message")
+	if f := recvFrame(t, c); f.Type != "ask" || len(f.Choices) != 2 || f.Choices[0] != sizes.Choices[0] {
+		t.Fatalf("a chat.ask decoded from a layer message: %+v", f)
+	}
+	answer(t, c, "t-s")
+	if got := recv(t, c); got != "answer: t-s S" {
 		t.Fatalf("after the press the bot said %q", got)
 	}
 	send(t, c, "2")

@@ -30,6 +30,34 @@
 // Handler mounts any http.Handler as an application, so existing Go HTTP
 // code runs beside consumers.
 //
+// # The chat protocol
+//
+// A chat bot's question with choices (event.Ask) shows on the chat page
+// as buttons. The page offers the subprotocol ChatSubprotocol
+// ("switchboard.chat"), which the adapter chooses when the application
+// accepts the connection without naming a subprotocol of its own (a chat
+// consumer's default). On such a connection a text frame that starts with
+// U+001E (the record separator, which no typed text begins with) is a
+// frame of the protocol, a JSON object after the mark; every other frame
+// is text, as on any connection:
+//
+//	server → client  \x1e{"type":"ask","text":"Which size?","choices":[{"text":"S","token":"t1"},{"text":"M","token":"t2"}]}
+//	client → server  \x1e{"type":"answer","token":"t2"}
+//	server → client  \x1e{"type":"refused","token":"t9","error":"That choice is not offered (any more)."}
+//	server → client  \x1e{"type":"text","text":"\u001e..."}   (a bot's text that starts with the mark)
+//
+// An answer is delivered as event.Answer (the token and the choice's
+// text) only when its token is one of the last question's choices on this
+// connection, and once: a forged token, one of an earlier question or a
+// second answer to one question gets a refusal frame and reaches no
+// application. A frame after the mark that is over 1 KiB, not JSON, or
+// not an answer with a token closes the connection with 1007. A client
+// that does not offer the subprotocol gets an event.Ask as its numbered
+// lines ("Which size?\n1. S\n2. M") in a text frame, and answers by
+// typing; a frame starting with the mark is then its text like any other.
+// Send refuses an event.Ask no client could answer (no choices, over 100,
+// a token empty, repeated or over event.MaxTokenLen) with ErrInvalidAsk.
+//
 // # Production behaviour
 //
 // The origin check is on: a browser page may open a WebSocket only from

@@ -1,6 +1,6 @@
 // Package order is a coffee order bot built from one dialog for every chat
-// protocol: which drink and size (buttons on Telegram and Slack, numbered
-// choices elsewhere), a name for the order in a nested dialog that offers
+// protocol: which drink and size (buttons on Telegram, Slack and the web
+// chat page, numbered choices elsewhere), a name for the order in a nested dialog that offers
 // the name given last time, and a confirmation that times out after ten
 // minutes. "/back" returns a step, "/cancel" leaves the order, "/last"
 // tells the last order. The conversation's position and answers live in

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/dialog/buttons"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/router"
@@ -63,10 +64,22 @@ func webOrder(t *testing.T, url string) *browsertest.ChatPage {
 // TestOrderOnTheWebPage: the order dialog on the web chat page in
 // Chromium, through the real WebSocket adapter: its choices are buttons,
 // and mouse clicks on them answer it to the end, twice: the second time
-// the name given before is a button too.
+// the name given before is a button too. A typed number still answers,
+// and a click on a button of a question answered so is told that.
 func TestOrderOnTheWebPage(t *testing.T) {
-	url := startWeb(t, newApp())
-	p := webOrder(t, url)
+	p := browsertest.OpenChatPage(t, startWeb(t, newApp()))
+	p.Type("I'd like a coffee")
+	p.Expect("Which drink?", "latte", "tea", "espresso")
+	p.Click("tea")
+	p.Expect("Which size?", "S", "M", "L")
+	p.Type("3") // a typed number answers too
+	p.Expect("Name for the order?")
+	p.Click("M") // the size question's buttons are still there
+	p.Expect(buttons.Stale)
+	p.Type("Ada")
+	p.Expect("L tea for Ada?", "yes", "no")
+	p.Click("yes")
+	p.Expect("Ordered: L tea for Ada.")
 
 	p.Type("another")
 	p.Expect("Which drink?", "latte", "tea", "espresso")
@@ -82,8 +95,8 @@ func TestOrderOnTheWebPage(t *testing.T) {
 
 	want := strings.Join([]string{
 		"me: I'd like a coffee", "bot: Which drink?", "[latte] [*tea] [espresso]", "me: tea",
-		"bot: Which size?", "[S] [M] [*L]", "me: L",
-		"bot: Name for the order?", "me: Ada",
+		"bot: Which size?", "[S] [*M] [L]", "me: 3",
+		"bot: Name for the order?", "me: M", "bot: " + buttons.Stale, "me: Ada",
 		"bot: L tea for Ada?", "[*yes] [no]", "me: yes",
 		"bot: Ordered: L tea for Ada.",
 		"me: another", "bot: Which drink?", "[latte] [tea] [*espresso]", "me: espresso",
