@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
-	"github.com/switchboard-bots/switchboard/dialog/buttons"
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/dialog/buttons"
 	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
