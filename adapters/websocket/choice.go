@@ -78,7 +78,7 @@ func (c *conn) acceptChat(ev websocket.Accept) websocket.Accept {
 		ev.Subprotocol = ChatSubprotocol
 	}
 	if ev.Subprotocol == ChatSubprotocol {
-		c.chat.Store(&chatState{})
+		c.chat.CompareAndSwap(nil, &chatState{}) // a second Accept (refused) keeps the first's state
 	}
 	return ev
 }

@@ -37,6 +37,8 @@ func (a *asker) Message(ctx context.Context, m event.ChatMessage) error {
 	case "bad ask":
 		err := a.Send(ctx, event.Ask{Text: "?", Choices: []event.Choice{{Text: "x", Token: strings.Repeat("t", event.MaxTokenLen+1)}}})
 		return a.Say(ctx, "invalid: "+boolText(errors.Is(err, wsa.ErrInvalidAsk)))
+	case "html":
+		return a.Send(ctx, event.Ask{Text: "<i>Which?</i>", Choices: []event.Choice{{Text: "<b>bold</b>", Token: "t-b"}, {Text: `"quoted'`, Token: "t-q"}}})
 	case "marked":
 		return a.Say(ctx, "\x1e not a frame")
 	}

@@ -31,12 +31,17 @@ func OpenChatPage(t *testing.T, url string) *ChatPage {
 // Context returns the browser's context, for more chromedp actions.
 func (p *ChatPage) Context() context.Context { return p.ctx }
 
-// quote quotes s for an XPath expression.
+// quote quotes s for an XPath expression, which has no escapes: a text
+// with double quotes is a concat of its parts and quoted quotes.
 func quote(s string) string {
 	if !strings.Contains(s, `"`) {
 		return `"` + s + `"`
 	}
-	return `'` + s + `'` // a text with both quotes is not supported
+	parts := strings.Split(s, `"`)
+	for i, p := range parts {
+		parts[i] = `"` + p + `"`
+	}
+	return "concat(" + strings.Join(parts, `, '"', `) + ")"
 }
 
 // openButton selects the enabled button that shows text: one of the
