@@ -151,18 +151,12 @@ func (c *conn) chatInbound(ctx context.Context, in websocket.Receive) (ev event.
 	if cs == nil || !in.IsText() || !strings.HasPrefix(in.Text, chatMark) {
 		return in, true, nil
 	}
-	if len(in.Text) > maxChatFrame {
-		return nil, false, fmt.Errorf("%w: %d bytes (at most %d)", errBadChatFrame, len(in.Text), maxChatFrame)
-	}
-	var f chatFrame
-	if err := json.Unmarshal([]byte(in.Text[len(chatMark):]), &f); err != nil {
-		return nil, false, fmt.Errorf("%w: %v", errBadChatFrame, err)
-	}
-	if f.Type != "answer" || f.Token == "" {
-		return nil, false, fmt.Errorf("%w: want {\"type\":\"answer\",\"token\":...}", errBadChatFrame)
+	token, err := parseAnswer(in.Text)
+	if err != nil {
+		return nil, false, err
 	}
 	cs.mu.Lock()
-	i := slices.IndexFunc(cs.offered, func(ch event.Choice) bool { return ch.Token == f.Token })
+	i := slices.IndexFunc(cs.offered, func(ch event.Choice) bool { return ch.Token == token })
 	var chosen event.Choice
 	if i >= 0 {
 		chosen = cs.offered[i]
@@ -171,9 +165,25 @@ func (c *conn) chatInbound(ctx context.Context, in websocket.Receive) (ev event.
 	cs.mu.Unlock()
 	if i < 0 {
 		c.run.log.Debug("websocket: answer refused: choice not offered", "adapter", c.a.cfg.Name, "key", c.key)
-		refusal, _ := json.Marshal(chatFrame{Type: "refused", Token: f.Token, Error: "That choice is not offered (any more)."})
+		refusal, _ := json.Marshal(chatFrame{Type: "refused", Token: token, Error: "That choice is not offered (any more)."})
 		m := outMsg{kind: outText, text: chatMark + string(refusal)}
 		return nil, false, c.enqueue(ctx, &m)
 	}
 	return event.Answer{Token: chosen.Token, Text: chosen.Text}, true, nil
+}
+
+// parseAnswer returns the token of a client's answer frame, mark
+// included, or errBadChatFrame.
+func parseAnswer(text string) (string, error) {
+	if len(text) > maxChatFrame {
+		return "", fmt.Errorf("%w: %d bytes (at most %d)", errBadChatFrame, len(text), maxChatFrame)
+	}
+	var f chatFrame
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(text, chatMark)), &f); err != nil {
+		return "", fmt.Errorf("%w: %v", errBadChatFrame, err)
+	}
+	if f.Type != "answer" || f.Token == "" {
+		return "", fmt.Errorf("%w: want {\"type\":\"answer\",\"token\":...}", errBadChatFrame)
+	}
+	return f.Token, nil
 }

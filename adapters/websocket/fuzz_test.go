@@ -17,6 +17,7 @@ func FuzzDecodePush(f *testing.F) {
 		websocket.Send{Text: "hi"}, websocket.Send{Bytes: []byte{0, 1, 2}},
 		websocket.Accept{Subprotocol: "chat"}, websocket.Close{Code: 4000, Reason: "bye"},
 		NewBroadcast("hello, room"), event.Say{Text: "said"},
+		event.Ask{Text: "Size?", Choices: []event.Choice{{Text: "S", Token: "t1"}}},
 		websocket.Receive{Text: "not outbound"},
 	} {
 		b, err := event.Marshal(ev)
@@ -38,7 +39,7 @@ func FuzzDecodePush(f *testing.F) {
 			return // a message of a known type that does not decode as it: refused
 		}
 		switch ev.(type) {
-		case websocket.Send, websocket.Accept, websocket.Close, *Broadcast, event.Say:
+		case websocket.Send, websocket.Accept, websocket.Close, *Broadcast, event.Say, event.Ask:
 		default:
 			t.Fatalf("%q decoded to %T", data, ev)
 		}
