@@ -2,8 +2,11 @@ package websocket
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-bots/switchboard/event"
 )
 
 // FuzzParseAnswer feeds arbitrary client frames of the chat protocol to
@@ -31,4 +34,31 @@ func FuzzParseAnswer(f *testing.F) {
 			t.Fatalf("%q (%d bytes) accepted with token %q", text, len(text), token)
 		}
 	})
+}
+
+// TestValidAsk: Send refuses, with ErrInvalidAsk, a question no client
+// could answer.
+func TestValidAsk(t *testing.T) {
+	many := make([]event.Choice, maxChoices+1)
+	for i := range many {
+		many[i] = event.Choice{Text: strconv.Itoa(i), Token: "t" + strconv.Itoa(i)}
+	}
+	for name, c := range map[string]struct {
+		choices []event.Choice
+		ok      bool
+	}{
+		"two":             {[]event.Choice{{Text: "a", Token: "1"}, {Text: "b", Token: "2"}}, true},
+		"the most":        {many[:maxChoices], true},
+		"64-byte token":   {[]event.Choice{{Text: "a", Token: strings.Repeat("t", event.MaxTokenLen)}}, true},
+		"none":            {nil, false},
+		"too many":        {many, false},
+		"empty token":     {[]event.Choice{{Text: "a"}}, false},
+		"65-byte token":   {[]event.Choice{{Text: "a", Token: strings.Repeat("t", event.MaxTokenLen+1)}}, false},
+		"repeated tokens": {[]event.Choice{{Text: "a", Token: "1"}, {Text: "b", Token: "1"}}, false},
+	} {
+		err := validAsk(event.Ask{Text: "?", Choices: c.choices})
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrInvalidAsk)) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
