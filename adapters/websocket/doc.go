@@ -50,8 +50,9 @@
 // text) only when its token is one of the last question's choices on this
 // connection, and once: a forged token, one of an earlier question or a
 // second answer to one question gets a refusal frame and reaches no
-// application. A frame after the mark that is over 1 KiB, not JSON, or
-// not an answer with a token closes the connection with 1007. A client
+// application. A client's frame of the protocol that is over 1 KiB, not
+// JSON after the mark, or not an answer with a token closes the connection
+// with 1007. A client
 // that does not offer the subprotocol gets an event.Ask as its numbered
 // lines ("Which size?\n1. S\n2. M") in a text frame, and answers by
 // typing; a frame starting with the mark is then its text like any other.

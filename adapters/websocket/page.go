@@ -17,8 +17,9 @@ var chatTemplate = template.Must(template.New("chat").Parse(chatHTML))
 // ChatPage returns a handler that serves the web chat page: one HTML file
 // with its script inline, no build step. The page opens a WebSocket to
 // socketPath on the host it was loaded from (wss: under https:) and shows
-// the conversation: what the user typed, and every text message the bot
-// sends. A "ws" query parameter overrides the path, so one page serves
+// the conversation: what the user typed, every text message the bot
+// sends, and a question's choices (event.Ask) as buttons, whose clicks
+// answer it over the chat protocol (ChatSubprotocol). A "ws" query parameter overrides the path, so one page serves
 // every bot of a server; it names a path on the page's own host and never
 // another host, and the page's Content-Security-Policy lets it connect
 // nowhere else.
