@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"cmp"
 	"errors"
 	"net"
 	"strconv"
@@ -19,11 +20,13 @@ var errLost = errors.New("irc: connection lost before the server confirmed the m
 
 // conn is one connection to the server.
 type conn struct {
-	nc  net.Conn
-	wmu sync.Mutex // serialises writes
+	nc       net.Conn
+	wmu      sync.Mutex    // serialises writes
+	welcomed chan struct{} // closed once registered and joining
+	done     chan struct{} // closed once the reader returned
+	err      error         // why the reader returned; set before done
 
-	// Owned by the goroutine reading the connection.
-	registered, saslOK bool
+	registered, saslOK bool // owned by the reader
 
 	mu     sync.Mutex // guards the fields below
 	me     string     // the bot's nick
@@ -44,7 +47,43 @@ type fence struct {
 }
 
 func newConn(nc net.Conn, nick string) *conn {
-	return &conn{nc: nc, me: nick, fences: map[string]*fence{}}
+	return &conn{nc: nc, me: nick, fences: map[string]*fence{},
+		welcomed: make(chan struct{}), done: make(chan struct{})}
+}
+
+// serve runs the reader, then closes the connection and releases every
+// fence: nothing more can be confirmed.
+func (c *conn) serve(read func() error) {
+	err := read()
+	c.nc.Close()
+	c.mu.Lock()
+	c.failed = true
+	for token, f := range c.fences {
+		delete(c.fences, token)
+		f.lost = true
+		close(f.done)
+	}
+	c.mu.Unlock()
+	c.err = err
+	close(c.done)
+}
+
+// Done implements reconnect.Conn.
+func (c *conn) Done() <-chan struct{} { return c.done }
+
+// Err implements reconnect.Conn.
+func (c *conn) Err() error { return c.err }
+
+// Close implements reconnect.Conn: QUIT, if registered, then close.
+func (c *conn) Close() error {
+	select {
+	case <-c.welcomed:
+		_ = c.write("QUIT", "shutting down")
+	default:
+	}
+	err := c.nc.Close()
+	<-c.done
+	return err
 }
 
 // write sends one line; a line that would not fit in 512 bytes, or that
@@ -89,10 +128,7 @@ func (c *conn) join(channels []string) error {
 // (10) and host (63).
 func (c *conn) room(target string) int {
 	c.mu.Lock()
-	prefix := c.prefix
-	if prefix == "" {
-		prefix = c.me + "!" + strings.Repeat("u", 10) + "@" + strings.Repeat("h", 63)
-	}
+	prefix := cmp.Or(c.prefix, c.me+"!"+strings.Repeat("u", 10)+"@"+strings.Repeat("h", 63))
 	c.mu.Unlock()
 	return 512 - len(":"+prefix+" PRIVMSG "+target+" :\r\n")
 }
@@ -135,21 +171,8 @@ func (c *conn) refused(m *ircmsg.Message) {
 	defer c.mu.Unlock()
 	for _, f := range c.fences {
 		if f.target == fold(m.Params[1]) && f.refused == nil {
-			f.refused = &adapters.RefusedError{Adapter: Protocol, Method: "PRIVMSG",
-				Code: m.Command, Description: m.Params[len(m.Params)-1]}
+			f.refused = &adapters.RefusedError{Method: "PRIVMSG", Code: m.Command, Description: m.Params[len(m.Params)-1]}
 		}
-	}
-}
-
-// fail releases every fence: the connection is gone.
-func (c *conn) fail() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failed = true
-	for token, f := range c.fences {
-		delete(c.fences, token)
-		f.lost = true
-		close(f.done)
 	}
 }
 
@@ -163,10 +186,16 @@ func (c *conn) setNick(n string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.me = n
-	if i := strings.IndexByte(c.prefix, '!'); i >= 0 {
-		c.prefix = n + c.prefix[i:]
+	if _, host, ok := strings.Cut(c.prefix, "!"); ok {
+		c.prefix = n + "!" + host
 	}
 	return n
+}
+
+func (c *conn) setPrefix(p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.prefix = p
 }
 
 func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.nick()) }

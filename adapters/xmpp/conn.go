@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"mellium.im/xmlstream"
 	xmpplib "mellium.im/xmpp"
@@ -49,6 +50,28 @@ type fence struct {
 func newConn(s *xmpplib.Session) *conn {
 	return &conn{s: s, done: make(chan struct{}),
 		rooms: map[string]string{}, joins: map[string]pending{}, fences: map[string]*fence{}}
+}
+
+// Done implements reconnect.Conn.
+func (c *conn) Done() <-chan struct{} { return c.done }
+
+// Err implements reconnect.Conn.
+func (c *conn) Err() error { return errors.New("the server closed the stream") }
+
+// Close implements reconnect.Conn: it says the bot is away, then hangs up.
+func (c *conn) Close() error {
+	bye, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.raw(bye, `<presence type="unavailable"/>`)
+	return c.hangUp()
+}
+
+// hangUp closes the stream and the connection, and waits for the reader.
+func (c *conn) hangUp() error {
+	err := c.s.Close()
+	_ = c.s.Conn().Close()
+	<-c.done
+	return err
 }
 
 // bound returns a context that ends with ctx or once the stream is gone,

@@ -105,10 +105,7 @@ func (a *Adapter) resolve(to string) (target, error) {
 			return target{to: j, room: true}, nil
 		}
 	}
-	a.mu.Lock()
-	c := a.conn
-	a.mu.Unlock()
-	if c != nil {
+	if c, live := a.link.Live(); live {
 		if _, ok := c.roomNick(j.String()); ok {
 			return target{to: j, room: true}, nil
 		}
@@ -125,7 +122,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	if text == "" {
 		return errors.New("xmpp: an empty text cannot be sent")
 	}
-	c, err := a.current(ctx)
+	c, err := a.link.Current(ctx)
 	if err != nil {
 		return err
 	}
@@ -188,7 +185,7 @@ func (a *Adapter) chatState(ctx context.Context, t target, state string) error {
 	default:
 		return fmt.Errorf("xmpp: unknown chat state %q", state)
 	}
-	c, err := a.current(ctx)
+	c, err := a.link.Current(ctx)
 	if err != nil {
 		return err
 	}
