@@ -154,7 +154,7 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 	case "PING":
 		return c.write("PONG", m.Params...)
 	case "PONG":
-		c.fenced(last)
+		c.fences.Settle(last)
 	case "CAP":
 		if len(m.Params) > 1 && m.Params[1] == "NAK" {
 			return fmt.Errorf("%w: the server offers no SASL", ErrLogin)
@@ -207,7 +207,7 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 		}
 		return fmt.Errorf("server closed the link: %s", last)
 	default:
-		c.refused(m)
+		c.refused(a.name, m)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/fence"
 )
 
 // errLost fails a Send whose connection dropped before the server
@@ -28,42 +28,26 @@ type conn struct {
 
 	registered, saslOK bool // owned by the reader
 
+	// Sends waiting for their PONG, by folded target: the server handles
+	// a client's lines in order, so a refusal comes before the PONG.
+	fences fence.Set[string]
+
 	mu     sync.Mutex // guards the fields below
 	me     string     // the bot's nick
 	prefix string     // the bot's nick!user@host, once the server echoed a JOIN
-	seq    uint64
-	fences map[string]*fence // by PING token
-	failed bool
-}
-
-// A fence is a PING sent after a Send's lines. The server handles a
-// client's lines in order, so any refusal of those lines comes before the
-// PONG: once it arrives, the Send's outcome is known.
-type fence struct {
-	target  string // folded
-	refused *adapters.RefusedError
-	lost    bool // released because the connection dropped
-	done    chan struct{}
 }
 
 func newConn(nc net.Conn, nick string) *conn {
-	return &conn{nc: nc, me: nick, fences: map[string]*fence{},
+	return &conn{nc: nc, me: nick,
 		welcomed: make(chan struct{}), done: make(chan struct{})}
 }
 
-// serve runs the reader, then closes the connection and releases every
+// serve runs the reader, then closes the connection and fails every
 // fence: nothing more can be confirmed.
 func (c *conn) serve(read func() error) {
 	err := read()
 	c.nc.Close()
-	c.mu.Lock()
-	c.failed = true
-	for token, f := range c.fences {
-		delete(c.fences, token)
-		f.lost = true
-		close(f.done)
-	}
-	c.mu.Unlock()
+	c.fences.Lose(errLost)
 	c.err = err
 	close(c.done)
 }
@@ -133,47 +117,15 @@ func (c *conn) room(target string) int {
 	return 512 - len(":"+prefix+" PRIVMSG "+target+" :\r\n")
 }
 
-// open starts a fence for lines to target, returning the token of the
-// PING to send after them.
-func (c *conn) open(target string) (token string, f *fence) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	token = "sb" + strconv.FormatUint(c.seq, 10)
-	f = &fence{target: fold(target), done: make(chan struct{})}
-	if c.failed {
-		f.lost = true
-		close(f.done)
-	} else {
-		c.fences[token] = f
-	}
-	return token, f
-}
-
-// fenced releases the fence of a PONG.
-func (c *conn) fenced(token string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f, ok := c.fences[token]; ok {
-		delete(c.fences, token)
-		close(f.done)
-	}
-}
-
 // refused files an error numeric naming a target with the open fences
 // for it: ERR_NOSUCHNICK, ERR_NOSUCHCHANNEL, ERR_CANNOTSENDTOCHAN and the
 // like.
-func (c *conn) refused(m *ircmsg.Message) {
+func (c *conn) refused(adapter string, m *ircmsg.Message) {
 	if len(m.Params) < 3 || !strings.Contains(" 401 403 404 406 407 411 412 477 486 492 ", " "+m.Command+" ") {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, f := range c.fences {
-		if f.target == fold(m.Params[1]) && f.refused == nil {
-			f.refused = &adapters.RefusedError{Method: "PRIVMSG", Code: m.Command, Description: m.Params[len(m.Params)-1]}
-		}
-	}
+	err := &adapters.RefusedError{Adapter: adapter, Method: "PRIVMSG", Code: m.Command, Description: m.Params[len(m.Params)-1]}
+	c.fences.Refuse(err, func(_, target string) bool { return target == fold(m.Params[1]) })
 }
 
 func (c *conn) nick() string {

@@ -38,7 +38,7 @@ func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
 
 // say sends text to target as PRIVMSGs, one per line and cut to what the
 // server can relay, paced by the flood control, once connected; then it
-// sends a PING and waits for the server's verdict (see fence).
+// sends a PING and waits for the server's verdict (package fence).
 func (a *Adapter) say(ctx context.Context, target, text string) error {
 	if target == "" || strings.ContainsAny(target, " ,\r\n\x00") {
 		return fmt.Errorf("irc: bad target %q", target)
@@ -47,8 +47,8 @@ func (a *Adapter) say(ctx context.Context, target, text string) error {
 	if err != nil {
 		return err
 	}
-	token, f := c.open(target)
-	defer c.fenced(token)
+	f := c.fences.Open(fold(target))
+	defer c.fences.Settle(f.Token)
 	for _, piece := range lines.Split(text, c.room(target)) {
 		d, err := a.flood.Wait(ctx)
 		a.report.Waited(d)
@@ -59,21 +59,8 @@ func (a *Adapter) say(ctx context.Context, target, text string) error {
 			return err
 		}
 	}
-	if err := c.write("PING", token); err != nil {
+	if err := c.write("PING", f.Token); err != nil {
 		return err
 	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	switch {
-	case f.refused != nil:
-		r := *f.refused
-		r.Adapter = a.name
-		return &r
-	case f.lost:
-		return errLost
-	}
-	return nil
+	return f.Wait(ctx)
 }

@@ -129,9 +129,5 @@ func (c *Config) check() (parsed, error) {
 
 // Factory builds an adapter from its section of the config file.
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
-	var cfg Config
-	if err := s.Decode(&cfg); err != nil {
-		return nil, err
-	}
-	return New(s.Name, cfg)
+	return adapters.FactoryFor(func(name string, cfg Config) (*Adapter, error) { return New(name, cfg) })(s)
 }

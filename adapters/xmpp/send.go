@@ -12,6 +12,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/fence"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -130,17 +131,17 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	if t.room {
 		typ = stanza.GroupChatMessage
 	}
-	var ids []string
+	var sent []*fence.Fence[jid.JID]
 	defer func() {
-		for _, id := range ids {
-			c.close(id)
+		for _, f := range sent {
+			c.fences.Settle(f.Token)
 		}
 	}()
 	for _, piece := range split(text, a.cfg.MaxMessage) {
-		id := c.open(t.to)
-		ids = append(ids, id)
+		f := c.fences.Open(t.to)
+		sent = append(sent, f)
 		msg := fmt.Sprintf(`<message type="%s" to="%s" id="%s"><body>%s</body><active xmlns="%s"/></message>`,
-			typ, attr(t.to.String()), id, attr(piece), nsChatStates)
+			typ, attr(t.to.String()), f.Token, attr(piece), nsChatStates)
 		if err := c.raw(ctx, msg); err != nil {
 			return err
 		}
@@ -150,13 +151,14 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	pctx, cancel := c.bound(ctx)
 	defer cancel()
 	err = ping.Send(pctx, c.s, a.p.me.Domain())
-	for _, id := range ids {
-		if e := c.close(id); e != nil {
+	for _, f := range sent {
+		c.fences.Settle(f.Token)
+		var e stanza.Error
+		if errors.As(f.Wait(context.Background()), &e) { // settled: no wait
 			return &adapters.RefusedError{Adapter: a.name, Method: "message", Code: string(e.Condition),
-				Description: errText(e), Temporary: e.Type == stanza.Wait, Err: *e}
+				Description: errText(&e), Temporary: e.Type == stanza.Wait, Err: e}
 		}
 	}
-	ids = nil
 	switch {
 	case err == nil:
 		return nil
