@@ -1,6 +1,6 @@
 // Package irc connects bots to an IRC server, and is the worked example
 // of docs/adapters.md: an adapter written against the public runtime
-// alone, on its shared pieces (reconnect, throttle, lines).
+// alone, on its shared pieces (reconnect, throttle, lines, fence).
 //
 //	bots:
 //	  irc:
