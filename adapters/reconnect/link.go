@@ -20,8 +20,9 @@ type Conn interface {
 	Close() error
 }
 
-// comparableConn is a Conn that a Link can tell from another: a pointer.
-type comparableConn interface {
+// Comparable is the constraint on a Link's connection type: a Conn that
+// can be told from another, such as a pointer.
+type Comparable interface {
 	Conn
 	comparable
 }
@@ -30,7 +31,7 @@ type comparableConn interface {
 // is up, or why it is not. The connection may outlive ctx, which ends
 // when Serve's does: the Link closes it. A Dial that fails must leave
 // nothing open.
-type Dial[C comparableConn] func(ctx context.Context, in *adapters.Intake) (C, error)
+type Dial[C Comparable] func(ctx context.Context, in *adapters.Intake) (C, error)
 
 // Options tune a Link; the zero value is usable.
 type Options struct {
@@ -57,7 +58,7 @@ const (
 
 // Link keeps one connection of type C up. Make it with New; its methods
 // are safe for concurrent use.
-type Link[C comparableConn] struct {
+type Link[C Comparable] struct {
 	dial Dial[C]
 	opts Options
 
@@ -68,7 +69,7 @@ type Link[C comparableConn] struct {
 }
 
 // New returns a Link that connects with dial.
-func New[C comparableConn](dial Dial[C], opts Options) *Link[C] {
+func New[C Comparable](dial Dial[C], opts Options) *Link[C] {
 	if opts.Min <= 0 {
 		opts.Min = DefaultMin
 	}
