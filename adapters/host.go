@@ -232,7 +232,8 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 	h.m, h.stopIn, h.grace, h.endGrace = m, stopIn, grace, endGrace
 	h.served = make(chan struct{})
 	h.mu.Unlock()
-	defer endGrace()
+	// The grace ends on every path but a Shutdown's, which ends it once
+	// the scopes are done (Intake.Grace): not when Run returns.
 
 	var pushes sync.WaitGroup
 	if p, ok := h.a.(Pusher); ok && h.opts.layer != nil {
@@ -276,6 +277,7 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 		<-hard
 		return ctx.Err()
 	case ctx.Err() != nil:
+		endGrace()
 		_ = m.Close()
 		return ctx.Err()
 	case stopped:

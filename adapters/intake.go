@@ -101,6 +101,9 @@ func (in *Intake) Unreachable(err error) { in.h.setHealth(err) }
 // Reachable tells the Host that the adapter reaches its platform again.
 func (in *Intake) Reachable() { in.h.setHealth(nil) }
 
+// Name returns the adapter's name, for its log lines.
+func (in *Intake) Name() string { return in.h.Name() }
+
 // Logger returns the Host's logger.
 func (in *Intake) Logger() *slog.Logger { return in.h.opts.log }
 

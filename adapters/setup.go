@@ -34,6 +34,24 @@ type Setup struct {
 // adapter is the server's.
 type Factory func(Setup) (Adapter, error)
 
+// FactoryFor is the Factory of an adapter made from its name and its
+// config section alone: it decodes the section into a C (strictly, see
+// Setup.Decode) and calls build with the section's name. A failed build
+// returns a nil Adapter, never a typed nil.
+func FactoryFor[C any, A Adapter](build func(name string, cfg C) (A, error)) Factory {
+	return func(s Setup) (Adapter, error) {
+		var cfg C
+		if err := s.Decode(&cfg); err != nil {
+			return nil, err
+		}
+		a, err := build(s.Name, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
+}
+
 // Lease is an expiring lock shared by the processes on one channel layer,
 // so that one of them alone does what must not be done twice, such as
 // polling a platform that refuses two pollers of one token. Its holder

@@ -1,17 +1,15 @@
 package console
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/lines"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -25,16 +23,14 @@ const (
 
 // Config configures an Adapter. The zero value is usable.
 type Config struct {
-	// Name is the adapter's name. Default: "console"; Factory uses the
-	// config section's name.
+	// Name is the adapter's name. Default: "console" (Factory: the section's).
 	Name string `yaml:"-"`
 	// MaxLine bounds an input line in bytes; a longer line is skipped with
 	// an error in the log. Default: 4096.
 	MaxLine int `yaml:"max_line"`
 }
 
-// Adapter is the console adapter, run by an adapters.Host. Its scopes end
-// with "console.disconnect", the Host's adapters.Disconnect.
+// Adapter is the console adapter; its scopes end with "console.disconnect".
 type Adapter struct {
 	cfg   Config
 	in    io.Reader
@@ -42,10 +38,8 @@ type Adapter struct {
 	out   io.Writer
 }
 
-var _ interface {
-	adapters.Adapter
-	adapters.Pusher
-} = (*Adapter)(nil)
+var _ adapters.Adapter = (*Adapter)(nil)
+var _ adapters.Pusher = (*Adapter)(nil)
 
 // New returns an adapter that reads messages from in and writes to out.
 func New(in io.Reader, out io.Writer, cfg Config) *Adapter {
@@ -56,71 +50,31 @@ func New(in io.Reader, out io.Writer, cfg Config) *Adapter {
 	return &Adapter{cfg: cfg, in: in, out: out}
 }
 
-// Factory builds the adapter from its config section, on Setup's Stdin and
-// Stdout.
+// Factory builds the adapter from its config section, on Setup's Stdin/Stdout.
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
-	var cfg Config
+	cfg := Config{Name: s.Name}
 	if err := s.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	cfg.Name = s.Name
 	return New(s.Stdin, s.Stdout, cfg), nil
 }
 
 // Name implements adapters.Adapter.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
-// Serve implements adapters.Adapter: it delivers input lines until ctx
-// ends. At the end of input it returns adapters.ErrStopped, so that the
-// Host ends the conversations and Run reports a clean stop. A blocked Read
-// returns by itself (close the input); what it reads is not delivered.
+// Serve implements adapters.Adapter with lines.Serve: at the end of
+// input it returns adapters.ErrStopped, a clean stop.
 func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
-	done := make(chan error, 1)
-	go func() { done <- a.read(ctx, in) }()
-	in.Ready()
-	select {
-	case err := <-done:
-		if err != nil {
-			in.Logger().Error("console: input failed", "adapter", a.Name(), "err", err)
-		}
-		return adapters.ErrStopped
-	case <-ctx.Done():
-		return nil
-	}
-}
-
-// read delivers each non-blank line of input, skipping and logging lines
-// too long or not UTF-8, until the input or ctx ends.
-func (a *Adapter) read(ctx context.Context, in *adapters.Intake) error {
-	r := bufio.NewReaderSize(a.in, a.cfg.MaxLine+1)
-	for long := false; ctx.Err() == nil; {
-		line, more, err := r.ReadLine()
-		switch {
-		case err == io.EOF:
-			return nil
-		case err != nil:
-			return err
-		case long || more:
-			if !long {
-				in.Logger().Error("console: line too long; skipped", "adapter", a.Name(), "max_line", a.cfg.MaxLine)
-			}
-			long = more
-		case !utf8.Valid(line):
-			in.Logger().Error("console: line is not UTF-8; skipped", "adapter", a.Name())
-		case len(bytes.TrimSpace(line)) > 0:
-			if err := a.deliver(ctx, in, string(line)); err != nil && ctx.Err() == nil {
-				in.Logger().Error("console: message not delivered", "adapter", a.Name(), "err", err)
-			}
-		}
-	}
-	return nil
+	return lines.Serve(ctx, in, a.in, a.cfg.MaxLine, func(ctx context.Context, line string) error {
+		return a.deliver(ctx, in, line)
+	})
 }
 
 // deliver hands a line to its conversation: "@name text" goes to name.
 func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, line string) error {
 	conv, text := DefaultConversation, line
-	if name, t, ok := strings.Cut(strings.TrimPrefix(line, "@"), " "); ok && name != "" && line[0] == '@' {
-		conv, text = name, strings.TrimSpace(t)
+	if name, t, ok := strings.Cut(line, " "); ok && len(name) > 1 && name[0] == '@' {
+		conv, text = name[1:], strings.TrimSpace(t)
 	}
 	return in.Deliver(ctx, conv, Message{Conversation: conv, User: conv, Text: text, Raw: line}, func() *scope.Scope {
 		return &scope.Scope{Type: Protocol, Adapter: a.Name(),
@@ -128,20 +82,17 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, line string)
 	}, nil)
 }
 
-// Send implements adapters.Adapter: console.send, and chat.say in the
-// scope's own conversation.
+// Send implements adapters.Adapter: console.send and chat.say.
 func (a *Adapter) Send(_ context.Context, s *scope.Scope, ev event.Event) error {
 	return a.write(s.Chat.ID, ev)
 }
 
-// Push implements adapters.Pusher: a console.send naming its conversation
-// (else the default one).
+// Push implements adapters.Pusher: console.send and chat.say, to
+// DefaultConversation if they name none.
 func (a *Adapter) Push(_ context.Context, ev event.Event) error {
 	return a.write(DefaultConversation, ev)
 }
 
-// write writes ev, a console.send or a chat.say, to its conversation, or
-// to conv when it names none.
 func (a *Adapter) write(conv string, ev event.Event) error {
 	send, err := event.Decode[Send](ev)
 	if say, ok, serr := event.AsSay(ev); ok {
@@ -152,8 +103,6 @@ func (a *Adapter) write(conv string, ev event.Event) error {
 	}
 	a.outMu.Lock()
 	defer a.outMu.Unlock()
-	if _, err := fmt.Fprintf(a.out, "[%s] %s\n", cmp.Or(send.Conversation, conv), send.Text); err != nil {
-		return fmt.Errorf("console: write: %w", err)
-	}
-	return nil
+	_, err = fmt.Fprintf(a.out, "[%s] %s\n", cmp.Or(send.Conversation, conv), send.Text)
+	return err
 }

@@ -159,9 +159,5 @@ func (c Config) intents() discordgo.Intent {
 
 // Factory builds an adapter from its section of the config file.
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
-	var c Config
-	if err := s.Decode(&c); err != nil {
-		return nil, err
-	}
-	return New(s.Name, c)
+	return adapters.FactoryFor(func(name string, cfg Config) (*Adapter, error) { return New(name, cfg) })(s)
 }

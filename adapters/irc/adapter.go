@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,14 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
-	"github.com/ergochat/irc-go/ircreader"
 	"github.com/ergochat/irc-go/ircutils"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/lines"
+	"github.com/switchboard-bots/switchboard/adapters/reconnect"
+	"github.com/switchboard-bots/switchboard/adapters/throttle"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -23,15 +25,9 @@ import (
 // the bot's credentials (PASS or SASL): trying again cannot help.
 var ErrLogin = errors.New("irc: login refused")
 
-// Reconnection backoff: doubled after each failed attempt, reset once a
-// connection registers.
-const (
-	minBackoff = time.Second
-	maxBackoff = 2 * time.Minute
-	// readTimeout drops a connection that stayed silent for this long:
-	// servers ping idle clients every minute or two.
-	readTimeout = 5 * time.Minute
-)
+// readTimeout drops a connection silent for this long: servers ping idle
+// clients every minute or two.
+const readTimeout = 5 * time.Minute
 
 // Adapter is the IRC adapter: one connection to one server, kept up
 // across drops, serving every channel and private conversation on it.
@@ -40,17 +36,15 @@ type Adapter struct {
 	cfg    Config
 	tls    *tls.Config
 	clock  scope.Clock
-	bucket *bucket
-
-	mu     sync.Mutex    // guards the fields below
-	conn   *conn         // the registered connection; nil while there is none
-	up     chan struct{} // closed once conn is set
-	report adapters.Report
+	link   *reconnect.Link[*conn]
+	flood  *throttle.Bucket
+	report adapters.Report // set by Serve before the first connection is up
 }
 
 var (
 	_ adapters.Adapter = (*Adapter)(nil)
 	_ adapters.Pusher  = (*Adapter)(nil)
+	_ reconnect.Conn   = (*conn)(nil)
 )
 
 // Option configures an Adapter.
@@ -62,113 +56,78 @@ func WithClock(c scope.Clock) Option { return func(a *Adapter) { a.clock = c } }
 
 // New returns an adapter called name ("irc" if empty) for cfg.
 func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
-	if name == "" {
-		name = Protocol
-	}
-	if err := cfg.check(); err != nil {
-		return nil, fmt.Errorf("irc %s: %w", name, err)
-	}
-	tc, err := cfg.tlsConfig()
+	name = cmp.Or(name, Protocol)
+	tc, err := cfg.check()
 	if err != nil {
 		return nil, fmt.Errorf("irc %s: %w", name, err)
 	}
-	a := &Adapter{name: name, cfg: cfg, tls: tc, clock: wallClock{}, up: make(chan struct{})}
+	a := &Adapter{name: name, cfg: cfg, tls: tc}
 	for _, o := range opts {
 		o(a)
 	}
-	a.bucket = &bucket{clock: a.clock, burst: cfg.Flood.Burst, every: cfg.Flood.Interval}
+	a.link = reconnect.New(a.dial, reconnect.Options{Clock: a.clock, Fatal: func(err error) bool { return errors.Is(err, ErrLogin) }})
+	a.flood = throttle.New(cfg.Flood.Burst, cfg.Flood.Interval, a.clock)
 	return a, nil
 }
 
 // Name implements adapters.Adapter.
 func (a *Adapter) Name() string { return a.name }
 
-// Serve connects, registers, joins the channels and delivers messages
-// until ctx ends, reconnecting with backoff whenever the connection drops.
-// It fails only when the server refuses the bot's login (ErrLogin).
+// Serve implements adapters.Adapter with a reconnect.Link: it fails only
+// when the server refuses the bot's login (ErrLogin).
 func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
-	a.mu.Lock()
 	a.report = in.Report()
-	a.mu.Unlock()
-	log := in.Logger().With("adapter", a.name, "server", a.cfg.Server)
-	wait := minBackoff
-	for {
-		registered, err := a.session(ctx, in, log)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, ErrLogin) {
-			return err
-		}
-		if registered {
-			wait = minBackoff
-		}
-		log.Warn("irc: connection lost; reconnecting", "err", err, "retry_in", wait)
-		select {
-		case <-a.clock.After(wait):
-		case <-ctx.Done():
-			return nil
-		}
-		wait = min(2*wait, maxBackoff)
-	}
+	return a.link.Serve(ctx, in)
 }
 
-// session runs one connection until it drops or ctx ends. When ctx ends
-// first, the connection stays up for the scopes' last replies until the
-// Host is done with them (in.Grace), then quits.
-func (a *Adapter) session(ctx context.Context, in *adapters.Intake, log *slog.Logger) (registered bool, err error) {
+// dial connects and returns once the server welcomed the bot and the
+// channels are asked for; the reader goes on until the connection drops.
+func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
 	d := net.Dialer{Timeout: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", a.cfg.Server)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if a.tls != nil {
 		tc := tls.Client(nc, a.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
-			return false, err
+			return nil, err
 		}
 		nc = tc
 	}
 	c := newConn(nc, a.cfg.Nick)
-	done := make(chan error, 1)
-	go func() { done <- a.read(ctx, in, c, log) }()
+	log := in.Logger().With("adapter", a.name, "server", a.cfg.Server)
+	go c.serve(func() error { return a.read(ctx, in, c, log) })
 	select {
-	case err := <-done:
-		a.lost(c)
-		return c.registered, err // read has returned: its fields are ours
+	case <-c.welcomed:
+		return c, nil
+	case <-c.done:
+		return nil, c.err
 	case <-ctx.Done():
-		go func() {
-			<-in.Grace().Done()
-			_ = c.write("QUIT", "shutting down")
-			nc.Close()
-			<-done
-			a.lost(c)
-		}()
-		return false, nil
+		_ = c.Close()
+		return nil, ctx.Err()
 	}
 }
 
-// read registers c and handles what the server sends until c fails.
+// read registers and acts on each line the server sends until c fails.
 func (a *Adapter) read(ctx context.Context, in *adapters.Intake, c *conn, log *slog.Logger) error {
-	defer c.nc.Close()
 	if err := a.register(c); err != nil {
 		return err
 	}
-	var r ircreader.Reader
-	r.Initialize(c.nc, 1024, 8191+512) // IRCv3 tags may take 8191 bytes
+	r := lines.NewReader(c.nc, 8191+512) // IRCv3 tags may take 8191 bytes
 	for {
 		_ = c.nc.SetReadDeadline(time.Now().Add(readTimeout))
-		line, err := r.ReadLine()
-		if err != nil {
+		line, err := r.Read()
+		if err != nil && !errors.Is(err, lines.ErrSkipped) {
 			return err
 		}
-		m, err := ircmsg.ParseLine(string(line))
-		if err != nil {
+		m, perr := ircmsg.ParseLine(line)
+		if err = cmp.Or(err, perr); err != nil {
 			log.Warn("irc: line skipped", "err", err)
 			continue
 		}
-		if err := a.handle(ctx, in, c, &m, string(line), log); err != nil {
+		if err := a.handle(ctx, in, c, &m, line, log); err != nil {
 			return err
 		}
 	}
@@ -195,7 +154,7 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 	case "PING":
 		return c.write("PONG", m.Params...)
 	case "PONG":
-		c.fenced(last)
+		c.fences.Settle(last)
 	case "CAP":
 		if len(m.Params) > 1 && m.Params[1] == "NAK" {
 			return fmt.Errorf("%w: the server offers no SASL", ErrLogin)
@@ -224,20 +183,17 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 			return errors.New("irc: RPL_WELCOME without a nick")
 		}
 		c.setNick(m.Params[0])
-		c.registered = true
 		if a.cfg.SASL != nil && !c.saslOK {
 			return fmt.Errorf("%w: registered without SASL", ErrLogin)
 		}
+		c.registered = true
 		if err := c.join(a.cfg.Channels); err != nil {
 			return err
 		}
-		a.connected(c)
-		in.Ready()
+		close(c.welcomed)
 	case "JOIN":
 		if c.isMe(m.Nick()) { // the server's echo tells the bot its own prefix
-			c.mu.Lock()
-			c.prefix = m.Source
-			c.mu.Unlock()
+			c.setPrefix(m.Source)
 		}
 	case "NICK":
 		if c.isMe(m.Nick()) {
@@ -251,26 +207,23 @@ func (a *Adapter) handle(ctx context.Context, in *adapters.Intake, c *conn, m *i
 		}
 		return fmt.Errorf("server closed the link: %s", last)
 	default:
-		c.refused(m)
+		c.refused(a.name, m)
 	}
 	return nil
 }
 
-// deliver hands a PRIVMSG to its conversation.
+// deliver hands a PRIVMSG to its conversation without waiting: IRC
+// resends nothing, and a reader waiting for one full inbox would stop
+// the PONGs that keep every other conversation connected.
 func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *ircmsg.Message, raw string, log *slog.Logger) {
 	from, err := m.NUH()
-	if err != nil || len(m.Params) < 2 || ctx.Err() != nil || c.isMe(from.Name) {
-		return // malformed, shutting down, or the bot's own echo
+	if err != nil || len(m.Params) < 2 || ctx.Err() != nil || c.isMe(from.Name) || strings.HasPrefix(m.Params[1], "\x01") {
+		return // malformed, shutting down, the bot's own echo, or CTCP
 	}
-	target, text := m.Params[0], m.Params[1]
-	if strings.HasPrefix(text, "\x01") {
-		return // CTCP (VERSION, PING, ACTION) is not chat
-	}
-	ev := Message{Nick: from.Name, User: from.User, Host: from.Host, Text: text, Raw: raw}
+	ev := Message{Nick: from.Name, User: from.User, Host: from.Host, Text: m.Params[1], Raw: raw}
 	key, chat := fold(from.Name), scope.Chat{ID: from.Name, Type: "private"}
-	if isChannel(target) {
-		ev.Channel = target
-		key, chat = fold(target), scope.Chat{ID: target, Type: "channel"}
+	if target := m.Params[0]; isChannel(target) {
+		ev.Channel, key, chat = target, fold(target), scope.Chat{ID: target, Type: "channel"}
 		if a.cfg.KeyBy == "channel_user" {
 			key += " " + fold(from.Name)
 		}
@@ -284,28 +237,8 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *
 		return s
 	}, nil)
 	if err != nil {
-		// IRC resends nothing, so waiting here would only stop the PONGs
-		// that keep every other conversation connected.
 		log.Warn("irc: message dropped", "key", key, "err", err)
 	}
-}
-
-// connected makes c the connection Sends use.
-func (a *Adapter) connected(c *conn) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.conn = c
-	close(a.up)
-}
-
-// lost forgets c and fails what waits on it.
-func (a *Adapter) lost(c *conn) {
-	a.mu.Lock()
-	if a.conn == c {
-		a.conn, a.up = nil, make(chan struct{})
-	}
-	a.mu.Unlock()
-	c.fail()
 }
 
 // isChannel reports whether target names a channel rather than a nick.
@@ -315,8 +248,3 @@ func isChannel(target string) bool {
 
 // fold is a name as a conversation key: IRC names ignore case.
 func fold(name string) string { return strings.ToLower(name) }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -2,11 +2,9 @@ package irc
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -34,7 +32,10 @@ type Config struct {
 	// scope for the channel, or "channel_user", one per user in it.
 	// Private messages are one conversation per nick either way.
 	KeyBy string `yaml:"key_by"`
-	// Flood paces the bot's messages (see Flood).
+	// Flood paces the bot's messages. Default: 5 lines at once, then one
+	// per 2 s, the flood control of RFC 1459 section 8.10 that servers
+	// still apply: a bot that sends faster is held back, then
+	// disconnected for "Excess Flood".
 	Flood Flood `yaml:"flood"`
 }
 
@@ -45,25 +46,18 @@ type SASL struct {
 }
 
 // Flood is a token bucket for outbound messages: Burst lines at once,
-// then one per Interval. The defaults, 5 lines then one per 2 s, are the
-// flood control of RFC 1459 section 8.10 (each message moves a client's
-// timer 2 s on, and a client more than 10 s ahead is held back), which
-// servers still apply and which clients such as irssi follow: a bot that
-// sends faster is first delayed by the server, then disconnected for
-// "Excess Flood".
+// then one per Interval.
 type Flood struct {
 	Burst    int           `yaml:"burst"`
 	Interval time.Duration `yaml:"interval"`
 }
 
-const (
-	defaultBurst    = 5
-	defaultInterval = 2 * time.Second
-)
-
-func (c *Config) check() error {
+// check validates c, fills its defaults, and returns its TLS
+// configuration (nil without TLS).
+func (c *Config) check() (*tls.Config, error) {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Server); err != nil {
+	host, _, err := net.SplitHostPort(c.Server)
+	if err != nil {
 		errs = append(errs, fmt.Errorf("server must be host:port, got %q", c.Server))
 	}
 	if c.Nick == "" || strings.ContainsAny(c.Nick, " ,*?!@#:") {
@@ -85,41 +79,18 @@ func (c *Config) check() error {
 		errs = append(errs, errors.New("sasl needs a user and a password"))
 	}
 	if c.Flood.Burst <= 0 {
-		c.Flood.Burst = defaultBurst
+		c.Flood.Burst = 5
 	}
 	if c.Flood.Interval <= 0 {
-		c.Flood.Interval = defaultInterval
+		c.Flood.Interval = 2 * time.Second
 	}
-	return errors.Join(errs...)
-}
-
-// tlsConfig returns the TLS configuration, or nil without TLS.
-func (c *Config) tlsConfig() (*tls.Config, error) {
-	if !c.TLS {
-		return nil, nil
+	if len(errs) > 0 || !c.TLS {
+		return nil, errors.Join(errs...)
 	}
-	host, _, _ := net.SplitHostPort(c.Server)
-	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		if tc.RootCAs, err = x509.SystemCertPool(); err != nil {
-			tc.RootCAs = x509.NewCertPool()
-		}
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", c.CAFile)
-		}
-	}
-	return tc, nil
+	return adapters.ClientTLS(host, c.CAFile)
 }
 
 // Factory builds an adapter from its section of the config file.
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
-	var cfg Config
-	if err := s.Decode(&cfg); err != nil {
-		return nil, err
-	}
-	return New(s.Name, cfg)
+	return adapters.FactoryFor(func(name string, cfg Config) (*Adapter, error) { return New(name, cfg) })(s)
 }

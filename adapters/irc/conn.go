@@ -1,9 +1,9 @@
 package irc
 
 import (
+	"cmp"
 	"errors"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +11,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/fence"
 )
 
 // errLost fails a Send whose connection dropped before the server
@@ -19,32 +20,54 @@ var errLost = errors.New("irc: connection lost before the server confirmed the m
 
 // conn is one connection to the server.
 type conn struct {
-	nc  net.Conn
-	wmu sync.Mutex // serialises writes
+	nc       net.Conn
+	wmu      sync.Mutex    // serialises writes
+	welcomed chan struct{} // closed once registered and joining
+	done     chan struct{} // closed once the reader returned
+	err      error         // why the reader returned; set before done
 
-	// Owned by the goroutine reading the connection.
-	registered, saslOK bool
+	registered, saslOK bool // owned by the reader
+
+	// Sends waiting for their PONG, by folded target: the server handles
+	// a client's lines in order, so a refusal comes before the PONG.
+	fences fence.Set[string]
 
 	mu     sync.Mutex // guards the fields below
 	me     string     // the bot's nick
 	prefix string     // the bot's nick!user@host, once the server echoed a JOIN
-	seq    uint64
-	fences map[string]*fence // by PING token
-	failed bool
-}
-
-// A fence is a PING sent after a Send's lines. The server handles a
-// client's lines in order, so any refusal of those lines comes before the
-// PONG: once it arrives, the Send's outcome is known.
-type fence struct {
-	target  string // folded
-	refused *adapters.RefusedError
-	lost    bool // released because the connection dropped
-	done    chan struct{}
 }
 
 func newConn(nc net.Conn, nick string) *conn {
-	return &conn{nc: nc, me: nick, fences: map[string]*fence{}}
+	return &conn{nc: nc, me: nick,
+		welcomed: make(chan struct{}), done: make(chan struct{})}
+}
+
+// serve runs the reader, then closes the connection and fails every
+// fence: nothing more can be confirmed.
+func (c *conn) serve(read func() error) {
+	err := read()
+	c.nc.Close()
+	c.fences.Lose(errLost)
+	c.err = err
+	close(c.done)
+}
+
+// Done implements reconnect.Conn.
+func (c *conn) Done() <-chan struct{} { return c.done }
+
+// Err implements reconnect.Conn.
+func (c *conn) Err() error { return c.err }
+
+// Close implements reconnect.Conn: QUIT, if registered, then close.
+func (c *conn) Close() error {
+	select {
+	case <-c.welcomed:
+		_ = c.write("QUIT", "shutting down")
+	default:
+	}
+	err := c.nc.Close()
+	<-c.done
+	return err
 }
 
 // write sends one line; a line that would not fit in 512 bytes, or that
@@ -89,68 +112,20 @@ func (c *conn) join(channels []string) error {
 // (10) and host (63).
 func (c *conn) room(target string) int {
 	c.mu.Lock()
-	prefix := c.prefix
-	if prefix == "" {
-		prefix = c.me + "!" + strings.Repeat("u", 10) + "@" + strings.Repeat("h", 63)
-	}
+	prefix := cmp.Or(c.prefix, c.me+"!"+strings.Repeat("u", 10)+"@"+strings.Repeat("h", 63))
 	c.mu.Unlock()
 	return 512 - len(":"+prefix+" PRIVMSG "+target+" :\r\n")
-}
-
-// open starts a fence for lines to target, returning the token of the
-// PING to send after them.
-func (c *conn) open(target string) (token string, f *fence) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	token = "sb" + strconv.FormatUint(c.seq, 10)
-	f = &fence{target: fold(target), done: make(chan struct{})}
-	if c.failed {
-		f.lost = true
-		close(f.done)
-	} else {
-		c.fences[token] = f
-	}
-	return token, f
-}
-
-// fenced releases the fence of a PONG.
-func (c *conn) fenced(token string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f, ok := c.fences[token]; ok {
-		delete(c.fences, token)
-		close(f.done)
-	}
 }
 
 // refused files an error numeric naming a target with the open fences
 // for it: ERR_NOSUCHNICK, ERR_NOSUCHCHANNEL, ERR_CANNOTSENDTOCHAN and the
 // like.
-func (c *conn) refused(m *ircmsg.Message) {
+func (c *conn) refused(adapter string, m *ircmsg.Message) {
 	if len(m.Params) < 3 || !strings.Contains(" 401 403 404 406 407 411 412 477 486 492 ", " "+m.Command+" ") {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, f := range c.fences {
-		if f.target == fold(m.Params[1]) && f.refused == nil {
-			f.refused = &adapters.RefusedError{Adapter: Protocol, Method: "PRIVMSG",
-				Code: m.Command, Description: m.Params[len(m.Params)-1]}
-		}
-	}
-}
-
-// fail releases every fence: the connection is gone.
-func (c *conn) fail() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failed = true
-	for token, f := range c.fences {
-		delete(c.fences, token)
-		f.lost = true
-		close(f.done)
-	}
+	err := &adapters.RefusedError{Adapter: adapter, Method: "PRIVMSG", Code: m.Command, Description: m.Params[len(m.Params)-1]}
+	c.fences.Refuse(err, func(_, target string) bool { return target == fold(m.Params[1]) })
 }
 
 func (c *conn) nick() string {
@@ -163,10 +138,16 @@ func (c *conn) setNick(n string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.me = n
-	if i := strings.IndexByte(c.prefix, '!'); i >= 0 {
-		c.prefix = n + c.prefix[i:]
+	if _, host, ok := strings.Cut(c.prefix, "!"); ok {
+		c.prefix = n + "!" + host
 	}
 	return n
+}
+
+func (c *conn) setPrefix(p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.prefix = p
 }
 
 func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.nick()) }

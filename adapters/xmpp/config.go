@@ -2,12 +2,10 @@ package xmpp
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -123,36 +121,13 @@ func (c *Config) check() (parsed, error) {
 		c.MaxMessage = defaultMaxMessage
 	}
 	if len(errs) == 0 {
-		p.tls, err = c.tlsConfig(me.Domainpart())
+		p.tls, err = adapters.ClientTLS(me.Domainpart(), c.CAFile)
 		errs = append(errs, err)
 	}
 	return p, errors.Join(errs...)
 }
 
-// tlsConfig trusts the system's roots and CAFile, for domain.
-func (c *Config) tlsConfig(domain string) (*tls.Config, error) {
-	tc := &tls.Config{ServerName: domain, MinVersion: tls.VersionTLS12}
-	if c.CAFile == "" {
-		return tc, nil
-	}
-	pem, err := os.ReadFile(c.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	if tc.RootCAs, err = x509.SystemCertPool(); err != nil {
-		tc.RootCAs = x509.NewCertPool()
-	}
-	if !tc.RootCAs.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", c.CAFile)
-	}
-	return tc, nil
-}
-
 // Factory builds an adapter from its section of the config file.
 func Factory(s adapters.Setup) (adapters.Adapter, error) {
-	var cfg Config
-	if err := s.Decode(&cfg); err != nil {
-		return nil, err
-	}
-	return New(s.Name, cfg)
+	return adapters.FactoryFor(func(name string, cfg Config) (*Adapter, error) { return New(name, cfg) })(s)
 }

@@ -6,14 +6,16 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"mellium.im/xmlstream"
 	xmpplib "mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/switchboard-bots/switchboard/adapters/fence"
 )
 
 // errLost fails a Send whose connection dropped before the server
@@ -25,11 +27,15 @@ type conn struct {
 	s    *xmpplib.Session
 	done chan struct{} // closed once the stream is gone
 
-	mu     sync.Mutex
-	rooms  map[string]string  // joined room (bare JID) -> the bot's nick in it
-	joins  map[string]pending // joins waiting for the room's answer, by room
-	seq    uint64
-	fences map[string]*fence // by message id
+	// Messages waiting for the server's verdict, by id. The server
+	// handles a client's stanzas in order and bounces a message it cannot
+	// deliver (to a local account or a room on it) before it answers the
+	// next stanza, so a ping after the message settles it.
+	fences fence.Set[jid.JID]
+
+	mu    sync.Mutex
+	rooms map[string]string  // joined room (bare JID) -> the bot's nick in it
+	joins map[string]pending // joins waiting for the room's answer, by room
 }
 
 type pending struct {
@@ -37,18 +43,31 @@ type pending struct {
 	done chan *stanza.Error // nil once in the room
 }
 
-// A fence is a message waiting for the server's verdict. The server
-// handles a client's stanzas in order and bounces a message it cannot
-// deliver (to a local account or a room on it) before it answers the
-// next stanza, so a ping after the message settles it.
-type fence struct {
-	to      jid.JID // only its bare JID or its server may bounce it
-	refused *stanza.Error
-}
-
 func newConn(s *xmpplib.Session) *conn {
 	return &conn{s: s, done: make(chan struct{}),
-		rooms: map[string]string{}, joins: map[string]pending{}, fences: map[string]*fence{}}
+		rooms: map[string]string{}, joins: map[string]pending{}}
+}
+
+// Done implements reconnect.Conn.
+func (c *conn) Done() <-chan struct{} { return c.done }
+
+// Err implements reconnect.Conn.
+func (c *conn) Err() error { return errors.New("the server closed the stream") }
+
+// Close implements reconnect.Conn: it says the bot is away, then hangs up.
+func (c *conn) Close() error {
+	bye, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.raw(bye, `<presence type="unavailable"/>`)
+	return c.hangUp()
+}
+
+// hangUp closes the stream and the connection, and waits for the reader.
+func (c *conn) hangUp() error {
+	err := c.s.Close()
+	_ = c.s.Conn().Close()
+	<-c.done
+	return err
 }
 
 // bound returns a context that ends with ctx or once the stream is gone,
@@ -192,43 +211,14 @@ func (c *conn) roomNick(room string) (string, bool) {
 	return nick, ok
 }
 
-// open starts a fence for a message to to and returns its id.
-func (c *conn) open(to jid.JID) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	id := "sb" + strconv.FormatUint(c.seq, 10)
-	c.fences[id] = &fence{to: to}
-	return id
-}
-
-// close forgets a fence and returns the refusal it collected, if any.
-func (c *conn) close(id string) *stanza.Error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.fences[id]
-	delete(c.fences, id)
-	if f == nil {
-		return nil
-	}
-	return f.refused
-}
-
 // bounced files an error message from from with the fence of its id,
 // and reports whether one was waiting. A bounce must come from where the
 // message went, or from that address's server: nobody else can refuse
 // it for them.
 func (c *conn) bounced(id string, from jid.JID, e *stanza.Error) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f, ok := c.fences[id]
-	if !ok || !(from.Bare().Equal(f.to.Bare()) || from.Equal(f.to.Domain())) {
-		return false
-	}
-	if f.refused == nil {
-		f.refused = e
-	}
-	return true
+	return c.fences.Refuse(*e, func(token string, to jid.JID) bool {
+		return token == id && (from.Bare().Equal(to.Bare()) || from.Equal(to.Domain()))
+	}) > 0
 }
 
 // plainNS drops the xmlns attributes of the elements it encodes: the

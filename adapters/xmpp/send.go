@@ -12,6 +12,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/fence"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -105,10 +106,7 @@ func (a *Adapter) resolve(to string) (target, error) {
 			return target{to: j, room: true}, nil
 		}
 	}
-	a.mu.Lock()
-	c := a.conn
-	a.mu.Unlock()
-	if c != nil {
+	if c, live := a.link.Live(); live {
 		if _, ok := c.roomNick(j.String()); ok {
 			return target{to: j, room: true}, nil
 		}
@@ -125,7 +123,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	if text == "" {
 		return errors.New("xmpp: an empty text cannot be sent")
 	}
-	c, err := a.current(ctx)
+	c, err := a.link.Current(ctx)
 	if err != nil {
 		return err
 	}
@@ -133,17 +131,17 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	if t.room {
 		typ = stanza.GroupChatMessage
 	}
-	var ids []string
+	var sent []*fence.Fence[jid.JID]
 	defer func() {
-		for _, id := range ids {
-			c.close(id)
+		for _, f := range sent {
+			c.fences.Settle(f.Token)
 		}
 	}()
 	for _, piece := range split(text, a.cfg.MaxMessage) {
-		id := c.open(t.to)
-		ids = append(ids, id)
+		f := c.fences.Open(t.to)
+		sent = append(sent, f)
 		msg := fmt.Sprintf(`<message type="%s" to="%s" id="%s"><body>%s</body><active xmlns="%s"/></message>`,
-			typ, attr(t.to.String()), id, attr(piece), nsChatStates)
+			typ, attr(t.to.String()), f.Token, attr(piece), nsChatStates)
 		if err := c.raw(ctx, msg); err != nil {
 			return err
 		}
@@ -153,13 +151,14 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	pctx, cancel := c.bound(ctx)
 	defer cancel()
 	err = ping.Send(pctx, c.s, a.p.me.Domain())
-	for _, id := range ids {
-		if e := c.close(id); e != nil {
+	for _, f := range sent {
+		c.fences.Settle(f.Token)
+		var e stanza.Error
+		if errors.As(f.Wait(context.Background()), &e) { // settled: no wait
 			return &adapters.RefusedError{Adapter: a.name, Method: "message", Code: string(e.Condition),
-				Description: errText(e), Temporary: e.Type == stanza.Wait, Err: *e}
+				Description: errText(&e), Temporary: e.Type == stanza.Wait, Err: e}
 		}
 	}
-	ids = nil
 	switch {
 	case err == nil:
 		return nil
@@ -188,7 +187,7 @@ func (a *Adapter) chatState(ctx context.Context, t target, state string) error {
 	default:
 		return fmt.Errorf("xmpp: unknown chat state %q", state)
 	}
-	c, err := a.current(ctx)
+	c, err := a.link.Current(ctx)
 	if err != nil {
 		return err
 	}
