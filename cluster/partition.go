@@ -205,6 +205,7 @@ type batch struct {
 	dup     map[string]bool // ids of msgs whose platform id another entry carried
 	next    string          // fetchScript's next
 	deleted []string        // claimed ids no longer in the stream
+	acked   int64           // entries the fetch acknowledged
 }
 
 // fetch takes a batch of entries (new ones when cursor is "", else the
@@ -219,14 +220,30 @@ func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
 			p.t.bg.Go(func() { p.t.lose(p, "its lease's term ended before it was renewed") })
 			return batch{}, false
 		}
-		v, err := fetchScript.Run(ctx, n.c, []string{p.leaseKey, p.stream},
-			p.token, group, n.id, n.cfg.Batch, ms(n.cfg.DedupeTTL), cursor,
-			n.keys.seenPrefix(p.p), fieldID, fieldAdapter).Result()
+		p.mu.Lock()
+		acks := p.acks
+		p.acks = nil
+		p.mu.Unlock()
+		args := make([]any, 0, 9+len(acks))
+		args = append(args, p.token, group, n.id, n.cfg.Batch, ms(n.cfg.DedupeTTL), cursor,
+			n.keys.seenPrefix(p.p), fieldID, fieldAdapter)
+		for _, id := range acks {
+			args = append(args, id)
+		}
+		v, err := fetchScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Result()
 		if err == nil {
 			var b batch
 			if b, err = parseBatch(v); err == nil {
+				if b.acked > 0 {
+					n.count(func(c *Counters) { c.Handled += b.acked })
+				}
 				return b, true
 			}
+		}
+		if len(acks) > 0 && !errors.Is(err, errFenced) {
+			p.mu.Lock()
+			p.acks = append(acks, p.acks...)
+			p.mu.Unlock()
 		}
 		if errors.Is(err, errFenced) {
 			p.t.bg.Go(func() { p.t.lose(p, "its read was fenced out: another process holds the lease") })
@@ -248,7 +265,7 @@ func parseBatch(v any) (batch, error) {
 		return batch{}, errFenced
 	}
 	r, ok := v.([]any)
-	if !ok || len(r) != 4 {
+	if !ok || len(r) != 5 {
 		return batch{}, fmt.Errorf("cluster: unexpected fetch reply %T", v)
 	}
 	var b batch
@@ -277,6 +294,7 @@ func parseBatch(v any) (batch, error) {
 			}
 		}
 	}
+	b.acked, _ = r[4].(int64)
 	deleted, _ := r[3].([]any)
 	for _, d := range deleted {
 		if id, ok := d.(string); ok {
@@ -453,10 +471,11 @@ func (p *partition) ackLoop() {
 }
 
 // ackLinger is how long the acker gathers acknowledgements before sending
-// them; trimEvery is how many entries it lets handled entries pile up in
+// them, unless a read carries them first (a busy partition's reads come
+// sooner); trimEvery is how many entries it lets handled entries pile up in
 // the stream before it trims them.
 const (
-	ackLinger = 2 * time.Millisecond
+	ackLinger = 10 * time.Millisecond
 	trimEvery = 256
 )
 

@@ -17,21 +17,29 @@ import goredis "github.com/redis/go-redis/v9"
 // The marks' keys share the partition's hash tag: on Redis Cluster they
 // live on the stream's slot.
 //
+// It also acknowledges the entries handled since the last script did
+// (XACK), so that a busy partition's reads carry its acknowledgements.
+//
 // It returns -1 when the token is not the lease's, else {next, entries,
-// flags, deleted}: XAUTOCLAIM's next cursor (when claiming) or, when no new
+// flags, deleted, acknowledged}: XAUTOCLAIM's next cursor (when claiming) or, when no new
 // entry came, the id after which to wait for one ("0-0" for an empty
 // stream); the entries as Redis gives them; a 0 (first) or 1 (duplicate)
-// per entry; and the ids of pending entries that were no longer in the
-// stream (claiming).
+// per entry; the ids of pending entries that were no longer in the stream
+// (claiming); and how many entries XACK acknowledged.
 //
 // KEYS[1] the lease, KEYS[2] the stream. ARGV[1] the token, ARGV[2] the
 // group, ARGV[3] the consumer, ARGV[4] the batch's size, ARGV[5] the
 // marks' time to live in ms, ARGV[6] "" to read new entries or the cursor
 // to claim from, ARGV[7] the marks' key prefix, ARGV[8] the entries' field
-// of the platform id, ARGV[9] their field of the adapter's name.
+// of the platform id, ARGV[9] their field of the adapter's name,
+// ARGV[10...] the ids to acknowledge.
 var fetchScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return -1
+end
+local acked = 0
+if #ARGV > 9 then
+  acked = redis.call('XACK', KEYS[2], ARGV[2], unpack(ARGV, 10))
 end
 local next, entries, deleted = '', {}, {}
 if ARGV[6] == '' then
@@ -73,7 +81,7 @@ for i, e in ipairs(entries) do
     end
   end
 end
-return {next, entries, flags, deleted}
+return {next, entries, flags, deleted, acked}
 `)
 
 // ackScript acknowledges entries and trims the stream for the lease's
