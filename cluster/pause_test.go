@@ -168,3 +168,66 @@ func awaitCounter(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond) // polling counters set by the Node's goroutines
 	}
 }
+
+// stalling is the wall clock, except that every third timer fires late by
+// stall: a process whose balancing loop is starved (a loaded machine, a
+// long GC pause) renews its leases too late, and loses them, while its
+// reading and handling go on.
+type stalling struct {
+	stall time.Duration
+	n     atomic.Int64
+}
+
+func (*stalling) Now() time.Time { return time.Now() }
+
+func (c *stalling) After(d time.Duration) <-chan time.Time {
+	if c.n.Add(1)%3 == 0 {
+		d += c.stall
+	}
+	return time.After(d)
+}
+
+// Messages taken while one of three processes keeps losing its leases
+// mid-stream, and partitions move between the three, are all handled:
+// lost leases may make duplicates, never losses.
+func TestLeasesLostMidStream(t *testing.T) {
+	addr := startRedis(t)
+	const lease = 300 * time.Millisecond
+	cfg := cluster.Config{Partitions: 16, Lease: lease}
+	r := newRecord()
+	r.hold = time.Millisecond
+	a := startProc(t, single(addr), "t", "a", cfg, r, cluster.WithClock(&stalling{stall: 2 * lease}))
+	b := startProc(t, single(addr), "t", "b", cfg, r)
+	c := startProc(t, single(addr), "t", "c", cfg, r)
+	procs := []*proc{a, b, c}
+
+	const convs, per = 30, 20
+	ctx := context.Background()
+	for n := 1; n <= per; n++ {
+		for i := range convs {
+			p := procs[(n+i)%len(procs)]
+			if err := p.in.Deliver(ctx, key(i), msg{Key: key(i), N: n}, newScope(key(i)), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(lease / 10) // spreads the messages over the leases' losses
+	}
+	r.await(t, 30*time.Second, "every message handled", func() bool {
+		for i := range convs {
+			for n := 1; n <= per; n++ {
+				if !slices.Contains(r.seen[key(i)], n) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	r.mu.Lock()
+	dups := r.total - convs*per
+	r.mu.Unlock()
+	lost := a.node.Counters().Lost
+	t.Logf("a lost %d leases; %d of %d messages handled twice", lost, dups, convs*per)
+	if lost == 0 {
+		t.Error("a lost no lease: the test did not test what it is for")
+	}
+}
