@@ -182,7 +182,7 @@ type Counters struct {
 	Duplicates int64 // entries dropped for a platform id another entry carried lately
 	Handled    int64 // entries acknowledged after their handler returned
 	Claimed    int64 // entries claimed from a previous owner
-	Dropped    int64 // entries that could not be read, acknowledged unhandled
+	Dropped    int64 // entries that could not be read, acknowledged unhandled, or pending but gone from the stream
 	Gained     int64 // partitions taken
 	Lost       int64 // partitions lost: a renewal failed, or an acknowledgement was fenced out
 	Released   int64 // partitions given up

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/internal/clocktest"
 )
@@ -229,5 +232,52 @@ func TestLeasesLostMidStream(t *testing.T) {
 	t.Logf("a lost %d leases; %d of %d messages handled twice", lost, dups, convs*per)
 	if lost == 0 {
 		t.Error("a lost no lease: the test did not test what it is for")
+	}
+}
+
+// A new owner claims what a dead owner left pending, in order; a pending
+// entry that is no longer in the stream is counted as dropped, not
+// skipped silently.
+func TestClaimCountsVanishedEntries(t *testing.T) {
+	addr := startRedis(t)
+	cfg := cluster.Config{Partitions: 1, Lease: 3 * time.Second}
+	ctx := context.Background()
+	c := client(t, addr)
+	appender, err := cluster.New(c, "t", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stream = "t:intake:{0}"
+	if err := c.XGroupCreateMkStream(ctx, stream, "owners", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 3; n++ {
+		sc := newScope("k")()
+		sc.Key = "k"
+		if err := appender.Append(ctx, adapters.Record{Adapter: "fake", Key: "k", Scope: sc, Event: msg{Key: "k", N: n}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A dead owner read all three; the first then vanished from the stream.
+	res, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "owners", Consumer: "dead", Streams: []string{stream, ">"}, Count: 3}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 3 {
+		t.Fatalf("the dead owner's read: %v %v", res, err)
+	}
+	if err := c.XDel(ctx, stream, res[0].Messages[0].ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := newRecord()
+	a := startProc(t, single(addr), "t", "a", cfg, r)
+	r.await(t, 10*time.Second, "#2 and #3 handled", func() bool { return len(r.seen["k"]) >= 2 })
+	r.mu.Lock()
+	got := slices.Clone(r.seen["k"])
+	r.mu.Unlock()
+	if !slices.Equal(got, []int{2, 3}) {
+		t.Errorf("handled %v, want [2 3]", got)
+	}
+	awaitCounter(t, "the vanished entry counted", func() bool { return a.node.Counters().Dropped == 1 })
+	if got := a.node.Counters().Claimed; got != 2 {
+		t.Errorf("claimed %d, want 2", got)
 	}
 }

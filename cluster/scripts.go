@@ -54,10 +54,21 @@ if ARGV[6] == '' then
     end
   end
 else
+  -- Redis 7 lists the deleted entries apart; Redis 6.2 gives them in
+  -- place, without fields.
   local r = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[6], 'COUNT', ARGV[4])
-  next, entries = r[1], r[2]
-  if r[3] then
-    deleted = r[3]
+  next = r[1]
+  for _, e in ipairs(r[2]) do
+    if type(e) == 'table' and type(e[2]) == 'table' then
+      entries[#entries + 1] = e
+    elseif type(e) == 'table' then
+      deleted[#deleted + 1] = e[1]
+    end
+  end
+  if type(r[3]) == 'table' then
+    for _, id in ipairs(r[3]) do
+      deleted[#deleted + 1] = id
+    end
   end
 end
 local flags = {}
