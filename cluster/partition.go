@@ -475,7 +475,7 @@ func (p *partition) ackLoop() {
 // sooner); trimEvery is how many entries it lets handled entries pile up in
 // the stream before it trims them.
 const (
-	ackLinger = 10 * time.Millisecond
+	ackLinger = 2 * time.Millisecond
 	trimEvery = 256
 )
 
