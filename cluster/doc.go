@@ -18,10 +18,12 @@
 // so a join or a leave moves only the partitions it must), and takes the
 // partitions assigned to it through a lease in Redis (SET NX PX) which it
 // renews every third of Config.Lease. A lease's value is a token unique to
-// its term; every acknowledgement (XACK) and every trim of a partition's
-// stream runs in one Lua script that first checks the token, so a Node
-// that lost its lease (a long pause, a network split) cannot act on the
-// partition any more. The owner reads its partition with a consumer
+// its term; every read of new entries (XREADGROUP), claim (XAUTOCLAIM),
+// acknowledgement (XACK) and trim of a partition's stream runs in a Lua
+// script that first checks the token, so a Node that lost its lease (a
+// long pause, a network split) cannot take entries nor act on the
+// partition any more; between reads it waits with a plain XREAD, which
+// takes nothing. The owner reads its partition with a consumer
 // group, first claiming (XAUTOCLAIM) what a previous owner left pending,
 // hands each entry to its Host's scope manager, so that each conversation
 // is served by one instance, in order, and acknowledges the entry once
@@ -31,8 +33,8 @@
 //
 // Events that carry a platform id (adapters.Unique: Telegram's update_id,
 // Slack's event_id) are handled once per id within Config.DedupeTTL,
-// cluster-wide: the owner marks each id of a batch it read with SET NX in
-// one script (checking its lease's token first), the mark naming the entry
+// cluster-wide: the owner marks each id of a batch with SET NX in the
+// script that reads the batch, the mark naming the entry
 // that set it, and drops an entry whose id another entry marked; an entry
 // read again after its owner died is not its own duplicate.
 //

@@ -11,3 +11,10 @@ func (n *Node) Abandon() {
 		t.abandon()
 	}
 }
+
+// WithReadHook makes hook run each time an owner is about to read a
+// partition, in the partition's reading goroutine: a test holds an owner
+// there, as a pause would.
+func WithReadHook(hook func(partition int)) Option {
+	return func(o *options) { o.beforeRead = hook }
+}

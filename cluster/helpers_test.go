@@ -125,7 +125,7 @@ func (r *record) app(name string) scope.Application {
 }
 
 // await waits until cond holds on the record, or fails after timeout.
-func (r *record) await(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func (r *record) await(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
@@ -155,7 +155,7 @@ type proc struct {
 }
 
 // startProc starts a process on the Redis that redis makes clients of.
-func startProc(t *testing.T, redis func(testing.TB) goredis.UniversalClient, prefix, name string, cfg cluster.Config, r *record, opts ...cluster.Option) *proc {
+func startProc(t testing.TB, redis func(testing.TB) goredis.UniversalClient, prefix, name string, cfg cluster.Config, r *record, opts ...cluster.Option) *proc {
 	t.Helper()
 	node, err := cluster.New(redis(t), prefix, cfg, append([]cluster.Option{cluster.WithID(name)}, opts...)...)
 	if err != nil {
@@ -172,7 +172,7 @@ func startProc(t *testing.T, redis func(testing.TB) goredis.UniversalClient, pre
 }
 
 // shutdown stops the process cleanly, once.
-func (p *proc) shutdown(t *testing.T) {
+func (p *proc) shutdown(t testing.TB) {
 	if p.done == nil {
 		return
 	}

@@ -20,10 +20,10 @@ func (k keys) stream(p int) string { return k.prefix + ":intake:{" + strconv.Ito
 // lease holds the token of partition p's owner.
 func (k keys) lease(p int) string { return k.stream(p) + ":lease" }
 
-// seen marks a platform id of adapter as appended to partition p.
-func (k keys) seen(p int, adapter, id string) string {
-	return k.stream(p) + ":seen:" + adapter + ":" + id
-}
+// seenPrefix begins the keys that mark the platform ids of partition p's
+// entries as seen: the prefix, the adapter's name, ':' and the id
+// (fetchScript makes them).
+func (k keys) seenPrefix(p int) string { return k.stream(p) + ":seen:" }
 
 // members is the sorted set of live Nodes, scored by when each stops
 // counting as live (Unix milliseconds).

@@ -38,7 +38,7 @@ var (
 	descAppended   = counterDesc("appended", "Events appended to the intake by this process.")
 	descDuplicates = counterDesc("duplicates", "Entries dropped for a platform id another entry carried.")
 	descHandled    = counterDesc("handled", "Entries acknowledged after their handler returned.")
-	descDropped    = counterDesc("dropped", "Entries that could not be read, acknowledged unhandled.")
+	descDropped    = counterDesc("dropped", "Entries that could not be read, acknowledged unhandled, or pending but gone from the stream.")
 	descLost       = counterDesc("lost", "Partitions lost: a renewal failed or an acknowledgement was fenced out.")
 	descRebalances = counterDesc("rebalances", "Balancing rounds that changed the partitions this process owns.")
 )

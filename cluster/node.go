@@ -32,6 +32,9 @@ type Node struct {
 	clock scope.Clock
 	log   *slog.Logger
 	block time.Duration // how long a read waits for entries
+	// beforeRead, if set, runs each time an owner is about to read a
+	// partition: tests hold an owner there, as a pause would.
+	beforeRead func(partition int)
 
 	mu      sync.Mutex
 	sinks   map[string]adapters.Sink // guarded by mu
@@ -48,9 +51,10 @@ var _ adapters.Journal = (*Node)(nil)
 type Option func(*options)
 
 type options struct {
-	clock scope.Clock
-	log   *slog.Logger
-	id    string
+	clock      scope.Clock
+	log        *slog.Logger
+	id         string
+	beforeRead func(partition int)
 }
 
 // WithClock sets the clock that times balancing rounds, renewals and
@@ -95,7 +99,7 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 	}
 	cfg = cfg.withDefaults()
 	return &Node{c: c, cfg: cfg, keys: keys{prefix}, id: o.id, clock: o.clock, log: o.log,
-		block: min(cfg.Lease/3, time.Second), sinks: map[string]adapters.Sink{}, attach: make(chan struct{}),
+		block: min(cfg.Lease/3, time.Second), beforeRead: o.beforeRead, sinks: map[string]adapters.Sink{}, attach: make(chan struct{}),
 		taken: map[int]int64{}, claimed: map[int]int64{}}, nil
 }
 
@@ -178,7 +182,7 @@ type Counters struct {
 	Duplicates int64 // entries dropped for a platform id another entry carried lately
 	Handled    int64 // entries acknowledged after their handler returned
 	Claimed    int64 // entries claimed from a previous owner
-	Dropped    int64 // entries that could not be read, acknowledged unhandled
+	Dropped    int64 // entries that could not be read, acknowledged unhandled, or pending but gone from the stream
 	Gained     int64 // partitions taken
 	Lost       int64 // partitions lost: a renewal failed, or an acknowledgement was fenced out
 	Released   int64 // partitions given up

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +23,8 @@ type partition struct {
 	p                int
 	token            string
 	stream, leaseKey string
-	releasing        bool // guarded by t.mu
+	releasing        bool // being given up; guarded by t.mu
+	ending           bool // being given up or lost, past the point of return; guarded by t.mu
 
 	read     context.Context // ends when reading must stop
 	stopRead context.CancelFunc
@@ -123,7 +125,10 @@ func (p *partition) moved() {
 }
 
 // readLoop hands the partition's entries over: first those a previous
-// owner left pending, then new ones, until reading stops.
+// owner left pending, then new ones, until reading stops. Every batch is
+// taken by a script that checks the lease's token (fetchScript); between
+// batches the loop waits for new entries with a plain XREAD, which takes
+// nothing.
 func (p *partition) readLoop() {
 	defer close(p.readDone)
 	n := p.t.n
@@ -136,45 +141,167 @@ func (p *partition) readLoop() {
 		}
 		return
 	}
-	start := "0-0"
-	for {
-		msgs, next, err := n.c.XAutoClaim(ctx, &goredis.XAutoClaimArgs{Stream: p.stream, Group: group,
-			Consumer: n.id, Start: start, Count: int64(n.cfg.Batch)}).Result()
-		if err != nil {
-			if !p.pause(ctx, "claim", err) {
-				return
-			}
-			continue
-		}
-		if len(msgs) > 0 {
-			n.count(func(c *Counters) { c.Claimed += int64(len(msgs)); n.claimed[p.p] += int64(len(msgs)) })
-		}
-		if !p.serve(ctx, msgs) {
+	for cursor := "0-0"; ; {
+		b, ok := p.fetch(ctx, cursor)
+		if !ok {
 			return
 		}
-		if next == "0-0" || next == "" {
+		if len(b.msgs) > 0 {
+			n.count(func(c *Counters) { c.Claimed += int64(len(b.msgs)); n.claimed[p.p] += int64(len(b.msgs)) })
+		}
+		if len(b.deleted) > 0 {
+			// Only a trim past a pending entry makes these, and trims
+			// never pass one: say so loudly if it happens anyway.
+			n.log.Error("cluster: pending entries were no longer in the stream; they are lost",
+				"partition", p.p, "ids", b.deleted)
+			n.count(func(c *Counters) { c.Dropped += int64(len(b.deleted)) })
+		}
+		if !p.serve(ctx, b) {
+			return
+		}
+		if b.next == "0-0" || b.next == "" {
 			break
 		}
-		start = next
+		cursor = b.next
 	}
+	after := "" // wait for an entry after this id before reading; "" reads at once
 	for ctx.Err() == nil {
-		res, err := n.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: group, Consumer: n.id,
-			Streams: []string{p.stream, ">"}, Count: int64(n.cfg.Batch), Block: n.block}).Result()
-		if errors.Is(err, goredis.Nil) {
-			continue
-		}
-		if err != nil {
-			if !p.pause(ctx, "read", err) {
-				return
+		if after != "" {
+			err := n.c.XRead(ctx, &goredis.XReadArgs{Streams: []string{p.stream, after}, Count: 1, Block: n.block}).Err()
+			if errors.Is(err, goredis.Nil) {
+				continue
 			}
-			continue
+			if err != nil {
+				if !p.pause(ctx, "wait", err) {
+					return
+				}
+				continue
+			}
 		}
-		for _, s := range res {
-			if !p.serve(ctx, s.Messages) {
-				return
+		if n.beforeRead != nil {
+			n.beforeRead(p.p)
+		}
+		b, ok := p.fetch(ctx, "")
+		if !ok {
+			return
+		}
+		if !p.serve(ctx, b) {
+			return
+		}
+		switch {
+		case len(b.msgs) == n.cfg.Batch:
+			after = "" // there may be more at once
+		case len(b.msgs) > 0:
+			after = b.msgs[len(b.msgs)-1].ID
+		default:
+			after = b.next
+		}
+	}
+}
+
+// batch is what one fetch took.
+type batch struct {
+	msgs    []goredis.XMessage
+	dup     map[string]bool // ids of msgs whose platform id another entry carried
+	next    string          // fetchScript's next
+	deleted []string        // claimed ids no longer in the stream
+	acked   int64           // entries the fetch acknowledged
+}
+
+// fetch takes a batch of entries (new ones when cursor is "", else the
+// pending ones from cursor on), retrying what fails, and reports whether
+// reading goes on: it does not once the lease is gone, by Redis' word or
+// by the Node's clock.
+func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
+	n := p.t.n
+	for {
+		if p.expired(n.clock.Now()) {
+			// A pause may have outlasted the lease unseen: take nothing.
+			p.t.bg.Go(func() { p.t.lose(p, "its lease's term ended before it was renewed") })
+			return batch{}, false
+		}
+		p.mu.Lock()
+		acks := p.acks
+		p.acks = nil
+		p.mu.Unlock()
+		args := make([]any, 0, 9+len(acks))
+		args = append(args, p.token, group, n.id, n.cfg.Batch, ms(n.cfg.DedupeTTL), cursor,
+			n.keys.seenPrefix(p.p), fieldID, fieldAdapter)
+		for _, id := range acks {
+			args = append(args, id)
+		}
+		v, err := fetchScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Result()
+		if err == nil {
+			var b batch
+			if b, err = parseBatch(v); err == nil {
+				if b.acked > 0 {
+					n.count(func(c *Counters) { c.Handled += b.acked })
+				}
+				return b, true
+			}
+		}
+		if len(acks) > 0 && !errors.Is(err, errFenced) {
+			p.mu.Lock()
+			p.acks = append(acks, p.acks...)
+			p.mu.Unlock()
+		}
+		if errors.Is(err, errFenced) {
+			p.t.bg.Go(func() { p.t.lose(p, "its read was fenced out: another process holds the lease") })
+			return batch{}, false
+		}
+		op := "read"
+		if cursor != "" {
+			op = "claim"
+		}
+		if !p.pause(ctx, op, err) {
+			return batch{}, false
+		}
+	}
+}
+
+// parseBatch reads fetchScript's reply.
+func parseBatch(v any) (batch, error) {
+	if _, ok := v.(int64); ok {
+		return batch{}, errFenced
+	}
+	r, ok := v.([]any)
+	if !ok || len(r) != 5 {
+		return batch{}, fmt.Errorf("cluster: unexpected fetch reply %T", v)
+	}
+	var b batch
+	b.next, _ = r[0].(string)
+	entries, _ := r[1].([]any)
+	flags, _ := r[2].([]any)
+	for i, e := range entries {
+		e, _ := e.([]any)
+		if len(e) != 2 {
+			return batch{}, fmt.Errorf("cluster: unexpected entry in a fetch reply: %v", e)
+		}
+		m := goredis.XMessage{Values: map[string]any{}}
+		m.ID, _ = e[0].(string)
+		fields, _ := e[1].([]any)
+		for j := 0; j+1 < len(fields); j += 2 {
+			k, _ := fields[j].(string)
+			m.Values[k] = fields[j+1]
+		}
+		b.msgs = append(b.msgs, m)
+		if i < len(flags) {
+			if f, _ := flags[i].(int64); f == 1 {
+				if b.dup == nil {
+					b.dup = map[string]bool{}
+				}
+				b.dup[m.ID] = true
 			}
 		}
 	}
+	b.acked, _ = r[4].(int64)
+	deleted, _ := r[3].([]any)
+	for _, d := range deleted {
+		if id, ok := d.(string); ok {
+			b.deleted = append(b.deleted, id)
+		}
+	}
+	return b, nil
 }
 
 // pause waits a moment after a failed read, and reports whether reading
@@ -194,26 +321,9 @@ func (p *partition) pause(ctx context.Context, op string, err error) bool {
 
 // serve hands a batch of entries over, dropping the duplicates, and
 // reports whether reading goes on.
-func (p *partition) serve(ctx context.Context, msgs []goredis.XMessage) bool {
-	if len(msgs) == 0 {
-		return true
-	}
-	var dup map[string]bool
-	for {
-		var err error
-		if dup, err = p.duplicates(ctx, msgs); err == nil {
-			break
-		}
-		if errors.Is(err, errFenced) {
-			p.t.bg.Go(func() { p.t.lose(p, "its duplicate check was fenced out: another process holds the lease") })
-			return false
-		}
-		if !p.pause(ctx, "duplicate check", err) {
-			return false
-		}
-	}
-	for _, m := range msgs {
-		if dup[m.ID] {
+func (p *partition) serve(ctx context.Context, b batch) bool {
+	for _, m := range b.msgs {
+		if b.dup[m.ID] {
 			p.t.n.count(func(c *Counters) { c.Duplicates++ })
 			p.t.n.log.Debug("cluster: duplicate dropped", "partition", p.p, "id", m.ID, "platform_id", m.Values[fieldID])
 			p.track(m.ID)
@@ -225,43 +335,6 @@ func (p *partition) serve(ctx context.Context, msgs []goredis.XMessage) bool {
 		}
 	}
 	return true
-}
-
-// duplicates marks the platform ids of msgs as seen, and returns the
-// entries whose id another entry carried.
-func (p *partition) duplicates(ctx context.Context, msgs []goredis.XMessage) (map[string]bool, error) {
-	n := p.t.n
-	keys := []string{p.leaseKey}
-	args := []any{p.token, ms(n.cfg.DedupeTTL)}
-	var ids []string
-	for _, m := range msgs {
-		id, _ := m.Values[fieldID].(string)
-		adapter, _ := m.Values[fieldAdapter].(string)
-		if id == "" {
-			continue
-		}
-		keys = append(keys, n.keys.seen(p.p, adapter, id))
-		args = append(args, m.ID)
-		ids = append(ids, m.ID)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	v, err := seenScript.Run(ctx, n.c, keys, args...).Result()
-	if err != nil {
-		return nil, err
-	}
-	flags, ok := v.([]any)
-	if !ok {
-		return nil, errFenced
-	}
-	dup := map[string]bool{}
-	for i, f := range flags {
-		if f, _ := f.(int64); f == 1 && i < len(ids) {
-			dup[ids[i]] = true
-		}
-	}
-	return dup, nil
 }
 
 // handOver gives entry m to its adapter's scope manager, and reports
@@ -398,7 +471,8 @@ func (p *partition) ackLoop() {
 }
 
 // ackLinger is how long the acker gathers acknowledgements before sending
-// them; trimEvery is how many entries it lets handled entries pile up in
+// them, unless a read carries them first (a busy partition's reads come
+// sooner); trimEvery is how many entries it lets handled entries pile up in
 // the stream before it trims them.
 const (
 	ackLinger = 2 * time.Millisecond

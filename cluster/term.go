@@ -33,9 +33,12 @@ type term struct {
 	changed chan struct{}      // closed and replaced when parts shrinks; guarded by mu
 }
 
-// dropLocked removes p from the owned partitions.
-func (t *term) dropLocked(p int) {
-	delete(t.parts, p)
+// dropLocked removes p from the owned partitions, if it is still there.
+func (t *term) dropLocked(p *partition) {
+	if t.parts[p.p] != p {
+		return
+	}
+	delete(t.parts, p.p)
 	close(t.changed)
 	t.changed = make(chan struct{})
 }
@@ -236,17 +239,23 @@ func (t *term) acquire(ctx context.Context, now time.Time, free []int) []int {
 }
 
 // lose stops serving p at once, without waiting for what it handed over:
-// its lease is gone, so nothing it does would count.
+// its lease is gone, so nothing it does would count. p stays among the
+// owned partitions until its local scopes ended, so that this Node does
+// not take the partition again, in a new term, while scopes of the old one
+// still hold its entries.
 func (t *term) lose(p *partition, why string) {
 	t.mu.Lock()
-	if t.parts[p.p] != p {
+	if t.parts[p.p] != p || p.ending {
 		t.mu.Unlock()
 		return
 	}
-	t.dropLocked(p.p)
+	p.ending, p.releasing = true, true
 	t.mu.Unlock()
 	p.stop()
 	p.moved()
+	t.mu.Lock()
+	t.dropLocked(p)
+	t.mu.Unlock()
 	t.n.count(func(c *Counters) { c.Lost++ })
 	t.n.log.Warn("cluster: partition lost", "node", t.n.id, "partition", p.p, "why", why)
 }
@@ -313,10 +322,8 @@ func (t *term) leave(ctx context.Context) {
 func (t *term) releaseCtx(ctx context.Context, p *partition) {
 	freed := p.drain(ctx)
 	t.mu.Lock()
-	mine := t.parts[p.p] == p
-	if mine {
-		t.dropLocked(p.p)
-	}
+	mine := t.parts[p.p] == p && !p.ending
+	p.ending = true
 	t.mu.Unlock()
 	if !mine {
 		return // lost meanwhile
@@ -332,6 +339,9 @@ func (t *term) releaseCtx(ctx context.Context, p *partition) {
 			"partition", p.p)
 	}
 	p.moved()
+	t.mu.Lock()
+	t.dropLocked(p)
+	t.mu.Unlock()
 	t.n.count(func(c *Counters) { c.Released++ })
 }
 
