@@ -11,10 +11,13 @@
 // with a million conversations would hold a million parked goroutines.
 // Switchboard's Application is instead a factory: NewInstance makes a small
 // per-scope value once, and the manager calls its Handle method once per
-// event. The manager starts a goroutine for a scope only while the scope
-// has events queued, and lets it exit when the inbox is empty, so an idle
-// scope is a few hundred bytes in a sharded map: no goroutine, no channel,
-// no timer (one sweeper per manager ends idle scopes).
+// event. A worker goroutine serves a scope only while the scope has events
+// queued and leaves it when the inbox is empty, so an idle scope is a few
+// hundred bytes in a sharded map: no goroutine, no channel, no timer (one
+// sweeper per manager ends idle scopes). A worker that left its scope
+// waits up to 20 ms for the next scope with work, up to 64 of them per
+// manager, so that a busy manager does not start a goroutine, and grow its
+// stack again, for every event.
 //
 // Composition is unchanged by the choice: a router is an Application whose
 // NewInstance asks an inner Application for the instance, and middleware is

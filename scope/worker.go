@@ -9,7 +9,7 @@ import (
 )
 
 // work handles first, when not nil, then serves e's inbox until it is
-// empty, and exits, so that an idle scope holds no goroutine.
+// empty, and returns, so that an idle scope holds no goroutine.
 func (m *Manager) work(e *entry, first event.Event) {
 	defer m.workers.Done()
 	sh := e.sh

@@ -1,11 +1,15 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -21,13 +25,15 @@ type api struct {
 	sem     chan struct{}
 	timeout time.Duration
 	token   string
+	polls   string // the getUpdates URL
 }
 
 func newAPI(token, endpoint string, hc *http.Client, inflight int, timeout time.Duration) *api {
 	// The library's constructors call getMe without a context; build the
 	// value directly and call getMe later, under Run's context.
 	a := &api{bot: tgbotapi.BotAPI{Token: token, Client: hc, Buffer: 100}, hc: hc,
-		sem: make(chan struct{}, inflight), timeout: timeout, token: token}
+		sem: make(chan struct{}, inflight), timeout: timeout, token: token,
+		polls: fmt.Sprintf(endpoint, token, "getUpdates")}
 	a.bot.SetAPIEndpoint(endpoint)
 	return a
 }
@@ -92,19 +98,80 @@ func (a *api) do(ctx context.Context, method string, params tgbotapi.Params, fil
 	}
 	var te *tgbotapi.Error
 	if errors.As(err, &te) {
-		code := te.Code
-		if code == 0 {
-			code = cc.status
-		}
-		return nil, &APIError{Method: method, Code: code, Description: scrub(te.Message, a.token),
-			RetryAfter: time.Duration(te.RetryAfter) * time.Second, MigrateToChatID: te.MigrateToChatID}
+		return nil, a.refusal(method, cc.status, te.Code, te.Message, te.ResponseParameters)
 	}
+	return nil, a.failure(ctx, method, cc.status, err)
+}
+
+// refusal is the *APIError of an answer with ok false; code is the
+// answer's error_code, status the HTTP status, used when code is missing.
+func (a *api) refusal(method string, status, code int, desc string, p tgbotapi.ResponseParameters) *APIError {
+	if code == 0 {
+		code = status
+	}
+	return &APIError{Method: method, Code: code, Description: scrub(desc, a.token),
+		RetryAfter: time.Duration(p.RetryAfter) * time.Second, MigrateToChatID: p.MigrateToChatID}
+}
+
+// failure is the error of a call that got no answer from the API: a
+// network failure, the context's end, or a body that is not the API's.
+func (a *api) failure(ctx context.Context, method string, status int, err error) error {
 	if ctx.Err() != nil {
-		return nil, &NetError{Method: method, msg: ctx.Err().Error(), cause: ctx.Err()}
+		return &NetError{Method: method, msg: ctx.Err().Error(), cause: ctx.Err()}
 	}
-	if cc.status >= 500 {
+	if status >= 500 {
 		// A proxy's HTML error page: not the API's JSON, still a 5xx.
-		return nil, &APIError{Method: method, Code: cc.status, Description: http.StatusText(cc.status)}
+		return &APIError{Method: method, Code: status, Description: http.StatusText(status)}
 	}
-	return nil, &NetError{Method: method, msg: scrub(err.Error(), a.token)}
+	return &NetError{Method: method, msg: scrub(err.Error(), a.token)}
+}
+
+// okResult leads every successful answer of the Bot API.
+const okResult = `{"ok":true,"result":`
+
+// getUpdates makes a getUpdates call with ctx and returns the updates,
+// each undecoded and aliasing buf, which is reset and filled with the
+// answer. It goes around the library, which decodes a whole answer twice
+// before handing its result over: while updates are in flight, most of
+// what a poll returns was taken already, and the poller tells those by
+// their leading update_id without decoding them. An answer that is not
+// the plain success Telegram sends is decoded as the library would.
+func (a *api) getUpdates(ctx context.Context, form url.Values, buf *bytes.Buffer) ([]json.RawMessage, error) {
+	const method = "getUpdates"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.polls, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, &NetError{Method: method, msg: scrub(err.Error(), a.token)}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return nil, a.failure(ctx, method, 0, err)
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, a.failure(ctx, method, resp.StatusCode, err)
+	}
+	body := bytes.TrimRight(buf.Bytes(), " \t\r\n")
+	if resp.StatusCode == http.StatusOK && bytes.HasPrefix(body, []byte(okResult)) && bytes.HasSuffix(body, []byte("}")) {
+		if ups, err := splitList(body[len(okResult) : len(body)-1]); err == nil {
+			return ups, nil
+		}
+	}
+	var ar tgbotapi.APIResponse
+	if err := json.Unmarshal(body, &ar); err != nil {
+		return nil, a.failure(ctx, method, resp.StatusCode, err)
+	}
+	if !ar.Ok {
+		var p tgbotapi.ResponseParameters
+		if ar.Parameters != nil {
+			p = *ar.Parameters
+		}
+		return nil, a.refusal(method, resp.StatusCode, ar.ErrorCode, ar.Description, p)
+	}
+	ups, err := splitList(ar.Result)
+	if err != nil {
+		return nil, &NetError{Method: method, msg: "result is not a list of updates: " + err.Error()}
+	}
+	return ups, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -52,6 +53,7 @@ type poller struct {
 	need     int64         // the watermark its holder waits for; 0: any progress
 	freed    int           // updates in ids that were freed
 	drains   sync.WaitGroup
+	buf      bytes.Buffer // the last poll's answer, which its updates alias
 }
 
 // taken is an update this poller took from Telegram.
@@ -240,28 +242,32 @@ func (p *poller) waitRoom(fetch context.Context) bool {
 }
 
 func (p *poller) getUpdates(ctx context.Context, offset int64, limit int, timeout time.Duration) ([]json.RawMessage, error) {
-	params := tgbotapi.Params{}
-	params.AddNonZero64("offset", offset)
-	params.AddNonZero("limit", limit)
-	params.AddNonZero("timeout", int(timeout/time.Second))
+	form := url.Values{}
+	if offset != 0 {
+		form.Set("offset", strconv.FormatInt(offset, 10))
+	}
+	form.Set("limit", strconv.Itoa(limit))
+	if t := int(timeout / time.Second); t != 0 {
+		form.Set("timeout", strconv.Itoa(t))
+	}
 	if len(p.a.cfg.AllowedUpdates) > 0 {
-		if err := params.AddInterface("allowed_updates", p.a.cfg.AllowedUpdates); err != nil {
+		b, err := json.Marshal(p.a.cfg.AllowedUpdates)
+		if err != nil {
 			return nil, err
 		}
+		form.Set("allowed_updates", string(b))
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout+p.a.cfg.RequestTimeout)
 	defer cancel()
-	res, err := p.a.api.do(cctx, "getUpdates", params, nil)
+	// The answer goes into p.buf, which the next poll reuses: take copies
+	// the updates it keeps.
+	ups, err := p.a.api.getUpdates(cctx, form, &p.buf)
 	if err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
 	p.sent = max(p.sent, offset)
 	p.mu.Unlock()
-	ups, err := splitList(res)
-	if err != nil {
-		return nil, &NetError{Method: "getUpdates", msg: "result is not a list of updates: " + err.Error()}
-	}
 	return ups, nil
 }
 

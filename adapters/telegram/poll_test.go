@@ -1,10 +1,18 @@
 package telegram_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchboard-bots/switchboard/adapters"
@@ -211,4 +219,60 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// A getUpdates answer laid out otherwise than Telegram's compact JSON
+// (indented, its fields in another order, a field more) is decoded in
+// full: its updates are handled all the same.
+func TestPollingReadsAnyLayoutOfTheAnswer(t *testing.T) {
+	srv := telegramtest.New(t)
+	var relaid atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(mustParse(t, srv.URL()))
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if !strings.HasSuffix(r.Request.URL.Path, "/getUpdates") || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		_ = r.Body.Close()
+		var env struct {
+			OK     bool            `json:"ok"`
+			Result json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal(body, &env); err != nil {
+			return err
+		}
+		var out bytes.Buffer
+		fmt.Fprintf(&out, "{\n  \"result\": %s,\n  \"ok\": %t, \"note\": \"}\"\n}\n", env.Result, env.OK)
+		relaid.Add(1)
+		r.Body = io.NopCloser(&out)
+		r.ContentLength = int64(out.Len())
+		r.Header.Set("Content-Length", strconv.Itoa(out.Len()))
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	cfg := testConfig(srv)
+	cfg.Endpoint = front.URL + "/bot%s/%s"
+	rec := newRecorder()
+	a, _ := newAdapter(t, cfg)
+	start(t, a, rec)
+	for i := range 3 {
+		srv.Text(int64(10+i), int64(10+i), "relaid "+strconv.Itoa(i))
+	}
+	rec.await(t, "the three messages", func() bool { return rec.handledLocked() == 3 })
+	if relaid.Load() == 0 {
+		t.Fatal("no getUpdates answer went through the proxy; the test proves nothing")
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
