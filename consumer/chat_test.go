@@ -157,8 +157,8 @@ func TestHandlesProtocol(t *testing.T) {
 // so its consumers receive on a goroutine each, which retries.
 type flaky struct {
 	consumer.Layer // only NewChannel and Receive are called
-	calls   int
-	retried chan struct{}
+	calls          int
+	retried        chan struct{}
 }
 
 func (f *flaky) NewChannel(context.Context, string) (string, error) { return "specific.test", nil }
