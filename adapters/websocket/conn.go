@@ -65,6 +65,7 @@ type conn struct {
 	ws      *gorilla.Conn
 	queue   []outMsg
 	writing bool          // a writer goroutine drains the queue
+	corked  bool          // the scope's worker handles queued events: hold messages back (see Cork)
 	room    chan struct{} // closed when the queue gets room; made only when a send waits
 	code    int           // the close code the server sent or decided on
 	timer   *time.Timer
@@ -176,7 +177,9 @@ func (c *conn) upgrade(d decision) {
 	w, r := c.w, c.r
 	c.w, c.r = nil, nil
 	c.mu.Unlock()
-	ws, err := c.a.upg.Upgrade(w, r, hdr)
+	// The socket gorilla gets is corkable, so that the writer can send a
+	// batch of queued frames in one write (see cork.go).
+	ws, err := c.a.upg.Upgrade(&corkingWriter{ResponseWriter: w}, r, hdr)
 	if err != nil || !c.run.track(c) {
 		end := websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed}
 		if ws != nil { // shutdown began during the handshake

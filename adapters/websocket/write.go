@@ -12,6 +12,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // outMsg is one queued outgoing message or control frame.
@@ -163,9 +164,39 @@ func (c *conn) enqueueLocked(ctx context.Context, m *outMsg) error {
 }
 
 // canWriteNowLocked reports whether a message may skip the queue: the
-// connection is open, nothing is queued and no writer runs.
+// connection is open, nothing is queued, no writer runs and the scope is
+// not corked.
 func (c *conn) canWriteNowLocked() bool {
-	return c.state == stOpen && len(c.queue) == 0 && !c.writing
+	return c.state == stOpen && len(c.queue) == 0 && !c.writing && !c.corked
+}
+
+// corkLimit is how many messages a corked connection holds back before it
+// writes them anyway: a handler that sends a lot must neither wait for
+// room in its own queue nor build a large batch.
+func (c *conn) corkLimit() int { return max(1, min(64, c.a.cfg.SendQueue/2)) }
+
+var _ scope.Corker = (*Adapter)(nil)
+
+// Cork implements scope.Corker: while the scope's worker handles events
+// that were queued together, what its handlers send waits in the queue,
+// up to corkLimit messages, and Uncork writes it as one batch, in one
+// system call.
+func (a *Adapter) Cork(s *scope.Scope) {
+	if c, ok := s.AdapterValue().(*conn); ok {
+		c.mu.Lock()
+		c.corked = true
+		c.mu.Unlock()
+	}
+}
+
+// Uncork implements scope.Corker.
+func (a *Adapter) Uncork(s *scope.Scope) {
+	if c, ok := s.AdapterValue().(*conn); ok {
+		c.mu.Lock()
+		c.corked = false
+		c.kickLocked()
+		c.mu.Unlock()
+	}
 }
 
 // writeNowLocked writes m on the sender's goroutine: with nothing queued
@@ -211,12 +242,19 @@ func (c *conn) kickLocked() {
 	if c.writing || len(c.queue) == 0 || c.ws == nil || c.state == stClosed {
 		return
 	}
+	if c.corked && len(c.queue) < c.corkLimit() && c.state == stOpen {
+		return // Uncork writes the batch
+	}
 	c.writing = true
 	go c.drain(c.ws)
 }
 
-// drain writes queued messages until the queue is empty.
+// drain writes queued messages until the queue is empty. It takes the
+// whole queue at once and writes it corked, so that the frames of a batch
+// leave in one system call; a sender waiting for room gets all of it.
 func (c *conn) drain(ws *gorilla.Conn) {
+	cc, _ := ws.NetConn().(*corkConn)
+	var batch []outMsg
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.state == stClosed {
@@ -225,15 +263,17 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			c.mu.Unlock()
 			return
 		}
-		m := c.queue[0]
-		c.queue[0] = outMsg{}
-		c.queue = c.queue[1:]
+		// The drained batch's array becomes the next queue, so that a
+		// steady stream of messages reuses two arrays.
+		batch, c.queue = c.queue, batch[:0]
 		if c.room != nil {
 			close(c.room) // a send waits for room
 			c.room = nil
 		}
 		c.mu.Unlock()
-		if err := c.write(ws, &m, c.a.cfg.WriteTimeout); err != nil {
+		err := c.writeBatch(ws, cc, batch)
+		clear(batch)
+		if err != nil {
 			c.mu.Lock()
 			c.writing = false
 			if c.state != stClosed {
@@ -246,6 +286,27 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			return
 		}
 	}
+}
+
+// writeBatch writes batch, corked when it holds more than one message.
+func (c *conn) writeBatch(ws *gorilla.Conn, cc *corkConn, batch []outMsg) error {
+	if len(batch) == 1 || cc == nil {
+		for i := range batch {
+			if err := c.write(ws, &batch[i], c.a.cfg.WriteTimeout); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cc.cork()
+	for i := range batch {
+		if err := c.write(ws, &batch[i], c.a.cfg.WriteTimeout); err != nil {
+			_ = cc.uncork()
+			return err
+		}
+	}
+	// The deadline of the last frame, set by gorilla, bounds the write.
+	return cc.uncork()
 }
 
 func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
