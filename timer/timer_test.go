@@ -98,7 +98,7 @@ func TestReminderAfterIdleEnd(t *testing.T) {
 	m.End("alice", consumertest.Disconnect{Protocol: consumertest.ChatProtocol, Reason: scope.ReasonIdle})
 	<-c.ended
 
-	r := timer.NewRunner(st, "chat", m, timer.WithRunnerClock(clock))
+	r := timer.NewRunner(st, "chat", timer.ManagerDeliverer(m), timer.WithRunnerClock(clock))
 	if n, err := r.RunOnce(ctx); n != 0 || err != nil {
 		t.Fatalf("before it was due: %d claimed, %v", n, err)
 	}
@@ -124,8 +124,9 @@ func TestRunnerRunsOnItsClock(t *testing.T) {
 	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	st := new(timer.Memory)
 	got := make(chan string, 1)
-	d := deliverFunc(func(_ context.Context, key string, ev event.Event, _ func() *scope.Scope) error {
+	d := timer.DeliverFunc(func(_ context.Context, key string, ev event.Event, _ func() *scope.Scope, ack scope.Ack) error {
 		got <- key + ":" + ev.Type()
+		ack(nil)
 		return nil
 	})
 	_ = st.Schedule(context.Background(), timer.Timer{Adapter: "chat", Key: "bob", Name: "n", At: clock.Now().Add(time.Second), Event: Due{}})
@@ -143,12 +144,6 @@ func TestRunnerRunsOnItsClock(t *testing.T) {
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("Run = %v", err)
 	}
-}
-
-type deliverFunc func(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope) error
-
-func (f deliverFunc) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope) error {
-	return f(ctx, key, ev, newScope)
 }
 
 func TestNoStore(t *testing.T) {
