@@ -362,12 +362,27 @@ var ErrNotServing = errors.New("adapters: adapter not serving")
 // owning the conversation serves it; without one ack is told once its
 // handler returned (see Intake.Deliver). It fails with ErrNotServing,
 // having done nothing, while the Host does not serve.
+//
+// A scope that lasts a connection (an adapter whose ScopeConfig sets
+// NoEvict, such as a WebSocket's) cannot be started again without it:
+// there ev goes to the live scope only, ack is told once it is queued, and
+// without a live scope Deliver fails with an error wrapping
+// scope.ErrEnded.
 func (h *Host) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
 	h.mu.Lock()
 	in, stopped := h.in, h.stopped
 	h.mu.Unlock()
 	if in == nil || stopped {
 		return fmt.Errorf("%s: %w", h.Name(), ErrNotServing)
+	}
+	if h.opts.scopes.NoEvict {
+		if err := in.Post(ctx, key, ev); err != nil {
+			return fmt.Errorf("%s: conversation %q: %w", h.Name(), key, err)
+		}
+		if ack != nil {
+			ack(nil)
+		}
+		return nil
 	}
 	return in.Deliver(ctx, key, ev, newScope, ack)
 }

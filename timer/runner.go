@@ -178,7 +178,13 @@ func (r *Runner) claimInto(ctx context.Context, s *settler) (int, error) {
 		}
 		s.add()
 		derr := r.d.Deliver(ctx, c.Key, c.Event, c.Scope.NewScope, func(err error) { s.report(c, err) })
-		if derr != nil {
+		switch {
+		case errors.Is(derr, scope.ErrEnded):
+			// A conversation that cannot be started again (a WebSocket
+			// connection's) has ended: the timer has nowhere to go.
+			r.log.Warn("timer dropped: its conversation ended for good", "adapter", r.adapter, "key", c.Key, "name", c.Name, "err", derr)
+			s.report(c, nil)
+		case derr != nil:
 			s.report(c, errNotDelivered)
 			err = errors.Join(err, fmt.Errorf("timer %q of %s: %w", c.Name, c.Key, derr))
 		}
@@ -310,7 +316,11 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 				continue
 			}
 			derr := r.d.Deliver(dctx, c.Key, c.Event, c.Scope.NewScope, func(err error) { outcomes <- outcome{i: i, err: err, handled: err == nil} })
-			if derr != nil {
+			switch {
+			case errors.Is(derr, scope.ErrEnded):
+				r.log.Warn("timer dropped: its conversation ended for good", "adapter", r.adapter, "key", c.Key, "name", c.Name, "err", derr)
+				outcomes <- outcome{i: i, handled: true}
+			case derr != nil:
 				outcomes <- outcome{i: i, err: derr}
 			}
 		}

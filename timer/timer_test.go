@@ -2,6 +2,7 @@ package timer_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -149,5 +150,24 @@ func TestRunnerRunsOnItsClock(t *testing.T) {
 func TestNoStore(t *testing.T) {
 	if err := timer.After(context.Background(), &scope.Scope{}, "x", time.Second, Due{}); err != timer.ErrNoTimers {
 		t.Fatalf("After without middleware = %v", err)
+	}
+}
+
+// TestTimerOfAnEndedConnectionIsDropped: a conversation that cannot start
+// again (scope.ErrEnded) takes its timer with it, rather than having it
+// claimed again every lease.
+func TestTimerOfAnEndedConnectionIsDropped(t *testing.T) {
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
+	st := new(timer.Memory)
+	_ = st.Schedule(context.Background(), timer.Timer{Adapter: "web", Key: "gone", Name: "n", At: clock.Now(), Event: Due{}})
+	d := timer.DeliverFunc(func(context.Context, string, event.Event, func() *scope.Scope, scope.Ack) error {
+		return scope.ErrEnded
+	})
+	r := timer.NewRunner(st, "web", d, timer.WithRunnerClock(clock), timer.WithLogger(slog.New(slog.DiscardHandler)))
+	if n, err := r.RunOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if st.Len() != 0 {
+		t.Fatalf("%d timers left", st.Len())
 	}
 }

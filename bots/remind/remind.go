@@ -43,40 +43,33 @@ func (b *Bot) Message(ctx context.Context, m event.ChatMessage) error {
 		}
 		return b.Reply(ctx, "Cancelled "+f[1]+".")
 	case len(f) >= 4 && f[0] == "remind":
-		at, err := when(f[2], f[3])
-		if err != nil {
-			return b.Reply(ctx, err.Error())
+		name, due := f[1], Due{Name: f[1], Text: strings.Join(f[4:], " ")}
+		var err error
+		switch f[2] {
+		case "in":
+			d, perr := time.ParseDuration(f[3])
+			if perr != nil || d < 0 {
+				return b.Reply(ctx, fmt.Sprintf("%q is not a duration such as 90s or 1h30m.", f[3]))
+			}
+			err = timer.After(ctx, b.Scope(), name, d, due)
+		case "at":
+			at, perr := time.Parse(time.RFC3339Nano, f[3])
+			if perr != nil {
+				return b.Reply(ctx, fmt.Sprintf("%q is not a time such as 2026-12-03T15:04:05Z.", f[3]))
+			}
+			err = timer.At(ctx, b.Scope(), name, at, due)
+		default:
+			return b.Reply(ctx, Usage)
 		}
-		name, text := f[1], strings.Join(f[4:], " ")
-		err = timer.At(ctx, b.Scope(), name, at, Due{Name: name, Text: text})
 		switch {
 		case errors.Is(err, timer.ErrNoTimers):
 			return b.Reply(ctx, "Reminders are off here.")
 		case err != nil:
 			return err
 		}
-		return b.Reply(ctx, "Reminder "+name+" set for "+at.UTC().Format(time.RFC3339Nano)+".")
+		return b.Reply(ctx, "Reminder "+name+" set, "+f[2]+" "+f[3]+".")
 	}
 	return b.Reply(ctx, Usage)
-}
-
-// when reads "in DURATION" or "at TIME".
-func when(word, arg string) (time.Time, error) {
-	switch word {
-	case "in":
-		d, err := time.ParseDuration(arg)
-		if err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("%q is not a duration such as 90s or 1h30m", arg)
-		}
-		return time.Now().Add(d), nil
-	case "at":
-		t, err := time.Parse(time.RFC3339Nano, arg)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%q is not a time such as 2026-12-03T15:04:05Z", arg)
-		}
-		return t, nil
-	}
-	return time.Time{}, errors.New(Usage)
 }
 
 // Due says the reminder.
