@@ -45,6 +45,7 @@ type Host struct {
 	ran      bool
 	stopped  bool           // Shutdown or Close was called
 	m        *scope.Manager // set while Run serves
+	in       *Intake        // the adapter's intake, set while Run serves
 	stopIn   context.CancelFunc
 	grace    context.Context // ends when Shutdown stops waiting for Serve
 	endGrace context.CancelFunc
@@ -229,7 +230,8 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 	}
 	serveCtx, stopIn := context.WithCancel(ctx)
 	grace, endGrace := context.WithCancel(context.WithoutCancel(ctx))
-	h.m, h.stopIn, h.grace, h.endGrace = m, stopIn, grace, endGrace
+	in := &Intake{h: h, m: m, grace: grace, report: NewReport(h.opts.obs, h.Name())}
+	h.m, h.in, h.stopIn, h.grace, h.endGrace = m, in, stopIn, grace, endGrace
 	h.served = make(chan struct{})
 	h.mu.Unlock()
 	// The grace ends on every path but a Shutdown's, which ends it once
@@ -249,7 +251,6 @@ func (h *Host) Run(ctx context.Context, app scope.Application) error {
 		endGrace()
 		_ = m.Close()
 	})
-	in := &Intake{h: h, m: m, grace: grace, report: NewReport(h.opts.obs, h.Name())}
 	detach := func(context.Context) {}
 	if h.opts.journal != nil {
 		detach = h.opts.journal.Attach(h.Name(), hostSink{h: h, m: m})
@@ -350,6 +351,42 @@ func (h *Host) Close() error {
 	stopIn()
 	endGrace()
 	return m.Close()
+}
+
+// ErrNotServing is returned by Host.Deliver while the Host does not serve:
+// before Run, and once Shutdown or Close was called.
+var ErrNotServing = errors.New("adapters: adapter not serving")
+
+// Deliver hands ev to the conversation filed under key from outside the
+// adapter, such as a timer come due, starting its scope with newScope when
+// it has none, as the adapter's own Intake.Deliver does: with a journal
+// (WithJournal) ev is appended and ack told once it is, and the process
+// owning the conversation serves it; without one ack is told once its
+// handler returned (see Intake.Deliver). It fails with ErrNotServing,
+// having done nothing, while the Host does not serve.
+//
+// A scope that lasts a connection (an adapter whose ScopeConfig sets
+// NoEvict, such as a WebSocket's) cannot be started again without it:
+// there ev goes to the live scope only, ack is told once it is queued, and
+// without a live scope Deliver fails with an error wrapping
+// scope.ErrEnded.
+func (h *Host) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
+	h.mu.Lock()
+	in, stopped := h.in, h.stopped
+	h.mu.Unlock()
+	if in == nil || stopped {
+		return fmt.Errorf("%s: %w", h.Name(), ErrNotServing)
+	}
+	if h.opts.scopes.NoEvict {
+		if err := in.Post(ctx, key, ev); err != nil {
+			return fmt.Errorf("%s: conversation %q: %w", h.Name(), key, err)
+		}
+		if ack != nil {
+			ack(nil)
+		}
+		return nil
+	}
+	return in.Deliver(ctx, key, ev, newScope, ack)
 }
 
 // Push delivers an outbound event naming its own conversation, without a

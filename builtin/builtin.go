@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-bots/switchboard/bots/echo"
 	"github.com/switchboard-bots/switchboard/bots/order"
 	"github.com/switchboard-bots/switchboard/bots/ping"
+	"github.com/switchboard-bots/switchboard/bots/remind"
 	"github.com/switchboard-bots/switchboard/bots/report"
 	"github.com/switchboard-bots/switchboard/bots/room"
 	"github.com/switchboard-bots/switchboard/bots/wschat"
@@ -48,7 +49,9 @@ import (
 //   - counter: answers the n-th message of a conversation with "#n" and
 //     remembers the count (in the store of the sessions middleware);
 //   - order: a coffee order dialog with buttons on Telegram and Slack and
-//     numbered choices elsewhere, remembering the last order and name.
+//     numbered choices elsewhere, remembering the last order and name;
+//   - remind: "remind NAME in 10m TEXT" reminders, on an adapter with
+//     timers.
 //
 // Each call returns a registry of its own, so a program can add to it.
 func Registry() *server.Registry {
@@ -75,6 +78,7 @@ func Registry() *server.Registry {
 	r.Register("djangochat", func(server.Deps) (scope.Application, error) { return djangochat.New(), nil })
 	r.Register("counter", func(server.Deps) (scope.Application, error) { return counter.New(), nil })
 	r.Register("order", func(server.Deps) (scope.Application, error) { return order.New(order.Config{}), nil })
+	r.Register("remind", func(server.Deps) (scope.Application, error) { return remind.New(), nil })
 	return r
 }
 

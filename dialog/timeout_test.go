@@ -54,7 +54,7 @@ func TestTimeoutFiresOnItsOwn(t *testing.T) {
 	}
 	m.End("ann", consumertest.Disconnect{Protocol: "chat", Reason: scope.ReasonIdle})
 
-	r := timer.NewRunner(timers, "chat", m, timer.WithRunnerClock(clock))
+	r := timer.NewRunner(timers, "chat", timer.ManagerDeliverer(m), timer.WithRunnerClock(clock))
 	clock.Advance(time.Minute)
 	if n, err := r.RunOnce(ctx); n != 1 || err != nil {
 		t.Fatalf("RunOnce = %d, %v", n, err)

@@ -125,7 +125,8 @@ func (c *Config) redisConfig() redis.Config {
 //
 //	support: {kind: telegram, token: ...}
 //
-// runs a second one named support. The keys kind, enabled and scopes are
+// runs a second one named support. The keys kind, enabled, scopes and
+// timers are
 // the server's; the factory decodes the rest (adapters.Setup.Decode).
 type AdapterSection struct {
 	// Kind is the registered adapter kind that builds the section.
@@ -134,8 +135,10 @@ type AdapterSection struct {
 	Enabled *bool
 	// Scopes overrides the top-level scopes defaults field by field.
 	Scopes scope.Config
+	// Timers runs timers for the adapter's conversations; nil: none.
+	Timers *TimersConfig
 
-	node *yaml.Node // the section without kind, enabled and scopes
+	node *yaml.Node // the section without kind, enabled, scopes and timers
 }
 
 // OpsConfig is the operations listener: metrics and health.
@@ -291,6 +294,9 @@ func (c *Config) validateSection(name string, sec *AdapterSection, reg *Registry
 		// The section's own scopes only: what it inherits from the
 		// top-level scopes is reported there, once.
 		errs = append(errs, c.fieldErrors(name+".scopes", sec.Scopes.Validate())...)
+		if err := sec.Timers.Validate(); err != nil {
+			errs = append(errs, c.errorAt(name+".timers", prefixed(name+".timers", err)))
+		}
 	}
 	return errs
 }

@@ -43,20 +43,9 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 		return nil, l, nil
 	}
 	rc := cfg.redisConfig()
-	u := &goredis.UniversalOptions{}
-	if rc.URL == "" {
-		rc.URL = redis.DefaultURL
-	}
-	o, err := goredis.ParseURL(rc.URL)
+	u, err := universalOptions(rc)
 	if err != nil {
 		return nil, l, err
-	}
-	u.Addrs, u.Username, u.Password, u.DB, u.TLSConfig = []string{o.Addr}, o.Username, o.Password, o.DB, o.TLSConfig
-	switch rc.Mode {
-	case redis.ModeSentinel:
-		u.MasterName, u.Addrs, u.SentinelPassword = rc.Sentinel.MasterName, rc.Sentinel.Addrs, rc.Sentinel.Password
-	case redis.ModeCluster:
-		u.IsClusterMode, u.Addrs = true, rc.Cluster.Addrs
 	}
 	// Each owned partition holds a connection while it waits for
 	// entries: room for all of them, and for appends.
@@ -67,16 +56,33 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 	u.PoolSize = parts + 32
 	u.PoolTimeout = 5 * time.Second
 	c := goredis.NewUniversalClient(u)
-	prefix := rc.Prefix
-	if prefix == "" {
-		prefix = redis.DefaultPrefix
-	}
-	node, err := cluster.New(c, prefix, in, cluster.WithLogger(log))
+	node, err := cluster.New(c, redisPrefix(rc), in, cluster.WithLogger(log))
 	if err != nil {
 		_ = c.Close()
 		return nil, l, err
 	}
 	return node, closingLayer{Layer: l, c: c}, nil
+}
+
+// universalOptions are the go-redis options of the layer's Redis: its
+// URL's address and credentials, and its Sentinel or Cluster.
+func universalOptions(rc redis.Config) (*goredis.UniversalOptions, error) {
+	u := &goredis.UniversalOptions{}
+	if rc.URL == "" {
+		rc.URL = redis.DefaultURL
+	}
+	o, err := goredis.ParseURL(rc.URL)
+	if err != nil {
+		return nil, err
+	}
+	u.Addrs, u.Username, u.Password, u.DB, u.TLSConfig = []string{o.Addr}, o.Username, o.Password, o.DB, o.TLSConfig
+	switch rc.Mode {
+	case redis.ModeSentinel:
+		u.MasterName, u.Addrs, u.SentinelPassword = rc.Sentinel.MasterName, rc.Sentinel.Addrs, rc.Sentinel.Password
+	case redis.ModeCluster:
+		u.IsClusterMode, u.Addrs = true, rc.Cluster.Addrs
+	}
+	return u, nil
 }
 
 // closingLayer closes the intake's client after the layer.

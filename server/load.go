@@ -192,7 +192,7 @@ func parse(name string, data []byte, getenv func(string) string) (*Config, error
 }
 
 // parseSection takes an adapter's section apart: the server's keys (kind,
-// enabled, scopes) and the rest, which the adapter's factory decodes.
+// enabled, scopes, timers) and the rest, which the adapter's factory decodes.
 func parseSection(file, name string, n *yaml.Node, record func(int, string, error)) (*AdapterSection, error) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -222,6 +222,9 @@ func parseSection(file, name string, n *yaml.Node, record func(int, string, erro
 		case "scopes":
 			record(k.Line, key, nil)
 			err = decodeNode(file, key, v, &sec.Scopes)
+		case "timers":
+			record(k.Line, key, nil)
+			err = decodeTimers(file, key, v, &sec.Timers)
 		default:
 			record(k.Line, key, nil) // for errors about the setting found later
 			sec.node.Content = append(sec.node.Content, k, v)
@@ -234,6 +237,24 @@ func parseSection(file, name string, n *yaml.Node, record func(int, string, erro
 		return nil, errors.Join(errs...)
 	}
 	return sec, nil
+}
+
+// decodeTimers decodes a timers section, or true or false for a section
+// with the defaults, or none.
+func decodeTimers(file, key string, n *yaml.Node, p **TimersConfig) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode {
+		var on *bool
+		if err := decodeBool(file, key, n, &on); err != nil {
+			return err
+		}
+		*p = &TimersConfig{Enabled: on}
+		return nil
+	}
+	*p = new(TimersConfig)
+	return decodeNode(file, key, n, *p)
 }
 
 // decodeBool decodes a switch that takes true or false and nothing else:

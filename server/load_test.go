@@ -150,3 +150,42 @@ func TestDefaultConfigBuilds(t *testing.T) {
 		}
 	}
 }
+
+func TestTimersSection(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string // errors; none: valid
+	}{
+		{"short form", "console:\n  timers: true\nroutes: {console: {bot: remind}}\n", nil},
+		{"section", "console:\n  timers: {poll_interval: 20ms, lease: 1s, batch: 10}\nroutes: {console: {bot: remind}}\n", nil},
+		{"turned off", "console:\n  timers: {enabled: false}\nroutes: {console: {bot: remind}}\n", nil},
+		{"unknown key", "console:\n  timers: {leese: 1s}\nroutes: {console: {bot: remind}}\n",
+			[]string{"bot.yaml:2:", `unknown key "leese"`}},
+		{"negative", "console:\n  timers: {lease: -1s}\nroutes: {console: {bot: remind}}\n",
+			[]string{"bot.yaml:2:", "console.timers: lease must not be negative"}},
+		{"not a switch", "console:\n  timers: sometimes\nroutes: {console: {bot: remind}}\n",
+			[]string{"bot.yaml:2:", "console.timers takes true or false"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := server.Parse("bot.yaml", []byte(c.yaml), env())
+			if err == nil {
+				err = cfg.Validate(builtin.Registry())
+			}
+			if len(c.want) == 0 {
+				if err != nil {
+					t.Fatalf("valid config rejected: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}

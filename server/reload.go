@@ -176,6 +176,14 @@ func equalYAML(a, b any) bool {
 	return errA == nil && errB == nil && bytes.Equal(ea, eb)
 }
 
+// equalTimers reports whether two timers sections run the same timers.
+func equalTimers(a, b *TimersConfig) bool {
+	if !a.on() || !b.on() {
+		return a.on() == b.on()
+	}
+	return a.PollInterval == b.PollInterval && a.Lease == b.Lease && a.Batch == b.Batch
+}
+
 // sameSection reports whether an adapter runs the same under both
 // configs: the same kind, switch, settings and effective scopes.
 func sameSection(old, cfg *Config, a, b *AdapterSection) bool {
@@ -184,7 +192,7 @@ func sameSection(old, cfg *Config, a, b *AdapterSection) bool {
 	}
 	return a.Kind == b.Kind && enabled(a.Enabled) == enabled(b.Enabled) &&
 		mergeScopes(a.Scopes, old.Scopes) == mergeScopes(b.Scopes, cfg.Scopes) &&
-		equalYAML(a.node, b.node)
+		equalTimers(a.Timers, b.Timers) && equalYAML(a.node, b.node)
 }
 
 // reloadAdapters stops, within ctx, every adapter whose section differs

@@ -58,6 +58,10 @@ type Server struct {
 	runDone     chan struct{}       // closed when Run returns
 	st          statusParts         // the status page on the ops listener
 	intake      *cluster.Node       // the durable intake (layer.intake), or nil
+	timers      timers              // the timer store of the adapters with timers
+
+	timedMu sync.Mutex               // guards timed, apart from mu: Run asks while holding mu
+	timed   map[*adapters.Host]timed // the Hosts that run timers
 
 	stopOnce sync.Once
 }
@@ -320,6 +324,7 @@ func (s *Server) newHost(c *Config, name string, sec *AdapterSection) (*adapters
 		adapters.WithBodyBudget(s.bodies),
 		s.journalOption(),
 	)
+	s.setTimers(c, h, sec)
 	return h, protocols(a, sec.Kind), cmp.Or(sc.MaxScopes, scope.DefaultMaxScopes), nil
 }
 
@@ -450,7 +455,7 @@ const afterDeadline = 250 * time.Millisecond
 func (s *Server) Run(ctx context.Context) error {
 	defer close(s.runDone)
 	if err := s.ops.listen(); err != nil {
-		s.stopOnce.Do(func() { _ = s.layer.Close() })
+		s.stopOnce.Do(func() { _ = s.layer.Close(); _ = s.timers.Close() })
 		return err
 	}
 	defer s.ops.close()
@@ -475,8 +480,12 @@ func (s *Server) Run(ctx context.Context) error {
 			case <-ran:
 			}
 		}()
+		app, t := s.timedApp(h)
+		if t != nil {
+			go s.runTimers(ctx, h, t, ran)
+		}
 		go func() {
-			err := h.Run(ctx, s.app)
+			err := h.Run(ctx, app)
 			close(ran)
 			results <- result{h, err}
 		}()
@@ -586,7 +595,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) closeLayer(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
-		s.stopOnce.Do(func() { _ = s.layer.Close() })
+		s.stopOnce.Do(func() { _ = s.layer.Close(); _ = s.timers.Close() })
 		close(done)
 	}()
 	select {

@@ -12,11 +12,11 @@
 //
 // Delivery is once: claiming a due timer is atomic in the store, so that of
 // several processes sharing a Redis only one gets it, and a claim holds a
-// lease that the runner settles (Ack) once the event is in the scope's
-// inbox. A runner that dies between its claim and its ack leaves the timer
-// to be claimed again when the lease runs out: across a crash a timer may
-// come late by the lease, and, if the crash falls between a delivery and
-// its ack, twice.
+// lease that the runner settles (Ack) once the timer's handler returned. A
+// runner that dies before that leaves the timer to be claimed again when
+// the lease runs out: across a crash a timer may come late by the lease,
+// and, if the crash falls between its handler's return and its ack, twice;
+// it is never lost.
 //
 // Backends: the in-memory Store of this package (one process) and
 // timer/redis (a sorted set per adapter; durable and shared). Both pass

@@ -63,7 +63,7 @@ func Example() {
 	_ = m.Shutdown(ctx) // the conversation ends; the timer stays
 
 	m, _ = scope.NewManager(app, printer{}, scope.Config{}) // as after a restart
-	runner := timer.NewRunner(store, "chat", m)
+	runner := timer.NewRunner(store, "chat", timer.ManagerDeliverer(m))
 	_, _ = runner.RunOnce(ctx)
 	_ = m.Shutdown(ctx)
 	// Output:

@@ -2,6 +2,7 @@ package timer_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func TestReminderAfterIdleEnd(t *testing.T) {
 	m.End("alice", consumertest.Disconnect{Protocol: consumertest.ChatProtocol, Reason: scope.ReasonIdle})
 	<-c.ended
 
-	r := timer.NewRunner(st, "chat", m, timer.WithRunnerClock(clock))
+	r := timer.NewRunner(st, "chat", timer.ManagerDeliverer(m), timer.WithRunnerClock(clock))
 	if n, err := r.RunOnce(ctx); n != 0 || err != nil {
 		t.Fatalf("before it was due: %d claimed, %v", n, err)
 	}
@@ -124,8 +125,9 @@ func TestRunnerRunsOnItsClock(t *testing.T) {
 	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	st := new(timer.Memory)
 	got := make(chan string, 1)
-	d := deliverFunc(func(_ context.Context, key string, ev event.Event, _ func() *scope.Scope) error {
+	d := timer.DeliverFunc(func(_ context.Context, key string, ev event.Event, _ func() *scope.Scope, ack scope.Ack) error {
 		got <- key + ":" + ev.Type()
+		ack(nil)
 		return nil
 	})
 	_ = st.Schedule(context.Background(), timer.Timer{Adapter: "chat", Key: "bob", Name: "n", At: clock.Now().Add(time.Second), Event: Due{}})
@@ -145,14 +147,27 @@ func TestRunnerRunsOnItsClock(t *testing.T) {
 	}
 }
 
-type deliverFunc func(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope) error
-
-func (f deliverFunc) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope) error {
-	return f(ctx, key, ev, newScope)
-}
-
 func TestNoStore(t *testing.T) {
 	if err := timer.After(context.Background(), &scope.Scope{}, "x", time.Second, Due{}); err != timer.ErrNoTimers {
 		t.Fatalf("After without middleware = %v", err)
+	}
+}
+
+// TestTimerOfAnEndedConnectionIsDropped: a conversation that cannot start
+// again (scope.ErrEnded) takes its timer with it, rather than having it
+// claimed again every lease.
+func TestTimerOfAnEndedConnectionIsDropped(t *testing.T) {
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
+	st := new(timer.Memory)
+	_ = st.Schedule(context.Background(), timer.Timer{Adapter: "web", Key: "gone", Name: "n", At: clock.Now(), Event: Due{}})
+	d := timer.DeliverFunc(func(context.Context, string, event.Event, func() *scope.Scope, scope.Ack) error {
+		return scope.ErrEnded
+	})
+	r := timer.NewRunner(st, "web", d, timer.WithRunnerClock(clock), timer.WithLogger(slog.New(slog.DiscardHandler)))
+	if n, err := r.RunOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if st.Len() != 0 {
+		t.Fatalf("%d timers left", st.Len())
 	}
 }

@@ -86,7 +86,7 @@ func startProcess(t *testing.T, prefix string, f *fired) *process {
 	st := redis.New(client(t), redis.WithPrefix(prefix))
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &process{m: m, cancel: cancel, done: make(chan struct{})}
-	r := timer.NewRunner(st, "chat", m, timer.WithPollInterval(50*time.Millisecond), timer.WithLease(500*time.Millisecond))
+	r := timer.NewRunner(st, "chat", timer.ManagerDeliverer(m), timer.WithPollInterval(50*time.Millisecond), timer.WithLease(500*time.Millisecond))
 	go func() { defer close(p.done); _ = r.Run(ctx) }()
 	return p
 }

@@ -1,0 +1,236 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/internal/redistest"
+)
+
+// timersRun is one botserver of the timers test: the console adapter
+// with timers on the Redis layer, serving the remind bot.
+type timersRun struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{} // closed once its output was read to the end
+}
+
+// timerLog records the console's lines: when each reminder was said, by
+// which of the processes, and the other answers.
+type timerLog struct {
+	mu      sync.Mutex
+	fired   map[int][]time.Time
+	byLife  map[int]int // reminder → the process (0, 1) that said it first
+	set     int         // "Reminder ... set" answers
+	other   []string
+	changed chan struct{} // signalled after every line
+}
+
+func (l *timerLog) read(r io.Reader, life int, done chan<- struct{}) {
+	defer close(done)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		now := time.Now()
+		line := sc.Text()
+		l.mu.Lock()
+		switch _, text, _ := strings.Cut(line, "] "); {
+		case strings.HasPrefix(text, "reminder t"):
+			name, _, _ := strings.Cut(strings.TrimPrefix(text, "reminder t"), ":")
+			n, err := strconv.Atoi(name)
+			if err != nil {
+				l.other = append(l.other, line)
+				break
+			}
+			if len(l.fired[n]) == 0 {
+				l.byLife[n] = life
+			}
+			l.fired[n] = append(l.fired[n], now)
+		case strings.HasPrefix(text, "Reminder t"):
+			l.set++
+		default:
+			l.other = append(l.other, line)
+		}
+		l.mu.Unlock()
+		select {
+		case l.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// await waits until cond holds on the log, or fails the test after d.
+func (l *timerLog) await(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		l.mu.Lock()
+		ok := cond()
+		l.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-l.changed:
+		case <-deadline:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Fatalf("%s: not within %v (%d set, %d fired, other lines: %q)", what, d, l.set, len(l.fired), l.other[:min(len(l.other), 5)])
+		}
+	}
+}
+
+// TestTimersAcrossASIGKILL: 10,000 reminders over 1,000 console
+// conversations, scheduled through the remind bot of the real botserver
+// with timers on the Redis layer, due over four seconds. The process is
+// killed with SIGKILL while they fire and started again with the same
+// config: every reminder is said, at most a second late, only those the
+// killed process had said but not yet settled are said again, and the test
+// logs the lateness and the repeats.
+func TestTimersAcrossASIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs botserver for seconds")
+	}
+	const n, convs, batch = 10_000, 1_000, 100
+	url := redistest.URL(t)
+	prefix := redistest.Prefix(t, url)
+	cfg := writeConfig(t, fmt.Sprintf(`layer: {backend: redis, redis: {url: %q, prefix: %q}}
+console:
+  timers: {poll_interval: 20ms, lease: 500ms, batch: %d}
+routes:
+  console: {bot: remind}
+`, url, prefix, batch))
+	l := &timerLog{fired: map[int][]time.Time{}, byLife: map[int]int{}, changed: make(chan struct{}, 1)}
+	start := func(life int) *timersRun {
+		cmd := exec.Command(binary, "-config", cfg)
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		logs := &lockedLog{}
+		cmd.Stderr = logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := &timersRun{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+		go l.read(stdout, life, r.done)
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("botserver %d logged:\n%s", life, logs.String())
+			}
+		})
+		return r
+	}
+
+	first := start(0)
+	// Far enough ahead for scheduling 10,000 reminders through stdin on a
+	// busy machine to end before the first is due.
+	t0 := time.Now().Add(8 * time.Second)
+	due := make([]time.Time, n)
+	w := bufio.NewWriter(first.stdin)
+	for i := range n {
+		due[i] = t0.Add(time.Duration(i) * 4 * time.Second / n)
+		fmt.Fprintf(w, "@c%d remind t%d at %s r%d\n", i%convs, i, due[i].UTC().Format(time.RFC3339Nano), i)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	l.await(t, time.Until(t0), "every reminder set before the first is due", func() bool { return l.set == n })
+
+	// Kill once 40% were said: the process has reminders in hand.
+	l.await(t, 30*time.Second, "40% said", func() bool { return len(l.fired) >= n*4/10 })
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	<-first.done
+	l.mu.Lock()
+	before := len(l.fired)
+	l.mu.Unlock()
+	killed := time.Now()
+
+	second := start(1)
+	l.await(t, 30*time.Second, "every reminder said", func() bool { return len(l.fired) == n })
+	restarted := time.Since(killed)
+
+	// Nothing can fire again once the store holds no timer, claimed or
+	// not; the line a conversation answers next comes after every line
+	// already written.
+	rdb := redistest.Client(t, url)
+	dueKey := prefix + "timers:console:due"
+	for {
+		left, err := rdb.ZCard(context.Background(), dueKey).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Since(killed) > 60*time.Second {
+			t.Fatalf("%d timers still stored", left)
+		}
+		time.Sleep(20 * time.Millisecond) // polling Redis: nothing to await
+	}
+	fmt.Fprintln(second.stdin, "@end cancel none")
+	l.await(t, 10*time.Second, "the last answer", func() bool {
+		return slices.Contains(l.other, "[end] No reminder none.")
+	})
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lateness := make([]time.Duration, 0, n)
+	dups := 0
+	for i := range n {
+		at := l.fired[i]
+		switch {
+		case len(at) == 0:
+			t.Errorf("reminder t%d never said", i)
+			continue
+		case len(at) > 2 || len(at) == 2 && l.byLife[i] != 0:
+			t.Errorf("reminder t%d said %d times, first by process %d: only a reminder the killed process had in hand may come twice", i, len(at), l.byLife[i])
+		}
+		dups += len(at) - 1
+		lateness = append(lateness, at[0].Sub(due[i]))
+	}
+	slices.Sort(lateness)
+	q := func(p float64) time.Duration {
+		return lateness[int(p*float64(len(lateness)-1))].Round(time.Millisecond)
+	}
+	t.Logf("%d reminders over %d conversations, %d said before the SIGKILL, all said %v after it; said twice: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
+		len(lateness), convs, before, restarted.Round(time.Millisecond), dups, q(0.5), q(0.9), q(0.99), q(1))
+	// A runner holds at most two batches delivered and not yet settled,
+	// and settles each timer once its handler returned: those it had said
+	// but not yet settled when it was killed come again, and no other.
+	if dups > 2*batch {
+		t.Errorf("%d reminders said twice; the killed process held at most %d", dups, 2*batch)
+	}
+	if max := lateness[len(lateness)-1]; max > time.Second {
+		t.Errorf("a reminder came %v late; want at most 1s", max)
+	}
+}
+
+// lockedLog collects a process's log lines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
