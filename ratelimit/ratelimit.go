@@ -1,0 +1,86 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Limit is one rate a call counts against: calls under Key go at most one
+// every Every, with up to Burst at once after a quiet spell.
+type Limit struct {
+	// Key names the limit, such as "telegram:{123}:chat:42". A Limiter
+	// shared through Redis Cluster needs the keys of one Reserve on one
+	// slot: give them a common hash tag ({123} above). A key without
+	// braces is its own hash tag.
+	Key string
+	// Every is the spacing of calls at the steady rate. Zero or less:
+	// no limit, and the Limit is ignored.
+	Every time.Duration
+	// Burst is how many calls may go at once after a quiet spell. Zero
+	// or one: none; calls are spaced by Every.
+	Burst int
+}
+
+// PerSecond returns the limit of n calls a second under key, spaced
+// evenly; zero or less lifts it.
+func PerSecond(key string, n float64) Limit { return Per(key, n, time.Second) }
+
+// Per returns the limit of n calls per period under key, spaced evenly;
+// zero or less lifts it.
+func Per(key string, n float64, period time.Duration) Limit {
+	if n <= 0 {
+		return Limit{Key: key}
+	}
+	return Limit{Key: key, Every: time.Duration(float64(period) / n)}
+}
+
+// Tolerance is how far ahead of its theoretical arrival time a call may
+// go: the room Burst gives.
+func (l Limit) Tolerance() time.Duration {
+	if l.Burst <= 1 {
+		return 0
+	}
+	return time.Duration(l.Burst-1) * l.Every
+}
+
+// Limiter hands out slots of limits, for one process or for many.
+// Implementations are safe for concurrent use.
+type Limiter interface {
+	// Reserve takes, for one call, the earliest slot that every limit
+	// allows and that no pause covers, and returns how long from now the
+	// call must wait for it: zero when it may go at once. The slot is
+	// taken for all the limits at once; a caller that gives up waiting
+	// leaves it unused, which errs on the slow side. Limits that are
+	// lifted (Every zero) are ignored. A key given twice, or empty, is
+	// ErrBadLimit.
+	Reserve(ctx context.Context, limits ...Limit) (time.Duration, error)
+	// Pause holds back every slot of key for d from now, as a
+	// platform's "retry after" asks; a longer pause in place stays.
+	Pause(ctx context.Context, key string, d time.Duration) error
+}
+
+// ErrBadLimit is returned for a limit that cannot be kept: an empty key,
+// or a key given twice to one Reserve.
+var ErrBadLimit = errors.New("ratelimit: bad limit")
+
+// Check returns the limits of one Reserve that apply (those not lifted),
+// or ErrBadLimit: for implementations of Limiter.
+func Check(limits []Limit) ([]Limit, error) {
+	out := limits[:0:0]
+	for i, l := range limits {
+		if l.Key == "" {
+			return nil, fmt.Errorf("%w: limit %d has no key", ErrBadLimit, i)
+		}
+		for _, o := range limits[:i] {
+			if o.Key == l.Key {
+				return nil, fmt.Errorf("%w: key %q given twice", ErrBadLimit, l.Key)
+			}
+		}
+		if l.Every > 0 {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
