@@ -40,8 +40,7 @@ func (m *Memory) Reserve(ctx context.Context, limits ...Limit) (time.Duration, e
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	limits, err := Check(limits)
-	if err != nil {
+	if err := Check(limits); err != nil {
 		return 0, err
 	}
 	m.mu.Lock()
@@ -50,11 +49,15 @@ func (m *Memory) Reserve(ctx context.Context, limits ...Limit) (time.Duration, e
 	m.sweepLocked(now)
 	at := now
 	for _, l := range limits {
-		at = later(at, m.tat[l.Key].Add(-l.Tolerance()))
+		if l.Every > 0 {
+			at = later(at, m.tat[l.Key].Add(-l.Tolerance()))
+		}
 		at = later(at, m.paused[l.Key])
 	}
 	for _, l := range limits {
-		m.tat[l.Key] = later(m.tat[l.Key], at).Add(l.Every)
+		if l.Every > 0 {
+			m.tat[l.Key] = later(m.tat[l.Key], at).Add(l.Every)
+		}
 	}
 	return at.Sub(now), nil
 }

@@ -16,7 +16,7 @@ type Limit struct {
 	// braces is its own hash tag.
 	Key string
 	// Every is the spacing of calls at the steady rate. Zero or less:
-	// no limit, and the Limit is ignored.
+	// no limit; a pause of Key still holds the call back.
 	Every time.Duration
 	// Burst is how many calls may go at once after a quiet spell. Zero
 	// or one: none; calls are spaced by Every.
@@ -39,7 +39,7 @@ func Per(key string, n float64, period time.Duration) Limit {
 // Tolerance is how far ahead of its theoretical arrival time a call may
 // go: the room Burst gives.
 func (l Limit) Tolerance() time.Duration {
-	if l.Burst <= 1 {
+	if l.Burst <= 1 || l.Every <= 0 {
 		return 0
 	}
 	return time.Duration(l.Burst-1) * l.Every
@@ -52,9 +52,9 @@ type Limiter interface {
 	// allows and that no pause covers, and returns how long from now the
 	// call must wait for it: zero when it may go at once. The slot is
 	// taken for all the limits at once; a caller that gives up waiting
-	// leaves it unused, which errs on the slow side. Limits that are
-	// lifted (Every zero) are ignored. A key given twice, or empty, is
-	// ErrBadLimit.
+	// leaves it unused, which errs on the slow side. A lifted limit
+	// (Every zero) only has its pause kept. A key given twice, or empty,
+	// is ErrBadLimit.
 	Reserve(ctx context.Context, limits ...Limit) (time.Duration, error)
 	// Pause holds back every slot of key for d from now, as a
 	// platform's "retry after" asks; a longer pause in place stays.
@@ -65,22 +65,18 @@ type Limiter interface {
 // or a key given twice to one Reserve.
 var ErrBadLimit = errors.New("ratelimit: bad limit")
 
-// Check returns the limits of one Reserve that apply (those not lifted),
-// or ErrBadLimit: for implementations of Limiter.
-func Check(limits []Limit) ([]Limit, error) {
-	out := limits[:0:0]
+// Check returns ErrBadLimit unless the limits of one Reserve can be kept:
+// for implementations of Limiter.
+func Check(limits []Limit) error {
 	for i, l := range limits {
 		if l.Key == "" {
-			return nil, fmt.Errorf("%w: limit %d has no key", ErrBadLimit, i)
+			return fmt.Errorf("%w: limit %d has no key", ErrBadLimit, i)
 		}
 		for _, o := range limits[:i] {
 			if o.Key == l.Key {
-				return nil, fmt.Errorf("%w: key %q given twice", ErrBadLimit, l.Key)
+				return fmt.Errorf("%w: key %q given twice", ErrBadLimit, l.Key)
 			}
 		}
-		if l.Every > 0 {
-			out = append(out, l)
-		}
 	}
-	return out, nil
+	return nil
 }

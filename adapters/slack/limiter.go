@@ -81,6 +81,18 @@ var methodTiers = map[string]float64{
 	"auth.test":          100,     // tier 4
 }
 
+// methodPerMin returns the calls a minute allowed to a Web API method:
+// the config's override, else Slack's tier.
+func methodPerMin(overrides map[string]float64, name string) float64 {
+	if perMin, ok := overrides[name]; ok {
+		return perMin
+	}
+	if perMin, ok := methodTiers[name]; ok {
+		return perMin
+	}
+	return 20 // tier 2, the safe guess
+}
+
 // limits holds the per-method and per-channel buckets.
 type limits struct {
 	mu       sync.Mutex
@@ -106,13 +118,7 @@ func (l *limits) method(name string) *bucket {
 	defer l.mu.Unlock()
 	b := l.methods[name]
 	if b == nil {
-		perMin, ok := l.perMin[name]
-		if !ok {
-			perMin, ok = methodTiers[name]
-		}
-		if !ok {
-			perMin = 20 // tier 2, the safe guess
-		}
+		perMin := methodPerMin(l.perMin, name)
 		b = newBucket(perMin/60, max(1, int(perMin/10)), l.now, l.after, l.waited)
 		l.methods[name] = b
 	}

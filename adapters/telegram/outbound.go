@@ -253,6 +253,9 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		} else {
 			err = a.lim.waitGlobal(ctx)
 		}
+		if err == nil {
+			err = a.waitShared(ctx, c)
+		}
 		if err != nil {
 			return fmt.Errorf("telegram: %s waiting for its rate limit slot: %w", c.method, err)
 		}
@@ -274,6 +277,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 			} else {
 				a.lim.pauseBot(ra)
 			}
+			a.pauseShared(ctx, c, ra)
 			a.log.Warn("telegram: flood control; pausing", "adapter", a.cfg.Name, "method", c.method,
 				"chat", c.chat, "retry_after", ra)
 			attempt-- // a 429 is not a failure: it is retried for as long as ctx lasts

@@ -116,6 +116,12 @@ func Pause(t *testing.T, newLimiters New) {
 	near(t, "paused key's next call", reserve(t, l, paused), 5*time.Second+100*time.Millisecond)
 	near(t, "other key", reserve(t, l, other), 0)
 	near(t, "both keys", reserve(t, l, other, paused), 5*time.Second+200*time.Millisecond)
+	lifted := ratelimit.Limit{Key: paused.Key + ":lifted"}
+	if err := l.Pause(ctx, lifted.Key, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "a lifted limit's pause", reserve(t, l, lifted), 3*time.Second)
+	near(t, "a lifted limit's pause, again", reserve(t, l, lifted), 3*time.Second)
 	if err := l.Pause(ctx, "", time.Second); !errors.Is(err, ratelimit.ErrBadLimit) {
 		t.Errorf("a pause of no key: %v, want ErrBadLimit", err)
 	}

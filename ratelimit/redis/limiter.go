@@ -53,7 +53,8 @@ func (l *Limiter) Key(key string) string {
 // reserveScript takes the earliest slot every limit allows.
 //
 // KEYS: per limit, its state then its pause. ARGV: per limit, its spacing
-// then its tolerance (the room its burst gives), in microseconds.
+// then its tolerance (the room its burst gives), in microseconds; a
+// spacing of zero is a lifted limit, of which only the pause counts.
 // Returns the wait in microseconds.
 var reserveScript = goredis.NewScript(`
 local t = redis.call('TIME')
@@ -62,19 +63,23 @@ local at = now
 local n = #KEYS / 2
 local tats = {}
 for i = 1, n do
-  local tat = tonumber(redis.call('GET', KEYS[2*i-1]) or now)
-  if tat < now then tat = now end
-  tats[i] = tat
-  local e = tat - tonumber(ARGV[2*i])
-  if e > at then at = e end
+  if tonumber(ARGV[2*i-1]) > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[2*i-1]) or now)
+    if tat < now then tat = now end
+    tats[i] = tat
+    local e = tat - tonumber(ARGV[2*i])
+    if e > at then at = e end
+  end
   local p = redis.call('PTTL', KEYS[2*i])
   if p > 0 and now + p * 1000 > at then at = now + p * 1000 end
 end
 for i = 1, n do
   local tat = tats[i]
-  if at > tat then tat = at end
-  tat = tat + tonumber(ARGV[2*i-1])
-  redis.call('SET', KEYS[2*i-1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+  if tat then
+    if at > tat then tat = at end
+    tat = tat + tonumber(ARGV[2*i-1])
+    redis.call('SET', KEYS[2*i-1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+  end
 end
 return at - now
 `)
@@ -91,8 +96,7 @@ return 0
 
 // Reserve implements ratelimit.Limiter: one script, one round trip.
 func (l *Limiter) Reserve(ctx context.Context, limits ...ratelimit.Limit) (time.Duration, error) {
-	limits, err := ratelimit.Check(limits)
-	if err != nil || len(limits) == 0 {
+	if err := ratelimit.Check(limits); err != nil || len(limits) == 0 {
 		return 0, err
 	}
 	keys := make([]string, 0, 2*len(limits))
