@@ -42,14 +42,39 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 	if !in.Enabled {
 		return nil, l, nil
 	}
+	// Each owned partition holds a connection while it waits for
+	// entries: room for all of them, and for appends.
+	parts := in.Partitions
+	if parts == 0 {
+		parts = cluster.DefaultPartitions
+	}
+	c, prefix, err := redisClient(cfg, parts+32)
+	if err != nil {
+		return nil, l, err
+	}
+	node, err := cluster.New(c, prefix, in, cluster.WithLogger(log))
+	if err != nil {
+		_ = c.Close()
+		return nil, l, err
+	}
+	return node, closingLayer{Layer: l, c: c}, nil
+}
+
+// redisClient returns a client of the layer's Redis of its own, with
+// pool connections, and the layer's key prefix. In shards mode it reaches
+// the first shard.
+func redisClient(cfg *Config, pool int) (goredis.UniversalClient, string, error) {
 	rc := cfg.redisConfig()
 	u := &goredis.UniversalOptions{}
 	if rc.URL == "" {
 		rc.URL = redis.DefaultURL
 	}
+	if rc.Mode == redis.ModeShards && len(rc.Shards) > 0 {
+		rc.URL = rc.Shards[0]
+	}
 	o, err := goredis.ParseURL(rc.URL)
 	if err != nil {
-		return nil, l, err
+		return nil, "", err
 	}
 	u.Addrs, u.Username, u.Password, u.DB, u.TLSConfig = []string{o.Addr}, o.Username, o.Password, o.DB, o.TLSConfig
 	switch rc.Mode {
@@ -58,25 +83,13 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 	case redis.ModeCluster:
 		u.IsClusterMode, u.Addrs = true, rc.Cluster.Addrs
 	}
-	// Each owned partition holds a connection while it waits for
-	// entries: room for all of them, and for appends.
-	parts := in.Partitions
-	if parts == 0 {
-		parts = cluster.DefaultPartitions
-	}
-	u.PoolSize = parts + 32
+	u.PoolSize = pool
 	u.PoolTimeout = 5 * time.Second
-	c := goredis.NewUniversalClient(u)
 	prefix := rc.Prefix
 	if prefix == "" {
 		prefix = redis.DefaultPrefix
 	}
-	node, err := cluster.New(c, prefix, in, cluster.WithLogger(log))
-	if err != nil {
-		_ = c.Close()
-		return nil, l, err
-	}
-	return node, closingLayer{Layer: l, c: c}, nil
+	return goredis.NewUniversalClient(u), prefix, nil
 }
 
 // closingLayer closes the intake's client after the layer.
