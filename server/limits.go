@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/ratelimit"
 	ratelimitredis "github.com/switchboard-bots/switchboard/ratelimit/redis"
@@ -51,4 +50,3 @@ func newLimiter(cfg *Config, l layer.Layer) (ratelimit.Limiter, layer.Layer, err
 	}
 	return lim, closingLayer{Layer: l, c: c}, nil
 }
-
