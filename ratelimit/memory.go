@@ -62,6 +62,25 @@ func (m *Memory) Reserve(ctx context.Context, limits ...Limit) (time.Duration, e
 	return at.Sub(now), nil
 }
 
+// Settle implements Limiter.
+func (m *Memory) Settle(ctx context.Context, limits ...Limit) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := Check(limits); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, l := range limits {
+		if l.Every > 0 {
+			m.tat[l.Key] = later(m.tat[l.Key], now.Add(l.Every))
+		}
+	}
+	return nil
+}
+
 // Pause implements Limiter.
 func (m *Memory) Pause(ctx context.Context, key string, d time.Duration) error {
 	if err := ctx.Err(); err != nil {

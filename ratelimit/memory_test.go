@@ -94,3 +94,22 @@ func TestMemoryForgetsIdleKeys(t *testing.T) {
 		t.Fatalf("%d keys held after two idle minutes, want 1 (the new one)", n)
 	}
 }
+
+// A call answered late counts as made when answered: the next waits a
+// whole spacing from then.
+func TestMemorySettleLate(t *testing.T) {
+	c := &clock{now: time.Unix(1_700_000_000, 0)}
+	m := ratelimit.NewMemory(ratelimit.WithNow(c.Now))
+	lim := ratelimit.PerSecond("chat", 1)
+	ctx := context.Background()
+	if d, _ := m.Reserve(ctx, lim); d != 0 {
+		t.Fatalf("first call waits %v", d)
+	}
+	c.Add(1500 * time.Millisecond) // the call was answered late
+	if err := m.Settle(ctx, lim); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := m.Reserve(ctx, lim); d != time.Second {
+		t.Fatalf("after a late answer: wait %v, want 1s", d)
+	}
+}

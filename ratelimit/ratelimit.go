@@ -56,6 +56,13 @@ type Limiter interface {
 	// (Every zero) only has its pause kept. A key given twice, or empty,
 	// is ErrBadLimit.
 	Reserve(ctx context.Context, limits ...Limit) (time.Duration, error)
+	// Settle counts a call under limits as made now, when it was
+	// answered, if that is later than its slot: the next call goes a
+	// spacing after now at the earliest. A call held up on its way (a
+	// stalled process, a busy network) then cannot reach the platform
+	// less than a spacing before the next one. It costs a call at most
+	// one more slot.
+	Settle(ctx context.Context, limits ...Limit) error
 	// Pause holds back every slot of key for d from now, as a
 	// platform's "retry after" asks; a longer pause in place stays.
 	Pause(ctx context.Context, key string, d time.Duration) error

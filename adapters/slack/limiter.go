@@ -57,6 +57,19 @@ func (b *bucket) Wait(ctx context.Context) error {
 	return err
 }
 
+// settle moves the token a call took at from to now, when the call was
+// answered: a call held up on its way (a stalled process, a busy network)
+// then leaves the next one a whole spacing after it reached Slack, not
+// after it was let go. It costs a call at most one more token.
+func (b *bucket) settle(from time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens -= min(1, now.Sub(from).Seconds()*b.rate)
+}
+
 // pause holds calls back until a time, after a 429: Slack's Retry-After
 // applies to the method for the whole app, not to the one call.
 func (b *bucket) pause(until time.Time) {

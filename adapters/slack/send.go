@@ -227,7 +227,12 @@ func (a *Adapter) call(ctx context.Context, method, channel string, do func(cont
 				return err
 			}
 		}
+		let := a.clock.Now()
 		err := do(ctx)
+		if cb != nil {
+			cb.settle(let)
+			a.settleShared(ctx, channel)
+		}
 		if err == nil {
 			return nil
 		}

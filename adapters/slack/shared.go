@@ -82,6 +82,19 @@ func (a *Adapter) waitShared(ctx context.Context, method, channel string) error 
 	return a.pause(ctx, d, true)
 }
 
+// settleShared counts a post to channel as made now on the channel's
+// shared limit, once Slack answered it (ratelimit.Limiter.Settle): a post
+// held up on its way leaves the channel's next one, from any process, a
+// whole spacing after it reached Slack.
+func (a *Adapter) settleShared(ctx context.Context, channel string) {
+	if a.shared == nil {
+		return
+	}
+	if err := a.shared.l.Settle(ctx, a.shared.limits("chat.postMessage", channel)[1]); err != nil && ctx.Err() == nil {
+		a.log.Warn("slack: shared rate limits unreachable", "adapter", a.cfg.Name, "err", err)
+	}
+}
+
 // pauseShared pauses method on the shared limits for d.
 func (a *Adapter) pauseShared(ctx context.Context, method string, d time.Duration) {
 	if a.shared == nil {

@@ -259,7 +259,12 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		if err != nil {
 			return fmt.Errorf("telegram: %s waiting for its rate limit slot: %w", c.method, err)
 		}
-		if _, err = a.api.call(ctx, c.method, c.params, c.files); err == nil {
+		_, err = a.api.call(ctx, c.method, c.params, c.files)
+		if c.limited {
+			a.lim.settle(c.chat)
+			a.settleShared(ctx, c)
+		}
+		if err == nil {
 			return nil
 		}
 		var ae *APIError

@@ -81,6 +81,19 @@ func (a *Adapter) waitShared(ctx context.Context, c outCall) error {
 	return a.lim.sleep(ctx, d)
 }
 
+// settleShared counts c, a message, as made now on its chat's shared
+// limit, once Telegram answered it (ratelimit.Limiter.Settle): a message
+// held up on its way leaves the chat's next one, from any process, a
+// whole interval after it reached Telegram.
+func (a *Adapter) settleShared(ctx context.Context, c outCall) {
+	if a.shared == nil || !c.limited {
+		return
+	}
+	if err := a.shared.l.Settle(ctx, a.shared.limits(c)[1]); err != nil && ctx.Err() == nil {
+		a.log.Warn("telegram: shared rate limits unreachable", "adapter", a.cfg.Name, "method", c.method, "err", err)
+	}
+}
+
 // pauseShared pauses c's chat, or the bot, on the shared limits for d.
 func (a *Adapter) pauseShared(ctx context.Context, c outCall, d time.Duration) {
 	if a.shared == nil {

@@ -32,6 +32,7 @@ func Run(t *testing.T, newLimiters New) {
 		{"Burst", Burst},
 		{"AllLimitsAtOnce", AllLimitsAtOnce},
 		{"Pause", Pause},
+		{"Settle", Settle},
 		{"Shared", Shared},
 		{"Concurrent", Concurrent},
 		{"BadLimits", BadLimits},
@@ -124,6 +125,33 @@ func Pause(t *testing.T, newLimiters New) {
 	near(t, "a lifted limit's pause, again", reserve(t, l, lifted), 3*time.Second)
 	if err := l.Pause(ctx, "", time.Second); !errors.Is(err, ratelimit.ErrBadLimit) {
 		t.Errorf("a pause of no key: %v, want ErrBadLimit", err)
+	}
+}
+
+// Settle: a call answered late counts as made then; one answered
+// before its next slot changes nothing.
+func Settle(t *testing.T, newLimiters New) {
+	a, b := newLimiters(t)
+	ctx := context.Background()
+	chat := ratelimit.PerSecond("bot:{t}:chat:1", 1)
+	near(t, "first call", reserve(t, a, chat), 0)
+	if err := a.Settle(ctx, chat); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "after a settle at once", reserve(t, b, chat), time.Second)
+	// The second call's slot is at 1s: settling now leaves the third at
+	// 2s, as without.
+	if err := b.Settle(ctx, chat); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "third call", reserve(t, a, chat), 2*time.Second)
+	idle := ratelimit.PerSecond("bot:{t}:chat:2", 1)
+	if err := a.Settle(ctx, idle); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "a key settled without a call", reserve(t, a, idle), time.Second)
+	if err := a.Settle(ctx, ratelimit.Limit{}); !errors.Is(err, ratelimit.ErrBadLimit) {
+		t.Errorf("a settle of no key: %v, want ErrBadLimit", err)
 	}
 }
 

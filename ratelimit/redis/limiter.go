@@ -84,6 +84,26 @@ end
 return at - now
 `)
 
+// settleScript moves each limit's next slot to a spacing after now, if
+// that is later.
+//
+// KEYS: the limits' states. ARGV: their spacings, in microseconds.
+var settleScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+for i = 1, #KEYS do
+  local every = tonumber(ARGV[i])
+  if every > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+    if tat < now + every then
+      tat = now + every
+      redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil(every / 1000) + 1)
+    end
+  end
+end
+return 0
+`)
+
 // pauseScript sets a pause unless a longer one is in place.
 //
 // KEYS[1] the pause. ARGV[1] its length in milliseconds.
@@ -111,6 +131,23 @@ func (l *Limiter) Reserve(ctx context.Context, limits ...ratelimit.Limit) (time.
 		return 0, fmt.Errorf("ratelimit/redis: reserving %s: %w", limits[0].Key, err)
 	}
 	return time.Duration(us) * time.Microsecond, nil
+}
+
+// Settle implements ratelimit.Limiter: one script, one round trip.
+func (l *Limiter) Settle(ctx context.Context, limits ...ratelimit.Limit) error {
+	if err := ratelimit.Check(limits); err != nil || len(limits) == 0 {
+		return err
+	}
+	keys := make([]string, 0, len(limits))
+	args := make([]any, 0, len(limits))
+	for _, lim := range limits {
+		keys = append(keys, l.Key(lim.Key))
+		args = append(args, micros(lim.Every))
+	}
+	if err := settleScript.Run(ctx, l.c, keys, args...).Err(); err != nil {
+		return fmt.Errorf("ratelimit/redis: settling %s: %w", limits[0].Key, err)
+	}
+	return nil
 }
 
 // Pause implements ratelimit.Limiter.
