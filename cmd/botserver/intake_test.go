@@ -167,7 +167,7 @@ bots:
 	const total = convs * intakePerChat
 	var envelopes []string
 	envelopeOf := map[string]string{} // a Slack message's text -> its envelope
-	taken := func() bool { // every message pushed so far was acknowledged: appended
+	taken := func() bool {            // every message pushed so far was acknowledged: appended
 		for _, id := range envelopes {
 			if !sl.Acked(id) {
 				return false
