@@ -54,9 +54,14 @@ func (s *sharedLimits) limits(method, channel string) []ratelimit.Limit {
 	if method != "chat.postMessage" {
 		return []ratelimit.Limit{m}
 	}
-	ch := s.channel
-	ch.Key += channel
-	return []ratelimit.Limit{m, ch}
+	return []ratelimit.Limit{m, s.channelLimit(channel)}
+}
+
+// channelLimit returns a channel's chat.postMessage limit.
+func (s *sharedLimits) channelLimit(channel string) ratelimit.Limit {
+	l := s.channel
+	l.Key += channel
+	return l
 }
 
 // waitShared waits for the call's slot on the shared limits, after the
@@ -90,7 +95,7 @@ func (a *Adapter) settleShared(ctx context.Context, channel string) {
 	if a.shared == nil {
 		return
 	}
-	if err := a.shared.l.Settle(ctx, a.shared.limits("chat.postMessage", channel)[1]); err != nil && ctx.Err() == nil {
+	if err := a.shared.l.Settle(ctx, a.shared.channelLimit(channel)); err != nil && ctx.Err() == nil {
 		a.log.Warn("slack: shared rate limits unreachable", "adapter", a.cfg.Name, "err", err)
 	}
 }

@@ -45,18 +45,24 @@ func (s *sharedLimits) limits(c outCall) []ratelimit.Limit {
 	if !c.limited {
 		return []ratelimit.Limit{s.global}
 	}
-	chat := s.chat
-	if c.chat < 0 { // groups, supergroups and channels
-		chat = s.group
+	return []ratelimit.Limit{s.global, s.chatLimit(c.chat)}
+}
+
+// chatLimit returns a chat's limit: a private chat's, or a group's
+// (groups, supergroups and channels have negative ids).
+func (s *sharedLimits) chatLimit(chat int64) ratelimit.Limit {
+	l := s.chat
+	if chat < 0 {
+		l = s.group
 	}
-	chat.Key += strconv.FormatInt(c.chat, 10)
-	return []ratelimit.Limit{s.global, chat}
+	l.Key += strconv.FormatInt(chat, 10)
+	return l
 }
 
 // key returns the key a 429 for c pauses: its chat's, or the bot's.
 func (s *sharedLimits) key(c outCall) string {
 	if c.chat != 0 {
-		return s.chat.Key + strconv.FormatInt(c.chat, 10)
+		return s.chatLimit(c.chat).Key
 	}
 	return s.bot
 }
@@ -89,7 +95,7 @@ func (a *Adapter) settleShared(ctx context.Context, c outCall) {
 	if a.shared == nil || !c.limited {
 		return
 	}
-	if err := a.shared.l.Settle(ctx, a.shared.limits(c)[1]); err != nil && ctx.Err() == nil {
+	if err := a.shared.l.Settle(ctx, a.shared.chatLimit(c.chat)); err != nil && ctx.Err() == nil {
 		a.log.Warn("telegram: shared rate limits unreachable", "adapter", a.cfg.Name, "method", c.method, "err", err)
 	}
 }
