@@ -219,7 +219,7 @@ bots:
 			t.Logf("killed one of three after %d answers: %d webhook updates, %d envelopes and %d intake entries of its own in flight",
 				killedAt, tgInFlight, unacked, pending)
 		case killed != 0 && !restarted && n >= total/2:
-			startProgram(t, bin, false, "-config", cfgs[1])
+			procs = append(procs, startProgram(t, bin, false, "-config", cfgs[1]))
 			restarted = true
 		}
 	}
@@ -311,6 +311,15 @@ bots:
 	if overlaps != 0 {
 		log, _ := rdb.LRange(ctx, check("overlap-log"), 0, 9).Result()
 		t.Errorf("%d times two instances of one conversation handled at once: %q", overlaps, log)
+	}
+	// The limits were kept in Redis: no process fell back to its own.
+	for _, p := range procs {
+		p.mu.Lock()
+		logs := p.logs.String()
+		p.mu.Unlock()
+		if strings.Contains(logs, "shared rate limits unreachable") {
+			t.Errorf("a process could not keep the shared rate limits:\n%s", logs)
+		}
 	}
 	if floods != 0 || limited != 0 {
 		floodCauses(t, tg, sl)
