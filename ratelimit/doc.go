@@ -11,6 +11,11 @@
 // calls it has seen, and a slot is taken for all of a call's limits at
 // once or for none.
 //
+// A platform counts a call when it arrives, and a call may arrive late (a
+// stalled process, a busy network): once it was answered, Settle counts
+// it as made then, so that the next call under its limit cannot arrive
+// less than a spacing after it.
+//
 // When the platform refuses a call anyway (HTTP 429 with a retry after),
 // Pause holds back the limit it named, for every process sharing the
 // Limiter.

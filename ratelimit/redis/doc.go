@@ -8,7 +8,8 @@
 // no pause covers, and takes it for all of them. A limit's state is one
 // string key holding its theoretical arrival time in microseconds, with
 // a time to live that ends once the limit is idle; a pause is a key with
-// PX. Keys live under "<prefix>:limit:".
+// PX. Settle and Pause are a script each too. Keys live under
+// "<prefix>:limit:".
 //
 // Why a script of its own rather than go-redis' redis_rate: a Telegram
 // message counts against its chat's limit and its bot's at once, and
