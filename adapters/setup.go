@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/ratelimit"
 )
 
 // Setup is what a Factory gets from the server to build an adapter from
@@ -24,6 +25,11 @@ type Setup struct {
 	// Layer is the server's channel layer. When processes sharing it can
 	// elect one of them (the Redis layer), it is also a Leaser.
 	Layer layer.Layer
+	// Limiter, when set, keeps platform rate limits for every process
+	// sharing it (the server sets one on the Redis layer): an adapter
+	// takes a slot of it for each outbound call, besides its own limits
+	// in this process. Nil: each process keeps its own limits alone.
+	Limiter ratelimit.Limiter
 	// Stdin and Stdout are the process's, for adapters that use them.
 	Stdin  io.Reader
 	Stdout io.Writer

@@ -106,7 +106,18 @@ type LayerConfig struct {
 	// on that Redis serve as one: a durable intake with one owner per
 	// conversation (package cluster).
 	Intake cluster.Config `yaml:"intake"`
+	// RateLimits says where adapters keep their platforms' rate limits:
+	// "shared" keeps them in Redis for every process on it (the default
+	// with backend: redis), "process" in each process alone (the only
+	// choice, and the default, with backend: memory).
+	RateLimits string `yaml:"rate_limits"`
 }
+
+// Where adapters keep their platforms' rate limits (layer.rate_limits).
+const (
+	RateLimitsShared  = "shared"
+	RateLimitsProcess = "process"
+)
 
 // redisConfig is the Redis layer's config with the layer section's sizes.
 func (c *Config) redisConfig() redis.Config {
@@ -217,6 +228,7 @@ func (c *Config) Validate(reg *Registry) error {
 	}
 	add("layer", c.Layer.Config.Validate())
 	add("layer", c.validateIntake())
+	add("layer", c.validateRateLimits())
 	errs = append(errs, c.fieldErrors("scopes", c.Scopes.Validate())...)
 	if c.Ops.SlowHandler < 0 {
 		add("ops", fmt.Errorf("ops.slow_handler must not be negative"))

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/ratelimit"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
 )
@@ -47,8 +48,10 @@ type fakeAdapter struct {
 	pushed chan event.Event
 	ended  chan scope.Reason
 	// layer is the Setup's layer the factory was given.
-	layer  layer.Layer
-	served atomic.Bool // Serve was called
+	layer layer.Layer
+	// limiter is the Setup's shared rate limits.
+	limiter ratelimit.Limiter
+	served  atomic.Bool // Serve was called
 }
 
 var (
@@ -122,7 +125,8 @@ func (f *fakes) factory(s adapters.Setup) (adapters.Adapter, error) {
 		return nil, errors.New(cfg.Refuse)
 	}
 	a := &fakeAdapter{name: s.Name, cfg: cfg, inbox: make(chan string, 10), sent: make(chan event.Event, 10),
-		pushed: make(chan event.Event, 10), ended: make(chan scope.Reason, 10), layer: s.Layer}
+		pushed: make(chan event.Event, 10), ended: make(chan scope.Reason, 10), layer: s.Layer,
+		limiter: s.Limiter}
 	if cfg.Rename != "" {
 		a.name = cfg.Rename
 	}

@@ -42,26 +42,39 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 	if !in.Enabled {
 		return nil, l, nil
 	}
-	rc := cfg.redisConfig()
-	u, err := universalOptions(rc)
-	if err != nil {
-		return nil, l, err
-	}
 	// Each owned partition holds a connection while it waits for
 	// entries: room for all of them, and for appends.
 	parts := in.Partitions
 	if parts == 0 {
 		parts = cluster.DefaultPartitions
 	}
-	u.PoolSize = parts + 32
-	u.PoolTimeout = 5 * time.Second
-	c := goredis.NewUniversalClient(u)
-	node, err := cluster.New(c, redisPrefix(rc), in, cluster.WithLogger(log))
+	c, prefix, err := redisClient(cfg, parts+32)
+	if err != nil {
+		return nil, l, err
+	}
+	node, err := cluster.New(c, prefix, in, cluster.WithLogger(log))
 	if err != nil {
 		_ = c.Close()
 		return nil, l, err
 	}
 	return node, closingLayer{Layer: l, c: c}, nil
+}
+
+// redisClient returns a client of the layer's Redis of its own, with
+// pool connections, and the layer's key prefix. In shards mode it reaches
+// the first shard.
+func redisClient(cfg *Config, pool int) (goredis.UniversalClient, string, error) {
+	rc := cfg.redisConfig()
+	if rc.Mode == redis.ModeShards && len(rc.Shards) > 0 {
+		rc.URL = rc.Shards[0]
+	}
+	u, err := universalOptions(rc)
+	if err != nil {
+		return nil, "", err
+	}
+	u.PoolSize = pool
+	u.PoolTimeout = 5 * time.Second
+	return goredis.NewUniversalClient(u), redisPrefix(rc), nil
 }
 
 // universalOptions are the go-redis options of the layer's Redis: its

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/ops"
+	"github.com/switchboard-bots/switchboard/ratelimit"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -58,6 +59,7 @@ type Server struct {
 	runDone     chan struct{}       // closed when Run returns
 	st          statusParts         // the status page on the ops listener
 	intake      *cluster.Node       // the durable intake (layer.intake), or nil
+	limiter     ratelimit.Limiter   // the rate limits shared by processes (layer.rate_limits), or nil
 	timers      timers              // the timer store of the adapters with timers
 
 	timedMu sync.Mutex               // guards timed, apart from mu: Run asks while holding mu
@@ -146,6 +148,10 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	var intakeErr error
 	if s.intake, l, intakeErr = newIntake(cfg, l, o.log); intakeErr != nil && len(errs) == 0 {
 		errs = append(errs, cfg.errorAt("layer", intakeErr)) // else Validate said why already
+	}
+	var limiterErr error
+	if s.limiter, l, limiterErr = newLimiter(cfg, l); limiterErr != nil && len(errs) == 0 {
+		errs = append(errs, cfg.errorAt("layer", limiterErr)) // else Validate said why already
 	}
 	s.layer = l
 	routes, bots, err := s.buildRoutes(cfg, nil)
@@ -311,7 +317,7 @@ func (s *Server) newHost(c *Config, name string, sec *AdapterSection) (*adapters
 	if !ok || !enabled(sec.Enabled) {
 		return nil, nil, 0, nil
 	}
-	a, err := s.build(c, name, sec, f, adapters.Setup{Logger: s.log, Layer: s.setup, Stdin: s.opts.stdin, Stdout: s.opts.stdout})
+	a, err := s.build(c, name, sec, f, adapters.Setup{Logger: s.log, Layer: s.setup, Limiter: s.limiter, Stdin: s.opts.stdin, Stdout: s.opts.stdout})
 	if err != nil {
 		return nil, nil, 0, c.errorAt(name, err)
 	}

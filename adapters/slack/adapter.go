@@ -27,6 +27,7 @@ type Adapter struct {
 	api    *slackapi.Client
 	seen   *dedupe
 	limits *limits
+	shared *sharedLimits // nil: this process's limits alone
 	// report is the Host's observer, known once Serve runs.
 	report atomic.Pointer[adapters.Report]
 
@@ -81,6 +82,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		slackapi.OptionHTTPClient(o.client), slackapi.OptionAppLevelToken(cfg.AppToken))
 	a.seen = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, o.clock.Now)
 	a.limits = newLimits(cfg.PostRate, cfg.PostBurst, cfg.RateLimits, o.clock.Now, o.clock.After)
+	a.shared = newSharedLimits(o.shared, cfg)
 	// Bound once, so that a wait costs no allocation.
 	a.limits.waited = a.waited
 	return a, nil
@@ -103,7 +105,7 @@ func Factory(s adapters.Setup) (adapters.Adapter, error) {
 	if cfg.Mode == ModeHTTP && cfg.Listen == "" {
 		return nil, fmt.Errorf("%w: listen is required in http mode: the address to serve the Slack endpoints on, such as \":3000\"", ErrConfig)
 	}
-	return New(cfg, WithLogger(s.Logger))
+	return New(cfg, WithLogger(s.Logger), WithSharedLimits(s.Limiter))
 }
 
 // Name implements adapters.Adapter.

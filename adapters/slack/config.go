@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/ratelimit"
 )
 
 // Mode selects how the adapter receives events.
@@ -222,6 +223,7 @@ type options struct {
 	client *http.Client
 	clock  Clock
 	ping   time.Duration
+	shared ratelimit.Limiter
 }
 
 // WithLogger sets the logger. Default: slog.Default().

@@ -72,9 +72,12 @@
 // # Outbound calls
 //
 // Outbound calls wait for per-method and per-channel rate limiters
-// (chat.postMessage about one a second per channel, with bursts), pause
-// and retry on 429 for as long as Retry-After says, and retry 5xx and
-// network errors. A call Slack refuses (channel_not_found, not_in_channel,
+// (chat.postMessage about one a second per channel, with bursts; a
+// channel's next post counted from when the last was answered, if later),
+// pause and retry on 429 for as long as Retry-After says, and retry 5xx
+// and network errors. With WithSharedLimits (the server sets it on the
+// Redis layer) the limits are kept for every process on a
+// ratelimit.Limiter too, and a 429 pauses the method for all of them. A call Slack refuses (channel_not_found, not_in_channel,
 // is_archived, msg_too_long, invalid_auth, or a rate limit or server error
 // that outlasted the retries) returns an *adapters.RefusedError whose Code
 // is Slack's error string and which wraps an *APIError; Temporary says

@@ -57,6 +57,19 @@ func (b *bucket) Wait(ctx context.Context) error {
 	return err
 }
 
+// settle moves the token a call took at from to now, when the call was
+// answered: a call held up on its way (a stalled process, a busy network)
+// then leaves the next one a whole spacing after it reached Slack, not
+// after it was let go. It costs a call at most one more token.
+func (b *bucket) settle(from time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens -= min(1, now.Sub(from).Seconds()*b.rate)
+}
+
 // pause holds calls back until a time, after a 429: Slack's Retry-After
 // applies to the method for the whole app, not to the one call.
 func (b *bucket) pause(until time.Time) {
@@ -79,6 +92,18 @@ var methodTiers = map[string]float64{
 	"chat.postEphemeral": 100,     // tier 4
 	"reactions.add":      50,      // tier 3
 	"auth.test":          100,     // tier 4
+}
+
+// methodPerMin returns the calls a minute allowed to a Web API method:
+// the config's override, else Slack's tier.
+func methodPerMin(overrides map[string]float64, name string) float64 {
+	if perMin, ok := overrides[name]; ok {
+		return perMin
+	}
+	if perMin, ok := methodTiers[name]; ok {
+		return perMin
+	}
+	return 20 // tier 2, the safe guess
 }
 
 // limits holds the per-method and per-channel buckets.
@@ -106,13 +131,7 @@ func (l *limits) method(name string) *bucket {
 	defer l.mu.Unlock()
 	b := l.methods[name]
 	if b == nil {
-		perMin, ok := l.perMin[name]
-		if !ok {
-			perMin, ok = methodTiers[name]
-		}
-		if !ok {
-			perMin = 20 // tier 2, the safe guess
-		}
+		perMin := methodPerMin(l.perMin, name)
 		b = newBucket(perMin/60, max(1, int(perMin/10)), l.now, l.after, l.waited)
 		l.methods[name] = b
 	}

@@ -223,8 +223,16 @@ func (a *Adapter) call(ctx context.Context, method, channel string, do func(cont
 			if err := mb.Wait(ctx); err != nil {
 				return err
 			}
+			if err := a.waitShared(ctx, method, channel); err != nil {
+				return err
+			}
 		}
+		let := a.clock.Now()
 		err := do(ctx)
+		if cb != nil {
+			cb.settle(let)
+			a.settleShared(ctx, channel)
+		}
 		if err == nil {
 			return nil
 		}
@@ -236,6 +244,7 @@ func (a *Adapter) call(ctx context.Context, method, channel string, do func(cont
 			a.log.Info("slack: rate limited; pausing", "adapter", a.cfg.Name, "method", method, "retry_after", rl.RetryAfter)
 			if mb != nil {
 				mb.pause(a.clock.Now().Add(wait))
+				a.pauseShared(ctx, method, wait)
 			}
 		}
 		if err := a.pause(ctx, wait, rateLimited(err)); err != nil {

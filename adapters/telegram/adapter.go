@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/ratelimit"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -25,11 +26,12 @@ const Protocol = "telegram"
 type Option func(*options)
 
 type options struct {
-	log   *slog.Logger
-	hc    *http.Client
-	clock Clock
-	lease Lease
-	obs   adapters.Observer
+	log    *slog.Logger
+	hc     *http.Client
+	clock  Clock
+	lease  Lease
+	obs    adapters.Observer
+	shared ratelimit.Limiter
 }
 
 // WithLogger sets the logger. Default: slog.Default().
@@ -58,6 +60,7 @@ type Adapter struct {
 	lease  Lease
 	api    *api
 	lim    *limiter
+	shared *sharedLimits                   // nil: this process's limits alone
 	report atomic.Pointer[adapters.Report] // the Host's observer, set by Serve
 	self   atomic.Pointer[scope.User]
 	served atomic.Bool
@@ -106,6 +109,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, log: o.log, clock: o.clock, lease: o.lease, ownHC: own,
 		api:     newAPI(string(cfg.Token), cfg.Endpoint, o.hc, cfg.MaxInflight, cfg.RequestTimeout),
 		lim:     newLimiter(cfg.Limits, o.clock),
+		shared:  newSharedLimits(o.shared, string(cfg.Token), cfg.Limits),
 		handled: newDedupe(cfg.DedupeWindow)}
 	a.flights.m = map[int64]*flight{}
 	if o.obs != nil {
@@ -133,6 +137,9 @@ func Factory(s adapters.Setup) (adapters.Adapter, error) {
 		// Processes on one shared layer elect a single poller, since
 		// Telegram refuses two pollers of a token.
 		opts = append(opts, WithLease(l.Lease()))
+	}
+	if s.Limiter != nil {
+		opts = append(opts, WithSharedLimits(s.Limiter))
 	}
 	return New(cfg, opts...)
 }

@@ -55,7 +55,11 @@
 //
 // Messages are spaced to stay under Telegram's limits (by default 30/s
 // for the bot, 1/s per private chat, 20/min per group), by waiting, never
-// by dropping. A 429 pauses the chat for its retry_after and the call is
+// by dropping; a chat's next message is spaced from when the last one was
+// answered, if later than when it was let go. With WithSharedLimits (the
+// server sets it on the Redis layer) the limits are kept for every
+// process on a ratelimit.Limiter too. A 429 pauses the chat (on the
+// shared limits too, for every process) for its retry_after and the call is
 // retried; 5xx and network errors are retried with backoff. A call
 // Telegram refuses (403 bot blocked, 400 chat not found, or a retryable
 // error that outlasted retry.max_attempts) makes Send and Push return an

@@ -159,6 +159,26 @@ func (l *limiter) sleep(ctx context.Context, d time.Duration) error {
 	return err
 }
 
+// settle counts chat's slot again from now, when its message was
+// answered, if that is later: a message held up on its way (a stalled
+// process, a busy network) then leaves the chat's next one a whole
+// interval after it reached Telegram, not after it was let go. A chat's
+// messages go one at a time, so the next one always waits for this.
+func (l *limiter) settle(chat int64) {
+	iv := l.chat
+	if chat < 0 {
+		iv = l.group
+	}
+	if iv <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cs := l.chats[chat]; cs != nil {
+		cs.next = later(cs.next, l.clock.Now().Add(iv))
+	}
+}
+
 // pauseChat keeps chat's messages back for d, as a 429 asks.
 func (l *limiter) pauseChat(chat int64, d time.Duration) {
 	l.mu.Lock()

@@ -253,10 +253,18 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		} else {
 			err = a.lim.waitGlobal(ctx)
 		}
+		if err == nil {
+			err = a.waitShared(ctx, c)
+		}
 		if err != nil {
 			return fmt.Errorf("telegram: %s waiting for its rate limit slot: %w", c.method, err)
 		}
-		if _, err = a.api.call(ctx, c.method, c.params, c.files); err == nil {
+		_, err = a.api.call(ctx, c.method, c.params, c.files)
+		if c.limited {
+			a.lim.settle(c.chat)
+			a.settleShared(ctx, c)
+		}
+		if err == nil {
 			return nil
 		}
 		var ae *APIError
@@ -274,6 +282,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 			} else {
 				a.lim.pauseBot(ra)
 			}
+			a.pauseShared(ctx, c, ra)
 			a.log.Warn("telegram: flood control; pausing", "adapter", a.cfg.Name, "method", c.method,
 				"chat", c.chat, "retry_after", ra)
 			attempt-- // a 429 is not a failure: it is retried for as long as ctx lasts

@@ -36,7 +36,14 @@ var listening = regexp.MustCompile(`listening on (\S+);`)
 // (when waitListen) or has started.
 func startBotserver(t *testing.T, waitListen bool, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return startProgram(t, binary, waitListen, args...)
+}
+
+// startProgram runs bin, a botserver built by the test, with args and
+// waits until it listens (when waitListen) or has started.
+func startProgram(t *testing.T, bin string, waitListen bool, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()

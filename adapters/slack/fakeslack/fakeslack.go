@@ -35,6 +35,14 @@ type Options struct {
 	// ratelimited, with Retry-After: 1, and counts them (RateLimited).
 	// Default: no limit.
 	PostLimit *PostLimit
+	// Spread sends each envelope on the next open Socket Mode connection
+	// in turn, as Slack spreads an app's envelopes over its connections
+	// (one per process, say). An envelope left unacknowledged by a
+	// connection that ends goes to the next open one, as a retry; a new
+	// connection gets only envelopes no open connection holds. Default:
+	// every envelope goes to the newest connection, and a new connection
+	// gets every envelope not acknowledged yet.
+	Spread bool
 }
 
 // Server is a fake Slack. Make it with New; it closes when the test ends.

@@ -21,6 +21,7 @@ type socketState struct {
 	byID     map[string]*envelope
 	acks     []Ack
 	seq      int
+	next     int            // with Options.Spread: the connection the next envelope goes to, modulo
 	wg       sync.WaitGroup // connection goroutines
 }
 
@@ -33,6 +34,7 @@ type envelope struct {
 	payload json.RawMessage
 	sends   int // how many times it was written
 	acked   bool
+	on      *wsConn // with Options.Spread: the connection it was last written to; nil: none yet
 }
 
 // Ack is one acknowledgement the client sent.
@@ -70,8 +72,9 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		"debug_info":      map[string]any{"host": "fakeslack", "approximate_connection_time": 3600}})
 	wc.outbox = append(wc.outbox, hello)
 	for _, e := range st.envs {
-		if !e.acked {
+		if !e.acked && (!s.opts.Spread || e.on == nil) {
 			wc.outbox = append(wc.outbox, s.frameLocked(e))
+			e.on = wc
 		}
 	}
 	st.conns = append(st.conns, wc)
@@ -151,6 +154,14 @@ func (s *Server) endConn(wc *wsConn) {
 			break
 		}
 	}
+	if s.opts.Spread {
+		// What the connection carried unacknowledged goes to the others.
+		for _, e := range s.sock.envs {
+			if e.on == wc && !e.acked {
+				s.sendLocked(e)
+			}
+		}
+	}
 	close(wc.done)
 	s.notifyLocked()
 }
@@ -186,15 +197,34 @@ func (s *Server) push(typ string, payload json.RawMessage) string {
 	e := &envelope{id: fmt.Sprintf("env-%06d", st.seq), typ: typ, payload: payload}
 	st.envs = append(st.envs, e)
 	st.byID[e.id] = e
-	for i := len(st.conns) - 1; i >= 0; i-- {
-		if wc := st.conns[i]; !wc.retiring {
-			wc.outbox = append(wc.outbox, s.frameLocked(e))
-			wc.signal()
-			break
-		}
-	}
+	s.sendLocked(e)
 	s.notifyLocked()
 	return e.id
+}
+
+// sendLocked writes e on the connection it goes to: the newest that is
+// not retiring, or with Options.Spread the next open one in turn. Without
+// one, it waits for the next connection.
+func (s *Server) sendLocked(e *envelope) {
+	st := &s.sock
+	e.on = nil
+	var open []*wsConn
+	for _, wc := range st.conns {
+		if !wc.retiring {
+			open = append(open, wc)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	wc := open[len(open)-1]
+	if s.opts.Spread {
+		wc = open[st.next%len(open)]
+		st.next++
+	}
+	wc.outbox = append(wc.outbox, s.frameLocked(e))
+	e.on = wc
+	wc.signal()
 }
 
 // PushRaw pushes an envelope of any type with any payload, for bad input.

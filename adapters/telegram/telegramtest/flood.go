@@ -11,7 +11,8 @@ import (
 // a second for the bot, one a second to a private chat, 20 a minute to a
 // group. The windows are a tenth shorter than Telegram's (900 ms, 54 s),
 // so that a client spacing its messages exactly is not refused for the
-// jitter between its clock and their arrival. Default: no limits.
+// jitter between its clock and their arrival. The windows are counted on
+// the server's clock (WithClock). Default: no limits.
 func WithFloodControl() Option {
 	return func(s *Server) { s.flood = &floodControl{chats: map[int64][]time.Time{}} }
 }

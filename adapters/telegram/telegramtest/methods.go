@@ -177,7 +177,7 @@ func (s *Server) call(c *Call) reply {
 		return ChatNotFound().reply()
 	}
 	if s.flood != nil && messages[c.Method] {
-		if ra := s.flood.checkLocked(chat, time.Now()); ra > 0 {
+		if ra := s.flood.checkLocked(chat, s.now()); ra > 0 {
 			return TooManyRequests(ra).reply()
 		}
 	}
