@@ -37,7 +37,7 @@ func runFanout(o options) error {
 	fmt.Printf("Fan-out: the room bot (botserver code, Redis layer) vs centrifuge v0.40.1 (Redis broker), %d server processes each\n", serversPerKind)
 	fmt.Printf("on one Redis; members spread over them in rooms of %d, one sender a room, %.0f sends/s together (%.0f deliveries/s),\n", o.roomSize, sends, o.rate)
 	fmt.Printf("%v a run; CPU is the server processes' user+system time per delivery; latency from the send time in the payload.\n", o.fanDur)
-	fmt.Printf("%-11s %7s %9s %13s %8s %10s %10s %9s %s\n", "server", "members", "sends/s", "deliveries/s", "lost", "p50", "p99", "CPU/dlv", "goroutines")
+	fmt.Printf("%-11s %7s %9s %13s %8s %6s %10s %10s %9s %s\n", "server", "members", "sends/s", "deliveries/s", "lost", "closed", "p50", "p99", "CPU/dlv", "goroutines/conns")
 	for _, n := range o.members {
 		if n < o.roomSize {
 			return fmt.Errorf("-members %d is fewer than a room of %d", n, o.roomSize)
@@ -62,8 +62,8 @@ func runFanout(o options) error {
 					return fmt.Errorf("fan-out, %s, %d members: %w", kind, n, err)
 				}
 				runs[kind], pair[kind] = append(runs[kind], r), r
-				fmt.Printf("%-11s %7d %9.0f %13.0f %8d %10v %10v %9v %v\n", fanoutProtocols[kind].name(), n, r.sendRate, r.deliveryRate,
-					r.lost(), r.p50, r.p99, r.cpuPerDelivery().Round(10*time.Nanosecond), goroutinesPerConn(goroutines, n))
+				fmt.Printf("%-11s %7d %9.0f %13.0f %8d %6d %10v %10v %9v %v\n", fanoutProtocols[kind].name(), n, r.sendRate, r.deliveryRate,
+					r.lost(), r.broken, r.p50, r.p99, r.cpuPerDelivery().Round(10*time.Nanosecond), goroutinesPerConn(goroutines, n))
 			}
 			sb, cf := pair["room"], pair["centrifuge"]
 			p50s = append(p50s, ratio(sb.p50, cf.p50))
@@ -82,7 +82,7 @@ func runFanout(o options) error {
 // servers counted as skipped and the warnings they logged.
 func runRooms(o options) error {
 	fmt.Printf("Room path: 100 connections in 50 rooms of 2 on %d room servers (Redis layer), every member sending; %v a rate\n", serversPerKind, o.duration)
-	fmt.Printf("%9s %9s %13s %8s %8s %8s %10s %10s\n", "target/s", "sent/s", "delivered/s", "missed", "skipped", "warnings", "p50", "p99")
+	fmt.Printf("%9s %9s %13s %8s %8s %8s %6s %10s %10s\n", "target/s", "sent/s", "delivered/s", "missed", "skipped", "warnings", "closed", "p50", "p99")
 	for _, rate := range o.roomRates {
 		var skipped float64
 		var warns int
@@ -107,7 +107,7 @@ func runRooms(o options) error {
 		if err != nil {
 			return fmt.Errorf("room path at %d/s: %w", rate, err)
 		}
-		fmt.Printf("%9d %9.0f %13.0f %8d %8.0f %8d %10v %10v\n", rate, r.sendRate, r.deliveryRate, r.lost(), skipped, warns, r.p50, r.p99)
+		fmt.Printf("%9d %9.0f %13.0f %8d %8.0f %8d %6d %10v %10v\n", rate, r.sendRate, r.deliveryRate, r.lost(), skipped, warns, r.broken, r.p50, r.p99)
 	}
 	return nil
 }
@@ -141,11 +141,11 @@ func runSoak(o options) error {
 	if err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
-	fmt.Printf("sent %d, deliveries expected %d, received %d, lost %d; p50 %v, p99 %v; skipped (metric) %.0f, warnings %d\n",
-		r.sent, r.expected, r.received, r.lost(), r.p50, r.p99, skipped, warns)
+	fmt.Printf("sent %d, deliveries expected %d, received %d, lost %d; connections closed %d; p50 %v, p99 %v; skipped (metric) %.0f, warnings %d\n",
+		r.sent, r.expected, r.received, r.lost(), r.broken, r.p50, r.p99, skipped, warns)
 	fmt.Printf("goroutines midway: %v for %d connections\n", goroutinesPerConn(goroutines, active+o.soakIdle), active+o.soakIdle)
-	if r.lost() > 0 {
-		return fmt.Errorf("soak: %d deliveries lost", r.lost())
+	if r.lost() > 0 || r.broken > 0 {
+		return fmt.Errorf("soak: %d deliveries lost, %d connections closed", r.lost(), r.broken)
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func TestFanoutSpeaksBothProtocols(t *testing.T) {
 		if p.selfDelivery() {
 			perSend = 5
 		}
-		if r.sent == 0 || r.expected != r.sent*perSend || r.received != r.expected {
+		if r.sent == 0 || r.expected != r.sent*perSend || r.received != r.expected || r.broken != 0 {
 			t.Errorf("%s: sent %d, expected %d, received %d; want %d deliveries a send, all received", kind, r.sent, r.expected, r.received, perSend)
 		}
 		if r.p50 <= 0 || r.p99 < r.p50 || r.cpu <= 0 {
@@ -125,5 +125,18 @@ func TestLineCounter(t *testing.T) {
 	}
 	if got := strings.Count(out.String(), "\n"); got != passOn {
 		t.Errorf("%d lines passed on, want %d", got, passOn)
+	}
+}
+
+func TestPushedText(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"push":{"channel":"r1","pub":{"data":"123 4 xx","offset":1}}}`: "123 4 xx",
+		`{"push":{"channel":"r1","pub":{"data":"a\"b"}}}`:                "", // escaped: left to the JSON decoder
+		`{"id":3,"publish":{}}`:                                          "",
+	} {
+		got, ok := pushedText([]byte(line))
+		if got != want || ok != (want != "") {
+			t.Errorf("pushedText(%s) = %q, %v; want %q", line, got, ok, want)
+		}
 	}
 }

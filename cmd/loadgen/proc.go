@@ -116,7 +116,7 @@ type lineCounter struct {
 }
 
 // passOn is how many lines of a process's log reach w.
-const passOn = 20
+const passOn = 5
 
 func (l *lineCounter) Write(p []byte) (int, error) {
 	l.mu.Lock()
