@@ -10,7 +10,6 @@ import (
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/event"
 	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
-	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -154,10 +153,12 @@ func TestHandlesProtocol(t *testing.T) {
 // does; later ones wait for their context. retried is closed when the
 // receive loop comes back for the second time, after it logged the
 // failure.
+// flaky is a layer whose receive fails once. It is no layer.Subscriber,
+// so its consumers receive on a goroutine each, which retries.
 type flaky struct {
-	memory.Layer
-	calls   int
-	retried chan struct{}
+	consumer.Layer // only NewChannel and Receive are called
+	calls          int
+	retried        chan struct{}
 }
 
 func (f *flaky) NewChannel(context.Context, string) (string, error) { return "specific.test", nil }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -44,6 +45,7 @@ type Handler[P Instance] struct {
 	match  func(event.Event) bool // for handlers of an interface, such as OnMessage
 	call   func(P, context.Context, event.Event) error
 	decode func(event.Event) (event.Event, error) // to the handler's type; nil for a matcher
+	key    reflect.Type                           // the handler's type: decode's key in a layer.Shared
 	chat   bool                                   // takes the chat messages of every chat protocol
 }
 
@@ -71,6 +73,7 @@ func On[P Instance, E event.Event](fn func(P, context.Context, E) error) Handler
 			return fn(p, ctx, e)
 		},
 		decode: func(ev event.Event) (event.Event, error) { return event.Decode[E](ev) },
+		key:    reflect.TypeFor[E](),
 	}
 }
 
@@ -165,7 +168,7 @@ func (t *App[P]) HandlesProtocol(protocol string) bool {
 // dispatcher is the non-generic face of App that Base calls.
 type dispatcher interface {
 	dispatch(ctx context.Context, self Instance, ev event.Event) error
-	accept(ev event.Event) (event.Event, error)
+	accept(sh *layer.Shared) (event.Event, error)
 }
 
 func (t *App[P]) dispatch(ctx context.Context, self Instance, ev event.Event) error {

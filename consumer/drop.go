@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -33,7 +34,15 @@ const (
 	// DropUndecodable: the message's fields do not decode into the event
 	// type of its handler.
 	DropUndecodable = "undecodable"
+	// DropBacklogFull: the instance's inbox was full and so was the
+	// backlog of layer messages waiting for room in it (see Backlog).
+	DropBacklogFull = "backlog_full"
 )
+
+// ErrBacklogFull is wrapped by the error for a layer message dropped
+// because the instance's inbox and its backlog were full: the consumer
+// does not keep up with what is sent to it.
+var ErrBacklogFull = errors.New("consumer: layer message backlog full")
 
 // DropObserver counts the layer messages that consumers drop; *ops.Metrics
 // is one. It is called once for every dropped message, from the goroutine
@@ -68,6 +77,17 @@ func ObserveDrops(o DropObserver) LayerOption { return func(d *drops) { d.obs = 
 // every drop.
 func DropWarnEvery(every time.Duration) LayerOption { return func(d *drops) { d.every = every } }
 
+// DefaultBacklog is how many layer messages, at most, wait for room in
+// the inbox of one instance whose inbox is full.
+const DefaultBacklog = 100
+
+// Backlog sets how many layer messages, at most, wait for room in the
+// inbox of an instance whose inbox is full; one more is dropped, counted
+// and logged with reason DropBacklogFull. Default: DefaultBacklog, the
+// default capacity of a layer channel, which bounded the same messages
+// when they waited in the layer. Values below 1 mean 1.
+func Backlog(n int) LayerOption { return func(d *drops) { d.backlog = max(n, 1) } }
+
 // DropClock sets the clock of the warnings' rate limit. Default: the wall
 // clock.
 func DropClock(c Clock) LayerOption { return func(d *drops) { d.now = c.Now } }
@@ -82,9 +102,10 @@ const (
 // drops logs and counts the layer messages the consumers below one
 // WithLayer drop, with one warning per type per interval for all of them.
 type drops struct {
-	obs   DropObserver
-	every time.Duration
-	now   func() time.Time
+	obs     DropObserver
+	every   time.Duration
+	backlog int
+	now     func() time.Time
 
 	mu   sync.Mutex
 	seen map[string]*dropped // by type, at most maxDropTypes
@@ -96,7 +117,7 @@ type dropped struct {
 }
 
 func newDrops(opts []LayerOption) *drops {
-	d := &drops{every: DefaultDropWarnEvery, now: time.Now, seen: make(map[string]*dropped)}
+	d := &drops{every: DefaultDropWarnEvery, backlog: DefaultBacklog, now: time.Now, seen: make(map[string]*dropped)}
 	for _, o := range opts {
 		o(d)
 	}
@@ -107,8 +128,11 @@ func newDrops(opts []LayerOption) *drops {
 func (d *drops) drop(log *slog.Logger, s *scope.Scope, channel string, ev event.Event, err error) {
 	typ := ev.Type()
 	reason := DropUndecodable
-	if errors.Is(err, ErrUnknownEvent) {
+	switch {
+	case errors.Is(err, ErrUnknownEvent):
 		reason = DropNoHandler
+	case errors.Is(err, ErrBacklogFull):
+		reason = DropBacklogFull
 	}
 	key := typ
 	if len(key) > maxDropTypeLen || !utf8.ValidString(key) {
@@ -151,10 +175,15 @@ func (d *drops) drop(log *slog.Logger, s *scope.Scope, channel string, ev event.
 // platform events only, so they do not take layer messages. A message
 // that decodes into a final event is passed on as it came, so that
 // decoding never turns a generic layer message into the end of the scope.
-func (t *App[P]) accept(ev event.Event) (event.Event, error) {
+//
+// The message is decoded through sh, so that the members of a group in one
+// process that take it as the same Go type share one decoding: events are
+// values that handlers must not modify.
+func (t *App[P]) accept(sh *layer.Shared) (event.Event, error) {
+	ev := sh.Event()
 	typ := ev.Type()
 	if h, ok := t.byType[typ]; ok {
-		typed, err := h.decode(ev)
+		typed, err := sh.Convert(h.key, h.decode)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s, event %q: %w", ErrUndecodable, t.name, typ, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkLayerMessageCheck(b *testing.B) {
 		msg := event.Message{"type": "bench.said", "text": "hello from django"}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := app.accept(msg); err != nil {
+			if _, err := app.accept(layer.NewShared(msg)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -42,7 +43,7 @@ func BenchmarkLayerMessageCheck(b *testing.B) {
 		msg := event.Message{"type": "chat.message", "message": "hello from django"}
 		b.ReportAllocs()
 		for b.Loop() {
-			_, err := app.accept(msg)
+			_, err := app.accept(layer.NewShared(msg))
 			d.drop(log, s, "specific.x!y", msg, err)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
@@ -60,9 +61,11 @@ func LayerOf(s *scope.Scope) Layer {
 }
 
 // channel is an instance's own layer channel and the groups it joined.
-// Messages to the channel are received on a goroutine of their own and
-// posted to the instance's inbox, so they are handled in order with
-// platform events.
+// Messages to the channel are posted to the instance's inbox, so they are
+// handled in order with platform events. A layer that is a
+// layer.Subscriber delivers them itself, from one receiver for the whole
+// process, and the instance needs no goroutine of its own; with any other
+// layer, a goroutine per instance receives them.
 type channel struct {
 	l      Layer
 	drops  *drops
@@ -71,6 +74,21 @@ type channel struct {
 	groups []string
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// With a Subscriber: unsubscribe ends the deliveries, and what
+	// arrives while the inbox is full waits in backlog, which a pump
+	// goroutine, running only while it is not empty, posts in order.
+	unsubscribe func()
+	conn        scope.Conn
+	try         scope.TryPoster
+	scope       *scope.Scope
+	log         *slog.Logger
+	ctx         context.Context // ends with the channel, for the pump's Post
+	mu          sync.Mutex
+	backlog     []event.Event
+	pumping     bool
+	stopped     bool
+	pumps       sync.WaitGroup
 }
 
 // Layer returns the instance's channel layer, or nil.
@@ -92,9 +110,86 @@ func (b *Base) ChannelName(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("consumer: new channel for %s: %w", b.scope, err)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	b.ch = &channel{l: w.l, drops: w.drops, disp: b.disp, name: name, cancel: cancel, done: make(chan struct{})}
-	go b.ch.receive(rctx, b.conn, b.scope, LoggerOf(b.scope))
+	c := &channel{l: w.l, drops: w.drops, disp: b.disp, name: name, cancel: cancel, done: make(chan struct{}),
+		conn: b.conn, scope: b.scope, log: LoggerOf(b.scope), ctx: rctx}
+	if sub := layer.SubscriberOf(w.l); sub != nil {
+		if try, ok := b.conn.(scope.TryPoster); ok {
+			c.try = try
+			unsubscribe, err := sub.Subscribe(name, c.deliver)
+			if err != nil {
+				cancel()
+				return "", fmt.Errorf("consumer: subscribe to channel for %s: %w", b.scope, err)
+			}
+			c.unsubscribe = unsubscribe
+			close(c.done)
+			b.ch = c
+			return name, nil
+		}
+	}
+	b.ch = c
+	go c.receive(rctx, b.conn, b.scope, c.log)
 	return name, nil
+}
+
+// deliver is the channel's subscriber: it runs on the layer's receiver,
+// must not block, and posts the message to the instance without waiting.
+// While the inbox is full, messages wait in the backlog, in order; what
+// the backlog has no room for is dropped, counted and logged.
+func (c *channel) deliver(sh *layer.Shared) {
+	ev, err := c.disp.accept(sh)
+	if err != nil {
+		c.drops.drop(c.log, c.scope, c.name, sh.Event(), err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
+	if len(c.backlog) == 0 {
+		err := c.try.TryPost(ev)
+		if err == nil || !errors.Is(err, scope.ErrInboxFull) {
+			return // posted, or the scope ended: nobody to hand it to
+		}
+	}
+	if len(c.backlog) >= c.drops.backlog {
+		c.drops.drop(c.log, c.scope, c.name, ev, fmt.Errorf("%w: %d messages wait for room in the inbox", ErrBacklogFull, len(c.backlog)))
+		return
+	}
+	c.backlog = append(c.backlog, ev)
+	if !c.pumping {
+		c.pumping = true
+		c.pumps.Add(1)
+		go c.pump()
+	}
+}
+
+// pump posts the backlog to the instance, waiting for room, until the
+// backlog is empty or the channel closes.
+func (c *channel) pump() {
+	defer c.pumps.Done()
+	for {
+		c.mu.Lock()
+		if len(c.backlog) == 0 || c.stopped {
+			c.pumping = false
+			c.backlog = nil
+			c.mu.Unlock()
+			return
+		}
+		ev := c.backlog[0]
+		c.mu.Unlock()
+		if err := c.conn.Post(c.ctx, ev); err != nil {
+			c.mu.Lock()
+			c.pumping = false
+			c.backlog = nil
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Lock()
+		c.backlog[0] = nil
+		c.backlog = c.backlog[1:]
+		c.mu.Unlock()
+	}
 }
 
 // receive posts what arrives on the channel to the instance until ctx ends
@@ -103,7 +198,7 @@ func (b *Base) ChannelName(ctx context.Context) (string, error) {
 func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope, log *slog.Logger) {
 	defer close(c.done)
 	_ = layer.Consume(ctx, c.l, c.name, func(msg event.Event) error {
-		ev, err := c.disp.accept(msg)
+		ev, err := c.disp.accept(layer.NewShared(msg))
 		if err != nil {
 			c.drops.drop(log, s, c.name, msg, err)
 			return nil
@@ -120,6 +215,20 @@ func (c *channel) receive(ctx context.Context, conn scope.Conn, s *scope.Scope, 
 		// (Redis away) is retried.
 		log.Warn("consumer: layer receive failed; retrying", "scope", s.String(), "channel", c.name, "err", err, "retry_in", retryIn)
 	})
+}
+
+// stop ends the deliveries to the instance: the subscription, or the
+// receiving goroutine, and the pump.
+func (c *channel) stop() {
+	if c.unsubscribe != nil {
+		c.unsubscribe()
+	}
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.cancel()
+	c.pumps.Wait()
+	<-c.done
 }
 
 // GroupAdd adds the instance's channel to group (creating the channel if
@@ -186,8 +295,7 @@ func (b *Base) closeChannel(ctx context.Context) error {
 		return nil
 	}
 	b.ch = nil
-	c.cancel()
-	<-c.done
+	c.stop()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var errs []error

@@ -118,3 +118,7 @@ func (l *countingLayer) Flush(ctx context.Context) error {
 }
 
 func (l *countingLayer) Close() error { return l.next.Close() }
+
+// Unwrap gives the layer below, whose optional capabilities
+// (layer.Subscriber, layer.AllSender) callers find through it.
+func (l *countingLayer) Unwrap() layer.Layer { return l.next }

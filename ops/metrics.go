@@ -23,6 +23,7 @@ type Metrics struct {
 	handlerErrs *prometheus.CounterVec // protocol
 	layerErrs   *prometheus.CounterVec // op, kind
 	layerDrops  *prometheus.CounterVec // type, reason
+	skipped     *prometheus.CounterVec // group
 	retries     *prometheus.CounterVec // adapter
 	rateWait    *prometheus.CounterVec // adapter
 	refused     *prometheus.CounterVec // listener, reason
@@ -81,6 +82,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			"Layer messages consumers dropped because they could not handle them, by message type "+
 				"and reason (no_handler, undecodable).",
 			"type", "reason"),
+		skipped: counter("layer_group_skipped_total",
+			"Deliveries group sends skipped because the member's channel was full, by group "+
+				"(the first 100 groups by name, then \"other\").",
+			"group"),
 		retries: counter("outbound_retries_total",
 			"Platform requests an adapter retried, by adapter.",
 			"adapter"),
@@ -94,7 +99,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.eventsIn, m.eventsOut, m.live, m.ends, m.handler, m.handlerErrs,
-		m.layerErrs, m.layerDrops, m.retries, m.rateWait, m.refused,
+		m.layerErrs, m.layerDrops, m.skipped, m.retries, m.rateWait, m.refused,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -141,6 +146,16 @@ func (m *Metrics) LayerMessageDropped(typ, reason string) {
 		return
 	}
 	m.layerDrops.WithLabelValues(typ, reason).Inc()
+}
+
+// GroupSendSkipped counts deliveries a group send skipped because the
+// members' channels were full; it does nothing on a nil *Metrics. It makes
+// *Metrics a layer.SkipObserver, which bounds the groups it reports.
+func (m *Metrics) GroupSendSkipped(group string, skipped int) {
+	if m == nil {
+		return
+	}
+	m.skipped.WithLabelValues(group).Add(float64(skipped))
 }
 
 // clock returns the monotonic time since m was made.

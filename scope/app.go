@@ -71,6 +71,15 @@ type Conn interface {
 	Post(ctx context.Context, ev event.Event) error
 }
 
+// TryPoster is implemented by the Conn the scope manager gives instances:
+// Post without waiting, for code that must not block, such as a channel
+// layer delivering from its one receiver to many scopes.
+type TryPoster interface {
+	// TryPost queues ev like Post, or fails at once with ErrInboxFull
+	// when the inbox is full, or ErrEnded once the scope has ended.
+	TryPost(ev event.Event) error
+}
+
 // Reason says why a scope ended. It travels in the protocol's disconnect
 // event. It is event.Reason, which the event packages use without
 // importing scope.

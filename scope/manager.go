@@ -441,6 +441,19 @@ func (e *entry) Send(ctx context.Context, ev event.Event) error {
 
 // Post implements Conn for the entry's instance.
 func (e *entry) Post(ctx context.Context, ev event.Event) error {
+	return e.post(ctx, ev)
+}
+
+var _ TryPoster = (*entry)(nil)
+
+// TryPost is Post without waiting: it fails at once with ErrInboxFull
+// when the inbox is full. It makes the entry a TryPoster.
+func (e *entry) TryPost(ev event.Event) error {
+	return e.post(nil, ev)
+}
+
+// post is Post; a nil ctx means not to wait for room.
+func (e *entry) post(ctx context.Context, ev event.Event) error {
 	e.sh.mu.Lock()
 	if e.state != stateLive {
 		e.sh.mu.Unlock()

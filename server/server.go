@@ -131,7 +131,7 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	s.ops = opsrv
 	opsrv.enablePprof(cfg.Ops.Pprof)
 	s.bodies = adapters.NewBodyBudget(cfg.Ops.BodyBudget)
-	backend, err := newLayer(cfg, o.log)
+	backend, err := newLayer(cfg, o.log, opsrv.metrics)
 	if err != nil {
 		if len(errs) == 0 { // else Validate said why already
 			errs = append(errs, cfg.errorAt("layer", err))
@@ -391,6 +391,10 @@ var _ adapters.Leaser = leasingLayer{}
 
 func (l leasingLayer) Lease() adapters.Lease { return l.lease }
 
+// Unwrap gives the layer below, whose optional capabilities
+// (layer.Subscriber, layer.AllSender) callers find through it.
+func (l leasingLayer) Unwrap() layer.Layer { return l.Layer }
+
 // setupLayer is the layer factories get: l, and an adapters.Leaser if the
 // backend under it can elect one process among those sharing it.
 func setupLayer(l, backend layer.Layer) layer.Layer {
@@ -401,12 +405,13 @@ func setupLayer(l, backend layer.Layer) layer.Layer {
 }
 
 // newLayer builds the configured channel layer; neither backend connects
-// before its first use.
-func newLayer(cfg *Config, log *slog.Logger) (layer.Layer, error) {
+// before its first use. Both log through the server's logger and count
+// the deliveries group sends skip in obs.
+func newLayer(cfg *Config, log *slog.Logger, obs layer.SkipObserver) (layer.Layer, error) {
 	if cfg.Layer.Backend == "redis" {
-		return redis.New(cfg.redisConfig(), redis.WithLogger(log))
+		return redis.New(cfg.redisConfig(), redis.WithLogger(log), redis.WithSkipObserver(obs))
 	}
-	return memory.New(cfg.Layer.Config)
+	return memory.New(cfg.Layer.Config, memory.WithLogger(log), memory.WithSkipObserver(obs))
 }
 
 // WebSocket returns the Host running the adapter that serves WebSocket

@@ -172,7 +172,9 @@ func (c *conn) upgrade(d decision) {
 	w, r := c.w, c.r
 	c.w, c.r = nil, nil
 	c.mu.Unlock()
-	ws, err := c.a.upg.Upgrade(w, r, hdr)
+	// The socket gorilla gets is corkable, so that the writer can send a
+	// batch of queued frames in one write (see cork.go).
+	ws, err := c.a.upg.Upgrade(&corkingWriter{ResponseWriter: w}, r, hdr)
 	if err != nil || !c.run.track(c) {
 		end := websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed}
 		if ws != nil { // shutdown began during the handshake

@@ -48,7 +48,7 @@ func start(t *testing.T, cfg wsa.Config, app scope.Application, opts ...adapters
 }
 
 // serve runs a serving app until the test ends.
-func serve(t *testing.T, a *wsa.Adapter, app scope.Application, opts ...adapters.HostOption) *server {
+func serve(t testing.TB, a *wsa.Adapter, app scope.Application, opts ...adapters.HostOption) *server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -78,12 +78,12 @@ func listen(t testing.TB) net.Listener {
 }
 
 // stop shuts the adapter down and checks that Run returned ErrStopped.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	s.once.Do(func() { s.shutdown(t) })
 }
 
-func (s *server) shutdown(t *testing.T) {
+func (s *server) shutdown(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -117,7 +117,7 @@ func (s *server) dial(t testing.TB, path string, hdr http.Header) *gorilla.Conn 
 	return c
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

@@ -215,8 +215,12 @@ func (c *conn) kickLocked() {
 	go c.drain(c.ws)
 }
 
-// drain writes queued messages until the queue is empty.
+// drain writes queued messages until the queue is empty. It takes the
+// whole queue at once and writes it corked, so that the frames of a batch
+// leave in one system call; a sender waiting for room gets all of it.
 func (c *conn) drain(ws *gorilla.Conn) {
+	cc, _ := ws.NetConn().(*corkConn)
+	var batch []outMsg
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.state == stClosed {
@@ -225,15 +229,17 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			c.mu.Unlock()
 			return
 		}
-		m := c.queue[0]
-		c.queue[0] = outMsg{}
-		c.queue = c.queue[1:]
+		// The drained batch's array becomes the next queue, so that a
+		// steady stream of messages reuses two arrays.
+		batch, c.queue = c.queue, batch[:0]
 		if c.room != nil {
 			close(c.room) // a send waits for room
 			c.room = nil
 		}
 		c.mu.Unlock()
-		if err := c.write(ws, &m, c.a.cfg.WriteTimeout); err != nil {
+		err := c.writeBatch(ws, cc, batch)
+		clear(batch)
+		if err != nil {
 			c.mu.Lock()
 			c.writing = false
 			if c.state != stClosed {
@@ -246,6 +252,27 @@ func (c *conn) drain(ws *gorilla.Conn) {
 			return
 		}
 	}
+}
+
+// writeBatch writes batch, corked when it holds more than one message.
+func (c *conn) writeBatch(ws *gorilla.Conn, cc *corkConn, batch []outMsg) error {
+	if len(batch) == 1 || cc == nil {
+		for i := range batch {
+			if err := c.write(ws, &batch[i], c.a.cfg.WriteTimeout); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cc.cork()
+	for i := range batch {
+		if err := c.write(ws, &batch[i], c.a.cfg.WriteTimeout); err != nil {
+			_ = cc.uncork()
+			return err
+		}
+	}
+	// The deadline of the last frame, set by gorilla, bounds the write.
+	return cc.uncork()
 }
 
 func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {

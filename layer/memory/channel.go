@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 )
 
 const (
@@ -48,6 +49,25 @@ type channel struct {
 
 	name string
 	pos  int // index in shard.list
+
+	sub *subscription // nil unless subscribed; see Layer.Subscribe
+}
+
+// subscription is a channel's subscriber, compared by identity when it is
+// cancelled.
+type subscription struct {
+	deliver func(*layer.Shared)
+}
+
+// lazyShared is the layer.Shared of one send, made when a subscribed
+// channel first needs it.
+type lazyShared struct{ s *layer.Shared }
+
+func (l *lazyShared) get(ev event.Event) *layer.Shared {
+	if l.s == nil {
+		l.s = layer.NewShared(ev)
+	}
+	return l.s
 }
 
 // waiter is a blocked receiver. A sender that queues a message takes the
@@ -78,8 +98,15 @@ func (c *channel) advance() {
 	}
 }
 
-// offer queues ev unless the channel is full and wakes one waiter.
-func (c *channel) offer(ev event.Event, now, deadline int64) bool {
+// offer queues ev unless the channel is full and wakes one waiter; a
+// subscribed channel hands it to its subscriber instead, through the
+// Shared of the send, which sh makes once for all the channels of a group.
+func (c *channel) offer(ev event.Event, sh *lazyShared, now, deadline int64) bool {
+	if c.sub != nil {
+		c.used = true
+		c.sub.deliver(sh.get(ev))
+		return true
+	}
 	c.dropExpired(now)
 	if c.n >= c.capacity {
 		return false
@@ -212,7 +239,7 @@ func (s *shard) sweep(now int64, visits int) {
 		c := s.list[s.cursor]
 		c.dropExpired(now)
 		switch {
-		case c.n > 0 || c.first != nil:
+		case c.n > 0 || c.first != nil || c.sub != nil:
 			s.cursor++
 		case c.used:
 			c.used = false
@@ -247,7 +274,7 @@ func (s *shard) flush() {
 	for i := len(s.list) - 1; i >= 0; i-- {
 		c := s.list[i]
 		c.clear()
-		if c.first == nil {
+		if c.first == nil && c.sub == nil {
 			s.delete(c)
 		}
 	}

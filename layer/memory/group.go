@@ -182,10 +182,23 @@ func (l *Layer) GroupDiscard(_ context.Context, group, channel string) error {
 }
 
 // GroupSend queues msg on the channel of every unexpired member of group,
-// skipping members whose channel is full. Every member receives the same
+// skipping members whose channel is full; each skip is counted and logged
+// (see WithLogger and WithSkipObserver). Every member receives the same
 // msg value. The cost is linear in the number of members, with no
 // allocation per member once their channels exist.
 func (l *Layer) GroupSend(_ context.Context, group string, msg event.Event) error {
+	return l.groupSend(group, msg, false)
+}
+
+// GroupSendAll is GroupSend that sends to every member or to none: when a
+// member's channel is full it fails with a *layer.SkipError, which wraps
+// layer.ErrChannelFull. It locks every shard at once, so it costs more
+// than GroupSend in a busy process.
+func (l *Layer) GroupSendAll(_ context.Context, group string, msg event.Event) error {
+	return l.groupSend(group, msg, true)
+}
+
+func (l *Layer) groupSend(group string, msg event.Event, all bool) error {
 	if err := layer.ValidGroupName(group); err != nil {
 		return err
 	}
@@ -215,14 +228,22 @@ func (l *Layer) GroupSend(_ context.Context, group string, msg event.Event) erro
 		return nil
 	}
 	deadline := after(now, l.expiry)
+	sh := &lazyShared{}
+	if all {
+		return l.sendAll(g, msg, sh, now, deadline)
+	}
+	full := 0
 	if len(g.members) <= smallGroup {
 		for i := range g.members {
 			m := &g.members[i]
 			s := &l.shards[m.shard]
 			s.mu.Lock()
-			l.deliver(s, m, msg, now, deadline)
+			if !l.deliver(s, m, msg, sh, now, deadline) {
+				full++
+			}
 			s.mu.Unlock()
 		}
+		l.skips.Skipped(group, full, len(g.members))
 		return nil
 	}
 
@@ -254,16 +275,52 @@ func (l *Layer) GroupSend(_ context.Context, group string, msg event.Event) erro
 		s := &l.shards[si]
 		s.mu.Lock()
 		for _, i := range order[start:end] {
-			l.deliver(s, &g.members[i], msg, now, deadline)
+			if !l.deliver(s, &g.members[i], msg, sh, now, deadline) {
+				full++
+			}
 		}
 		s.mu.Unlock()
 		start = end
 	}
+	l.skips.Skipped(group, full, len(g.members))
 	return nil
 }
 
-// deliver queues msg on m's channel unless it is full; s must be locked.
-func (l *Layer) deliver(s *shard, m *member, msg event.Event, now, deadline int64) {
+// sendAll delivers msg to every member of g, or, when a member's channel
+// is full, to none. Every shard is locked, in order, so that no channel
+// fills between the check and the delivery.
+func (l *Layer) sendAll(g *group, msg event.Event, sh *lazyShared, now, deadline int64) error {
+	for i := range l.shards {
+		l.shards[i].mu.Lock()
+	}
+	defer func() {
+		for i := range l.shards {
+			l.shards[i].mu.Unlock()
+		}
+	}()
+	full := 0
+	for i := range g.members {
+		m := &g.members[i]
+		if c := l.shards[m.shard].channels[m.channel]; c != nil && c.sub == nil {
+			c.dropExpired(now)
+			if c.n >= c.capacity {
+				full++
+			}
+		}
+	}
+	if full > 0 {
+		return &layer.SkipError{Group: g.name, Full: full}
+	}
+	for i := range g.members {
+		m := &g.members[i]
+		l.deliver(&l.shards[m.shard], m, msg, sh, now, deadline)
+	}
+	return nil
+}
+
+// deliver queues msg on m's channel unless it is full, and reports
+// whether it did; s must be locked.
+func (l *Layer) deliver(s *shard, m *member, msg event.Event, sh *lazyShared, now, deadline int64) bool {
 	c := m.ch
 	if c == nil || c.gen != m.gen {
 		c = s.channels[m.channel]
@@ -272,5 +329,5 @@ func (l *Layer) deliver(s *shard, m *member, msg event.Event, now, deadline int6
 		}
 		m.ch, m.gen = c, c.gen
 	}
-	c.offer(msg, now, deadline)
+	return c.offer(msg, sh, now, deadline)
 }

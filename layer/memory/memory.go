@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -15,14 +16,29 @@ import (
 
 const numShards = 64
 
-var _ layer.Layer = (*Layer)(nil)
+var (
+	_ layer.Layer      = (*Layer)(nil)
+	_ layer.Subscriber = (*Layer)(nil)
+	_ layer.AllSender  = (*Layer)(nil)
+)
 
 // Option configures what a Layer gets as code rather than data.
 type Option func(*options)
 
 type options struct {
 	clock func() time.Time // nil: the monotonic clock
+	log   *slog.Logger
+	obs   layer.SkipObserver
 }
+
+// WithLogger sets the logger of the layer's warnings: the members group
+// sends skip because their channels are full (see layer.SkipReporter).
+// Default: none.
+func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
+// WithSkipObserver counts in obs the members group sends skip because
+// their channels are full. Default: none.
+func WithSkipObserver(obs layer.SkipObserver) Option { return func(o *options) { o.obs = obs } }
 
 // WithClock sets the clock that message and membership expiry is measured
 // with, so that tests can move time instead of waiting for it. Default:
@@ -49,6 +65,8 @@ type Layer struct {
 	done    chan struct{} // closed by Close to release blocked receivers
 	waiters sync.Pool     // of *waiter
 
+	skips *layer.SkipReporter
+
 	groups groups // locked before any shard
 	shards [numShards]shard
 }
@@ -72,6 +90,11 @@ func New(cfg layer.Config, opts ...Option) (*Layer, error) {
 		seed:        maphash.MakeSeed(),
 		done:        make(chan struct{}),
 	}
+	var skipClock func() time.Time
+	if o.clock != nil {
+		skipClock = o.clock
+	}
+	l.skips = layer.NewSkipReporter(o.log, o.obs, layer.DefaultSkipWarnEvery, skipClock)
 	if l.clock == nil {
 		l.epoch = time.Now()
 	} else {
@@ -123,7 +146,7 @@ func (l *Layer) Send(_ context.Context, channel string, msg event.Event) error {
 	if c == nil {
 		c = s.create(channel, l.cfg.CapacityFor(channel), now)
 	}
-	ok := c.offer(msg, now, after(now, l.expiry))
+	ok := c.offer(msg, &lazyShared{}, now, after(now, l.expiry))
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("layer: send to %q: %w", channel, layer.ErrChannelFull)
@@ -228,6 +251,7 @@ func (l *Layer) Close() error {
 		return nil
 	}
 	close(l.done)
+	l.skips.Flush()
 	g := &l.groups
 	g.mu.Lock()
 	g.reset()

@@ -26,6 +26,7 @@ type poller struct {
 	mu      sync.Mutex
 	inboxes map[string]*inbox // by full channel name
 	waiting int               // waiters in all inboxes
+	subs    int               // subscribed inboxes
 	running bool
 	popping bool          // the loop pops and dispatches: Receive must not pop past it
 	wake    chan struct{} // signalled when a waiter arrives at a lingering loop
@@ -70,6 +71,9 @@ func (p *poller) run() {
 			continue
 		default:
 			p.dispatch(ctx, member, at, p.sh)
+			if p.local {
+				p.popMore(ctx)
+			}
 		}
 		if backoff > 0 {
 			backoff = 0
@@ -91,7 +95,7 @@ func (p *poller) stillWanted() bool {
 	for {
 		inflight := p.fan != nil && p.fan.inflight > 0
 		p.mu.Lock()
-		wanted := p.waiting > 0
+		wanted := p.waiting > 0 || p.subs > 0
 		// Pops in flight may bring back a message that goes back to its
 		// key, ahead of later ones: Receive must not pop past them.
 		p.popping = wanted || inflight
@@ -135,7 +139,7 @@ func (p *poller) stillWanted() bool {
 		}
 		l.mu.Lock()
 		p.mu.Lock()
-		if p.waiting > 0 && !l.closed.Load() {
+		if (p.waiting > 0 || p.subs > 0) && !l.closed.Load() {
 			p.mu.Unlock()
 			l.mu.Unlock()
 			continue
@@ -246,8 +250,14 @@ func (p *poller) dispatch(ctx context.Context, member string, at int64, sh *shar
 		l.log.Warn("redis: dropped a process-local message without a channel name", "key", p.key)
 		return
 	}
+	var shared lazyShared
 	for _, name := range names {
-		if ib := p.inboxes[name]; ib != nil && len(ib.waiters) > 0 {
+		ib := p.inboxes[name]
+		if ib != nil && ib.sub != nil {
+			ib.sub.deliver(shared.get(ev))
+			continue
+		}
+		if ib != nil && len(ib.waiters) > 0 {
 			p.handOver(ib, ev)
 			continue
 		}

@@ -48,6 +48,7 @@ var waiters = sync.Pool{New: func() any { return &waiter{ev: make(chan event.Eve
 type inbox struct {
 	waiters []*waiter
 	buf     []buffered
+	sub     *subscription // takes every message when set; see Subscribe
 }
 
 type buffered struct {
@@ -332,7 +333,7 @@ func (p *poller) take(ib *inbox) event.Event {
 
 // tidy forgets ib when it holds nothing. p.mu is held.
 func (p *poller) tidy(channel string, ib *inbox) {
-	if len(ib.waiters) == 0 && len(ib.buf) == 0 {
+	if len(ib.waiters) == 0 && len(ib.buf) == 0 && ib.sub == nil {
 		delete(p.inboxes, channel)
 	}
 }

@@ -17,7 +17,11 @@ import (
 	"github.com/switchboard-bots/switchboard/layer"
 )
 
-var _ layer.Layer = (*Layer)(nil)
+var (
+	_ layer.Layer      = (*Layer)(nil)
+	_ layer.Subscriber = (*Layer)(nil)
+	_ layer.AllSender  = (*Layer)(nil)
+)
 
 // Option configures what a Layer gets as code rather than data.
 type Option func(*options)
@@ -26,6 +30,15 @@ type options struct {
 	log    *slog.Logger
 	client goredis.UniversalClient
 	hooks  []goredis.Hook
+	obs    layer.SkipObserver
+}
+
+// WithSkipObserver counts in obs the deliveries group sends skip because
+// members' keys are full; each is also logged at warn through the layer's
+// logger, at most once per group per layer.DefaultSkipWarnEvery with the
+// count since the last line. Default: logged only.
+func WithSkipObserver(obs layer.SkipObserver) Option {
+	return func(o *options) { o.obs = obs }
 }
 
 // WithLogger sets the logger for what the layer cannot report to a caller,
@@ -96,6 +109,7 @@ type Layer struct {
 	wg      sync.WaitGroup
 
 	tallies tallies
+	skips   *layer.SkipReporter
 
 	mu      sync.Mutex         // guards pollers; locked before any poller's mu
 	pollers map[string]*poller // by the key part of their channels
@@ -131,6 +145,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		done:          make(chan struct{}),
 		pollers:       make(map[string]*poller),
 	}
+	l.skips = layer.NewSkipReporter(o.log, o.obs, layer.DefaultSkipWarnEvery, nil)
 	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
 	l.place, _ = cfg.Hash.place() // checked by Validate
 	l.tallies = tallies{byKey: make(map[string]*tally), pruneAt: minPruneAt, every: refreshEvery.Microseconds()}
@@ -339,6 +354,7 @@ func (l *Layer) Close() error {
 	}
 	close(l.done)
 	l.wg.Wait()
+	l.skips.Flush()
 	var errs []error
 	for _, c := range l.owned {
 		errs = append(errs, c.Close())

@@ -44,14 +44,20 @@ return n
 // lapsed members, puts one copy of the message in each member's key (one
 // per key, naming every member it serves, as channels_redis does), finds
 // each key's capacity from the rules passed in, and returns the member
-// count and how many keys were full. The keys it writes are computed
-// here, not declared, which a single server allows and Cluster does not;
-// cluster mode uses deliverScript instead.
+// count, how many keys were full, how many members those keys serve (the
+// skipped deliveries), and 1 if it sent. With the all flag set it sends
+// nothing when a key is full. The keys it writes are computed here, not
+// declared, which a single server allows and Cluster does not; cluster
+// mode uses deliverScript instead.
+//
+// A process-local key serves every channel of its process, so its
+// capacity is the channel capacity times ARGV[10] (see localKeyScale).
 //
 // KEYS[1] group key. ARGV[1] score, ARGV[2] expiry cutoff, ARGV[3]
 // membership cutoff, ARGV[4] key time to live in ms, ARGV[5] key prefix,
 // ARGV[6] default capacity, ARGV[7] random bytes and map header,
-// ARGV[8] the map's pairs followed by the routing field's name, then
+// ARGV[8] the map's pairs followed by the routing field's name, ARGV[9]
+// "1" to send all or nothing, ARGV[10] the process-local key scale, then
 // pairs of Lua pattern and capacity.
 var groupSendScript = newScript(`
 local g = KEYS[1]
@@ -65,11 +71,14 @@ for _, m in ipairs(members) do
   local e = bykey[key]
   if not e then
     local cap = tonumber(ARGV[6])
-    for i = 9, #ARGV, 2 do
+    for i = 11, #ARGV, 2 do
       if string.find(m, ARGV[i]) then
         cap = tonumber(ARGV[i+1])
         break
       end
+    end
+    if bang then
+      cap = cap * tonumber(ARGV[10])
     end
     e = {cap = cap, names = {}}
     bykey[key] = e
@@ -83,14 +92,25 @@ local function str(s)
   if n < 256 then return string.char(0xd9, n) .. s end
   return string.char(0xda, math.floor(n / 256), n % 256) .. s
 end
-local full = 0
+local full, skipped = 0, 0
 for _, key in ipairs(order) do
   local e = bykey[key]
   local n = redis.call('ZCARD', key)
   if n >= e.cap then
     n = n - redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
   end
-  if n < e.cap then
+  if n >= e.cap then
+    e.full = true
+    full = full + 1
+    skipped = skipped + #e.names
+  end
+end
+if full > 0 and ARGV[9] == '1' then
+  return {#members, full, skipped, 0}
+end
+for _, key in ipairs(order) do
+  local e = bykey[key]
+  if not e.full then
     local k = #e.names
     local parts = {ARGV[7], ARGV[8]}
     if k < 16 then
@@ -103,11 +123,44 @@ for _, key in ipairs(order) do
     end
     redis.call('ZADD', key, ARGV[1], table.concat(parts))
     redis.call('PEXPIRE', key, ARGV[4])
-  else
-    full = full + 1
   end
 end
-return {#members, full}
+return {#members, full, skipped, 1}
+`)
+
+// groupDeliverScript adds one message to each of KEYS, skipping full ones
+// (or, with the all flag, adding nothing if one is full), and returns the
+// 1-based indexes of the full keys. A group send across shards runs it
+// once per shard.
+//
+// ARGV[1] score, ARGV[2] expiry cutoff score, ARGV[3] key time to live in
+// ms, ARGV[4] "1" to add all or nothing, then per key i: ARGV[2i+3]
+// member, ARGV[2i+4] capacity.
+var groupDeliverScript = newScript(`
+local full = {}
+for i, key in ipairs(KEYS) do
+  local cap = tonumber(ARGV[2*i+4])
+  local n = redis.call('ZCARD', key)
+  if n >= cap then
+    n = n - redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
+  end
+  if n >= cap then
+    full[#full+1] = i
+  end
+end
+if #full > 0 and ARGV[4] == '1' then
+  return full
+end
+local f = 1
+for i, key in ipairs(KEYS) do
+  if full[f] == i then
+    f = f + 1
+  else
+    redis.call('ZADD', key, ARGV[1], ARGV[2*i+3])
+    redis.call('PEXPIRE', key, ARGV[3])
+  end
+end
+return full
 `)
 
 // popLiveScript drops the expired messages of KEYS[1] (scores up to

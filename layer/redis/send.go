@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -43,7 +45,7 @@ func (l *Layer) Send(ctx context.Context, channel string, msg event.Event) error
 	sh := l.shardFor(nonLocal(channel))
 	key := l.keys.channel(channel)
 	now := l.clock.now()
-	capacity := l.cfg.CapacityFor(channel)
+	capacity := l.keyCapacity(channel)
 	tk := l.tallies.plan(key, sh, now, capacity, l.cfg.ExactCapacity)
 	if tk.how != countAdd {
 		err := l.add(ctx, sh, key, float64(now)/1e6, member, tk.how == addExpire)
@@ -148,12 +150,47 @@ func (l *Layer) checkMember(group, channel string) error {
 	return nil
 }
 
-// GroupSend sends msg to every member of group, skipping full ones. On a
+// localKeyScale is how many times a channel's capacity the key of a
+// process's process-local channels holds. That key is shared by every
+// channel of the process, thousands of them, and drained by one receive
+// loop: with a channel's capacity it would refuse messages whenever the
+// process fell a moment behind, although each of its channels holds a
+// message or two. Each channel's own bound is kept by the receiving
+// process, which holds at most a channel's capacity for it (see keep, and
+// the consumer's backlog). channels_redis gives the key the capacity of one
+// channel, so a Django process sending to this one still refuses at that.
+const localKeyScale = 100
+
+// keyCapacity is the capacity of channel's key: the channel's, or for a
+// process-local channel, localKeyScale times it.
+func (l *Layer) keyCapacity(channel string) int {
+	c := l.cfg.CapacityFor(channel)
+	if strings.IndexByte(channel, '!') >= 0 {
+		c *= localKeyScale
+	}
+	return c
+}
+
+// GroupSend sends msg to every member of group, skipping those whose key is
+// full; each skip is counted and logged (see WithSkipObserver). On a
 // single server or Sentinel it is one round trip however large the group;
 // with shards, Cluster or encryption it is one round trip to read the
 // members and then one per shard (per cluster node) holding members, in
 // parallel.
 func (l *Layer) GroupSend(ctx context.Context, group string, msg event.Event) error {
+	return l.groupSend(ctx, group, msg, false)
+}
+
+// GroupSendAll is GroupSend that sends to every member or to none: when a
+// member's key is full it fails with a *layer.SkipError, which wraps
+// layer.ErrChannelFull. All or nothing is decided in one script, so it is
+// available on a single server or Sentinel without encryption; elsewhere
+// it fails with an error wrapping errors.ErrUnsupported.
+func (l *Layer) GroupSendAll(ctx context.Context, group string, msg event.Event) error {
+	return l.groupSend(ctx, group, msg, true)
+}
+
+func (l *Layer) groupSend(ctx context.Context, group string, msg event.Event, all bool) error {
 	if err := layer.ValidGroupName(group); err != nil {
 		return invalid(err)
 	}
@@ -167,36 +204,55 @@ func (l *Layer) GroupSend(ctx context.Context, group string, msg event.Event) er
 	if err != nil {
 		return refuse("send to group", group, err)
 	}
-	if len(l.shards) == 1 && !l.cluster && l.codec.crypt == nil {
-		err = l.groupSendScripted(ctx, group, e)
+	scripted := len(l.shards) == 1 && !l.cluster && l.codec.crypt == nil
+	if all && !scripted {
+		return fmt.Errorf("redis: send to group %q all or nothing: %w: needs a single server without encryption", group, errors.ErrUnsupported)
+	}
+	var members, skipped int
+	if scripted {
+		members, skipped, err = l.groupSendScripted(ctx, group, e, all)
 	} else {
-		err = l.groupSendSpread(ctx, group, e)
+		members, skipped, err = l.groupSendSpread(ctx, group, e)
 	}
 	// The group's channels hold more than their tallies know.
 	l.tallies.gen.Add(1)
 	if err != nil {
 		return failCtx(ctx, "send to group", group, err)
 	}
+	if skipped > 0 {
+		if all {
+			return &layer.SkipError{Group: group, Full: skipped}
+		}
+		l.skips.Skipped(group, skipped, members)
+	}
 	return nil
 }
 
 // groupSendScripted is the whole group send as one script, for a single
-// server: the script reads the members and writes their keys.
-func (l *Layer) groupSendScripted(ctx context.Context, group string, e encoded) error {
+// server: the script reads the members and writes their keys. It returns
+// the member count and how many members it skipped (all: would have).
+func (l *Layer) groupSendScripted(ctx context.Context, group string, e encoded, all bool) (members, skipped int, err error) {
 	head := make([]byte, randomLen, randomLen+5)
 	putRandom(head)
 	head = appendMapHeader(head, e.n+1)
 	body := appendStr(append(make([]byte, 0, len(e.body)+len(channelField)+1), e.body...), channelField)
 	now := l.clock.now()
+	flag := "0"
+	if all {
+		flag = "1"
+	}
 	args := append([]any{
 		score(now), score(now - l.expiryUs), score(now - l.groupExpiryUs), l.ttl,
-		l.cfg.Prefix, strconv.Itoa(l.cfg.Capacity), head, body,
+		l.cfg.Prefix, strconv.Itoa(l.cfg.Capacity), head, body, flag, localKeyScale,
 	}, l.capArgs...)
 	res, err := groupSendScript.run(ctx, l.shards[0].cmd, []string{l.keys.group(group)}, args...).Int64Slice()
-	if err == nil && len(res) == 2 && res[1] > 0 {
-		l.log.Debug("redis: group send skipped full channels", "group", group, "members", res[0], "full", res[1])
+	if err != nil {
+		return 0, 0, err
 	}
-	return err
+	if len(res) != 4 {
+		return 0, 0, fmt.Errorf("redis: group send script answered %v", res)
+	}
+	return int(res[0]), int(res[2]), nil
 }
 
 // target is one key a group send writes: the members it serves, and the
@@ -208,26 +264,27 @@ type target struct {
 }
 
 // groupSendSpread reads the members from the group's shard, then writes
-// each shard's keys with one script call per shard, all shards at once.
-func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) error {
+// each shard's keys with one script call per shard, all shards at once. It
+// returns the member count and how many members it skipped.
+func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) (members, skipped int, err error) {
 	gkey := l.keys.group(group)
 	now := l.clock.now()
-	var members *goredis.StringSliceCmd
-	_, err := l.shardFor(group).cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	var names *goredis.StringSliceCmd
+	_, err = l.shardFor(group).cmd.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, gkey, "-inf", score(now-l.groupExpiryUs))
-		members = p.ZRange(ctx, gkey, 0, -1)
+		names = p.ZRange(ctx, gkey, 0, -1)
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	byShard := make([][]*target, len(l.shards))
 	byKey := make(map[string]*target)
-	for _, m := range members.Val() {
+	for _, m := range names.Val() {
 		key := l.keys.channel(m)
 		t := byKey[key]
 		if t == nil {
-			t = &target{key: key, capacity: l.cfg.CapacityFor(m)}
+			t = &target{key: key, capacity: l.keyCapacity(m)}
 			byKey[key] = t
 			i := l.place(nonLocal(m), len(l.shards))
 			byShard[i] = append(byShard[i], t)
@@ -235,6 +292,7 @@ func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) er
 		t.names = append(t.names, m)
 	}
 	errs := make([]error, len(l.shards))
+	skips := make([]int, len(l.shards))
 	done := make(chan struct{}, len(l.shards))
 	started := 0
 	for i, targets := range byShard {
@@ -243,46 +301,58 @@ func (l *Layer) groupSendSpread(ctx context.Context, group string, e encoded) er
 		}
 		started++
 		go func() {
-			errs[i] = l.deliver(ctx, &l.shards[i], targets, e, now)
+			skips[i], errs[i] = l.deliver(ctx, &l.shards[i], targets, e, now)
 			done <- struct{}{}
 		}()
 	}
 	for range started {
 		<-done
 	}
-	for _, err := range errs {
+	for i, err := range errs {
+		skipped += skips[i]
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
-	return nil
+	return len(names.Val()), skipped, nil
 }
 
 // deliver writes one group message to targets, all on sh: one script
 // call on a server, or in cluster mode one call per key, pipelined, which
-// go-redis sends as one round trip per node.
-func (l *Layer) deliver(ctx context.Context, sh *shard, targets []*target, e encoded, now int64) error {
-	fixed := []any{score(now), score(now - l.expiryUs), l.ttl}
+// go-redis sends as one round trip per node. It returns how many members
+// it skipped: those served by the keys that were full.
+func (l *Layer) deliver(ctx context.Context, sh *shard, targets []*target, e encoded, now int64) (int, error) {
+	fixed := []any{score(now), score(now - l.expiryUs), l.ttl, "0"}
 	if !l.cluster {
 		keys := make([]string, len(targets))
 		args := append(make([]any, 0, len(fixed)+2*len(targets)), fixed...)
 		for i, t := range targets {
 			member, err := l.codec.member(e, t.names, true)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			keys[i] = t.key
 			args = append(args, member, strconv.Itoa(t.capacity))
 		}
-		return deliverScript.run(ctx, sh.cmd, keys, args...).Err()
+		full, err := groupDeliverScript.run(ctx, sh.cmd, keys, args...).Int64Slice()
+		if err != nil {
+			return 0, err
+		}
+		skipped := 0
+		for _, i := range full {
+			if i >= 1 && int(i) <= len(targets) {
+				skipped += len(targets[i-1].names)
+			}
+		}
+		return skipped, nil
 	}
 	calls := make([]*goredis.Cmd, len(targets))
 	for i, t := range targets {
 		member, err := l.codec.member(e, t.names, true)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		calls[i] = deliverScript.byHash(ctx, []string{t.key}, append(fixed, member, strconv.Itoa(t.capacity))...)
+		calls[i] = groupDeliverScript.byHash(ctx, []string{t.key}, append(fixed, member, strconv.Itoa(t.capacity))...)
 	}
 	send := func(calls []*goredis.Cmd) {
 		// Each call's outcome is read from the call itself.
@@ -298,22 +368,33 @@ func (l *Layer) deliver(ctx context.Context, sh *shard, targets []*target, e enc
 	// last sent, refuse their calls; the other nodes ran theirs, so only
 	// the refused calls are sent again, in full.
 	var err error
-	var again []*goredis.Cmd
-	for _, c := range calls {
+	var again []int
+	for i, c := range calls {
 		switch cerr := c.Err(); {
 		case noScript(cerr):
-			again = append(again, deliverScript.inFull(ctx, c))
+			calls[i] = groupDeliverScript.inFull(ctx, c)
+			again = append(again, i)
 		case cerr != nil && err == nil:
 			err = cerr
 		}
 	}
 	if len(again) > 0 {
-		send(again)
-		for _, c := range again {
+		retry := make([]*goredis.Cmd, len(again))
+		for j, i := range again {
+			retry[j] = calls[i]
+		}
+		send(retry)
+		for _, c := range retry {
 			if cerr := c.Err(); cerr != nil && err == nil {
 				err = cerr
 			}
 		}
 	}
-	return err
+	skipped := 0
+	for i, c := range calls {
+		if full, cerr := c.Int64Slice(); cerr == nil && len(full) > 0 {
+			skipped += len(targets[i].names)
+		}
+	}
+	return skipped, err
 }
