@@ -14,7 +14,8 @@ import (
 
 // roomConfig is the botserver config of a room server: the room bot on
 // /room/{room}/ over the Redis layer, the ops listener with Go's runtime
-// metrics, and limits that let one loopback client open every member.
+// metrics and profiles (loopback only), and limits that let one loopback
+// client open every member.
 // Everything else keeps botserver's defaults, so that what is measured is
 // what an operator runs.
 const roomConfig = `
@@ -27,7 +28,7 @@ websocket:
   page_path: ""
   listener: {max_conns: %[3]d, max_conns_per_client: %[3]d}
   scopes: {max_scopes: %[3]d}
-ops: {addr: 127.0.0.1:0}
+ops: {addr: 127.0.0.1:0, pprof: true}
 routes:
   websocket:
     paths:
