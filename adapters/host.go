@@ -367,6 +367,20 @@ func (p protocol) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 	return p.h.a.Send(ctx, s, ev)
 }
 
+// Cork and Uncork pass the scope manager's hint on to an adapter that is
+// a scope.Corker.
+func (p protocol) Cork(s *scope.Scope) {
+	if c, ok := p.h.a.(scope.Corker); ok {
+		c.Cork(s)
+	}
+}
+
+func (p protocol) Uncork(s *scope.Scope) {
+	if c, ok := p.h.a.(scope.Corker); ok {
+		c.Uncork(s)
+	}
+}
+
 func (p protocol) Disconnect(s *scope.Scope, r scope.Reason) scope.Final {
 	if d, ok := p.h.a.(Disconnecter); ok {
 		return d.Disconnect(s, r)

@@ -55,9 +55,16 @@
 // in parallel; a handler may block (a database call, a timer) and delays
 // only its own scope. Messages the instance receives on its layer channel
 // (ChannelName, GroupAdd) enter the same inbox, so they are ordered with
-// platform events. An instance that uses the layer holds one goroutine,
-// blocked in Receive on its channel, until its scope ends; an instance
-// that does not holds none between events. The protocol's disconnect event
+// platform events. On a layer that delivers process-local channels itself
+// (layer.Subscriber: the in-memory and Redis layers) an instance's channel
+// needs no goroutine: the layer posts each message to the inbox without
+// waiting (scope.TryPoster), the members of one group message in a process
+// share one decoding of it, and messages that meet a full inbox wait in a
+// backlog of Backlog messages (default 100) that a goroutine posts while
+// it is not empty; one more is dropped, counted and logged with reason
+// backlog_full. On any other layer an instance that uses the layer holds
+// one goroutine, blocked in Receive on its channel, until its scope ends.
+// Events from the layer are shared values: handlers must not modify them. The protocol's disconnect event
 // is the last an instance sees; after its handler the instance leaves its
 // groups and its channel stops receiving. Per-scope state lives in the
 // struct's fields.

@@ -13,7 +13,19 @@
 // reading cannot exhaust memory, and both messages and group memberships
 // expire, so that state left behind by a crashed process disappears on its
 // own. A send to a full channel fails loudly, but a group send skips full
-// members, since one stuck member must not silence a whole room.
+// members, since one stuck member must not silence a whole room. A skip is
+// never silent: backends count every skipped delivery by group in a
+// SkipObserver (botserver's switchboard_layer_group_skipped_total) and log
+// it at warn, rate-limited, through a SkipReporter; a sender that would
+// rather fail than skip calls GroupSendAll, which sends to every member or
+// to none and fails with a *SkipError wrapping ErrChannelFull.
+//
+// A backend may deliver process-local channels itself (Subscriber): from
+// one receiver per process, or from the sender, rather than a goroutine
+// blocked in Receive per channel, handing the local members of one group
+// message the same Shared so that it is decoded once per process. Events
+// are values shared by every member that receives them: handlers must not
+// modify them.
 //
 // Channels whose names contain "!" are process-local: NewChannel hands them
 // out for a consumer's own inbox, and a multi-process backend routes them by

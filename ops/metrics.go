@@ -79,8 +79,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 				"(error, channel_full, closed, canceled).",
 			"op", "kind"),
 		layerDrops: counter("layer_messages_dropped_total",
-			"Layer messages consumers dropped because they could not handle them, by message type "+
-				"and reason (no_handler, undecodable).",
+			"Layer messages consumers dropped because they could not handle them or keep up with them, by message type "+
+				"and reason (no_handler, undecodable, backlog_full).",
 			"type", "reason"),
 		skipped: counter("layer_group_skipped_total",
 			"Deliveries group sends skipped because the member's channel was full, by group "+

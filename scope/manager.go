@@ -24,6 +24,22 @@ type Adapter interface {
 	Disconnect(s *Scope, r Reason) Final
 }
 
+// Corker is an optional interface of an Adapter. When a scope's worker
+// finds several events queued, it corks the scope while it handles them
+// and uncorks it once the queue is empty, so that the adapter can hold
+// back what the handlers send meanwhile and write it together: a
+// WebSocket connection sends the frames in one system call. Cork and
+// Uncork are called from the scope's worker, between handlers, in pairs.
+type Corker interface {
+	Cork(s *Scope)
+	Uncork(s *Scope)
+}
+
+func corkerOf(a Adapter) Corker {
+	c, _ := a.(Corker)
+	return c
+}
+
 // EndNotifier is an optional interface of an Adapter: the manager calls
 // Ended after a scope's final event was handled, or after its instance
 // could not be created (err is then that failure). Adapters use it to
@@ -48,12 +64,13 @@ const numShards = 64
 //
 // All methods are safe for concurrent use.
 type Manager struct {
-	app   Application
-	proto Adapter
-	cfg   Config
-	log   *slog.Logger
-	clock Clock // nil: the wall clock
-	seed  maphash.Seed
+	app    Application
+	proto  Adapter
+	corker Corker // proto, if it is one
+	cfg    Config
+	log    *slog.Logger
+	clock  Clock // nil: the wall clock
+	seed   maphash.Seed
 	// closeWait bounds how long Close waits for handlers.
 	closeWait time.Duration
 	epoch     time.Time
@@ -170,7 +187,7 @@ func NewManager(app Application, proto Adapter, cfg Config, opts ...Option) (*Ma
 		moveEvery = time.Second
 	}
 	m := &Manager{
-		app: app, proto: proto, cfg: cfg, log: o.logger, clock: o.clock, closeWait: o.closeWait,
+		app: app, proto: proto, corker: corkerOf(proto), cfg: cfg, log: o.logger, clock: o.clock, closeWait: o.closeWait,
 		seed: maphash.MakeSeed(), moveEvery: int64(moveEvery),
 		stop: make(chan struct{}),
 	}

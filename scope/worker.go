@@ -18,8 +18,18 @@ func (m *Manager) work(e *entry, first event.Event) {
 			m.fail(e, first, err)
 		}
 	}
+	corked := false
 	for {
 		sh.mu.Lock()
+		if e.n == 0 && corked {
+			// What the handlers sent goes out before the worker
+			// decides to exit, and before the final event's handler
+			// finishes the scope.
+			sh.mu.Unlock()
+			m.corker.Uncork(e.s)
+			corked = false
+			continue
+		}
 		if e.n == 0 {
 			if e.state == stateEnding {
 				sh.mu.Unlock()
@@ -46,7 +56,12 @@ func (m *Manager) work(e *entry, first event.Event) {
 			close(e.space)
 			e.space = nil
 		}
+		more := e.n > 0
 		sh.mu.Unlock()
+		if more && !corked && m.corker != nil {
+			m.corker.Cork(e.s)
+			corked = true
+		}
 		err := m.handle(e, it.ev)
 		if err != nil {
 			m.fail(e, it.ev, err)

@@ -61,6 +61,7 @@ type conn struct {
 	ws      *gorilla.Conn
 	queue   []outMsg
 	writing bool          // a writer goroutine drains the queue
+	corked  bool          // the scope's worker handles queued events: hold messages back (see Cork)
 	room    chan struct{} // closed when the queue gets room; made only when a send waits
 	code    int           // the close code the server sent or decided on
 	timer   *time.Timer

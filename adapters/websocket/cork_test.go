@@ -14,6 +14,8 @@ import (
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/router"
 )
 
@@ -133,28 +135,123 @@ func TestQueuedFramesShareOneWrite(t *testing.T) {
 	}
 }
 
-// BenchmarkQueuedFrames sends bursts of 64 messages to one connection as
-// fast as its client reads them, and reports frames per write system call.
-func BenchmarkQueuedFrames(b *testing.B) {
-	const n = 64
-	s, ln, sent := startBurster(b, wsa.Config{})
-	c := s.dial(b, "/ws/", nil)
-	sc := <-ln.conns
-	before := sc.writes.Load()
+// TestQueuedEventsOfAScopeShareOneWrite holds back a room member's socket
+// while 50 broadcasts queue up in its scope's inbox, and checks that once
+// the socket takes writes again the scope's worker, corked while it
+// handles the queued events, writes their frames together: 50 messages in
+// two writes (the one held back, then the rest).
+func TestQueuedEventsOfAScopeShareOneWrite(t *testing.T) {
+	const n = 50
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	app := router.With(consumer.New(func() *room { return new(room) },
+		consumer.On((*room).Connect), consumer.On((*room).Receive), consumer.On((*room).Forward)),
+		consumer.WithLayer(l))
+	ln := &countingListener{Listener: listen(t), conns: make(chan *countingConn, 2), entered: make(chan struct{}, 1)}
+	a, err := wsa.New(wsa.Config{}, wsa.WithListener(ln))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, a, app)
+	sender := s.dial(t, "/", nil)
+	<-ln.conns
+	send(t, sender, "join sender")
+	for recv(t, sender) != "join sender" {
+	}
+	member := s.dial(t, "/", nil)
+	sock := <-ln.conns
+	send(t, member, "join member")
+	for recv(t, member) != "join member" {
+	}
+	if got := recv(t, sender); got != "join member" {
+		t.Fatalf("sender got %q", got)
+	}
+	before := sock.writes.Load()
+	sock.armed.Store(true)
+	for i := range n {
+		send(t, sender, strconv.Itoa(i))
+	}
+	// The in-memory layer queues a broadcast for every member before the
+	// sender hears its own: once it has heard all, the member's inbox
+	// holds what its blocked write left.
+	for i := range n {
+		if got := recv(t, sender); got != strconv.Itoa(i) {
+			t.Fatalf("sender got %q, want %d", got, i)
+		}
+	}
+	<-ln.entered
+	close(sock.gate)
+	for i := range n {
+		if got := recv(t, member); got != strconv.Itoa(i) {
+			t.Fatalf("member got %q, want %d", got, i)
+		}
+	}
+	if got := sock.writes.Load() - before; got != 2 {
+		t.Fatalf("%d broadcasts took %d writes, want 2", n, got)
+	}
+}
+
+// BenchmarkBroadcast is a room on the in-memory layer: 200 connections,
+// one of which sends 16 messages per operation that the room broadcasts
+// to all, each message prepared once. It reports deliveries per second
+// and frames per write system call over all connections.
+func BenchmarkBroadcast(b *testing.B) {
+	const conns, burst = 200, 16
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = l.Close() })
+	app := router.With(consumer.New(func() *room { return new(room) },
+		consumer.On((*room).Connect), consumer.On((*room).Receive), consumer.On((*room).Forward)),
+		consumer.WithLayer(l))
+	ln := &countingListener{Listener: listen(b), conns: make(chan *countingConn, conns), entered: make(chan struct{}, 1)}
+	a, err := wsa.New(wsa.Config{}, wsa.WithListener(ln))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := serve(b, a, app)
+	var members []*gorilla.Conn
+	var sockets []*countingConn
+	for i := range conns {
+		c := s.dial(b, "/", nil)
+		sockets = append(sockets, <-ln.conns)
+		// A member has joined once it hears its own message back.
+		hello := fmt.Sprintf("join %d", i)
+		send(b, c, hello)
+		for recv(b, c) != hello {
+		}
+		members = append(members, c)
+	}
+	// The joins above were heard by the members that had joined before.
+	for i, c := range members {
+		for range conns - 1 - i {
+			recv(b, c)
+		}
+	}
+	writes := func() (n int64) {
+		for _, sc := range sockets {
+			n += sc.writes.Load()
+		}
+		return n
+	}
+	before := writes()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := c.WriteMessage(gorilla.TextMessage, []byte("burst 64")); err != nil {
-			b.Fatal(err)
+		for j := range burst {
+			send(b, members[0], strconv.Itoa(j))
 		}
-		for range n {
-			if _, _, err := c.ReadMessage(); err != nil {
-				b.Fatal(err)
+		for _, c := range members {
+			for range burst {
+				recv(b, c)
 			}
 		}
-		<-sent
 	}
 	b.StopTimer()
-	writes := sc.writes.Load() - before
-	b.ReportMetric(float64(n*b.N)/float64(writes), "frames/write")
+	b.ReportMetric(float64(conns*burst*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(conns*burst*b.N)/float64(writes()-before), "frames/write")
 }

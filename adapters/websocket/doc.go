@@ -59,6 +59,9 @@
 // ReadBufferSize (512 bytes by default), a keepalive timer and its scope;
 // no writer goroutine and no write buffer. Outgoing messages go to a queue
 // that a goroutine drains only while it is not empty, writing through
-// buffers from a pool shared by all connections. Broadcast encodes a
-// message meant for many connections once.
+// buffers from a pool shared by all connections. The drainer takes the
+// whole queue at once and writes it corked: the frames of a batch, each
+// still a frame of its own, leave in one write system call (a message
+// written with nothing queued goes out at once, alone). Broadcast encodes
+// a message meant for many connections once per process.
 package websocket

@@ -12,6 +12,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/switchboard-bots/switchboard/event/websocket"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // outMsg is one queued outgoing message or control frame.
@@ -163,9 +164,39 @@ func (c *conn) enqueueLocked(ctx context.Context, m *outMsg) error {
 }
 
 // canWriteNowLocked reports whether a message may skip the queue: the
-// connection is open, nothing is queued and no writer runs.
+// connection is open, nothing is queued, no writer runs and the scope is
+// not corked.
 func (c *conn) canWriteNowLocked() bool {
-	return c.state == stOpen && len(c.queue) == 0 && !c.writing
+	return c.state == stOpen && len(c.queue) == 0 && !c.writing && !c.corked
+}
+
+// corkLimit is how many messages a corked connection holds back before it
+// writes them anyway: a handler that sends a lot must neither wait for
+// room in its own queue nor build a large batch.
+func (c *conn) corkLimit() int { return max(1, min(64, c.a.cfg.SendQueue/2)) }
+
+var _ scope.Corker = (*Adapter)(nil)
+
+// Cork implements scope.Corker: while the scope's worker handles events
+// that were queued together, what its handlers send waits in the queue,
+// up to corkLimit messages, and Uncork writes it as one batch, in one
+// system call.
+func (a *Adapter) Cork(s *scope.Scope) {
+	if c, ok := s.AdapterValue().(*conn); ok {
+		c.mu.Lock()
+		c.corked = true
+		c.mu.Unlock()
+	}
+}
+
+// Uncork implements scope.Corker.
+func (a *Adapter) Uncork(s *scope.Scope) {
+	if c, ok := s.AdapterValue().(*conn); ok {
+		c.mu.Lock()
+		c.corked = false
+		c.kickLocked()
+		c.mu.Unlock()
+	}
 }
 
 // writeNowLocked writes m on the sender's goroutine: with nothing queued
@@ -210,6 +241,9 @@ func (c *conn) writeFailedLocked(ws *gorilla.Conn, err error) error {
 func (c *conn) kickLocked() {
 	if c.writing || len(c.queue) == 0 || c.ws == nil || c.state == stClosed {
 		return
+	}
+	if c.corked && len(c.queue) < c.corkLimit() && c.state == stOpen {
+		return // Uncork writes the batch
 	}
 	c.writing = true
 	go c.drain(c.ws)

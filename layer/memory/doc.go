@@ -7,7 +7,10 @@
 // large group cost one queue slot per member and no allocation. The price
 // is that a received event is shared with every other receiver of the same
 // send, so receivers must treat it as read-only, as the event package
-// already asks of all events.
+// already asks of all events. A process-local channel with a subscriber
+// (Subscribe) gets its messages from the sender's goroutine, with no
+// receiver at all; a group send skips full members and counts and logs
+// each skip (WithSkipObserver, WithLogger).
 //
 // The layer is built so that its cost follows the work asked of it rather
 // than the number of channels: channels are spread over independently

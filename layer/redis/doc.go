@@ -16,7 +16,11 @@
 // follow the same rules: a send fails when the channel holds its capacity
 // of unexpired messages (counted as described below), messages older than the expiry are dropped, keys
 // expire after the expiry of their newest message or membership, and a
-// group send skips full members. A message popped for a process-local
+// group send skips full members, counting and logging each skipped
+// delivery (see WithSkipObserver). The key of a process's process-local
+// channels serves all of them, so it holds 100 times a channel's capacity
+// (localKeyScale); each channel's own bound is kept by the receiving
+// process. A message popped for a process-local
 // channel that nobody in the process is receiving from at that moment is
 // kept in memory for it, until a receive takes it or it expires: a
 // channel whose consumer has ended holds nothing beyond the expiry.
@@ -47,7 +51,11 @@
 // non-blocking pop (ZPOPMIN); otherwise it waits on one blocking pop,
 // plus one more call only when the popped message had expired. Blocking
 // pops run in one receive loop per key and process, which hands messages
-// to waiting receivers. go-redis cannot abandon a blocking call when a
+// to waiting receivers, or to subscribers (Subscribe): the process-local
+// channels of a process's consumers are served by that one loop, which,
+// after a blocking pop, pops what else waits 128 messages a round trip, so
+// the shared key drains at Redis' speed, and hands the channels one
+// group message names the message decoded once. go-redis cannot abandon a blocking call when a
 // context ends, so the loop blocks for at most Config.BlockTime at a
 // time, on connections of its own; Receive returns as soon as its context
 // ends or the layer closes, and a message the loop popped for a receiver

@@ -1,0 +1,100 @@
+package consumer_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/scope"
+)
+
+// slow joins the group "fan" and then blocks in its first counted
+// message until release is closed, recording what it handles.
+type slow struct {
+	consumer.Base
+	joined  chan struct{}
+	started chan struct{} // a counted message is being handled
+	release chan struct{}
+	got     chan string
+}
+
+func (s *slow) Join(ctx context.Context, _ join) error {
+	if err := s.GroupAdd(ctx, "fan"); err != nil {
+		return err
+	}
+	close(s.joined)
+	return nil
+}
+
+func (s *slow) Counted(_ context.Context, c counted) error {
+	s.started <- struct{}{}
+	<-s.release
+	s.got <- c.Text
+	return nil
+}
+
+// TestFullInboxBacklogKeepsOrderAndCountsWhatItDrops fills a member's
+// inbox (one event) and its backlog (three), and checks that what waits in
+// the backlog arrives in order once the member catches up, while what did
+// not fit is dropped, counted and logged with reason backlog_full.
+func TestFullInboxBacklogKeepsOrderAndCountsWhatItDrops(t *testing.T) {
+	const backlog, extra = 3, 2
+	l := memoryLayer(t)
+	logs, obs := new(logtest.Buffer), new(drops)
+	s := &slow{joined: make(chan struct{}), started: make(chan struct{}, 10), release: make(chan struct{}), got: make(chan string, 10)}
+	app := consumer.WithLogger(logs.Logger())(consumer.WithLayer(l, consumer.ObserveDrops(obs), consumer.Backlog(backlog))(
+		consumer.New(func() *slow { return s }, consumer.On((*slow).Join), consumer.On((*slow).Counted))))
+	m, err := scope.NewManager(app, fanAdapter{}, scope.Config{IdleTimeout: -1, InboxSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	ctx := context.Background()
+	if err := m.Deliver(ctx, "k", join{}, func() *scope.Scope { return &scope.Scope{Type: "fanout", Key: "k"} }); err != nil {
+		t.Fatal(err)
+	}
+	<-s.joined
+	// 0 is handled (and blocks), 1 fills the inbox, 2..4 the backlog,
+	// 5 and 6 are dropped. The in-memory layer delivers on this
+	// goroutine, so all of it has happened when GroupSend returns.
+	total := 2 + backlog + extra
+	for i := range total {
+		if err := l.GroupSend(ctx, "fan", counted{Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			// The handler must have taken 0 off the inbox before 1
+			// fills it; it blocks until release.
+			<-s.started
+		}
+	}
+	if got := obs.counts()["fanout.counted backlog_full"]; got != extra {
+		t.Fatalf("counted %d drops, want %d: %v", got, extra, obs.counts())
+	}
+	logs.Await(t, "reason=backlog_full", 10*time.Second)
+	close(s.release)
+	for i := range 2 + backlog {
+		select {
+		case text := <-s.got:
+			if text != fmt.Sprint(i) {
+				t.Fatalf("handled %q, want %d", text, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handled %d of %d", i, 2+backlog)
+		}
+	}
+	select {
+	case text := <-s.got:
+		t.Fatalf("handled %q, which was dropped", text)
+	default:
+	}
+}
