@@ -63,6 +63,7 @@ type fanoutSpec struct {
 type fanoutResult struct {
 	sent, expected, received int64
 	broken                   int64         // connections that failed, or that the servers closed, during the run
+	reason                   string        // why the first of them did
 	elapsed                  time.Duration // sending and draining
 	sendRate                 float64       // messages sent per second
 	deliveryRate             float64       // deliveries per second
@@ -115,6 +116,8 @@ func fanoutRun(p protocol, addrs []string, spec fanoutSpec) (fanoutResult, error
 		received atomic.Int64
 		closing  atomic.Bool  // the run is over: the client closes the connections
 		broken   atomic.Int64 // connections that failed or were closed before that
+		why      sync.Once    // the first of them, in words
+		reason   string
 		lat      = make([][]time.Duration, n)
 		readers  sync.WaitGroup
 	)
@@ -137,6 +140,7 @@ func fanoutRun(p protocol, addrs []string, spec fanoutSpec) (fanoutResult, error
 				}
 				if err != nil {
 					if !closing.Load() {
+						why.Do(func() { reason = fmt.Sprintf("member %d in %s: %v", k, roomOf(k), err) })
 						broken.Add(1)
 						m.c.Close() // its sender, if any, stops too
 					}
@@ -221,7 +225,7 @@ func fanoutRun(p protocol, addrs []string, spec fanoutSpec) (fanoutResult, error
 	all := slices.Concat(lat...)
 	sum := summarize(all, elapsed)
 	r := fanoutResult{
-		sent: sent.Load(), expected: expected.Load(), received: received.Load(), broken: broken.Load(),
+		sent: sent.Load(), expected: expected.Load(), received: received.Load(), broken: broken.Load(), reason: reason,
 		elapsed: elapsed, p50: sum.p50, p99: sum.p99, cpu: cpu1 - cpu0,
 		sendRate: float64(sent.Load()) / sendEnd.Sub(start).Seconds(),
 	}

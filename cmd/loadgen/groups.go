@@ -108,6 +108,9 @@ func runRooms(o options) error {
 			return fmt.Errorf("room path at %d/s: %w", rate, err)
 		}
 		fmt.Printf("%9d %9.0f %13.0f %8d %8.0f %8d %6d %10v %10v\n", rate, r.sendRate, r.deliveryRate, r.lost(), skipped, warns, r.broken, r.p50, r.p99)
+		if r.reason != "" {
+			fmt.Printf("%9s first connection closed: %s\n", "", r.reason)
+		}
 	}
 	return nil
 }
@@ -144,6 +147,9 @@ func runSoak(o options) error {
 	fmt.Printf("sent %d, deliveries expected %d, received %d, lost %d; connections closed %d; p50 %v, p99 %v; skipped (metric) %.0f, warnings %d\n",
 		r.sent, r.expected, r.received, r.lost(), r.broken, r.p50, r.p99, skipped, warns)
 	fmt.Printf("goroutines midway: %v for %d connections\n", goroutinesPerConn(goroutines, active+o.soakIdle), active+o.soakIdle)
+	if r.reason != "" {
+		fmt.Printf("first connection closed: %s\n", r.reason)
+	}
 	if r.lost() > 0 || r.broken > 0 {
 		return fmt.Errorf("soak: %d deliveries lost, %d connections closed", r.lost(), r.broken)
 	}

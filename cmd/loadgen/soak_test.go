@@ -27,6 +27,6 @@ func TestSoakLosesNothing(t *testing.T) {
 		t.Errorf("expected %d deliveries of %d sends to rooms of 10, want 9 each", r.expected, r.sent)
 	}
 	if r.received != r.expected || r.broken != 0 {
-		t.Errorf("received %d of %d deliveries: %d lost; %d connections closed", r.received, r.expected, r.lost(), r.broken)
+		t.Errorf("received %d of %d deliveries: %d lost; %d connections closed (%s)", r.received, r.expected, r.lost(), r.broken, r.reason)
 	}
 }
