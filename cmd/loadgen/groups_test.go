@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,34 @@ func TestPushedText(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("pushedText(%s) = %q, %v; want %q", line, got, ok, want)
 		}
+	}
+}
+
+// A room server holds a member in one goroutine (its connection's reader):
+// its layer channel is served by the layer's one receiver per process,
+// through botserver's whole stack of middleware.
+func TestRoomServerGoroutinesPerMember(t *testing.T) {
+	const n = 200
+	addrs := startRooms(t, 1)
+	before := runtime.NumGoroutine()
+	members, err := joinMany(roomProto{}, n, func(k int) (string, string) { return addrs[0], roomName(k/10, false) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, m := range members {
+			_ = m.c.Close()
+		}
+	}()
+	// A scope's worker ends once its Connect was handled: wait for the
+	// count to settle under the bound, for 10 s at most.
+	var grown int
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if grown = runtime.NumGoroutine() - before; grown <= n+50 {
+			break
+		}
+	}
+	if grown > n+50 {
+		t.Errorf("%d members grew the process by %d goroutines, want at most %d (one each and a constant)", n, grown, n+50)
 	}
 }
