@@ -2,12 +2,16 @@ package consumer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/memory"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -96,5 +100,49 @@ func TestFullInboxBacklogKeepsOrderAndCountsWhatItDrops(t *testing.T) {
 	case text := <-s.got:
 		t.Fatalf("handled %q, which was dropped", text)
 	default:
+	}
+}
+
+// allSender joins the group "fan" and, told to, sends to it all or
+// nothing, reporting the error.
+type allSender struct {
+	consumer.Base
+	errs chan error
+}
+
+func (a *allSender) Join(ctx context.Context, _ join) error { return a.GroupAdd(ctx, "fan") }
+
+func (a *allSender) Counted(ctx context.Context, c counted) error {
+	a.errs <- a.GroupSendAll(ctx, "full", c)
+	return nil
+}
+
+// TestGroupSendAllFailsWhenAMemberIsFull checks that a consumer can ask
+// for a group send that fails, with an error wrapping ErrChannelFull,
+// rather than skip a member whose channel is full.
+func TestGroupSendAllFailsWhenAMemberIsFull(t *testing.T) {
+	l, err := memory.New(layer.Config{Capacity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if err := l.GroupAdd(ctx, "full", "stuck"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Send(ctx, "stuck", counted{Text: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	c := consumertest.New(t, consumer.New(func() *allSender { return &allSender{errs: errs} },
+		consumer.On((*allSender).Counted)), &scope.Scope{Type: "fanout"}, consumertest.WithLayer(l))
+	c.Send(counted{Text: "second"})
+	select {
+	case err := <-errs:
+		if !errors.Is(err, layer.ErrChannelFull) {
+			t.Fatalf("GroupSendAll to a full member: %v, want ErrChannelFull", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not run")
 	}
 }

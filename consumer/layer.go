@@ -276,6 +276,19 @@ func (b *Base) GroupSend(ctx context.Context, group string, ev event.Event) erro
 	return l.GroupSend(ctx, group, ev)
 }
 
+// GroupSendAll sends ev to every channel in group or to none: when a
+// member's channel is full it fails with a *layer.SkipError, which wraps
+// layer.ErrChannelFull, where GroupSend would skip the member (and count
+// and log the skip). A layer that cannot send all or nothing makes it
+// fail with an error wrapping errors.ErrUnsupported.
+func (b *Base) GroupSendAll(ctx context.Context, group string, ev event.Event) error {
+	l := b.Layer()
+	if l == nil {
+		return ErrNoLayer
+	}
+	return layer.GroupSendAll(ctx, l, group, ev)
+}
+
 // SendTo sends ev to a named layer channel: a worker's, or another
 // instance's ChannelName.
 func (b *Base) SendTo(ctx context.Context, channel string, ev event.Event) error {

@@ -23,3 +23,7 @@ func (m *Metrics) EventsOut(protocol, typ string) prometheus.Counter {
 func (m *Metrics) LayerErrors(op, kind string) prometheus.Counter {
 	return m.layerErrs.WithLabelValues(op, kind)
 }
+
+func (m *Metrics) SkippedFor(group string) prometheus.Counter {
+	return m.skipped.WithLabelValues(group)
+}
