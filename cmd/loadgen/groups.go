@@ -12,10 +12,14 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// skipMetric names the counters of group sends' skipped deliveries (full
-// channels) in a room server's /metrics: every series under this prefix is
-// summed.
-const skipMetric = "switchboard_layer_group_skipped"
+// skipMetrics are the counters, in a room server's /metrics, of the
+// deliveries it let go: those group sends skipped (full channels) and the
+// layer messages consumers dropped because their backlog was full. Every
+// series whose line starts with one of them is summed.
+var skipMetrics = []string{
+	"switchboard_layer_group_skipped",
+	`switchboard_layer_messages_dropped_total{reason="backlog_full"`,
+}
 
 // serversPerKind is how many server processes of each kind a group run
 // uses: members are spread over them, so that each group message crosses
@@ -82,7 +86,7 @@ func runFanout(o options) error {
 // servers counted as skipped and the warnings they logged.
 func runRooms(o options) error {
 	fmt.Printf("Room path: 100 connections in 50 rooms of 2 on %d room servers (Redis layer), every member sending; %v a rate\n", serversPerKind, o.duration)
-	fmt.Printf("%9s %9s %13s %8s %8s %8s %6s %10s %10s\n", "target/s", "sent/s", "delivered/s", "missed", "skipped", "warnings", "closed", "p50", "p99")
+	fmt.Printf("%9s %9s %13s %8s %8s %8s %6s %10s %10s\n", "target/s", "sent/s", "delivered/s", "missed", "let go", "warnings", "closed", "p50", "p99")
 	for _, rate := range o.roomRates {
 		var skipped float64
 		var warns int
@@ -144,7 +148,7 @@ func runSoak(o options) error {
 	if err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
-	fmt.Printf("sent %d, deliveries expected %d, received %d, lost %d; connections closed %d; p50 %v, p99 %v; skipped (metric) %.0f, warnings %d\n",
+	fmt.Printf("sent %d, deliveries expected %d, received %d, lost %d; connections closed %d; p50 %v, p99 %v; let go (metrics) %.0f, warnings %d\n",
 		r.sent, r.expected, r.received, r.lost(), r.broken, r.p50, r.p99, skipped, warns)
 	fmt.Printf("goroutines midway: %v for %d connections\n", goroutinesPerConn(goroutines, active+o.soakIdle), active+o.soakIdle)
 	if r.reason != "" {
@@ -248,18 +252,20 @@ func goroutinesPerConn(goroutines []int, conns int) string {
 	return strings.Join(parts, " ")
 }
 
-// skippedSum adds up the skipped deliveries the room servers report.
+// skippedSum adds up the deliveries the room servers report they let go.
 func skippedSum(cs []*child) (float64, error) {
 	var sum float64
 	for _, c := range cs {
 		if c.ops == "" {
 			continue
 		}
-		n, _, err := metricSum(context.Background(), "http://"+c.ops+"/metrics", skipMetric)
-		if err != nil {
-			return 0, err
+		for _, m := range skipMetrics {
+			n, _, err := metricSum(context.Background(), "http://"+c.ops+"/metrics", m)
+			if err != nil {
+				return 0, err
+			}
+			sum += n
 		}
-		sum += n
 	}
 	return sum, nil
 }

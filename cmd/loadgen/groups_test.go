@@ -95,16 +95,20 @@ func TestMetricSum(t *testing.T) {
 # TYPE switchboard_layer_group_skipped_total counter
 switchboard_layer_group_skipped_total{group="room.a"} 3
 switchboard_layer_group_skipped_total{group="room.b"} 4
-switchboard_layer_messages_dropped_total{reason="x"} 100
+switchboard_layer_messages_dropped_total{reason="backlog_full",type="room.message"} 5
+switchboard_layer_messages_dropped_total{reason="no_handler",type="x"} 100
 `)
 	}))
 	defer srv.Close()
-	sum, names, err := metricSum(context.Background(), srv.URL, skipMetric)
+	sum, names, err := metricSum(context.Background(), srv.URL, skipMetrics[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum != 7 || strings.Join(names, ",") != "switchboard_layer_group_skipped_total" {
 		t.Errorf("sum %v of %v, want 7 of the skipped counter", sum, names)
+	}
+	if sum, _, err := metricSum(context.Background(), srv.URL, skipMetrics[1]); err != nil || sum != 5 {
+		t.Errorf("backlog_full drops: %v, %v; want 5", sum, err)
 	}
 }
 
