@@ -53,8 +53,10 @@ type Layer interface {
 	GroupDiscard(ctx context.Context, group, channel string) error
 
 	// GroupSend sends msg to every member of group. Members whose channel
-	// is full are skipped silently; sending to an empty or unknown group
-	// is not an error.
+	// is full are skipped, which is not an error but is never silent: the
+	// backends count and log every skip (see SkipReporter), and
+	// GroupSendAll fails instead. Sending to an empty or unknown group is
+	// not an error.
 	GroupSend(ctx context.Context, group string, msg event.Event) error
 
 	// Flush drops every queued message and every group. Receivers that

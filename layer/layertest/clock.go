@@ -52,3 +52,7 @@ func AdvanceClock(l layer.Layer, d time.Duration) {
 	}
 	c.clock.Advance(d)
 }
+
+// Unwrap gives the layer, so that its optional capabilities (such as
+// layer.Subscriber) are found through the pair.
+func (c clocked) Unwrap() layer.Layer { return c.Layer }

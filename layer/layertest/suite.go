@@ -86,6 +86,7 @@ func cases() []testCase {
 		{name: "Concurrent", run: TestConcurrent},
 		{name: "MultiProcess", run: TestMultiProcess},
 		{name: "ProcessLocal", run: TestProcessLocal},
+		{name: "Subscribe", run: TestSubscribe},
 		{name: "Flush", run: TestFlush, serial: true},
 		{name: "Restart", run: TestRestart, serial: true},
 	}
