@@ -34,7 +34,7 @@ import (
 func (m *Metrics) Middleware() router.Middleware {
 	return router.EventMiddleware(func(_ context.Context, s *scope.Scope, conn scope.Conn, start router.Start) (scope.HandlerFunc, error) {
 		pm := m.forProtocol(s.Type)
-		next, err := start(&countingConn{next: conn, pm: pm})
+		next, err := start(keepTryPost(&countingConn{next: conn, pm: pm}, conn))
 		if err != nil {
 			return nil, err
 		}
@@ -102,3 +102,26 @@ func (c *countingConn) Send(ctx context.Context, ev event.Event) error {
 func (c *countingConn) Post(ctx context.Context, ev event.Event) error {
 	return c.next.Post(ctx, ev)
 }
+
+// keepTryPost returns wrapper, a Conn over conn, as a scope.TryPoster too
+// when conn is one: a consumer's layer channel is served by the layer's
+// one receiver per process only through a Conn that can post without
+// waiting, and falls back to a goroutine per instance when a wrapper
+// hides it.
+func keepTryPost(wrapper, conn scope.Conn) scope.Conn {
+	if try, ok := conn.(scope.TryPoster); ok {
+		return tryConn{Conn: wrapper, try: try}
+	}
+	return wrapper
+}
+
+// tryConn is a Conn wrapper with its underlying Conn's TryPost. Like Post,
+// TryPost is not counted.
+type tryConn struct {
+	scope.Conn
+	try scope.TryPoster
+}
+
+var _ scope.TryPoster = tryConn{}
+
+func (c tryConn) TryPost(ev event.Event) error { return c.try.TryPost(ev) }

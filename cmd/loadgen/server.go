@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 
 	gorilla "github.com/gorilla/websocket"
 
@@ -89,11 +90,13 @@ func bareHandler() http.Handler {
 	})
 }
 
-// serve runs one server kind on a loopback port, prints "ADDR host:port",
+// serve runs one server kind on a loopback port, prints "ADDR host:port"
+// (and, for the room server, the address of its ops listener after it),
 // and then answers commands on stdin until it ends: "gc" collects garbage
 // and returns freed memory to the system, so that resident memory reflects
-// what is live.
-func serve(kind string) error {
+// what is live; "goroutines" prints how many goroutines the process has.
+// The room and centrifuge servers use the Redis at redisURL under prefix.
+func serve(kind, redisURL, prefix string) error {
 	raiseFileLimit()
 	if path := os.Getenv("LOADGEN_CPUPROFILE"); path != "" {
 		f, err := os.Create(fmt.Sprintf("%s.%s.%d", path, kind, os.Getpid())) // one file per server process
@@ -105,13 +108,29 @@ func serve(kind string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	stop := func() {}
+	var (
+		addr string
+		stop func()
+	)
 	switch kind {
+	case "room":
+		r, err := startRoomServer(context.Background(), redisURL, prefix, os.Stderr)
+		if err != nil {
+			return err
+		}
+		addr, stop = r.ws+" "+r.ops, func() { _ = r.stop() }
+	case "centrifuge":
+		c, err := startCentrifuge(redisURL, prefix, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		if err != nil {
+			return err
+		}
+		addr, stop = c.ws, func() { _ = c.stop() }
 	case "full":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addr = ln.Addr().String()
 		l, err := memory.New(layer.Config{})
 		if err != nil {
 			return err
@@ -126,13 +145,18 @@ func serve(kind string) error {
 		<-h.Ready()
 		stop = func() { _ = h.Shutdown(context.Background()); _ = l.Close() }
 	case "bare":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addr = ln.Addr().String()
 		srv := &http.Server{Handler: bareHandler()}
 		go func() { _ = srv.Serve(ln) }()
 		stop = func() { _ = srv.Close() }
 	default:
 		return fmt.Errorf("unknown server kind %q", kind)
 	}
-	fmt.Printf("ADDR %s\n", ln.Addr())
+	fmt.Printf("ADDR %s\n", addr)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		switch in.Text() {
@@ -140,6 +164,8 @@ func serve(kind string) error {
 			runtime.GC()
 			debug.FreeOSMemory()
 			fmt.Println("ok")
+		case "goroutines":
+			fmt.Println(runtime.NumGoroutine())
 		}
 	}
 	stop()
@@ -150,9 +176,11 @@ func serve(kind string) error {
 type child struct {
 	pid  int
 	addr string
+	ops  string // the room server's ops listener: /metrics
 	in   io.WriteCloser
 	out  *bufio.Scanner
 	wait func() error
+	warn *lineCounter // its standard error
 }
 
 // gc asks the child to collect garbage and waits until it has.
@@ -164,6 +192,17 @@ func (c *child) gc() error {
 		return fmt.Errorf("server process ended")
 	}
 	return nil
+}
+
+// goroutines asks the child how many goroutines it has.
+func (c *child) goroutines() (int, error) {
+	if _, err := io.WriteString(c.in, "goroutines\n"); err != nil {
+		return 0, err
+	}
+	if !c.out.Scan() {
+		return 0, fmt.Errorf("server process ended")
+	}
+	return strconv.Atoi(c.out.Text())
 }
 
 // rss returns the child's resident memory in bytes.

@@ -53,7 +53,14 @@ func (t *Traffic) Counts(adapter string) (in, out uint64) {
 func (t *Traffic) Middleware() router.Middleware {
 	return router.EventMiddleware(func(_ context.Context, s *scope.Scope, conn scope.Conn, start router.Start) (scope.HandlerFunc, error) {
 		c := t.of(s.Adapter)
-		next, err := start(countingConn{next: conn, c: c})
+		cc := countingConn{next: conn, c: c}
+		var counted scope.Conn = cc
+		if try, ok := conn.(scope.TryPoster); ok {
+			// A Conn that hid TryPost would cost a consumer's layer
+			// channel the layer's one receiver per process.
+			counted = tryCountingConn{countingConn: cc, try: try}
+		}
+		next, err := start(counted)
 		if err != nil {
 			return nil, err
 		}
@@ -77,3 +84,14 @@ func (c countingConn) Send(ctx context.Context, ev event.Event) error {
 }
 
 func (c countingConn) Post(ctx context.Context, ev event.Event) error { return c.next.Post(ctx, ev) }
+
+// tryCountingConn is countingConn over a Conn that can post without
+// waiting; TryPost, like Post, is counted when the event is handled.
+type tryCountingConn struct {
+	countingConn
+	try scope.TryPoster
+}
+
+var _ scope.TryPoster = tryCountingConn{}
+
+func (c tryCountingConn) TryPost(ev event.Event) error { return c.try.TryPost(ev) }
