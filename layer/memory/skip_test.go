@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,45 +11,9 @@ import (
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/layertest"
 	"github.com/switchboard-bots/switchboard/layer/memory"
 )
-
-// skipCounter is a layer.SkipObserver that adds up what it is told.
-type skipCounter struct {
-	mu      sync.Mutex
-	byGroup map[string]int
-}
-
-func (c *skipCounter) GroupSendSkipped(group string, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byGroup == nil {
-		c.byGroup = map[string]int{}
-	}
-	c.byGroup[group] += n
-}
-
-func (c *skipCounter) get(group string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byGroup[group]
-}
-
-var skippedAttr = regexp.MustCompile(`group send skipped members whose channels are full" group=(\S+) skipped=(\d+)`)
-
-// loggedSkips adds up the skipped deliveries the warnings of logs report
-// for group.
-func loggedSkips(logs, group string) (total, lines int) {
-	for _, m := range skippedAttr.FindAllStringSubmatch(logs, -1) {
-		if m[1] != group {
-			continue
-		}
-		n, _ := strconv.Atoi(m[2])
-		total += n
-		lines++
-	}
-	return total, lines
-}
 
 type note struct {
 	N int `msgpack:"n"`
@@ -69,7 +31,7 @@ func TestEverySkipIsCountedAndLogged(t *testing.T) {
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	logs := new(logtest.Buffer)
-	obs := new(skipCounter)
+	obs := new(layertest.SkipCounter)
 	l, err := memory.New(layer.Config{Capacity: capacity}, memory.WithClock(now),
 		memory.WithLogger(logs.Logger()), memory.WithSkipObserver(obs))
 	if err != nil {
@@ -102,7 +64,7 @@ func TestEverySkipIsCountedAndLogged(t *testing.T) {
 		}
 	}
 	want := members * (sends - capacity)
-	if n := obs.get("hostile"); n != want {
+	if n := obs.Skipped("hostile"); n != want {
 		t.Errorf("observer counted %d skips, want %d", n, want)
 	}
 	if got != sends {
@@ -111,7 +73,7 @@ func TestEverySkipIsCountedAndLogged(t *testing.T) {
 	if err := l.Close(); err != nil { // logs what the rate limit held back
 		t.Fatal(err)
 	}
-	total, lines := loggedSkips(logs.String(), "hostile")
+	total, lines := layertest.LoggedSkips(logs.String(), "hostile")
 	if total != want {
 		t.Errorf("warnings report %d skips, want %d:\n%s", total, want, logs)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/layertest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
 
@@ -27,7 +28,7 @@ func TestRoomPathLosesNothing(t *testing.T) {
 	}
 	url := sharedURL(t)
 	prefix := testPrefix(t, url)
-	obs := new(skipCounter)
+	obs := new(layertest.SkipCounter)
 	var delivered atomic.Int64
 	all := make(chan struct{})
 	want := int64(2 * sends)
@@ -76,12 +77,7 @@ func TestRoomPathLosesNothing(t *testing.T) {
 	case <-all:
 	case <-time.After(time.Minute):
 	}
-	skipped := 0
-	obs.mu.Lock()
-	for _, n := range obs.byGroup {
-		skipped += n
-	}
-	obs.mu.Unlock()
+	skipped := obs.Total()
 	if got := delivered.Load(); got != want || skipped != 0 {
 		t.Fatalf("%d of %d deliveries arrived, %d skipped", got, want, skipped)
 	}

@@ -4,54 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/layer"
+	"github.com/switchboard-bots/switchboard/layer/layertest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
-
-// skipCounter is a layer.SkipObserver that adds up what it is told.
-type skipCounter struct {
-	mu      sync.Mutex
-	byGroup map[string]int
-}
-
-func (c *skipCounter) GroupSendSkipped(group string, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byGroup == nil {
-		c.byGroup = map[string]int{}
-	}
-	c.byGroup[group] += n
-}
-
-func (c *skipCounter) get(group string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byGroup[group]
-}
-
-var skippedAttr = regexp.MustCompile(`group send skipped members whose channels are full" group=(\S+) skipped=(\d+)`)
-
-// loggedSkips adds up the skipped deliveries the warnings of logs report
-// for group.
-func loggedSkips(logs, group string) (total, lines int) {
-	for _, m := range skippedAttr.FindAllStringSubmatch(logs, -1) {
-		if m[1] != group {
-			continue
-		}
-		n, _ := strconv.Atoi(m[2])
-		total += n
-		lines++
-	}
-	return total, lines
-}
 
 // TestEverySkipIsCountedAndLogged sends to a group far beyond its
 // members' capacity, on one server (the group send script) and on two
@@ -74,7 +35,7 @@ func TestEverySkipIsCountedAndLogged(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Prefix = testPrefix(t, url)
 			cfg.Config = layer.Config{Capacity: capacity}
-			logs, obs := new(logtest.Buffer), new(skipCounter)
+			logs, obs := new(logtest.Buffer), new(layertest.SkipCounter)
 			l := newLayer(t, cfg, redis.WithLogger(logs.Logger()), redis.WithSkipObserver(obs))
 			ctx := context.Background()
 			plain := []string{"member.a", "member.b", "member.c"}
@@ -103,13 +64,13 @@ func TestEverySkipIsCountedAndLogged(t *testing.T) {
 			// local ones, shared, 100 times capacity, each copy naming
 			// both.
 			want := len(plain)*(sends-capacity) + len(local)*(sends-100*capacity)
-			if n := obs.get("hostile"); n != want {
+			if n := obs.Skipped("hostile"); n != want {
 				t.Errorf("observer counted %d skips, want %d", n, want)
 			}
 			if err := l.Close(); err != nil { // logs what the rate limit held back
 				t.Fatal(err)
 			}
-			total, lines := loggedSkips(logs.String(), "hostile")
+			total, lines := layertest.LoggedSkips(logs.String(), "hostile")
 			if total != want {
 				t.Errorf("warnings report %d skips, want %d:\n%s", total, want, logs)
 			}
