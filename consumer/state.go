@@ -93,6 +93,11 @@ type stateful interface {
 	stateLoad(data []byte) error
 	stateChanged(plain bool) ([]byte, bool, error)
 	stateSaved(data []byte, plain bool)
+	// For a plain state on a session.ValueStore: the state as a value,
+	// whether it differs from what was loaded or saved, and loading one.
+	stateValue() any
+	stateDirty() bool
+	stateLoadValue(v any) error
 }
 
 func (s *Stateful[S]) stateType() reflect.Type { return reflect.TypeFor[S]() }
@@ -124,6 +129,24 @@ func (s *Stateful[S]) stateChanged(plain bool) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	return data, true, nil
+}
+
+func (s *Stateful[S]) stateValue() any { return s.v }
+
+func (s *Stateful[S]) stateDirty() bool { return any(s.v) != any(s.saved) }
+
+// stateLoadValue loads a value a ValueStore kept: as it is when it is an
+// S, else through its encoding (another type saved under the key).
+func (s *Stateful[S]) stateLoadValue(v any) error {
+	if sv, ok := v.(S); ok {
+		s.v, s.saved, s.data = sv, sv, nil
+		return nil
+	}
+	data, err := encodeState(v)
+	if err != nil {
+		return err
+	}
+	return s.stateLoad(data)
 }
 
 func (s *Stateful[S]) stateSaved(data []byte, plain bool) {
@@ -282,7 +305,12 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 		herr := b.handle(ctx, ev)
 		var data []byte
 		var changed bool
-		if herr == nil {
+		vs, byValue := r.valueStore()
+		switch {
+		case herr != nil:
+		case byValue:
+			changed = r.cell.stateDirty()
+		default:
 			data, changed, herr = r.cell.stateChanged(r.kind.plain)
 		}
 		if herr != nil {
@@ -293,7 +321,11 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 			return b.flushHeld(ctx, r.take())
 		}
 		var v uint64
-		v, err = r.store.Save(ctx, r.key, data, r.version, r.ttl())
+		if byValue {
+			v, err = vs.SaveValue(ctx, r.key, r.cell.stateValue(), encodeState, r.version, r.ttl())
+		} else {
+			v, err = r.store.Save(ctx, r.key, data, r.version, r.ttl())
+		}
 		if err == nil {
 			r.version = v
 			r.cell.stateSaved(data, r.kind.plain)
@@ -312,14 +344,25 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 // holds: one Load, and a decode only when another writer saved since.
 func (b *Base) loadState(ctx context.Context) error {
 	r := b.state
-	rec, err := r.store.Load(ctx, r.key)
+	var rec session.Record
+	var err error
+	if vs, ok := r.valueStore(); ok {
+		rec, err = vs.LoadValue(ctx, r.key)
+	} else {
+		rec, err = r.store.Load(ctx, r.key)
+	}
 	if err != nil {
 		return fmt.Errorf("consumer: load state of %s: %w", b.scope, err)
 	}
 	if r.loaded && rec.Version == r.version {
 		return nil
 	}
-	if err := r.cell.stateLoad(rec.Data); err != nil {
+	if rec.Value != nil {
+		err = r.cell.stateLoadValue(rec.Value)
+	} else {
+		err = r.cell.stateLoad(rec.Data)
+	}
+	if err != nil {
 		return fmt.Errorf("consumer: state of %s: %w", b.scope, err)
 	}
 	r.version, r.loaded = rec.Version, true
@@ -341,6 +384,18 @@ func (b *Base) flushHeld(ctx context.Context, held []event.Event) error {
 		return nil
 	}
 	return err
+}
+
+// valueStore returns the store as a session.ValueStore when the state
+// can be kept as a value: a plain type (no pointers: a saved value
+// cannot change behind the store's back) on a store in this process's
+// memory, which then neither encodes nor decodes it.
+func (r *stateRun) valueStore() (session.ValueStore, bool) {
+	if !r.kind.plain {
+		return nil, false
+	}
+	vs, ok := r.store.(session.ValueStore)
+	return vs, ok
 }
 
 func (r *stateRun) ttl() time.Duration {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
 	"github.com/switchboard-bots/switchboard/event"
@@ -181,5 +183,61 @@ func TestStateOfAMap(t *testing.T) {
 	}
 	if s := st.saves.Load(); s != 2 {
 		t.Fatalf("%d saves; want 2 (the peek changed nothing)", s)
+	}
+}
+
+// valueStore records how a session.ValueStore is written to.
+type valueStore struct {
+	*memory.Store
+	values, saves atomic.Int64
+	key           atomic.Value // the last key written
+}
+
+func (s *valueStore) SaveValue(ctx context.Context, key string, v any, enc func(any) ([]byte, error), ver uint64, ttl time.Duration) (uint64, error) {
+	s.values.Add(1)
+	s.key.Store(key)
+	return s.Store.SaveValue(ctx, key, v, enc, ver, ttl)
+}
+
+func (s *valueStore) Save(ctx context.Context, key string, data []byte, ver uint64, ttl time.Duration) (uint64, error) {
+	s.saves.Add(1)
+	return s.Store.Save(ctx, key, data, ver, ttl)
+}
+
+// TestStateKeptAsAValue: on the memory store a plain state is kept as
+// the value it is, not encoded, and a Load that asks for its bytes (the
+// session middleware's, another process's reader) gets the same encoding
+// a byte store would have been given.
+func TestStateKeptAsAValue(t *testing.T) {
+	st := &valueStore{Store: memory.New()}
+	app := session.Middleware(st)(newTally(nil))
+	c := consumertest.NewChat(t, app)
+	for want := 1; want <= 2; want++ {
+		c.Say("hi")
+		if got := c.ReceiveReply().Text; got != fmt.Sprintf("#%d", want) {
+			t.Fatalf("reply %q; want #%d", got, want)
+		}
+	}
+	if v, s := st.values.Load(), st.saves.Load(); v != 2 || s != 0 {
+		t.Fatalf("2 changes saved as %d values and %d encodings; want 2 values", v, s)
+	}
+	rec, err := st.Load(t.Context(), st.key.Load().(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got count
+	if err := msgpack.Unmarshal(rec.Data, &got); err != nil || got.N != 2 {
+		t.Fatalf("Load's data %x decodes to %+v, %v; want N 2", rec.Data, got, err)
+	}
+
+	// A byte store sees the same state from those bytes.
+	bytesOnly := &countingStore{Store: memory.New()}
+	if _, err := bytesOnly.Save(t.Context(), st.key.Load().(string), rec.Data, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	again := consumertest.NewChat(t, session.Middleware(bytesOnly)(newTally(nil)))
+	again.Say("peek")
+	if got := again.ReceiveReply().Text; got != "#2" {
+		t.Fatalf("a byte store holding the encoding counts %q; want #2", got)
 	}
 }

@@ -23,6 +23,26 @@ type Record struct {
 	// Version identifies this value among every value the key has held.
 	// 0 means that nothing is stored under the key.
 	Version uint64
+	// Value is the value as a ValueStore's SaveValue kept it, in a Record
+	// that LoadValue returns; Data is then nil. Like Data, it is shared
+	// with the store: read it, do not modify it.
+	Value any
+}
+
+// ValueStore is implemented by stores that keep values in the process's
+// memory (the memory backend): they can keep a value as the Go value it
+// is, so that a consumer's state is neither encoded when saved nor
+// decoded when loaded by the process that saved it. Values are encoded
+// only when some Load asks for their Data.
+type ValueStore interface {
+	Store
+	// LoadValue is Load, except that a value kept by SaveValue comes as
+	// it is, in Record.Value, with no Data.
+	LoadValue(ctx context.Context, key string) (Record, error)
+	// SaveValue is Save of v, kept as it is: v must not be modified after
+	// the call (a value with no pointers, maps or slices cannot be).
+	// encode turns v into the Data a Load returns, when one asks.
+	SaveValue(ctx context.Context, key string, v any, encode func(any) ([]byte, error), version uint64, ttl time.Duration) (uint64, error)
 }
 
 // Store holds versioned values under keys. All methods are safe for
