@@ -50,7 +50,7 @@ type shard struct {
 
 type entry struct {
 	data    []byte
-	value   any                      // kept by SaveValue; data is then nil until a Load encodes it
+	value   any                       // kept by SaveValue; data is then nil until a Load encodes it
 	encode  func(any) ([]byte, error) // how value becomes data
 	version uint64
 	expires time.Time // zero: never
