@@ -20,6 +20,11 @@
 // consumer.State declares its state type, and the consumer package loads,
 // hands over and saves it (see package consumer).
 //
+// A store in the process's memory may also be a ValueStore: it keeps a
+// plain state (no pointers, maps or slices) as the Go value it is, and
+// encodes it only when a Load asks for its bytes, so that a state-changing
+// event costs no encoding there. The consumer package uses it when it can.
+//
 // Backends live in subpackages: session/memory (one process, the default)
 // and session/redis (many processes). Both pass the conformance suite in
 // session/sessiontest, which a backend of one's own runs with one call.

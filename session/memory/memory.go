@@ -33,7 +33,9 @@ func WithClock(now func() time.Time) Option {
 
 // Store is an in-memory session.Store. Expired values are invisible at
 // once and freed by the next Save of their shard after the sweep interval,
-// so memory follows the live sessions without a goroutine of its own.
+// so memory follows the live sessions without a goroutine of its own. It
+// is a session.ValueStore: a consumer's plain state is kept unencoded.
+// The clock is read only for values with a time to live.
 type Store struct {
 	now    func() time.Time
 	seed   maphash.Seed
