@@ -98,13 +98,20 @@ func universalOptions(rc redis.Config) (*goredis.UniversalOptions, error) {
 	return u, nil
 }
 
-// closingLayer closes the intake's client after the layer.
+// closingLayer closes a client of the layer's Redis (the intake's, the
+// shared rate limits') after the layer.
 type closingLayer struct {
 	layer.Layer
 	c goredis.UniversalClient
 }
 
 func (l closingLayer) Close() error { return errors.Join(l.Layer.Close(), l.c.Close()) }
+
+// Unwrap implements layer.Unwrapper, so that the layer's optional
+// capabilities (its one receiver per process) are found below.
+func (l closingLayer) Unwrap() layer.Layer { return l.Layer }
+
+var _ layer.Unwrapper = closingLayer{}
 
 // journalOption makes a Host's intake durable when the server has one.
 func (s *Server) journalOption() adapters.HostOption {
