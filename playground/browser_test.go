@@ -131,8 +131,10 @@ routes:
 		chromedp.WaitVisible(chromedp.CSS(`#sl-log .bot b`)),
 		chromedp.WaitVisible(chromedp.CSS(`#web-frame`)),
 	}
-	if err := chromedp.Do(b, steps...); err != nil {
-		t.Fatalf("in the browser: %v\n%s", err, out.String())
+	for i, step := range steps {
+		if err := chromedp.Do(b, step); err != nil {
+			t.Fatalf("in the browser, step %d of %d: %v\n%s", i+1, len(steps), err, out.String())
+		}
 	}
 	browsertest.Screenshot(t, b, "playground-buttons.png")
 	// The presses: Telegram's edit and callback answer, Slack's update
@@ -143,8 +145,10 @@ routes:
 		chromedp.Click(chromedp.CSS(`#sl-log .bot button.press`)),
 		chromedp.WaitVisible(chromedp.CSS(`#sl-log .reactions span`)),
 	}
-	if err := chromedp.Do(b, steps...); err != nil {
-		t.Fatalf("in the browser: %v\n%s", err, out.String())
+	for i, step := range steps {
+		if err := chromedp.Do(b, step); err != nil {
+			t.Fatalf("in the browser, step %d of %d: %v\n%s", i+1, len(steps), err, out.String())
+		}
 	}
 	tg, err := chromedp.Run(b, chromedp.Text(chromedp.CSS(`#tg-log`)))
 	if err != nil {
