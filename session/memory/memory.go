@@ -79,10 +79,8 @@ func (s *Store) shard(key string) *shard {
 // kept by SaveValue is encoded by the first Load that asks for it.
 func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 	sh := s.shard(key)
-	sh.mu.Lock()
-	e, ok := sh.m[key]
-	sh.mu.Unlock()
-	if !ok || s.expired(e) {
+	e, ok := s.get(sh, key)
+	if !ok {
 		return session.Record{}, nil
 	}
 	if e.data == nil && e.value != nil {
@@ -102,17 +100,22 @@ func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 
 // LoadValue implements session.ValueStore.
 func (s *Store) LoadValue(_ context.Context, key string) (session.Record, error) {
-	sh := s.shard(key)
-	sh.mu.Lock()
-	e, ok := sh.m[key]
-	sh.mu.Unlock()
-	if !ok || s.expired(e) {
+	e, ok := s.get(s.shard(key), key)
+	if !ok {
 		return session.Record{}, nil
 	}
 	if e.value != nil {
 		return session.Record{Value: e.value, Version: e.version}, nil
 	}
 	return session.Record{Data: e.data, Version: e.version}, nil
+}
+
+// get returns the live entry under key in sh.
+func (s *Store) get(sh *shard, key string) (entry, bool) {
+	sh.mu.Lock()
+	e, ok := sh.m[key]
+	sh.mu.Unlock()
+	return e, ok && !s.expired(e)
 }
 
 // Save implements session.Store. It keeps data as it is.
