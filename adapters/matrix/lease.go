@@ -2,7 +2,6 @@ package matrix
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -26,57 +25,21 @@ func (a *Adapter) leaseKey() string {
 // store afresh, since the process that synced before may have moved it,
 // and ends when a renewal fails, before the lease can expire.
 func (a *Adapter) syncTerms(ctx context.Context, in *adapters.Intake) error {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	key, owner, ttl := a.leaseKey(), hex.EncodeToString(b[:]), a.cfg.Sync.LeaseTTL
-	every := ttl / 3
-	for {
-		for {
-			held, err := a.lease.Acquire(ctx, key, owner, ttl)
-			if err == nil && !held && ctx.Err() == nil {
-				// Standing by for a lease that answers is healthy; a
-				// holder is ready once its first sync is made.
+	return adapters.LeasedTerms{
+		Lease: a.lease, Key: a.leaseKey(), TTL: a.cfg.Sync.LeaseTTL, Clock: a.clock,
+		Log:         a.log,
+		Unavailable: "matrix: syncer lease unavailable",
+		Won:         "matrix: this process syncs the account",
+		// Stop before the lease can expire and another process start:
+		// two syncers would each handle every message.
+		Lost: "matrix: syncer lease lost; stopping",
+		// Standing by for a lease that answers is healthy; a holder is
+		// ready once its first sync is made.
+		Answered: func(held bool) {
+			if !held {
 				in.Ready()
 			}
-			if held {
-				break
-			}
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("matrix: syncer lease unavailable", "err", err)
-			}
-			if sleep(ctx, a.clock, every) != nil {
-				return nil
-			}
-		}
-		a.log.Info("matrix: this process syncs the account")
-		term, endTerm := context.WithCancel(ctx)
-		renewed := make(chan struct{})
-		go func() {
-			defer close(renewed)
-			last := a.clock.Now()
-			for sleep(term, a.clock, every) == nil {
-				ok, err := a.lease.Renew(term, key, owner, ttl)
-				if ok {
-					last = a.clock.Now()
-					continue
-				}
-				// Stop before the lease can expire and another process
-				// start: two syncers would each handle every message.
-				if err == nil || a.clock.Now().Sub(last) >= 2*every {
-					a.log.Warn("matrix: syncer lease lost; stopping", "err", err)
-					endTerm()
-					return
-				}
-			}
-		}()
-		err := a.syncFromStore(term, in)
-		endTerm()
-		<-renewed
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RequestTimeout)
-		_ = a.lease.Release(rctx, key, owner)
-		cancel()
-		if err != nil || ctx.Err() != nil {
-			return err
-		}
-	}
+		},
+		ReleaseTimeout: a.cfg.RequestTimeout,
+	}.Run(ctx, func(term context.Context) error { return a.syncFromStore(term, in) })
 }

@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
@@ -95,12 +94,6 @@ func leaseKey(token string) string {
 	return "switchboard:telegram:poller:" + hex.EncodeToString(sum[:12])
 }
 
-func newOwner() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // pollTerms polls, with a Lease only while holding it: each time the
 // lease is won a new poller starts from Telegram's unconfirmed updates,
 // and it stops when a renewal fails, before the lease can expire.
@@ -109,54 +102,16 @@ func (a *Adapter) pollTerms(fetch context.Context, in *adapters.Intake) error {
 		in.Ready()
 		return newPoller(a, in).run(fetch)
 	}
-	key, owner, ttl := leaseKey(string(a.cfg.Token)), newOwner(), a.cfg.Polling.LeaseTTL
-	every := ttl / 3
-	for {
-		for {
-			held, err := a.lease.Acquire(fetch, key, owner, ttl)
-			if err == nil && fetch.Err() == nil {
-				// Polling, or standing by for a lease that answers.
-				in.Ready()
-			}
-			if held {
-				break
-			}
-			if err != nil && fetch.Err() == nil {
-				a.log.Warn("telegram: poller lease unavailable", "adapter", a.cfg.Name, "err", err)
-			}
-			if sleep(fetch, a.clock, every) != nil {
-				return nil
-			}
-		}
-		a.log.Info("telegram: this process polls", "adapter", a.cfg.Name)
-		term, endTerm := context.WithCancel(fetch)
-		renewed := make(chan struct{})
-		go func() {
-			defer close(renewed)
-			last := a.clock.Now()
-			for sleep(term, a.clock, every) == nil {
-				ok, err := a.lease.Renew(term, key, owner, ttl)
-				if ok {
-					last = a.clock.Now()
-					continue
-				}
-				// Stop polling before the lease can expire and another
-				// process start: two pollers make Telegram answer 409.
-				if !ok && err == nil || a.clock.Now().Sub(last) >= 2*every {
-					a.log.Warn("telegram: poller lease lost; stopping polling", "adapter", a.cfg.Name, "err", err)
-					endTerm()
-					return
-				}
-			}
-		}()
-		err := newPoller(a, in).run(term)
-		endTerm()
-		<-renewed
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(fetch), a.cfg.RequestTimeout)
-		_ = a.lease.Release(rctx, key, owner)
-		cancel()
-		if err != nil || fetch.Err() != nil {
-			return err
-		}
-	}
+	return adapters.LeasedTerms{
+		Lease: a.lease, Key: leaseKey(string(a.cfg.Token)), TTL: a.cfg.Polling.LeaseTTL, Clock: a.clock,
+		Log:         a.log.With("adapter", a.cfg.Name),
+		Unavailable: "telegram: poller lease unavailable",
+		Won:         "telegram: this process polls",
+		// Stop polling before the lease can expire and another process
+		// start: two pollers make Telegram answer 409.
+		Lost: "telegram: poller lease lost; stopping polling",
+		// Polling, or standing by for a lease that answers.
+		Answered:       func(bool) { in.Ready() },
+		ReleaseTimeout: a.cfg.RequestTimeout,
+	}.Run(fetch, func(term context.Context) error { return newPoller(a, in).run(term) })
 }
