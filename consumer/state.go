@@ -232,7 +232,8 @@ type stateRun struct {
 	cell    stateful
 	kind    *stateKind
 	store   session.Store
-	ss      *session.Sessions // nil: kind.mem, kept forever
+	vs      session.ValueStore // store, when the state is kept as a value (see valueStore)
+	ss      *session.Sessions  // nil: kind.mem, kept forever
 	key     string
 	version uint64
 	loaded  bool
@@ -387,16 +388,10 @@ func (b *Base) flushHeld(ctx context.Context, held []event.Event) error {
 }
 
 // valueStore returns the store as a session.ValueStore when the state
-// can be kept as a value: a plain type (no pointers: a saved value
-// cannot change behind the store's back) on a store in this process's
-// memory, which then neither encodes nor decodes it.
-func (r *stateRun) valueStore() (session.ValueStore, bool) {
-	if !r.kind.plain {
-		return nil, false
-	}
-	vs, ok := r.store.(session.ValueStore)
-	return vs, ok
-}
+// is kept as a value: a plain type (no pointers: a saved value cannot
+// change behind the store's back) on a store in this process's memory,
+// which then neither encodes nor decodes it.
+func (r *stateRun) valueStore() (session.ValueStore, bool) { return r.vs, r.vs != nil }
 
 func (r *stateRun) ttl() time.Duration {
 	if r.ss == nil {
@@ -429,6 +424,9 @@ func (k *stateKind) attach(b *Base, self any, s *scope.Scope) {
 	r := &stateRun{cell: self.(stateful), kind: k, store: k.mem, key: key + "/" + k.name}
 	if ss := session.From(s); ss != nil {
 		r.ss, r.store = ss, ss.Store
+	}
+	if vs, ok := r.store.(session.ValueStore); ok && k.plain {
+		r.vs = vs
 	}
 	b.state = r
 }
