@@ -2,6 +2,7 @@ package telegram_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -161,5 +162,34 @@ func TestSharedLimitsPauseEveryProcess(t *testing.T) {
 	}
 	if gap := at["another chat"].Sub(calls[0].Time); gap >= retryAfter {
 		t.Errorf("b's message to another chat came %v after the 429: the pause held it back", gap)
+	}
+}
+
+// unreachable is a shared Limiter whose backend never answers.
+type unreachable struct{}
+
+var errUnreachable = errors.New("dial tcp 127.0.0.1:1: connection refused")
+
+func (unreachable) Reserve(context.Context, ...ratelimit.Limit) (time.Duration, error) {
+	return 0, errUnreachable
+}
+func (unreachable) Settle(context.Context, ...ratelimit.Limit) error   { return errUnreachable }
+func (unreachable) Pause(context.Context, string, time.Duration) error { return errUnreachable }
+
+// With its shared limits unreachable (Redis down), a process still sends
+// every message, under its own limits, and says why.
+func TestSharedLimitsUnreachableLoseNothing(t *testing.T) {
+	srv := telegramtest.New(t)
+	a, logs := newAdapter(t, testConfig(srv), telegram.WithSharedLimits(unreachable{}))
+	for i := range 3 {
+		if err := a.Push(context.Background(), telegram.Send{ChatID: 5, Text: fmt.Sprintf("m%d", i)}); err != nil {
+			t.Fatalf("message %d with the shared limits unreachable: %v", i, err)
+		}
+	}
+	if n := srv.SentCount(); n != 3 {
+		t.Fatalf("%d of 3 messages reached Telegram", n)
+	}
+	if !strings.Contains(logs.String(), "shared rate limits unreachable") {
+		t.Fatalf("no warning that the shared limits are unreachable:\n%s", logs.String())
 	}
 }
