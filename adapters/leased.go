@@ -91,12 +91,17 @@ func (l LeasedTerms) Run(ctx context.Context, term func(context.Context) error) 
 	}
 }
 
-func (l LeasedTerms) sleep(ctx context.Context, d time.Duration) error {
+func (l LeasedTerms) sleep(ctx context.Context, d time.Duration) error { return Sleep(ctx, l.Clock, d) }
+
+// Sleep waits d on c, or until ctx ends, and returns ctx's error then: the
+// wait of backoffs, rate limits and leases that tests run on a clock of
+// their own.
+func Sleep(ctx context.Context, c scope.Clock, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
 	select {
-	case <-l.Clock.After(d):
+	case <-c.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -220,7 +220,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 		wait, _ := retryable(err)
 		wait = max(wait, backoff)
 		a.log.Warn("matrix: whoami failed; retrying", "err", err, "retry_in", wait)
-		if err := sleep(ctx, a.clock, wait); err != nil {
+		if err := adapters.Sleep(ctx, a.clock, wait); err != nil {
 			return err
 		}
 		a.observe().Retry()

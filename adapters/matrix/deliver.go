@@ -3,6 +3,7 @@ package matrix
 import (
 	"errors"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -65,7 +66,7 @@ func (s *syncer) drain(key string) {
 		in := q[0]
 		s.mu.Unlock()
 		err := s.in.Deliver(ctx, key, in.msg, in.s, s.acker(in))
-		if errors.Is(err, scope.ErrTooManyScopes) && sleep(ctx, s.a.clock, backoff) == nil {
+		if errors.Is(err, scope.ErrTooManyScopes) && adapters.Sleep(ctx, s.a.clock, backoff) == nil {
 			backoff = min(2*backoff, s.a.cfg.Retry.MaxBackoff)
 			continue
 		}

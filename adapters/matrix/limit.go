@@ -19,19 +19,6 @@ type wallClock struct{}
 func (wallClock) Now() time.Time                         { return time.Now() }
 func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// sleep waits d on c, or until ctx ends.
-func sleep(ctx context.Context, c scope.Clock, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	select {
-	case <-c.After(d):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // gate holds every call of the account back while the homeserver's rate
 // limit lasts: Matrix limits a user, not a room, so one M_LIMIT_EXCEEDED
 // pauses all sends until its retry_after_ms has passed.
@@ -59,7 +46,7 @@ func (g *gate) wait(ctx context.Context, c scope.Clock, r adapters.Report) error
 			return nil
 		}
 		start := c.Now()
-		err := sleep(ctx, c, d)
+		err := adapters.Sleep(ctx, c, d)
 		r.Waited(min(d, c.Now().Sub(start))) // a wait cut short reports its part
 		if err != nil {
 			return err
@@ -88,7 +75,7 @@ func (a *Adapter) call(ctx context.Context, method string, fn func(context.Conte
 			backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 		}
 		a.log.Debug("matrix: call failed; retrying", "method", method, "err", err, "retry_in", wait)
-		if err := sleep(ctx, a.clock, wait); err != nil {
+		if err := adapters.Sleep(ctx, a.clock, wait); err != nil {
 			return err
 		}
 		report.Retry()

@@ -115,7 +115,7 @@ func (s *syncer) loop(ctx context.Context) error {
 			wait, _ := retryable(err)
 			wait = max(wait, backoff)
 			s.log.Warn("matrix: sync failed; retrying", "err", err, "retry_in", wait)
-			if sleep(ctx, a.clock, wait) != nil {
+			if adapters.Sleep(ctx, a.clock, wait) != nil {
 				return nil
 			}
 			a.observe().Retry()

@@ -239,7 +239,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 			return err
 		}
 		a.log.Warn("telegram: getMe failed; retrying", "adapter", a.cfg.Name, "err", err, "backoff", backoff)
-		if err := sleep(ctx, a.clock, backoff); err != nil {
+		if err := adapters.Sleep(ctx, a.clock, backoff); err != nil {
 			return err
 		}
 		a.observe().Retry()

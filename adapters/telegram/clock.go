@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"context"
 	"time"
 )
 
@@ -17,16 +16,3 @@ type wallClock struct{}
 
 func (wallClock) Now() time.Time                         { return time.Now() }
 func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// sleep waits d on c, or until ctx ends.
-func sleep(ctx context.Context, c Clock, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	select {
-	case <-c.After(d):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -148,10 +148,10 @@ func (l *limiter) grant(ctx context.Context) (time.Time, error) {
 func (l *limiter) sleep(ctx context.Context, d time.Duration) error {
 	r := l.waited.Load()
 	if r == nil || d <= 0 {
-		return sleep(ctx, l.clock, d)
+		return adapters.Sleep(ctx, l.clock, d)
 	}
 	start := l.clock.Now()
-	err := sleep(ctx, l.clock, d)
+	err := adapters.Sleep(ctx, l.clock, d)
 	if err != nil {
 		d = min(d, l.clock.Now().Sub(start))
 	}

@@ -10,6 +10,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -297,7 +298,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		}
 		a.log.Warn("telegram: call failed; retrying", "adapter", a.cfg.Name, "method", c.method,
 			"attempt", attempt, "backoff", backoff, "err", err)
-		if err := sleep(ctx, a.clock, backoff); err != nil {
+		if err := adapters.Sleep(ctx, a.clock, backoff); err != nil {
 			return fmt.Errorf("telegram: %s retry: %w", c.method, err)
 		}
 		a.observe().Retry()

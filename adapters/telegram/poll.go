@@ -116,7 +116,7 @@ func (p *poller) loop(fetch context.Context) error {
 				return err
 			case errors.As(err, &ae) && ae.Code == 429:
 				a.log.Warn("telegram: getUpdates flood control; pausing", "adapter", a.cfg.Name, "retry_after", ae.RetryAfter)
-				_ = sleep(fetch, a.clock, max(ae.RetryAfter, a.cfg.Retry.MinBackoff))
+				_ = adapters.Sleep(fetch, a.clock, max(ae.RetryAfter, a.cfg.Retry.MinBackoff))
 				continue
 			case errors.As(err, &ae) && ae.Code == 409:
 				a.log.Warn("telegram: getUpdates conflict: a webhook is set or another process polls this token (use a Lease)",
@@ -124,7 +124,7 @@ func (p *poller) loop(fetch context.Context) error {
 			default:
 				a.log.Warn("telegram: getUpdates failed; retrying", "adapter", a.cfg.Name, "err", err, "backoff", backoff)
 			}
-			_ = sleep(fetch, a.clock, backoff)
+			_ = adapters.Sleep(fetch, a.clock, backoff)
 			backoff = min(2*backoff, a.cfg.Retry.MaxBackoff)
 			continue
 		}
@@ -489,7 +489,7 @@ func (p *poller) drain(key string) {
 		in := q[0]
 		p.mu.Unlock()
 		err := p.in.Deliver(ctx, key, in.ev, p.a.newScope(in), p.acker(in.id))
-		if errors.Is(err, scope.ErrTooManyScopes) && sleep(ctx, p.a.clock, backoff) == nil {
+		if errors.Is(err, scope.ErrTooManyScopes) && adapters.Sleep(ctx, p.a.clock, backoff) == nil {
 			backoff = min(2*backoff, p.a.cfg.Retry.MaxBackoff)
 			continue
 		}
