@@ -29,36 +29,26 @@ const sendMethod = "send/m.room.message"
 // retry.max_attempts) returns an *adapters.RefusedError whose Code is the
 // errcode; the conversation goes on.
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
-	own, _ := adapters.Value[target](s)
-	switch ev.Type() {
-	case event.Say{}.Type():
-		say, err := event.Decode[event.Say](ev)
-		if err != nil {
-			return err
-		}
-		if say.To != "" {
-			return a.send(ctx, Send{RoomID: say.To, Text: say.Text})
-		}
-		return a.send(ctx, Send{RoomID: own.room, Thread: own.thread, Text: say.Text})
-	case Send{}.Type():
-		send, err := event.Decode[Send](ev)
-		if err != nil {
-			return err
-		}
-		if send.RoomID == "" {
-			send.RoomID, send.Thread = own.room, own.thread
-		}
-		return a.send(ctx, send)
+	send, ok, err := outbound(ev)
+	if !ok {
+		return fmt.Errorf("matrix: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
 	}
-	return fmt.Errorf("matrix: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
+	if err != nil {
+		return err
+	}
+	if send.RoomID == "" {
+		own, _ := adapters.Value[target](s)
+		send.RoomID, send.Thread = own.room, own.thread
+	}
+	return a.send(ctx, send)
 }
 
 // Push implements adapters.Pusher: a matrix.send naming its room, or a
 // chat.say naming it in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
-	send, err := event.Decode[Send](ev)
-	if say, ok, serr := event.AsSay(ev); ok {
-		send, err = Send{RoomID: say.To, Text: say.Text}, serr
+	send, ok, err := outbound(ev)
+	if !ok {
+		return &event.TypeError{Type: ev.Type(), Want: Send{}.Type()}
 	}
 	if err != nil {
 		return err
@@ -67,6 +57,19 @@ func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 		return errors.New("matrix: a pushed matrix.send needs a room_id")
 	}
 	return a.send(ctx, send)
+}
+
+// outbound returns ev, a chat.say (its To the room) or a matrix.send, as
+// a Send, and whether it is either.
+func outbound(ev event.Event) (Send, bool, error) {
+	if say, ok, err := event.AsSay(ev); ok {
+		return Send{RoomID: say.To, Text: say.Text}, true, err
+	}
+	if ev.Type() != (Send{}).Type() {
+		return Send{}, false, nil
+	}
+	send, err := event.Decode[Send](ev)
+	return send, true, err
 }
 
 func (a *Adapter) send(ctx context.Context, s Send) error {

@@ -27,20 +27,7 @@ const nsChatStates = "http://jabber.org/protocol/chatstates"
 // not-acceptable: the bot is not in it).
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
 	own, _ := adapters.Value[target](s)
-	switch ev.Type() {
-	case event.Say{}.Type():
-		say, err := event.Decode[event.Say](ev)
-		if err != nil {
-			return err
-		}
-		if say.To != "" {
-			return a.send(ctx, ev, own)
-		}
-		return a.say(ctx, own, say.Text)
-	case Send{}.Type(), ChatState{}.Type():
-		return a.send(ctx, ev, own)
-	}
-	return fmt.Errorf("xmpp: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
+	return a.send(ctx, ev, own)
 }
 
 // Push implements adapters.Pusher: an xmpp.send, xmpp.chat_state or
@@ -49,8 +36,8 @@ func (a *Adapter) Push(ctx context.Context, ev event.Event) error {
 	return a.send(ctx, ev, target{})
 }
 
-// send delivers an xmpp.send or an xmpp.chat_state, to its To or else to
-// own.
+// send delivers an xmpp.send, an xmpp.chat_state or a chat.say, to its To
+// or else to own.
 func (a *Adapter) send(ctx context.Context, ev event.Event, own target) error {
 	var to, text, state string
 	switch ev.Type() {
@@ -73,7 +60,7 @@ func (a *Adapter) send(ctx context.Context, ev event.Event, own target) error {
 		}
 		to, state = cs.To, cs.State
 	default:
-		return fmt.Errorf("xmpp: cannot push %q: %w", ev.Type(), adapters.ErrUnsupported)
+		return fmt.Errorf("xmpp: cannot send %q: %w", ev.Type(), adapters.ErrUnsupported)
 	}
 	t := own
 	if to != "" {
