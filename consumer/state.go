@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -238,17 +239,25 @@ type stateRun struct {
 	version uint64
 	loaded  bool
 
+	// Sends held while a handler runs. Handle's goroutine starts and
+	// stops holding; a handler may Send from goroutines of its own too,
+	// so held is appended and taken under mu, and holding is atomic so
+	// that a Send while nothing is held takes no lock.
+	holding atomic.Bool
 	mu      sync.Mutex
-	holding bool
 	held    []event.Event
+	spare   []event.Event // the array taken before, cleared by flushHeld: the next held
 }
 
 // hold queues ev while a handler of a stateful instance runs, and reports
 // whether it did.
 func (r *stateRun) hold(ev event.Event) bool {
+	if !r.holding.Load() {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.holding {
+	if !r.holding.Load() { // taken meanwhile
 		return false
 	}
 	r.held = append(r.held, ev)
@@ -256,30 +265,18 @@ func (r *stateRun) hold(ev event.Event) bool {
 }
 
 // begin starts holding sends.
-func (r *stateRun) begin() {
-	r.mu.Lock()
-	r.holding = true
-	r.mu.Unlock()
-}
+func (r *stateRun) begin() { r.holding.Store(true) }
 
-// take stops holding sends and returns those held.
+// take stops holding sends and returns those held, which the caller
+// clears once done with them: their array holds the next event but one's
+// sends, so that the two arrays serve every event.
 func (r *stateRun) take() []event.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.holding = false
+	r.holding.Store(false)
 	held := r.held
-	r.held = nil
+	r.held, r.spare = r.spare[:0], held
 	return held
-}
-
-// recycle keeps held's array for the next event's sends.
-func (r *stateRun) recycle(held []event.Event) {
-	clear(held)
-	r.mu.Lock()
-	if r.held == nil {
-		r.held = held[:0]
-	}
-	r.mu.Unlock()
 }
 
 // handleStateful runs ev's handler between a load and a save of the
@@ -332,7 +329,7 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 			r.cell.stateSaved(data, r.kind.plain)
 			return b.flushHeld(ctx, r.take())
 		}
-		r.recycle(r.take()) // a lost run's sends are dropped with it
+		clear(r.take()) // a lost run's sends are dropped with it
 		r.loaded = false
 		if !errors.Is(err, session.ErrConflict) {
 			return fmt.Errorf("consumer: save state of %s: %w", b.scope, err)
@@ -372,7 +369,7 @@ func (b *Base) loadState(ctx context.Context) error {
 
 // flushHeld sends what a handler sent while its state was unsaved.
 func (b *Base) flushHeld(ctx context.Context, held []event.Event) error {
-	defer b.state.recycle(held)
+	defer clear(held)
 	var errs []error
 	for _, ev := range held {
 		if err := b.conn.Send(ctx, ev); err != nil {
