@@ -80,7 +80,7 @@ type Store struct {
 
 type shard struct {
 	mu sync.Mutex
-	m  map[string]entry
+	m  map[string]*entry // a key's entry is replaced in place: a save hashes the key once
 }
 
 type entry struct {
@@ -100,7 +100,7 @@ func New(opts ...Option) *Store {
 	s.epoch = s.now()
 	s.nextSweep = int64(DefaultSweepInterval)
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]entry)
+		s.shards[i].m = make(map[string]*entry)
 	}
 	return s
 }
@@ -114,10 +114,14 @@ func (s *Store) shard(key string) *shard {
 // kept by SaveValue is encoded by the first Load that asks for it.
 func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 	sh := s.shard(key)
-	e, ok := s.get(sh, key)
-	if !ok {
+	sh.mu.Lock()
+	p := s.live(sh, key)
+	if p == nil {
+		sh.mu.Unlock()
 		return session.Record{}, nil
 	}
+	e := *p
+	sh.mu.Unlock()
 	if e.data == nil && e.value != nil {
 		data, err := e.encode(e.value)
 		if err != nil {
@@ -125,8 +129,8 @@ func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 		}
 		e.data = data
 		sh.mu.Lock()
-		if cur, ok := sh.m[key]; ok && cur.version == e.version {
-			sh.m[key] = e // later Loads share this encoding
+		if p.version == e.version {
+			p.data = data // later Loads share this encoding
 		}
 		sh.mu.Unlock()
 	}
@@ -135,22 +139,26 @@ func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 
 // LoadValue implements session.ValueStore.
 func (s *Store) LoadValue(_ context.Context, key string) (session.Record, error) {
-	e, ok := s.get(s.shard(key), key)
-	if !ok {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	p := s.live(sh, key)
+	switch {
+	case p == nil:
 		return session.Record{}, nil
+	case p.value != nil:
+		return session.Record{Value: p.value, Version: p.version}, nil
 	}
-	if e.value != nil {
-		return session.Record{Value: e.value, Version: e.version}, nil
-	}
-	return session.Record{Data: e.data, Version: e.version}, nil
+	return session.Record{Data: p.data, Version: p.version}, nil
 }
 
-// get returns the live entry under key in sh.
-func (s *Store) get(sh *shard, key string) (entry, bool) {
-	sh.mu.Lock()
-	e, ok := sh.m[key]
-	sh.mu.Unlock()
-	return e, ok && !s.expired(e)
+// live returns the live entry under key in sh, whose lock the caller
+// holds, or nil.
+func (s *Store) live(sh *shard, key string) *entry {
+	if p := sh.m[key]; p != nil && !s.expired(p) {
+		return p
+	}
+	return nil
 }
 
 // Save implements session.Store. It keeps data as it is.
@@ -171,15 +179,20 @@ func (s *Store) save(key string, e entry, version uint64, ttl time.Duration) (ui
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	p := sh.m[key]
 	var cur uint64
-	if old, ok := sh.m[key]; ok && !s.expired(old) {
-		cur = old.version
+	if p != nil && !s.expired(p) {
+		cur = p.version
 	}
 	if cur != version {
 		return 0, session.ErrConflict
 	}
 	e.version = s.seq.Add(1)
-	sh.m[key] = e
+	if p == nil {
+		p = new(entry)
+		sh.m[key] = p
+	}
+	*p = e
 	return e.version, nil
 }
 
@@ -194,7 +207,7 @@ func (s *Store) expiry(ttl time.Duration) int64 {
 	return now + int64(ttl) + int64(s.res)
 }
 
-func (s *Store) expired(e entry) bool {
+func (s *Store) expired(e *entry) bool {
 	return e.expires != 0 && s.clock.Load() >= e.expires
 }
 
