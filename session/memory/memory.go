@@ -70,7 +70,6 @@ type Store struct {
 	clock atomic.Int64 // the store's time: since epoch, as of the last tick
 	start sync.Once    // starts the ticks
 	seed  maphash.Seed
-	seq   atomic.Uint64 // versions: one sequence for every key, so none repeats
 
 	tickMu    sync.Mutex // serializes ticks
 	nextSweep int64      // store time of the next sweep; under tickMu
@@ -79,8 +78,9 @@ type Store struct {
 }
 
 type shard struct {
-	mu sync.Mutex
-	m  map[string]*entry // a key's entry is replaced in place: a save hashes the key once
+	mu  sync.Mutex
+	m   map[string]*entry // a key's entry is replaced in place: a save hashes the key once
+	seq uint64            // versions: one sequence for the shard's keys, so none repeats
 }
 
 type entry struct {
@@ -187,7 +187,8 @@ func (s *Store) save(key string, e entry, version uint64, ttl time.Duration) (ui
 	if cur != version {
 		return 0, session.ErrConflict
 	}
-	e.version = s.seq.Add(1)
+	sh.seq++
+	e.version = sh.seq
 	if p == nil {
 		p = new(entry)
 		sh.m[key] = p
