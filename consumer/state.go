@@ -63,6 +63,7 @@ type Stateful[S any] struct {
 	v     S
 	saved S      // plain types: the value as last loaded or saved
 	data  []byte // other types: its encoding as last loaded or saved
+	box   *S     // plain types on a session.ValueStore: memory for the next save, nobody else's
 }
 
 // StateKeyer is implemented by a consumer type whose state belongs to
@@ -94,11 +95,13 @@ type stateful interface {
 	stateLoad(data []byte) error
 	stateChanged(plain bool) ([]byte, bool, error)
 	stateSaved(data []byte, plain bool)
-	// For a plain state on a session.ValueStore: the state as a value,
-	// whether it differs from what was loaded or saved, and loading one.
+	// For a plain state on a session.ValueStore: a copy of the state to
+	// save, whether it differs from what was loaded or saved, loading a
+	// saved one, and taking back a spare one for the next save.
 	stateValue() any
 	stateDirty() bool
 	stateLoadValue(v any) error
+	stateSpare(v any)
 }
 
 func (s *Stateful[S]) stateType() reflect.Type { return reflect.TypeFor[S]() }
@@ -132,15 +135,33 @@ func (s *Stateful[S]) stateChanged(plain bool) ([]byte, bool, error) {
 	return data, true, nil
 }
 
-func (s *Stateful[S]) stateValue() any { return s.v }
+// stateValue returns a copy of the state for a ValueStore to keep: in
+// the box the store gave back from the save before last, when it did,
+// so that saving allocates nothing.
+func (s *Stateful[S]) stateValue() any {
+	b := s.box
+	if b == nil {
+		b = new(S)
+	}
+	s.box = nil // the store's now
+	*b = s.v
+	return b
+}
+
+func (s *Stateful[S]) stateSpare(v any) {
+	if b, ok := v.(*S); ok {
+		s.box = b
+	}
+}
 
 func (s *Stateful[S]) stateDirty() bool { return any(s.v) != any(s.saved) }
 
-// stateLoadValue loads a value a ValueStore kept: as it is when it is an
-// S, else through its encoding (another type saved under the key).
+// stateLoadValue loads a value a ValueStore kept: a copy when it is an
+// S (stateValue saves a *S), else through its encoding (another type
+// saved under the key).
 func (s *Stateful[S]) stateLoadValue(v any) error {
-	if sv, ok := v.(S); ok {
-		s.v, s.saved, s.data = sv, sv, nil
+	if sv, ok := v.(*S); ok {
+		s.v, s.saved, s.data = *sv, *sv, nil
 		return nil
 	}
 	data, err := encodeState(v)
@@ -320,7 +341,11 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 		}
 		var v uint64
 		if byValue {
-			v, err = vs.SaveValue(ctx, r.key, r.cell.stateValue(), encodeState, r.version, r.ttl())
+			var spare any
+			v, spare, err = vs.SaveValue(ctx, r.key, r.cell.stateValue(), encodeState, r.version, r.ttl())
+			if spare != nil {
+				r.cell.stateSpare(spare)
+			}
 		} else {
 			v, err = r.store.Save(ctx, r.key, data, r.version, r.ttl())
 		}
@@ -345,7 +370,11 @@ func (b *Base) loadState(ctx context.Context) error {
 	var rec session.Record
 	var err error
 	if vs, ok := r.valueStore(); ok {
-		rec, err = vs.LoadValue(ctx, r.key)
+		var have uint64 // a version whose value the instance holds: none comes back
+		if r.loaded {
+			have = r.version
+		}
+		rec, err = vs.LoadValue(ctx, r.key, have)
 	} else {
 		rec, err = r.store.Load(ctx, r.key)
 	}

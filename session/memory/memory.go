@@ -87,6 +87,7 @@ type entry struct {
 	data    []byte
 	value   any                       // kept by SaveValue; data is then nil until a Load encodes it
 	encode  func(any) ([]byte, error) // how value becomes data
+	lent    bool                      // value was handed out: SaveValue does not give it back
 	version uint64
 	expires int64 // store time from which the entry is gone; 0: never
 }
@@ -121,6 +122,9 @@ func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 		return session.Record{}, nil
 	}
 	e := *p
+	if e.data == nil && e.value != nil {
+		p.lent = true // encoded outside the lock
+	}
 	sh.mu.Unlock()
 	if e.data == nil && e.value != nil {
 		data, err := e.encode(e.value)
@@ -138,7 +142,7 @@ func (s *Store) Load(_ context.Context, key string) (session.Record, error) {
 }
 
 // LoadValue implements session.ValueStore.
-func (s *Store) LoadValue(_ context.Context, key string) (session.Record, error) {
+func (s *Store) LoadValue(_ context.Context, key string, have uint64) (session.Record, error) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -146,7 +150,10 @@ func (s *Store) LoadValue(_ context.Context, key string) (session.Record, error)
 	switch {
 	case p == nil:
 		return session.Record{}, nil
+	case p.version == have:
+		return session.Record{Version: have}, nil
 	case p.value != nil:
+		p.lent = true
 		return session.Record{Value: p.value, Version: p.version}, nil
 	}
 	return session.Record{Data: p.data, Version: p.version}, nil
@@ -163,15 +170,18 @@ func (s *Store) live(sh *shard, key string) *entry {
 
 // Save implements session.Store. It keeps data as it is.
 func (s *Store) Save(_ context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
-	return s.save(key, entry{data: data}, version, ttl)
+	v, _, err := s.save(key, entry{data: data}, version, ttl)
+	return v, err
 }
 
 // SaveValue implements session.ValueStore.
-func (s *Store) SaveValue(_ context.Context, key string, v any, encode func(any) ([]byte, error), version uint64, ttl time.Duration) (uint64, error) {
+func (s *Store) SaveValue(_ context.Context, key string, v any, encode func(any) ([]byte, error), version uint64, ttl time.Duration) (uint64, any, error) {
 	return s.save(key, entry{value: v, encode: encode}, version, ttl)
 }
 
-func (s *Store) save(key string, e entry, version uint64, ttl time.Duration) (uint64, error) {
+// save stores e under key, and returns the value it replaced when it was
+// never lent.
+func (s *Store) save(key string, e entry, version uint64, ttl time.Duration) (uint64, any, error) {
 	if ttl > 0 {
 		s.start.Do(s.startTicks)
 		e.expires = s.expiry(ttl)
@@ -185,16 +195,19 @@ func (s *Store) save(key string, e entry, version uint64, ttl time.Duration) (ui
 		cur = p.version
 	}
 	if cur != version {
-		return 0, session.ErrConflict
+		return 0, nil, session.ErrConflict
 	}
 	sh.seq++
 	e.version = sh.seq
+	var spare any
 	if p == nil {
 		p = new(entry)
 		sh.m[key] = p
+	} else if !p.lent {
+		spare = p.value
 	}
 	*p = e
-	return e.version, nil
+	return e.version, spare, nil
 }
 
 // expiry returns the store time at which a value saved now with ttl is

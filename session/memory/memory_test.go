@@ -52,14 +52,14 @@ func TestSaveValue(t *testing.T) {
 		encodes++
 		return []byte(fmt.Sprint(v.(state).N)), nil
 	}
-	v1, err := st.SaveValue(ctx, "k", state{N: 7}, encode, 0, time.Minute)
+	v1, _, err := st.SaveValue(ctx, "k", state{N: 7}, encode, 0, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveValue(ctx, "k", state{N: 8}, encode, 0, 0); !errors.Is(err, session.ErrConflict) {
+	if _, _, err := st.SaveValue(ctx, "k", state{N: 8}, encode, 0, 0); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("SaveValue over a stale version: %v, want ErrConflict", err)
 	}
-	rec, err := st.LoadValue(ctx, "k")
+	rec, err := st.LoadValue(ctx, "k", 0)
 	if err != nil || rec.Value != (state{N: 7}) || rec.Data != nil || rec.Version != v1 {
 		t.Fatalf("LoadValue = %+v, %v; want the value as saved at version %d", rec, err, v1)
 	}
@@ -72,12 +72,15 @@ func TestSaveValue(t *testing.T) {
 	if encodes != 1 {
 		t.Fatalf("encoded %d times for two Loads, want once", encodes)
 	}
+	if rec, err := st.LoadValue(ctx, "k", v1); err != nil || rec.Version != v1 || rec.Value != nil || rec.Data != nil {
+		t.Fatalf("LoadValue of the version held = %+v, %v; want the version alone", rec, err)
+	}
 	c.Advance(time.Minute + memory.DefaultResolution)
 	st.Sweep()
-	if rec, _ := st.LoadValue(ctx, "k"); rec.Version != 0 || rec.Value != nil {
+	if rec, _ := st.LoadValue(ctx, "k", 0); rec.Version != 0 || rec.Value != nil {
 		t.Fatalf("LoadValue after the value's ttl = %+v, want nothing", rec)
 	}
-	if _, err := st.SaveValue(ctx, "k", state{N: 9}, encode, 0, 0); err != nil {
+	if _, _, err := st.SaveValue(ctx, "k", state{N: 9}, encode, 0, 0); err != nil {
 		t.Fatalf("SaveValue after expiry with version 0: %v", err)
 	}
 }
@@ -119,7 +122,7 @@ func TestNoClockPerCall(t *testing.T) {
 			if v, err = st.Save(ctx, "k", []byte("again"), v, ttl); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.LoadValue(ctx, "k"); err != nil {
+			if _, err := st.LoadValue(ctx, "k", 0); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := st.Load(ctx, "k"); err != nil {
@@ -202,4 +205,48 @@ func TestCollected(t *testing.T) {
 		}
 	}
 	t.Fatal("a Store with ticks running was not collected after ten collections")
+}
+
+// SaveValue gives back the value it replaced when nobody else was given
+// it, so that a writer can reuse its memory; never one that a Load or
+// LoadValue handed out.
+func TestSpare(t *testing.T) {
+	ctx := t.Context()
+	type state struct{ N int }
+	encode := func(v any) ([]byte, error) { return []byte(fmt.Sprint(v.(*state).N)), nil }
+	st := memory.New()
+	a, b, c := &state{1}, &state{2}, &state{3}
+	save := func(v *state, version uint64) (uint64, any) {
+		t.Helper()
+		nv, spare, err := st.SaveValue(ctx, "k", v, encode, version, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nv, spare
+	}
+	v, spare := save(a, 0)
+	if spare != nil {
+		t.Fatalf("the first save gave back %v; want nil", spare)
+	}
+	if rec, _ := st.LoadValue(ctx, "k", v); rec.Value != nil { // the version held: a is not handed out
+		t.Fatalf("LoadValue of the version held handed out %v", rec.Value)
+	}
+	if v, spare = save(b, v); spare != a {
+		t.Fatalf("a save over a value nobody was given gave back %v; want it, %v", spare, a)
+	}
+	if rec, _ := st.LoadValue(ctx, "k", 0); rec.Value != b {
+		t.Fatalf("LoadValue = %+v; want %v", rec, b)
+	}
+	if v, spare = save(c, v); spare != nil {
+		t.Fatalf("a save over a value LoadValue handed out gave it back: %v", spare)
+	}
+	if rec, _ := st.Load(ctx, "k"); string(rec.Data) != "3" {
+		t.Fatalf("Load = %q; want 3", rec.Data)
+	}
+	if _, spare = save(a, v); spare != nil {
+		t.Fatalf("a save over a value that Load encoded gave it back: %v", spare)
+	}
+	if _, spare, err := st.SaveValue(ctx, "k", b, encode, v, time.Minute); !errors.Is(err, session.ErrConflict) || spare != nil {
+		t.Fatalf("a stale save = %v, %v; want ErrConflict and no spare", spare, err)
+	}
 }
