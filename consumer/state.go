@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -62,6 +63,7 @@ type Stateful[S any] struct {
 	v     S
 	saved S      // plain types: the value as last loaded or saved
 	data  []byte // other types: its encoding as last loaded or saved
+	box   *S     // plain types on a session.ValueStore: memory for the next save, nobody else's
 }
 
 // StateKeyer is implemented by a consumer type whose state belongs to
@@ -93,11 +95,13 @@ type stateful interface {
 	stateLoad(data []byte) error
 	stateChanged(plain bool) ([]byte, bool, error)
 	stateSaved(data []byte, plain bool)
-	// For a plain state on a session.ValueStore: the state as a value,
-	// whether it differs from what was loaded or saved, and loading one.
+	// For a plain state on a session.ValueStore: a copy of the state to
+	// save, whether it differs from what was loaded or saved, loading a
+	// saved one, and taking back a spare one for the next save.
 	stateValue() any
 	stateDirty() bool
 	stateLoadValue(v any) error
+	stateSpare(v any)
 }
 
 func (s *Stateful[S]) stateType() reflect.Type { return reflect.TypeFor[S]() }
@@ -131,15 +135,33 @@ func (s *Stateful[S]) stateChanged(plain bool) ([]byte, bool, error) {
 	return data, true, nil
 }
 
-func (s *Stateful[S]) stateValue() any { return s.v }
+// stateValue returns a copy of the state for a ValueStore to keep: in
+// the box the store gave back from the save before last, when it did,
+// so that saving allocates nothing.
+func (s *Stateful[S]) stateValue() any {
+	b := s.box
+	if b == nil {
+		b = new(S)
+	}
+	s.box = nil // the store's now
+	*b = s.v
+	return b
+}
+
+func (s *Stateful[S]) stateSpare(v any) {
+	if b, ok := v.(*S); ok {
+		s.box = b
+	}
+}
 
 func (s *Stateful[S]) stateDirty() bool { return any(s.v) != any(s.saved) }
 
-// stateLoadValue loads a value a ValueStore kept: as it is when it is an
-// S, else through its encoding (another type saved under the key).
+// stateLoadValue loads a value a ValueStore kept: a copy when it is an
+// S (stateValue saves a *S), else through its encoding (another type
+// saved under the key).
 func (s *Stateful[S]) stateLoadValue(v any) error {
-	if sv, ok := v.(S); ok {
-		s.v, s.saved, s.data = sv, sv, nil
+	if sv, ok := v.(*S); ok {
+		s.v, s.saved, s.data = *sv, *sv, nil
 		return nil
 	}
 	data, err := encodeState(v)
@@ -238,17 +260,25 @@ type stateRun struct {
 	version uint64
 	loaded  bool
 
+	// Sends held while a handler runs. Handle's goroutine starts and
+	// stops holding; a handler may Send from goroutines of its own too,
+	// so held is appended and taken under mu, and holding is atomic so
+	// that a Send while nothing is held takes no lock.
+	holding atomic.Bool
 	mu      sync.Mutex
-	holding bool
 	held    []event.Event
+	spare   []event.Event // the array taken before, cleared by flushHeld: the next held
 }
 
 // hold queues ev while a handler of a stateful instance runs, and reports
 // whether it did.
 func (r *stateRun) hold(ev event.Event) bool {
+	if !r.holding.Load() {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.holding {
+	if !r.holding.Load() { // taken meanwhile
 		return false
 	}
 	r.held = append(r.held, ev)
@@ -256,30 +286,18 @@ func (r *stateRun) hold(ev event.Event) bool {
 }
 
 // begin starts holding sends.
-func (r *stateRun) begin() {
-	r.mu.Lock()
-	r.holding = true
-	r.mu.Unlock()
-}
+func (r *stateRun) begin() { r.holding.Store(true) }
 
-// take stops holding sends and returns those held.
+// take stops holding sends and returns those held, which the caller
+// clears once done with them: their array holds the next event but one's
+// sends, so that the two arrays serve every event.
 func (r *stateRun) take() []event.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.holding = false
+	r.holding.Store(false)
 	held := r.held
-	r.held = nil
+	r.held, r.spare = r.spare[:0], held
 	return held
-}
-
-// recycle keeps held's array for the next event's sends.
-func (r *stateRun) recycle(held []event.Event) {
-	clear(held)
-	r.mu.Lock()
-	if r.held == nil {
-		r.held = held[:0]
-	}
-	r.mu.Unlock()
 }
 
 // handleStateful runs ev's handler between a load and a save of the
@@ -323,7 +341,11 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 		}
 		var v uint64
 		if byValue {
-			v, err = vs.SaveValue(ctx, r.key, r.cell.stateValue(), encodeState, r.version, r.ttl())
+			var spare any
+			v, spare, err = vs.SaveValue(ctx, r.key, r.cell.stateValue(), encodeState, r.version, r.ttl())
+			if spare != nil {
+				r.cell.stateSpare(spare)
+			}
 		} else {
 			v, err = r.store.Save(ctx, r.key, data, r.version, r.ttl())
 		}
@@ -332,7 +354,7 @@ func (b *Base) handleStateful(ctx context.Context, ev event.Event) error {
 			r.cell.stateSaved(data, r.kind.plain)
 			return b.flushHeld(ctx, r.take())
 		}
-		r.recycle(r.take()) // a lost run's sends are dropped with it
+		clear(r.take()) // a lost run's sends are dropped with it
 		r.loaded = false
 		if !errors.Is(err, session.ErrConflict) {
 			return fmt.Errorf("consumer: save state of %s: %w", b.scope, err)
@@ -348,7 +370,11 @@ func (b *Base) loadState(ctx context.Context) error {
 	var rec session.Record
 	var err error
 	if vs, ok := r.valueStore(); ok {
-		rec, err = vs.LoadValue(ctx, r.key)
+		var have uint64 // a version whose value the instance holds: none comes back
+		if r.loaded {
+			have = r.version
+		}
+		rec, err = vs.LoadValue(ctx, r.key, have)
 	} else {
 		rec, err = r.store.Load(ctx, r.key)
 	}
@@ -372,7 +398,7 @@ func (b *Base) loadState(ctx context.Context) error {
 
 // flushHeld sends what a handler sent while its state was unsaved.
 func (b *Base) flushHeld(ctx context.Context, held []event.Event) error {
-	defer b.state.recycle(held)
+	defer clear(held)
 	var errs []error
 	for _, ev := range held {
 		if err := b.conn.Send(ctx, ev); err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/consumer"
 	wsevent "github.com/switchboard-bots/switchboard/event/websocket"
@@ -74,4 +76,68 @@ func BenchmarkEventPathState(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStateCost is what a state on the memory store adds per event
+// to BenchmarkEventPath, measured side by side: blocks of events go to
+// an instance without state and one with it in turn, so that the load of
+// a shared machine, which changes from one second to the next, weighs on
+// both alike. It reports the medians over pairs of blocks of the plain
+// path's time per event (base-ns/event), the state's addition
+// (added-ns/event) and their ratio (x-base); ns/op is the time of one
+// event of each.
+func BenchmarkStateCost(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		count bool
+	}{{"reading", false}, {"changing", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			plain, err := stack().NewInstance(ctx, &scope.Scope{Type: "websocket", Path: "/echo/lobby/"}, discardConn{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			stateful, err := statefulStack(bc.count).NewInstance(ctx, &scope.Scope{Type: "websocket", Key: "c1", Path: "/echo/lobby/"}, discardConn{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			texts := make([]string, 1024)
+			for i := range texts {
+				texts[i] = "message " + strconv.Itoa(i)
+			}
+			run := func(inst scope.Instance, n int) time.Duration {
+				start := time.Now()
+				for i := range n {
+					if err := inst.Handle(ctx, wsevent.Receive{Text: texts[i%len(texts)]}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return time.Since(start)
+			}
+			const block = 256
+			var base, added, ratio []float64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; done += block {
+				n := min(block, b.N-done)
+				var p, s time.Duration
+				if len(base)%2 == 0 { // alternate which goes first
+					p, s = run(plain, n), run(stateful, n)
+				} else {
+					s, p = run(stateful, n), run(plain, n)
+				}
+				base = append(base, float64(p)/float64(n))
+				added = append(added, float64(s-p)/float64(n))
+				ratio = append(ratio, float64(s)/float64(p))
+			}
+			b.ReportMetric(median(base), "base-ns/event")
+			b.ReportMetric(median(added), "added-ns/event")
+			b.ReportMetric(median(ratio), "x-base")
+		})
+	}
+}
+
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

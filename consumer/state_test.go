@@ -193,7 +193,7 @@ type valueStore struct {
 	key           atomic.Value // the last key written
 }
 
-func (s *valueStore) SaveValue(ctx context.Context, key string, v any, enc func(any) ([]byte, error), ver uint64, ttl time.Duration) (uint64, error) {
+func (s *valueStore) SaveValue(ctx context.Context, key string, v any, enc func(any) ([]byte, error), ver uint64, ttl time.Duration) (uint64, any, error) {
 	s.values.Add(1)
 	s.key.Store(key)
 	return s.Store.SaveValue(ctx, key, v, enc, ver, ttl)

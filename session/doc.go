@@ -23,7 +23,12 @@
 // A store in the process's memory may also be a ValueStore: it keeps a
 // plain state (no pointers, maps or slices) as the Go value it is, and
 // encodes it only when a Load asks for its bytes, so that a state-changing
-// event costs no encoding there. The consumer package uses it when it can.
+// event costs no encoding there. A LoadValue names the version the caller
+// holds, and gets no value back when it is still the stored one; a
+// SaveValue gives back the value it replaced when nobody else was given
+// it, for the caller's next save to reuse, so that a state saved after
+// every event costs no new memory either. The consumer package uses it
+// when it can.
 //
 // Backends live in subpackages: session/memory (one process, the default)
 // and session/redis (many processes). Both pass the conformance suite in

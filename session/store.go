@@ -37,12 +37,21 @@ type Record struct {
 type ValueStore interface {
 	Store
 	// LoadValue is Load, except that a value kept by SaveValue comes as
-	// it is, in Record.Value, with no Data.
-	LoadValue(ctx context.Context, key string) (Record, error)
+	// it is, in Record.Value, with no Data, and that when the stored
+	// version is have, the Record holds the version alone: the caller
+	// has that value already. Callers with no value pass 0.
+	LoadValue(ctx context.Context, key string, have uint64) (Record, error)
 	// SaveValue is Save of v, kept as it is: v must not be modified after
-	// the call (a value with no pointers, maps or slices cannot be).
-	// encode turns v into the Data a Load returns, when one asks.
-	SaveValue(ctx context.Context, key string, v any, encode func(any) ([]byte, error), version uint64, ttl time.Duration) (uint64, error)
+	// the call (a value with no pointers, maps or slices cannot be; a
+	// pointer to one must not be written through). encode turns v into
+	// the Data a Load returns, when one asks.
+	//
+	// spare is the value v replaced when no Load or LoadValue has handed
+	// it out, else nil: nobody holds it but the store, which lets it go,
+	// so the caller may take it as its own and write its next value into
+	// it. A state saved after every event then needs no new memory for
+	// each.
+	SaveValue(ctx context.Context, key string, v any, encode func(any) ([]byte, error), version uint64, ttl time.Duration) (newVersion uint64, spare any, err error)
 }
 
 // Store holds versioned values under keys. All methods are safe for

@@ -2,6 +2,9 @@ package redis_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,4 +67,63 @@ func TestLayout(t *testing.T) {
 	if ttl := c.PTTL(ctx, prefix+"conv:tg:42").Val(); ttl != -1 {
 		t.Fatalf("PTTL after a save with no time to live = %v; want -1 (persistent)", ttl)
 	}
+}
+
+// roundTrips counts the commands and pipelines a client sends: its round
+// trips to Redis.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// TestRoundTrips: a load is one round trip, a save one once the server
+// has the script (two the first time: the script's hash, then the
+// script), a conflicting save one, a delete one. A consumer's event that
+// changes its state is a load and a save, one that reads it a load.
+func TestRoundTrips(t *testing.T) {
+	c := client(t)
+	rt := &roundTrips{}
+	c.AddHook(rt)
+	st := redis.New(c, redis.WithPrefix(testPrefix(t)))
+	ctx := t.Context()
+	v, err := st.Save(ctx, "warm", nil, 0, time.Minute) // the server may not have the script yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Save(ctx, "warm", nil, v, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	cost := func(what string, want int64, op func() error) {
+		t.Helper()
+		before := rt.n.Load()
+		if err := op(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if n := rt.n.Load() - before; n != want {
+			t.Fatalf("%s cost %d round trips; want %d", what, n, want)
+		}
+	}
+	cost("a save", 1, func() (err error) { v, err = st.Save(ctx, "k", []byte("x"), 0, time.Minute); return err })
+	cost("a load", 1, func() error { _, err := st.Load(ctx, "k"); return err })
+	cost("a conflicting save", 1, func() error {
+		if _, err := st.Save(ctx, "k", []byte("y"), v+1, time.Minute); !errors.Is(err, session.ErrConflict) {
+			return fmt.Errorf("err = %v; want ErrConflict", err)
+		}
+		return nil
+	})
+	cost("a load of a missing key", 1, func() error { _, err := st.Load(ctx, "missing"); return err })
+	cost("a delete", 1, func() error { return st.Delete(ctx, "k") })
 }
