@@ -79,25 +79,18 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 }
 
 // dial connects, registers, and returns once the server welcomed the bot
-// and the channels are asked for. The socket is the adapter's own, so
-// that ctx ends the dial and the registration: ircevent's Connect waits
-// for the server alone.
+// and the channels are asked for. The adapter dials the socket itself and
+// closes it if ctx ends first, so that ctx ends the dial, the TLS
+// handshake and the registration: ircevent's Connect waits for the
+// server alone.
 func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
 	d := net.Dialer{Timeout: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", a.cfg.Server)
 	if err != nil {
 		return nil, err
 	}
-	if a.tls != nil {
-		tc := tls.Client(nc, a.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		nc = tc
-	}
 	log := in.Logger().With("adapter", a.name, "server", a.cfg.Server)
-	c := newConn(a.name, nc, a.cfg, log)
+	c := newConn(a.name, nc, a.cfg, a.tls, log)
 	c.irc.AddCallback("PRIVMSG", func(m ircmsg.Message) { a.deliver(ctx, in, c, &m, log) })
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	if err := c.irc.Connect(); err != nil {

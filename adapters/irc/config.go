@@ -64,8 +64,8 @@ func (c *Config) check() (*tls.Config, error) {
 		errs = append(errs, fmt.Errorf("nick %q is not a valid nickname", c.Nick))
 	}
 	for _, ch := range c.Channels {
-		if !isChannel(ch) {
-			errs = append(errs, fmt.Errorf("channel %q must start with #, & or +", ch))
+		if !isChannel(ch) || len(strings.Fields(ch)) > 2 {
+			errs = append(errs, fmt.Errorf("channel %q must be \"#chan\" or \"#chan key\" (or start with &, + or !)", ch))
 		}
 	}
 	switch c.KeyBy {

@@ -3,6 +3,7 @@ package irc
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,9 +47,10 @@ type conn struct {
 	closed string // the server's ERROR: why it closed the link
 }
 
-func newConn(name string, nc net.Conn, cfg Config, log *slog.Logger) *conn {
+func newConn(name string, nc net.Conn, cfg Config, tc *tls.Config, log *slog.Logger) *conn {
 	c := &conn{name: name, nc: nc, done: make(chan struct{}), irc: &ircevent.Connection{
 		Server: cfg.Server, Nick: cfg.Nick, User: cfg.Nick, Password: cfg.Password, QuitMessage: "shutting down",
+		UseTLS: tc != nil, TLSConfig: tc,
 		DialContext: func(context.Context, string, string) (net.Conn, error) { return nc, nil },
 		Log:         slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
@@ -111,25 +113,17 @@ func (c *conn) refusal(err error) error {
 	return err
 }
 
-// join joins every channel in one line ("JOIN #a,#b key"), keyed
-// channels first as the protocol requires.
+// join asks for each channel in a line of its own ("JOIN #chan key"):
+// servers hold back, rather than refuse, what comes faster than their
+// flood rate, and a JOIN a channel stays far below the unread bytes that
+// would end in "Excess Flood".
 func (c *conn) join(channels []string) error {
-	var keyed, open, keys []string
 	for _, ch := range channels {
-		if name, key, ok := strings.Cut(ch, " "); ok {
-			keyed, keys = append(keyed, name), append(keys, strings.TrimSpace(key))
-		} else {
-			open = append(open, ch)
+		if err := c.irc.Send("JOIN", strings.Fields(ch)...); err != nil {
+			return err
 		}
 	}
-	if len(channels) == 0 {
-		return nil
-	}
-	params := []string{strings.Join(append(keyed, open...), ",")}
-	if len(keys) > 0 {
-		params = append(params, strings.Join(keys, ","))
-	}
-	return c.irc.Send("JOIN", params...)
+	return nil
 }
 
 // room returns the bytes left for a message's text to target: the server
