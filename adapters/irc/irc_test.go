@@ -66,7 +66,7 @@ func (b *echoBot) message(ctx context.Context, m consumer.ChatMessage) error {
 
 // runBot runs an adapter for cfg on srv until the test ends, and waits
 // until it joined its channels (watched by c, a user in all of them).
-func runBot(t *testing.T, srv *irctest.Server, cfg irc.Config, c *irctest.Client, opts ...irc.Option) (*adapters.Host, chan seen) {
+func runBot(t *testing.T, srv interface{ Addr() string }, cfg irc.Config, c *irctest.Client, opts ...irc.Option) (*adapters.Host, chan seen) {
 	t.Helper()
 	cfg.Server = srv.Addr()
 	a, err := irc.New("irc", cfg, opts...)
@@ -313,6 +313,25 @@ func TestReconnectAndRejoin(t *testing.T) {
 		t.Error("the channel's scope did not outlive the reconnection")
 	}
 }
+
+func TestTLS(t *testing.T) {
+	srv := irctest.StartTLS(t)
+	alice := srv.Dial(t, "alice", "#room")
+	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, TLS: true, CAFile: srv.CAFile()}
+	_, ch := runBot(t, &tlsServer{srv}, cfg, alice)
+	alice.Send("PRIVMSG #room :over tls")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[1] != "echo: over tls" {
+		t.Fatalf("echo over TLS: got %q", got.Raw)
+	}
+	if s := next(t, ch); s.err != nil {
+		t.Fatal(s.err)
+	}
+}
+
+// tlsServer points runBot at a server's TLS port.
+type tlsServer struct{ *irctest.Server }
+
+func (s *tlsServer) Addr() string { return s.TLSAddr() }
 
 func TestPassword(t *testing.T) {
 	srv := irctest.Start(t, "s3cret-pass")
