@@ -20,7 +20,8 @@ type Config struct {
 	// CAFile is a PEM file of certificates to trust as well: a private
 	// server's own CA or self-signed certificate.
 	CAFile string `yaml:"ca_file"`
-	// Nick is the bot's nickname; "_" is appended while it is taken.
+	// Nick is the bot's nickname. While it is taken the bot registers as
+	// Nick_0, Nick_1..., and asks for Nick again every few minutes.
 	Nick string `yaml:"nick"`
 	// Password is the server password (PASS), if the server has one.
 	Password string `yaml:"password"`

@@ -13,9 +13,12 @@
 //	    flood: {burst: 5, interval: 2s}
 //
 // A conversation is a channel (with key_by channel_user, a user in a
-// channel) or a private query. The connection is kept up with backoff
-// and the channels rejoined; Serve fails only on a refused login
-// (ErrLogin). IRC acknowledges and resends nothing, so a message for a
+// channel) or a private query. The protocol is ircevent's
+// (github.com/ergochat/irc-go): registration, CAP and SASL, nick
+// collisions, PING and keepalive. The adapter drives one of its
+// connections per dial of a reconnect.Link, which keeps it up with
+// backoff; the channels are rejoined, and Serve fails only on a refused
+// login (ErrLogin). IRC acknowledges and resends nothing, so a message for a
 // full inbox is dropped and logged rather than stall the reader. NOTICEs,
 // CTCP and the bot's own messages are never delivered.
 //

@@ -314,6 +314,25 @@ func TestReconnectAndRejoin(t *testing.T) {
 	}
 }
 
+func TestNickTaken(t *testing.T) {
+	srv := irctest.Start(t, "")
+	srv.Dial(t, "bot") // holds the bot's nick
+	alice := srv.Dial(t, "alice")
+	h, ch := runBot(t, srv, irc.Config{Nick: "bot"}, alice)
+	select {
+	case <-h.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not registered within 10s while the nick is taken")
+	}
+	alice.Send("PRIVMSG bot_0 :who are you")
+	if got := alice.FromBot("bot_0", "PRIVMSG"); got.Params[1] != "echo: who are you" {
+		t.Fatalf("got %q", got.Raw)
+	}
+	if s := next(t, ch); s.scope.Bot.ID != "bot_0" {
+		t.Errorf("the scope's bot is %+v, want the nick the server gave", s.scope.Bot)
+	}
+}
+
 func TestTLS(t *testing.T) {
 	srv := irctest.StartTLS(t)
 	alice := srv.Dial(t, "alice", "#room")
