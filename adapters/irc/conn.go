@@ -19,10 +19,6 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/fence"
 )
 
-// errLost fails a Send whose connection dropped before the server
-// confirmed it: the message may or may not have gone out.
-var errLost = errors.New("irc: connection lost before the server confirmed the message")
-
 // quitWait bounds the wait for the server to close the link after QUIT.
 const quitWait = 5 * time.Second
 
@@ -72,7 +68,7 @@ func newConn(name string, nc net.Conn, cfg Config, tc *tls.Config, log *slog.Log
 	}
 	c.irc.AddDisconnectCallback(func(ircmsg.Message) {
 		nc.Close() // ircevent closes it only where it reconnects itself
-		c.fences.Lose(errLost)
+		c.fences.Lose(fence.ErrLost)
 		close(c.done)
 	})
 	return c
