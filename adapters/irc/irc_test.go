@@ -447,3 +447,12 @@ func TestConformance(t *testing.T) {
 }
 
 var _ adaptertest.AddressPlatform = (*platform)(nil)
+
+func TestConfigChannels(t *testing.T) {
+	for ch, ok := range map[string]bool{"#room": true, "#private key": true, "&local": true, "room": false, "#room key extra": false} {
+		_, err := irc.New("irc", irc.Config{Server: "127.0.0.1:6667", Nick: "bot", Channels: []string{ch}})
+		if (err == nil) != ok {
+			t.Errorf("channel %q: New returned %v", ch, err)
+		}
+	}
+}
