@@ -79,10 +79,9 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 }
 
 // dial connects, registers, and returns once the server welcomed the bot
-// and the channels are asked for. The adapter dials the socket itself and
-// closes it if ctx ends first, so that ctx ends the dial, the TLS
-// handshake and the registration: ircevent's Connect waits for the
-// server alone.
+// and the channels are asked for. ircevent's Connect, which does the TLS
+// handshake and the registration, waits for the server alone: the
+// adapter dials the socket itself and closes it if ctx ends first.
 func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
 	d := net.Dialer{Timeout: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", a.cfg.Server)
