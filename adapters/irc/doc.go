@@ -19,8 +19,10 @@
 // connections per dial of a reconnect.Link, which keeps it up with
 // backoff; the channels are rejoined, and Serve fails only on a refused
 // login (ErrLogin). IRC acknowledges and resends nothing, so a message for a
-// full inbox is dropped and logged rather than stall the reader. NOTICEs,
-// CTCP and the bot's own messages are never delivered.
+// full inbox, or one that is not UTF-8, is dropped, counted and logged
+// rather than stall the reader; a line longer than the protocol allows
+// (512 bytes and 8 KiB of tags) ends the connection, which is dialed
+// again. NOTICEs, CTCP and the bot's own messages are never delivered.
 //
 // Send takes irc.send (Send) and chat.say: text is cut at newlines and at
 // what the server can relay in 512 bytes, on UTF-8 boundaries, paced at
