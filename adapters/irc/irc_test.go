@@ -167,9 +167,10 @@ func TestOwnEchoIgnoredAndNoticeNotDelivered(t *testing.T) {
 	}
 	alice.Send("NOTICE bot :a notice")
 	alice.Send("PRIVMSG bot :\x01VERSION\x01")
+	alice.Send("PRIVMSG bot :latin-1 \xe9t\xe9") // not UTF-8
 	alice.Send("PRIVMSG bot :after")
 	if s := next(t, ch); s.text != "after" {
-		t.Fatalf("got %q, want the message after the bot's own echo, a NOTICE and a CTCP", s.text)
+		t.Fatalf("got %q, want the message after the bot's own echo, a NOTICE, a CTCP and a line not UTF-8", s.text)
 	}
 }
 
