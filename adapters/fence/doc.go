@@ -4,7 +4,7 @@
 // ping): a refusal of the message arrives before that answer, so once the
 // answer comes the send's outcome is known. A Set holds the fences open
 // on one connection; the connection's reader files each refusal with
-// Refuse and each answer with Settle, and fails them all with Lose when
-// the connection drops, so that no sender waits for an answer that will
-// never come.
+// Refuse and each answer with Settle, and fails them all with
+// Lose(ErrLost) when the connection drops, so that no sender waits for an
+// answer that will never come.
 package fence

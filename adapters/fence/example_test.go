@@ -27,3 +27,17 @@ func Example() {
 	// -> PING sb1
 	// send: 401 nobody :No such nick
 }
+
+// The connection drops while a send waits for its PONG: the send learns
+// that its message may or may not have gone out, in the same terms
+// whatever the protocol.
+func ExampleSet_Lose() {
+	var fences fence.Set[string]
+	f := fences.Open("#chan")
+	fences.Lose(fence.ErrLost) // the reader saw the connection end
+
+	err := f.Wait(context.Background())
+	fmt.Println(errors.Is(err, fence.ErrLost), err)
+	// Output:
+	// true fence: connection lost before the server confirmed the message
+}

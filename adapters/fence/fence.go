@@ -2,9 +2,18 @@ package fence
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 )
+
+// ErrLost is the error of a send whose connection dropped before the
+// answer that settles it came: the message may or may not have gone out.
+// A connection's reader fails its open fences with Lose(ErrLost), and an
+// adapter that learns of the drop otherwise returns it as well, so that
+// callers tell this outcome from a refusal with errors.Is whatever the
+// protocol.
+var ErrLost = errors.New("fence: connection lost before the server confirmed the message")
 
 // Set is the fences open on one connection, each about a T (the target
 // it was sent to) that refusals are matched against. The zero value is

@@ -8,10 +8,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/fence"
 )
 
-var (
-	errNoSuchNick = errors.New("401 no such nick")
-	errLost       = errors.New("connection lost")
-)
+var errNoSuchNick = errors.New("401 no such nick")
 
 func to(target string) func(string, string) bool {
 	return func(_ string, about string) bool { return about == target }
@@ -54,7 +51,7 @@ func TestFirstRefusalStands(t *testing.T) {
 	later := errors.New("404 cannot send")
 	s.Refuse(errNoSuchNick, to("#chan"))
 	s.Refuse(later, to("#chan"))
-	s.Lose(errLost)
+	s.Lose(fence.ErrLost)
 	if err := f.Wait(context.Background()); !errors.Is(err, errNoSuchNick) {
 		t.Fatalf("got %v, want the first refusal, kept through the loss", err)
 	}
@@ -63,11 +60,11 @@ func TestFirstRefusalStands(t *testing.T) {
 func TestLoseSettlesOpenAndLaterFences(t *testing.T) {
 	var s fence.Set[string]
 	f := s.Open("alice")
-	s.Lose(errLost)
-	if err := f.Wait(context.Background()); !errors.Is(err, errLost) {
+	s.Lose(fence.ErrLost)
+	if err := f.Wait(context.Background()); !errors.Is(err, fence.ErrLost) {
 		t.Fatalf("open fence: %v, want the loss", err)
 	}
-	if err := s.Open("bob").Wait(context.Background()); !errors.Is(err, errLost) {
+	if err := s.Open("bob").Wait(context.Background()); !errors.Is(err, fence.ErrLost) {
 		t.Fatalf("fence opened after the loss: %v, want the loss", err)
 	}
 }

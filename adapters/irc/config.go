@@ -20,7 +20,8 @@ type Config struct {
 	// CAFile is a PEM file of certificates to trust as well: a private
 	// server's own CA or self-signed certificate.
 	CAFile string `yaml:"ca_file"`
-	// Nick is the bot's nickname; "_" is appended while it is taken.
+	// Nick is the bot's nickname. While it is taken the bot registers as
+	// Nick_0, Nick_1..., and asks for Nick again every few minutes.
 	Nick string `yaml:"nick"`
 	// Password is the server password (PASS), if the server has one.
 	Password string `yaml:"password"`
@@ -64,8 +65,8 @@ func (c *Config) check() (*tls.Config, error) {
 		errs = append(errs, fmt.Errorf("nick %q is not a valid nickname", c.Nick))
 	}
 	for _, ch := range c.Channels {
-		if !isChannel(ch) {
-			errs = append(errs, fmt.Errorf("channel %q must start with #, & or +", ch))
+		if !isChannel(ch) || len(strings.Fields(ch)) > 2 {
+			errs = append(errs, fmt.Errorf("channel %q must be \"#chan\" or \"#chan key\" (or start with &, + or !)", ch))
 		}
 	}
 	switch c.KeyBy {

@@ -13,11 +13,16 @@
 //	    flood: {burst: 5, interval: 2s}
 //
 // A conversation is a channel (with key_by channel_user, a user in a
-// channel) or a private query. The connection is kept up with backoff
-// and the channels rejoined; Serve fails only on a refused login
-// (ErrLogin). IRC acknowledges and resends nothing, so a message for a
-// full inbox is dropped and logged rather than stall the reader. NOTICEs,
-// CTCP and the bot's own messages are never delivered.
+// channel) or a private query. The protocol is ircevent's
+// (github.com/ergochat/irc-go): registration, CAP and SASL, nick
+// collisions, PING and keepalive. The adapter drives one of its
+// connections per dial of a reconnect.Link, which keeps it up with
+// backoff; the channels are rejoined, and Serve fails only on a refused
+// login (ErrLogin). IRC acknowledges and resends nothing, so a message for a
+// full inbox, or one that is not UTF-8, is dropped, counted and logged
+// rather than stall the reader; a line longer than the protocol allows
+// (512 bytes and 8 KiB of tags) ends the connection, which is dialed
+// again. NOTICEs, CTCP and the bot's own messages are never delivered.
 //
 // Send takes irc.send (Send) and chat.say: text is cut at newlines and at
 // what the server can relay in 512 bytes, on UTF-8 boundaries, paced at

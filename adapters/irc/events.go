@@ -14,7 +14,8 @@ type Message struct {
 	User string `msgpack:"user"`
 	Host string `msgpack:"host"`
 	Text string `msgpack:"text"`
-	// Raw is the line as the server sent it.
+	// Raw is the line the server sent, written again from its tags,
+	// source, command and parameters, without its line end.
 	Raw string `msgpack:"raw"`
 }
 

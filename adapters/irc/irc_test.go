@@ -66,7 +66,7 @@ func (b *echoBot) message(ctx context.Context, m consumer.ChatMessage) error {
 
 // runBot runs an adapter for cfg on srv until the test ends, and waits
 // until it joined its channels (watched by c, a user in all of them).
-func runBot(t *testing.T, srv *irctest.Server, cfg irc.Config, c *irctest.Client, opts ...irc.Option) (*adapters.Host, chan seen) {
+func runBot(t *testing.T, srv interface{ Addr() string }, cfg irc.Config, c *irctest.Client, opts ...irc.Option) (*adapters.Host, chan seen) {
 	t.Helper()
 	cfg.Server = srv.Addr()
 	a, err := irc.New("irc", cfg, opts...)
@@ -167,9 +167,10 @@ func TestOwnEchoIgnoredAndNoticeNotDelivered(t *testing.T) {
 	}
 	alice.Send("NOTICE bot :a notice")
 	alice.Send("PRIVMSG bot :\x01VERSION\x01")
+	alice.Send("PRIVMSG bot :latin-1 \xe9t\xe9") // not UTF-8
 	alice.Send("PRIVMSG bot :after")
 	if s := next(t, ch); s.text != "after" {
-		t.Fatalf("got %q, want the message after the bot's own echo, a NOTICE and a CTCP", s.text)
+		t.Fatalf("got %q, want the message after the bot's own echo, a NOTICE, a CTCP and a line not UTF-8", s.text)
 	}
 }
 
@@ -314,6 +315,44 @@ func TestReconnectAndRejoin(t *testing.T) {
 	}
 }
 
+func TestNickTaken(t *testing.T) {
+	srv := irctest.Start(t, "")
+	srv.Dial(t, "bot") // holds the bot's nick
+	alice := srv.Dial(t, "alice")
+	h, ch := runBot(t, srv, irc.Config{Nick: "bot"}, alice)
+	select {
+	case <-h.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not registered within 10s while the nick is taken")
+	}
+	alice.Send("PRIVMSG bot_0 :who are you")
+	if got := alice.FromBot("bot_0", "PRIVMSG"); got.Params[1] != "echo: who are you" {
+		t.Fatalf("got %q", got.Raw)
+	}
+	if s := next(t, ch); s.scope.Bot.ID != "bot_0" {
+		t.Errorf("the scope's bot is %+v, want the nick the server gave", s.scope.Bot)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	srv := irctest.StartTLS(t)
+	alice := srv.Dial(t, "alice", "#room")
+	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, TLS: true, CAFile: srv.CAFile()}
+	_, ch := runBot(t, &tlsServer{srv}, cfg, alice)
+	alice.Send("PRIVMSG #room :over tls")
+	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[1] != "echo: over tls" {
+		t.Fatalf("echo over TLS: got %q", got.Raw)
+	}
+	if s := next(t, ch); s.err != nil {
+		t.Fatal(s.err)
+	}
+}
+
+// tlsServer points runBot at a server's TLS port.
+type tlsServer struct{ *irctest.Server }
+
+func (s *tlsServer) Addr() string { return s.TLSAddr() }
+
 func TestPassword(t *testing.T) {
 	srv := irctest.Start(t, "s3cret-pass")
 	var logs bytes.Buffer
@@ -409,3 +448,12 @@ func TestConformance(t *testing.T) {
 }
 
 var _ adaptertest.AddressPlatform = (*platform)(nil)
+
+func TestConfigChannels(t *testing.T) {
+	for ch, ok := range map[string]bool{"#room": true, "#private key": true, "&local": true, "room": false, "#room key extra": false} {
+		_, err := irc.New("irc", irc.Config{Server: "127.0.0.1:6667", Nick: "bot", Channels: []string{ch}})
+		if (err == nil) != ok {
+			t.Errorf("channel %q: New returned %v", ch, err)
+		}
+	}
+}

@@ -53,13 +53,13 @@ func (a *Adapter) say(ctx context.Context, target, text string) error {
 		d, err := a.flood.Wait(ctx)
 		a.report.Waited(d)
 		if err == nil {
-			err = c.write("PRIVMSG", target, piece)
+			err = c.irc.Send("PRIVMSG", target, piece)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if err := c.write("PING", f.Token); err != nil {
+	if err := c.irc.Send("PING", f.Token); err != nil {
 		return err
 	}
 	return f.Wait(ctx)

@@ -18,10 +18,6 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/fence"
 )
 
-// errLost fails a Send whose connection dropped before the server
-// confirmed it: the message may or may not have gone out.
-var errLost = errors.New("xmpp: connection lost before the server confirmed the message")
-
 // conn is one negotiated stream to the server.
 type conn struct {
 	s    *xmpplib.Session
@@ -197,7 +193,7 @@ func (c *conn) join(ctx context.Context, room jid.JID, nick string, noHistory bo
 		}
 		return nil
 	case <-c.done:
-		return errLost
+		return fence.ErrLost
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -150,7 +150,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	case err == nil:
 		return nil
 	case c.gone() && ctx.Err() == nil:
-		return errLost
+		return fence.ErrLost
 	}
 	return err
 }

@@ -1,11 +1,19 @@
 // Package irctest starts a real IRC server (Debian's ngircd) for tests,
 // on a free loopback port with a generated config, and speaks to it as a
-// user would. A test skips, saying so, where ngircd is not installed.
+// user would; StartTLS adds a TLS port with a self-signed certificate. A
+// test skips, saying so, where ngircd is not installed.
 package irctest
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -22,14 +30,33 @@ import (
 const operName, operPass = "op", "oppass"
 
 // Server is an ngircd of the test's own, on a free loopback port.
-type Server struct{ addr string }
+type Server struct{ addr, tlsAddr, caFile string }
 
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return s.addr }
 
+// TLSAddr returns the host:port of the server's TLS port (StartTLS).
+func (s *Server) TLSAddr() string { return s.tlsAddr }
+
+// CAFile returns the PEM file of the TLS port's self-signed certificate,
+// for 127.0.0.1 (StartTLS).
+func (s *Server) CAFile() string { return s.caFile }
+
 // Start starts ngircd in the foreground with a generated config in
 // a temp dir, killed when the test ends. password sets a server PASS.
 func Start(t testing.TB, password string) *Server {
+	t.Helper()
+	return start(t, password, false)
+}
+
+// StartTLS is Start with a TLS port as well, whose certificate is
+// self-signed (CAFile).
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, "", true)
+}
+
+func start(t testing.TB, password string, withTLS bool) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("ngircd")
 	if err != nil {
@@ -42,13 +69,13 @@ func Start(t testing.TB, password string) *Server {
 	if err != nil {
 		t.Skip("ngircd is not installed (apt-get install ngircd); the IRC adapter tests need a real server")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	port, dir, srv := freePort(t), t.TempDir(), &Server{}
+	ssl := ""
+	if withTLS {
+		tlsPort := freePort(t)
+		srv.tlsAddr, srv.caFile = fmt.Sprintf("127.0.0.1:%d", tlsPort), writeCert(t, dir)
+		ssl = fmt.Sprintf("[SSL]\nPorts = %d\nCertFile = %s\nKeyFile = %s\n", tlsPort, srv.caFile, filepath.Join(dir, "key.pem"))
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
 	conf := fmt.Sprintf(`[Global]
 Name = irc.test
 Info = test server
@@ -70,7 +97,7 @@ PAM = no
 [Operator]
 Name = %s
 Password = %s
-`, port, filepath.Join(dir, "ngircd.pid"), password, os.Getuid(), os.Getgid(), operName, operPass)
+%s`, port, filepath.Join(dir, "ngircd.pid"), password, os.Getuid(), os.Getgid(), operName, operPass, ssl)
 	path := filepath.Join(dir, "ngircd.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,19 +120,67 @@ Password = %s
 			t.Logf("ngircd log:\n%s", log)
 		}
 	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	srv.addr = fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return &Server{addr: addr}
+	for _, addr := range []string{srv.addr, srv.tlsAddr} {
+		for addr != "" {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("ngircd did not listen on %s: %v", addr, err)
+			}
+			time.Sleep(20 * time.Millisecond) // polling a port that has no event to await
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ngircd did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a port that has no event to await
 	}
+	return srv
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key
+// (key.pem) into dir, and returns the certificate's path.
+func writeCert(t testing.TB, dir string) string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "irc.test"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }
 
 // Client is a user of the test server, speaking raw IRC.
