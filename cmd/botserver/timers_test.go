@@ -30,6 +30,7 @@ type timerLog struct {
 	mu      sync.Mutex
 	fired   map[int][]time.Time
 	byLife  map[int]int // reminder → the process (0, 1) that said it first
+	order   []int       // reminders in the order they were first said
 	set     int         // "Reminder ... set" answers
 	other   []string
 	changed chan struct{} // signalled after every line
@@ -52,6 +53,7 @@ func (l *timerLog) read(r io.Reader, life int, done chan<- struct{}) {
 			}
 			if len(l.fired[n]) == 0 {
 				l.byLife[n] = life
+				l.order = append(l.order, n)
 			}
 			l.fired[n] = append(l.fired[n], now)
 		case strings.HasPrefix(text, "Reminder t"):
@@ -177,11 +179,13 @@ routes:
 		}
 		unsettled[n] = true
 	}
+	// How recent were those: the last said before the kill is 1.
 	l.mu.Lock()
-	mayRepeat := 0
-	for n := range unsettled {
-		if len(l.fired[n]) > 0 {
+	mayRepeat, recent := 0, 0
+	for i, n := range l.order {
+		if unsettled[n] {
 			mayRepeat++
+			recent = max(recent, len(l.order)-i)
 		}
 	}
 	l.mu.Unlock()
@@ -233,8 +237,8 @@ routes:
 	q := func(p float64) time.Duration {
 		return lateness[int(p*float64(len(lateness)-1))].Round(time.Millisecond)
 	}
-	t.Logf("%d reminders over %d conversations, %d said before the SIGKILL, all said %v after it; %d unsettled at the kill, %d of them said; said twice: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
-		len(lateness), convs, before, restarted.Round(time.Millisecond), len(unsettled), mayRepeat, dups, q(0.5), q(0.9), q(0.99), q(1))
+	t.Logf("%d reminders over %d conversations, %d said before the SIGKILL, all said %v after it; %d unsettled at the kill, %d of them said (all among the last %d said); said twice: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
+		len(lateness), convs, before, restarted.Round(time.Millisecond), len(unsettled), mayRepeat, recent, dups, q(0.5), q(0.9), q(0.99), q(1))
 	// A runner holds at most two batches delivered and not yet settled:
 	// no more can have been said and not settled at the kill.
 	if mayRepeat > 2*batch {
