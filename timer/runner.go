@@ -132,13 +132,14 @@ func NewRunner(st Store, adapter string, d Deliverer, opts ...RunnerOption) *Run
 // that fails is logged and tried again at the next poll.
 //
 // Unlike a loop of RunOnce, Run claims the next batch while the handlers
-// of the last run. It settles each timer (Store.Ack) as soon as its
-// handler returned, without waiting for the settles already under way,
-// so that only a timer whose handler was running, or whose settle was on
-// its way to the store, comes again after a crash. It holds at most two
-// batches delivered and not yet settled: a store slow to settle slows
-// claiming too. Once ctx ends it still settles, for at most the lease,
-// the timers whose handlers return meanwhile.
+// of the last run, and holds at most two batches whose handlers have not
+// returned. It settles each timer (Store.Ack) as soon as its handler
+// returned, without waiting for the settles already under way, so that
+// only a timer whose handler was running, or whose settle was on its way
+// to the store, comes again after a crash. A timer settled after its
+// lease ran out may have been claimed again meanwhile: Run logs it. Once
+// ctx ends it still settles, for at most the lease, the timers whose
+// handlers return meanwhile.
 func (r *Runner) Run(ctx context.Context) error {
 	s := newSettler(r, context.WithoutCancel(ctx), 2*r.batch, false)
 	defer func() {
@@ -171,19 +172,21 @@ func (r *Runner) claimInto(ctx context.Context, s *settler) (int, error) {
 	if err := s.awaitRoom(ctx, r.batch); err != nil {
 		return 0, err
 	}
-	claims, err := r.st.Claim(ctx, r.adapter, r.clock.Now(), r.batch, r.lease)
-	return len(claims), errors.Join(err, r.deliver(ctx, s, claims))
+	now := r.clock.Now()
+	claims, err := r.st.Claim(ctx, r.adapter, now, r.batch, r.lease)
+	return len(claims), errors.Join(err, r.deliver(ctx, s, claims, now.Add(r.lease)))
 }
 
 // deliver hands each claim to its conversation, until ctx ends: the rest
-// stay claimed, due again when the lease runs out.
-func (r *Runner) deliver(ctx context.Context, s *settler, claims []Claim) error {
+// stay claimed, due again when the lease runs out, at until.
+func (r *Runner) deliver(ctx context.Context, s *settler, claims []Claim, until time.Time) error {
 	var err error
 	for _, c := range claims {
 		if ctx.Err() != nil {
 			break
 		}
 		s.add()
+		c := held{Claim: c, until: until}
 		derr := r.d.Deliver(ctx, c.Key, c.Event, c.Scope.NewScope, func(err error) { s.report(c, err) })
 		switch {
 		case errors.Is(derr, scope.ErrEnded):
@@ -199,6 +202,12 @@ func (r *Runner) deliver(ctx context.Context, s *settler, claims []Claim) error 
 		}
 	}
 	return err
+}
+
+// held is a claim delivered and not yet settled, and when its lease ends.
+type held struct {
+	Claim
+	until time.Time
 }
 
 // errNotDelivered reports a claim that Deliver refused (and so said why).
@@ -217,16 +226,17 @@ const settleConcurrency = 4
 type settler struct {
 	r       *Runner
 	ctx     context.Context // of the settles: not cancelled with the claims
-	max     int             // bound on unsettled
+	max     int             // bound on inHand
 	collect bool            // keep errors for err (RunOnce), or only log them (Run)
 
 	mu        sync.Mutex
-	unsettled int     // delivered, neither settled nor given up
-	done      []Claim // handled, no settle under way yet
-	acking    int     // settle goroutines running
-	closed    bool    // no settle starts any more
+	inHand    int    // delivered, not yet reported
+	unsettled int    // delivered, neither settled nor given up
+	done      []held // handled, no settle under way yet
+	acking    int    // settle goroutines running
+	closed    bool   // no settle starts any more
 	errs      []error
-	changed   chan struct{} // signalled whenever unsettled or acking falls
+	changed   chan struct{} // signalled whenever inHand, unsettled or acking falls
 }
 
 func newSettler(r *Runner, ctx context.Context, max int, collect bool) *settler {
@@ -240,11 +250,12 @@ func signal(c chan struct{}) {
 	}
 }
 
-// awaitRoom waits until n more timers fit among the unsettled.
+// awaitRoom waits until n more timers fit in hand. Settles do not count:
+// a store slow to settle must not make timers late.
 func (s *settler) awaitRoom(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()
-		ok := s.unsettled+n <= s.max
+		ok := s.inHand+n <= s.max
 		s.mu.Unlock()
 		if ok {
 			return nil
@@ -259,6 +270,7 @@ func (s *settler) awaitRoom(ctx context.Context, n int) error {
 
 func (s *settler) add() {
 	s.mu.Lock()
+	s.inHand++
 	s.unsettled++
 	s.mu.Unlock()
 }
@@ -267,18 +279,19 @@ func (s *settler) add() {
 // (an error). It runs on the conversation's goroutine: it must not block,
 // so it hands the settle to a goroutine of its own, or to the one under
 // way that takes the timers handled meanwhile once its round trip ends.
-func (s *settler) report(c Claim, err error) {
+func (s *settler) report(c held, err error) {
 	if err != nil {
-		s.notHandled(c, err)
+		s.notHandled(c.Claim, err)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.inHand--
+	signal(s.changed)
 	if s.closed {
 		// The lease ran out while the handler ran: the timer is another
 		// runner's to claim, and comes again.
 		s.unsettled--
-		signal(s.changed)
 		return
 	}
 	s.done = append(s.done, c)
@@ -294,6 +307,7 @@ func (s *settler) report(c Claim, err error) {
 // is due again when the lease runs out.
 func (s *settler) notHandled(c Claim, err error) {
 	s.mu.Lock()
+	s.inHand--
 	s.unsettled--
 	if s.collect && !errors.Is(err, errNotDelivered) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		s.errs = append(s.errs, fmt.Errorf("timer %q of %s: %w", c.Name, c.Key, err))
@@ -307,14 +321,28 @@ func (s *settler) notHandled(c Claim, err error) {
 
 // settle acknowledges batch, then whatever was handled meanwhile, until
 // nothing is left.
-func (s *settler) settle(batch []Claim) {
+func (s *settler) settle(batch []held) {
+	claims := make([]Claim, 0, len(batch))
 	for len(batch) > 0 {
-		if err := s.r.st.Ack(s.ctx, batch...); err != nil {
+		claims = claims[:0]
+		for _, c := range batch {
+			claims = append(claims, c.Claim)
+		}
+		if err := s.r.st.Ack(s.ctx, claims...); err != nil {
 			s.r.log.Error("timer: settling failed; the timers come again after their lease", "adapter", s.r.adapter, "timers", len(batch), "err", err)
 			if s.collect {
 				s.mu.Lock()
 				s.errs = append(s.errs, err)
 				s.mu.Unlock()
+			}
+		}
+		now := s.r.clock.Now()
+		for _, c := range batch {
+			if !now.Before(c.until) {
+				// Another runner may have claimed it meanwhile, and
+				// delivered it too; a lease longer than the handlers
+				// and the settle take keeps this from happening.
+				s.r.log.Warn("timer: settled after its lease ran out; it may fire twice", "adapter", s.r.adapter, "key", c.Key, "name", c.Name, "late", now.Sub(c.until))
 			}
 		}
 		s.mu.Lock()
@@ -384,7 +412,9 @@ func (r *Runner) leaseOver() (<-chan struct{}, func()) {
 // none of them, and delivers again only those whose handlers were running
 // or being settled at the kill.
 func (r *Runner) RunOnce(ctx context.Context) (int, error) {
-	claims, err := r.st.Claim(ctx, r.adapter, r.clock.Now(), r.batch, r.lease)
+	now := r.clock.Now()
+	until := now.Add(r.lease)
+	claims, err := r.st.Claim(ctx, r.adapter, now, r.batch, r.lease)
 	if len(claims) == 0 {
 		return 0, err
 	}
@@ -402,6 +432,6 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	// Settle even if ctx ended meanwhile: what was handled must not come
 	// again.
 	s := newSettler(r, context.WithoutCancel(ctx), len(claims), true)
-	err = errors.Join(err, r.deliver(dctx, s, claims))
+	err = errors.Join(err, r.deliver(dctx, s, claims, until))
 	return len(claims), errors.Join(err, s.finish(over))
 }

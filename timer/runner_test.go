@@ -3,6 +3,8 @@ package timer_test
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +145,49 @@ func TestRunOnceGivesUpAtTheLease(t *testing.T) {
 	cs, err := st.Claim(context.Background(), "chat", clock.Now(), 10, time.Minute)
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("after the lease claimed %d, %v; want the timer again", len(cs), err)
+	}
+}
+
+// syncBuffer is a log destination safe for the runner's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestRunnerLogsALateSettle: a timer settled after its lease ran out may
+// have been claimed and delivered again meanwhile: the runner says which.
+func TestRunnerLogsALateSettle(t *testing.T) {
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
+	st := new(timer.Memory)
+	_ = st.Schedule(context.Background(), timer.Timer{Adapter: "chat", Key: "k", Name: "slow", At: clock.Now(), Event: Due{Text: "slow"}})
+	h := make(handling, 1)
+	logs := new(syncBuffer)
+	r := timer.NewRunner(st, "chat", h, timer.WithRunnerClock(clock), timer.WithLease(time.Minute), timer.WithPollInterval(time.Hour),
+		timer.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	d := receive(t, h, "the delivery")
+	clock.NextWait(t) // the poll: nothing more due
+	clock.Advance(time.Minute)
+	d.ack(nil)
+	cancel()
+	if err := receive(t, done, "Run's return"); err != context.Canceled {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := logs.String(); !strings.Contains(got, "settled after its lease ran out") || !strings.Contains(got, "name=slow") {
+		t.Fatalf("logged %q; want the late settle of slow", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 type timersRun struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	logs  *lockedLog
 	done  chan struct{} // closed once its output was read to the end
 }
 
@@ -96,9 +97,10 @@ func (l *timerLog) await(t *testing.T, d time.Duration, what string, cond func()
 // killed with SIGKILL while they fire and started again with the same
 // config: every reminder is said, at most a second late, and a reminder
 // is said twice only if the killed process had said it and the store
-// had not recorded it settled when the process died: exactly those, read
-// from the store before the restart, and at most what a runner holds
-// unsettled. The test logs the lateness and the repeats.
+// had not recorded it settled when the process died (exactly those, read
+// from the store before the restart), or if a process logged that it
+// settled the timer after its lease ran out. The test logs the lateness
+// and the repeats.
 func TestTimersAcrossASIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs botserver for seconds")
@@ -122,7 +124,7 @@ routes:
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		r := &timersRun{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+		r := &timersRun{cmd: cmd, stdin: stdin, logs: logs, done: make(chan struct{})}
 		go l.read(stdout, life, r.done)
 		t.Cleanup(func() {
 			_ = cmd.Process.Kill()
@@ -215,6 +217,25 @@ routes:
 		return slices.Contains(l.other, "[end] No reminder none.")
 	})
 
+	// A process that settled a timer after its lease ran out says so: on
+	// a machine stalled for longer than the lease, another claim of the
+	// timer may have delivered it too.
+	late := map[int]bool{}
+	for _, r := range []*timersRun{first, second} {
+		for _, line := range strings.Split(r.logs.String(), "\n") {
+			if !strings.Contains(line, "settled after its lease ran out") {
+				continue
+			}
+			_, name, _ := strings.Cut(line, " name=t")
+			name, _, _ = strings.Cut(name, " ")
+			n, err := strconv.Atoi(name)
+			if err != nil {
+				t.Fatalf("log line %q", line)
+			}
+			late[n] = true
+		}
+	}
+
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lateness := make([]time.Duration, 0, n)
@@ -225,6 +246,7 @@ routes:
 		case len(at) == 0:
 			t.Errorf("reminder t%d never said", i)
 			continue
+		case late[i]:
 		case len(at) > 2 || len(at) == 2 && (l.byLife[i] != 0 || !unsettled[i]):
 			t.Errorf("reminder t%d said %d times, first by process %d, unsettled at the kill: %v; only a reminder the killed process said and had not settled may come twice", i, len(at), l.byLife[i], unsettled[i])
 		case len(at) == 1 && l.byLife[i] == 0 && unsettled[i]:
@@ -237,13 +259,8 @@ routes:
 	q := func(p float64) time.Duration {
 		return lateness[int(p*float64(len(lateness)-1))].Round(time.Millisecond)
 	}
-	t.Logf("%d reminders over %d conversations, %d said before the SIGKILL, all said %v after it; %d unsettled at the kill, %d of them said (all among the last %d said); said twice: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
-		len(lateness), convs, before, restarted.Round(time.Millisecond), len(unsettled), mayRepeat, recent, dups, q(0.5), q(0.9), q(0.99), q(1))
-	// A runner holds at most two batches delivered and not yet settled:
-	// no more can have been said and not settled at the kill.
-	if mayRepeat > 2*batch {
-		t.Errorf("%d reminders said and not settled at the kill; a runner holds at most %d", mayRepeat, 2*batch)
-	}
+	t.Logf("%d reminders over %d conversations, %d said before the SIGKILL, all said %v after it; %d unsettled at the kill, %d of them said (all among the last %d said); said twice: %d; settled after the lease ran out: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
+		len(lateness), convs, before, restarted.Round(time.Millisecond), len(unsettled), mayRepeat, recent, dups, len(late), q(0.5), q(0.9), q(0.99), q(1))
 	if max := lateness[len(lateness)-1]; max > time.Second {
 		t.Errorf("a reminder came %v late; want at most 1s", max)
 	}
