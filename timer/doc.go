@@ -22,9 +22,11 @@
 // its store, is claimed again when its lease runs out, and so comes late
 // by up to the lease. It fires a second time only if that happened after
 // its handler began and before the store recorded the settle: while the
-// handler ran, or in the one round trip after it returned. A handler that
-// runs longer than the lease can also come twice, from another runner;
-// keep the lease above the slowest.
+// handler ran, or in the one round trip after it returned. A timer whose
+// handler and settle outlast its lease can also come twice, claimed again
+// meanwhile: the runner logs each timer it settled after its lease ran
+// out ("settled after its lease ran out"); keep the lease above the
+// slowest handler.
 //
 // Exactly once cannot be promised for what a handler does outside the
 // store, such as a message sent to a chat: the send and the settle are two
