@@ -15,12 +15,12 @@
 // Claiming a due timer is atomic in the store, so that of several
 // processes sharing a Redis only one gets it, and a claim holds a lease
 // (WithLease). The runner settles the timer (Store.Ack) as soon as its
-// handler returned, in a round trip of its own or shared with the timers
-// whose handlers returned while the settles already under way were (at
-// most four at once); a settled timer never fires again. A timer is never
-// lost: one its runner did not settle, because the process died or lost
-// its store, is claimed again when its lease runs out, and so comes late
-// by up to the lease. It fires a second time only if that happened after
+// handler returned, without waiting for the settles already under way (up
+// to four at once; a timer whose handler returns while four are goes with
+// the next); a settled timer never fires again. No timer is lost to a
+// runner's crash: one its runner did not settle, because the process
+// died or lost its store, is claimed again when its lease runs out, and so
+// comes late by up to the lease. It fires a second time only if that happened after
 // its handler began and before the store recorded the settle: while the
 // handler ran, or in the one round trip after it returned. A timer whose
 // handler and settle outlast its lease can also come twice, claimed again
