@@ -38,7 +38,7 @@
 // which timer it acted on, under a mark the scheduling handler put in the
 // event: its sends are held until that state is saved, so a repeat finds
 // the mark and sends nothing, and a process killed between the save and
-// the sends loses them.
+// the sends loses them; the package's example "at most once" shows how.
 //
 // Backends: the in-memory Store of this package (one process) and
 // timer/redis (a sorted set per adapter; durable and shared). Both pass
