@@ -117,9 +117,14 @@ func TestTenThousandTimersAcrossARestart(t *testing.T) {
 		part: make(chan struct{}), partN: n * 4 / 10}
 	allFired, partFired := f.all, f.part
 	due := make([]time.Time, n)
-	// Far enough ahead for scheduling 10,000 timers on a busy machine
-	// under the race detector to end before the first is due.
-	start := time.Now().Add(3 * time.Second)
+	// Far enough ahead for scheduling 10,000 timers on a busy machine to
+	// end before the first is due; the race detector makes it take some
+	// four seconds on a shared 2-CPU machine.
+	ahead := 3 * time.Second
+	if raceEnabled {
+		ahead = 8 * time.Second
+	}
+	start := time.Now().Add(ahead)
 	batch := make([]timer.Timer, 0, 500)
 	for i := range n {
 		due[i] = start.Add(time.Duration(i) * 4 * time.Second / n)
