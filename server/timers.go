@@ -35,7 +35,8 @@ type TimersConfig struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// Lease is how long a claimed timer is its process's before another
 	// may claim it, and so how late a timer comes when the process that
-	// claimed it dies. Default: 10s.
+	// claimed it dies; a handler that runs longer may have its timer
+	// delivered twice. Default: 10s.
 	Lease time.Duration `yaml:"lease"`
 	// Batch is how many due timers one claim takes at most. Default: 100.
 	Batch int `yaml:"batch"`

@@ -132,19 +132,20 @@ func NewRunner(st Store, adapter string, d Deliverer, opts ...RunnerOption) *Run
 // that fails is logged and tried again at the next poll.
 //
 // Unlike a loop of RunOnce, Run claims the next batch while the handlers
-// of the last run, and settles each timer as soon as its handler
-// returned, so that a slow handler holds up no other conversation's
-// timers; it holds at most two batches' worth delivered and not yet
-// settled. Once ctx ends it still settles, for at most the lease, the
-// timers whose handlers return meanwhile.
+// of the last run, and holds at most two batches whose handlers have not
+// returned. It settles each timer (Store.Ack) as soon as its handler
+// returned, without waiting for the settles already under way, so that
+// only a timer whose handler was running, or whose settle was on its way
+// to the store, comes again after a crash. A timer settled after its
+// lease ran out may have been claimed again meanwhile: Run logs it. Once
+// ctx ends it still settles, for at most the lease, the timers whose
+// handlers return meanwhile.
 func (r *Runner) Run(ctx context.Context) error {
-	s := newSettler(r, 2*r.batch)
-	settled := make(chan struct{})
-	stopping := make(chan struct{})
-	go func() { defer close(settled); s.run(stopping) }()
+	s := newSettler(r, context.WithoutCancel(ctx), 2*r.batch, false)
 	defer func() {
-		close(stopping)
-		<-settled
+		over, quit := r.leaseOver()
+		defer quit()
+		_ = s.finish(over) // logged
 	}()
 	for {
 		n, err := r.claimInto(ctx, s)
@@ -171,12 +172,21 @@ func (r *Runner) claimInto(ctx context.Context, s *settler) (int, error) {
 	if err := s.awaitRoom(ctx, r.batch); err != nil {
 		return 0, err
 	}
-	claims, err := r.st.Claim(ctx, r.adapter, r.clock.Now(), r.batch, r.lease)
+	now := r.clock.Now()
+	claims, err := r.st.Claim(ctx, r.adapter, now, r.batch, r.lease)
+	return len(claims), errors.Join(err, r.deliver(ctx, s, claims, now.Add(r.lease)))
+}
+
+// deliver hands each claim to its conversation, until ctx ends: the rest
+// stay claimed, due again when the lease runs out, at until.
+func (r *Runner) deliver(ctx context.Context, s *settler, claims []Claim, until time.Time) error {
+	var err error
 	for _, c := range claims {
 		if ctx.Err() != nil {
-			break // the rest stay claimed: due again when the lease runs out
+			break
 		}
 		s.add()
+		c := held{Claim: c, until: until}
 		derr := r.d.Deliver(ctx, c.Key, c.Event, c.Scope.NewScope, func(err error) { s.report(c, err) })
 		switch {
 		case errors.Is(derr, scope.ErrEnded):
@@ -186,30 +196,51 @@ func (r *Runner) claimInto(ctx context.Context, s *settler) (int, error) {
 			s.report(c, nil)
 		case derr != nil:
 			s.report(c, errNotDelivered)
-			err = errors.Join(err, fmt.Errorf("timer %q of %s: %w", c.Name, c.Key, derr))
+			if ctx.Err() == nil {
+				err = errors.Join(err, fmt.Errorf("timer %q of %s: %w", c.Name, c.Key, derr))
+			}
 		}
 	}
-	return len(claims), err
+	return err
+}
+
+// held is a claim delivered and not yet settled, and when its lease ends.
+type held struct {
+	Claim
+	until time.Time
 }
 
 // errNotDelivered reports a claim that Deliver refused (and so said why).
 var errNotDelivered = errors.New("timer: not delivered")
 
-// settler acknowledges the timers of a Run whose handlers returned, those
-// that returned meanwhile together.
-type settler struct {
-	r   *Runner
-	max int // bound on inHand
+// settleConcurrency is how many Store.Ack calls a runner has under way at
+// once. A timer whose handler returns while one is under way does not
+// wait for it, and so comes again after a crash only if the crash falls
+// within its own settle's round trip; one that returns while all are
+// under way waits for the first to end and goes with every other that
+// returned meanwhile, which bounds the round trips a busy runner makes.
+const settleConcurrency = 4
 
-	mu     sync.Mutex
-	inHand int     // delivered, not yet reported
-	done   []Claim // handled, not yet acknowledged
-	wake   chan struct{}
-	room   chan struct{}
+// settler settles the timers a runner delivered, each as soon as its
+// handler returned.
+type settler struct {
+	r       *Runner
+	ctx     context.Context // of the settles: not cancelled with the claims
+	max     int             // bound on inHand
+	collect bool            // keep errors for err (RunOnce), or only log them (Run)
+
+	mu        sync.Mutex
+	inHand    int    // delivered, not yet reported
+	unsettled int    // delivered, neither settled nor given up
+	done      []held // handled, no settle under way yet
+	acking    int    // settle goroutines running
+	closed    bool   // no settle starts any more
+	errs      []error
+	changed   chan struct{} // signalled whenever inHand, unsettled or acking falls
 }
 
-func newSettler(r *Runner, max int) *settler {
-	return &settler{r: r, max: max, wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
+func newSettler(r *Runner, ctx context.Context, max int, collect bool) *settler {
+	return &settler{r: r, ctx: ctx, max: max, collect: collect, changed: make(chan struct{}, 1)}
 }
 
 func signal(c chan struct{}) {
@@ -219,7 +250,8 @@ func signal(c chan struct{}) {
 	}
 }
 
-// awaitRoom waits until n more timers fit in hand.
+// awaitRoom waits until n more timers fit in hand. Settles do not count:
+// a store slow to settle must not make timers late.
 func (s *settler) awaitRoom(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()
@@ -229,7 +261,7 @@ func (s *settler) awaitRoom(ctx context.Context, n int) error {
 			return nil
 		}
 		select {
-		case <-s.room:
+		case <-s.changed:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -239,147 +271,167 @@ func (s *settler) awaitRoom(ctx context.Context, n int) error {
 func (s *settler) add() {
 	s.mu.Lock()
 	s.inHand++
+	s.unsettled++
 	s.mu.Unlock()
 }
 
-// report is told what became of a delivered timer. It runs on the
-// conversation's goroutine: it must not block.
-func (s *settler) report(c Claim, err error) {
+// report is told what became of a delivered timer: handled (nil), or not
+// (an error). It runs on the conversation's goroutine: it must not block,
+// so it hands the settle to a goroutine of its own, or to the one under
+// way that takes the timers handled meanwhile once its round trip ends.
+func (s *settler) report(c held, err error) {
+	if err != nil {
+		s.notHandled(c.Claim, err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inHand--
+	signal(s.changed)
+	if s.closed {
+		// The lease ran out while the handler ran: the timer is another
+		// runner's to claim, and comes again.
+		s.unsettled--
+		return
+	}
+	s.done = append(s.done, c)
+	if s.acking < settleConcurrency {
+		s.acking++
+		batch := s.done
+		s.done = nil
+		go s.settle(batch)
+	}
+}
+
+// notHandled gives up a timer that was not handled: it stays claimed, and
+// is due again when the lease runs out.
+func (s *settler) notHandled(c Claim, err error) {
 	s.mu.Lock()
 	s.inHand--
-	if err == nil {
-		s.done = append(s.done, c)
+	s.unsettled--
+	if s.collect && !errors.Is(err, errNotDelivered) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		s.errs = append(s.errs, fmt.Errorf("timer %q of %s: %w", c.Name, c.Key, err))
 	}
 	s.mu.Unlock()
-	if err != nil && !errors.Is(err, errNotDelivered) {
-		// Left claimed: due again when the lease runs out.
+	signal(s.changed)
+	if !errors.Is(err, errNotDelivered) { // Deliver's caller has its error
 		s.r.log.Warn("timer: not handled; it comes again after its lease", "adapter", s.r.adapter, "key", c.Key, "name", c.Name, "err", err)
 	}
-	signal(s.wake)
-	signal(s.room)
 }
 
-// run acknowledges handled timers until stopping is closed, and then until
-// none is in hand or the lease ran out.
-func (s *settler) run(stopping <-chan struct{}) {
-	var expired <-chan time.Time
+// settle acknowledges batch, then whatever was handled meanwhile, until
+// nothing is left.
+func (s *settler) settle(batch []held) {
+	claims := make([]Claim, 0, len(batch))
+	for len(batch) > 0 {
+		claims = claims[:0]
+		for _, c := range batch {
+			claims = append(claims, c.Claim)
+		}
+		if err := s.r.st.Ack(s.ctx, claims...); err != nil {
+			s.r.log.Error("timer: settling failed; the timers come again after their lease", "adapter", s.r.adapter, "timers", len(batch), "err", err)
+			if s.collect {
+				s.mu.Lock()
+				s.errs = append(s.errs, err)
+				s.mu.Unlock()
+			}
+		}
+		now := s.r.clock.Now()
+		for _, c := range batch {
+			if !now.Before(c.until) {
+				// Another runner may have claimed it meanwhile, and
+				// delivered it too; a lease longer than the handlers
+				// and the settle take keeps this from happening.
+				s.r.log.Warn("timer: settled after its lease ran out; it may fire twice", "adapter", s.r.adapter, "key", c.Key, "name", c.Name, "late", now.Sub(c.until))
+			}
+		}
+		s.mu.Lock()
+		s.unsettled -= len(batch)
+		batch, s.done = s.done, nil
+		if len(batch) == 0 {
+			s.acking--
+		}
+		s.mu.Unlock()
+		signal(s.changed)
+	}
+}
+
+// finish waits until every delivered timer is settled or given up, or
+// until over is closed, and then until no settle is under way, and
+// returns the errors kept. Once over is closed no settle starts: the
+// timers still in hand are another runner's to claim.
+func (s *settler) finish(over <-chan struct{}) error {
 	for {
 		s.mu.Lock()
-		done, inHand := s.done, s.inHand
-		s.done = nil
+		if s.acking == 0 && (s.unsettled == 0 || s.closed) {
+			s.closed = true
+			err := errors.Join(s.errs...)
+			s.mu.Unlock()
+			return err
+		}
 		s.mu.Unlock()
-		if len(done) > 0 {
-			if err := s.r.st.Ack(context.Background(), done...); err != nil {
-				s.r.log.Error("timer: settling failed; the timers come again after their lease", "adapter", s.r.adapter, "timers", len(done), "err", err)
-			}
-			continue
-		}
-		if expired != nil && inHand == 0 {
-			return
-		}
 		select {
-		case <-s.wake:
-		case <-stopping:
-			stopping = nil
-			expired = s.r.clock.After(s.r.lease)
-		case <-expired:
-			s.r.log.Warn("timer: handlers still running at the end of their lease; their timers may come again", "adapter", s.r.adapter, "timers", inHand)
-			return
+		case <-s.changed:
+		case <-over:
+			over = nil
+			s.mu.Lock()
+			s.closed = true
+			s.unsettled -= len(s.done) // handled, but no settle will start: they come again
+			s.done = nil
+			left := s.unsettled
+			s.mu.Unlock()
+			if left == 0 {
+				continue
+			}
+			s.r.log.Warn("timer: handlers still running at the end of their lease; their timers may come again", "adapter", s.r.adapter, "timers", left)
 		}
 	}
+}
+
+// leaseOver returns a channel closed once a lease passed on r's clock,
+// and a function that stops waiting for it.
+func (r *Runner) leaseOver() (<-chan struct{}, func()) {
+	over, quit := make(chan struct{}), make(chan struct{})
+	expired := r.clock.After(r.lease)
+	go func() {
+		select {
+		case <-expired:
+			close(over)
+		case <-quit:
+		}
+	}()
+	return over, sync.OnceFunc(func() { close(quit) })
 }
 
 // RunOnce claims one batch of due timers, delivers them and returns how
-// many it claimed. It settles each timer (Store.Ack) once its handler
-// returned, the ones that returned meanwhile together, while it delivers
-// the rest, and waits for the handlers at most the lease: a timer whose
-// handler has not returned by then is left to be claimed again. So a
-// process killed with timers in hand loses none of them, and delivers
-// again only those whose handlers returned within a round trip of the
-// kill.
+// many it claimed. It settles each timer (Store.Ack) as soon as its
+// handler returned, as Run does, and waits for the handlers at most the
+// lease: a timer whose handler has not returned by then is left to be
+// claimed again, and one still waiting for room in its conversation's
+// inbox is not delivered. So a process killed with timers in hand loses
+// none of them, and delivers again only those whose handlers were running
+// or being settled at the kill.
 func (r *Runner) RunOnce(ctx context.Context) (int, error) {
-	claims, err := r.st.Claim(ctx, r.adapter, r.clock.Now(), r.batch, r.lease)
+	now := r.clock.Now()
+	until := now.Add(r.lease)
+	claims, err := r.st.Claim(ctx, r.adapter, now, r.batch, r.lease)
 	if len(claims) == 0 {
 		return 0, err
 	}
-	// Every claim reports once on outcomes, which is buffered for the
-	// batch: an ack runs on a conversation's goroutine and must not block.
-	outcomes := make(chan outcome, len(claims))
+	over, quit := r.leaseOver()
+	defer quit()
 	dctx, stop := context.WithCancel(ctx)
-	delivering := make(chan struct{})
+	defer stop()
 	go func() {
-		defer close(delivering)
-		for i, c := range claims {
-			if dctx.Err() != nil {
-				// The rest stay claimed: due again when the lease runs out.
-				outcomes <- outcome{i: i, err: dctx.Err()}
-				continue
-			}
-			derr := r.d.Deliver(dctx, c.Key, c.Event, c.Scope.NewScope, func(err error) { outcomes <- outcome{i: i, err: err, handled: err == nil} })
-			switch {
-			case errors.Is(derr, scope.ErrEnded):
-				r.log.Warn("timer dropped: its conversation ended for good", "adapter", r.adapter, "key", c.Key, "name", c.Name, "err", derr)
-				outcomes <- outcome{i: i, handled: true}
-			case derr != nil:
-				outcomes <- outcome{i: i, err: derr}
-			}
+		select {
+		case <-over:
+			stop()
+		case <-dctx.Done():
 		}
-	}()
-	defer func() {
-		stop()
-		<-delivering
 	}()
 	// Settle even if ctx ended meanwhile: what was handled must not come
-	// again. The wait ends with the lease, after which the claims are
-	// another runner's to take anyway.
-	settle := context.WithoutCancel(ctx)
-	expired := r.clock.After(r.lease)
-	for left := len(claims); left > 0; {
-		var done []Claim
-		select {
-		case o := <-outcomes:
-			left--
-			done = r.collect(claims, o, &err, done)
-		drain:
-			for left > 0 {
-				select {
-				case o := <-outcomes:
-					left--
-					done = r.collect(claims, o, &err, done)
-				default:
-					break drain
-				}
-			}
-		case <-expired:
-			r.log.Warn("timer: handlers still running at the end of their lease; their timers may come again", "adapter", r.adapter, "timers", left)
-			return len(claims), err
-		}
-		if len(done) > 0 {
-			if aerr := r.st.Ack(settle, done...); aerr != nil {
-				err = errors.Join(err, aerr)
-			}
-		}
-	}
-	return len(claims), err
-}
-
-// outcome is what became of the i-th claim of a batch: handled, or not
-// for err.
-type outcome struct {
-	i       int
-	err     error
-	handled bool
-}
-
-// collect adds the claim of o to done if its handler returned, or why not
-// to *err, unless ctx's end left it claimed.
-func (r *Runner) collect(claims []Claim, o outcome, err *error, done []Claim) []Claim {
-	switch {
-	case o.handled:
-		return append(done, claims[o.i])
-	case errors.Is(o.err, context.Canceled) || errors.Is(o.err, context.DeadlineExceeded):
-	default:
-		*err = errors.Join(*err, fmt.Errorf("timer %q of %s: %w", claims[o.i].Name, claims[o.i].Key, o.err))
-	}
-	return done
+	// again.
+	s := newSettler(r, context.WithoutCancel(ctx), len(claims), true)
+	err = errors.Join(err, r.deliver(dctx, s, claims, until))
+	return len(claims), errors.Join(err, s.finish(over))
 }

@@ -5,6 +5,11 @@
 // ended idle and, with timers kept on Redis, after a restart. Scheduling a
 // name again moves its reminder.
 //
+// A reminder is said at least once: a process killed after saying it and
+// before its timer was settled (a round trip) leaves it to be said again
+// when the timer's lease runs out, since of a repeat and a loss a reminder
+// should rather repeat (see package timer).
+//
 // It needs timers on its scopes: botserver gives them to the
 // conversations of an adapter whose section says "timers: true" (see
 // package timer); elsewhere it answers that reminders are off.
