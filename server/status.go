@@ -3,7 +3,9 @@ package server
 import (
 	"cmp"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 
 	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/ops/status"
@@ -54,10 +56,15 @@ func (s *Server) buildStatus() {
 
 // statusAdapters describes the running adapters for the status page.
 func (s *Server) statusAdapters() []status.Adapter {
-	out := make([]status.Adapter, 0, len(s.adapters))
-	for _, h := range s.adapters {
-		a := status.Adapter{Runner: h, Kind: h.Name(), Protocols: s.protos[h.Name()], MaxScopes: s.maxScopes[h.Name()]}
-		if sec := s.cfg.Adapters[h.Name()]; sec != nil {
+	// The page is served while Reload may swap these: take them under the lock.
+	s.mu.Lock()
+	cfg, hosts := s.cfg, slices.Clone(s.adapters)
+	protos, maxScopes := maps.Clone(s.protos), maps.Clone(s.maxScopes)
+	s.mu.Unlock()
+	out := make([]status.Adapter, 0, len(hosts))
+	for _, h := range hosts {
+		a := status.Adapter{Runner: h, Kind: h.Name(), Protocols: protos[h.Name()], MaxScopes: maxScopes[h.Name()]}
+		if sec := cfg.Adapters[h.Name()]; sec != nil {
 			a.Kind = sec.Kind
 		}
 		if l, ok := h.Adapter().(interface{ Addr() net.Addr }); ok {
