@@ -109,3 +109,27 @@ func TestMessageThenHangUp(t *testing.T) {
 		t.Fatalf("disconnect %+v, want 1006", d)
 	}
 }
+
+// TestReadBufferSizes echoes over connections whose read buffer gorilla
+// makes itself (256 bytes and less: the read loop then waits inside its
+// reader) and ones whose buffer the adapter makes for it, with messages
+// larger than the buffer.
+func TestReadBufferSizes(t *testing.T) {
+	for _, size := range []int{128, 256, 257, 4096} {
+		p := newProbe()
+		s := start(t, wsa.Config{ReadBufferSize: size}, routes(p))
+		c := s.dial(t, "/ws/", nil)
+		for _, n := range []int{1, size, 3 * size} {
+			msg := strings.Repeat("m", n)
+			send(t, c, msg)
+			if got := recv(t, c); got != "echo: "+msg {
+				t.Fatalf("read buffer %d, %d bytes: echo of %d bytes", size, n, len(got))
+			}
+		}
+		_ = c.Close()
+		if d := p.end(t); d.Code != websocket.CloseAbnormal {
+			t.Fatalf("read buffer %d: disconnect %+v, want 1006", size, d)
+		}
+		s.stop(t)
+	}
+}
