@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -307,6 +308,18 @@ func (c *boundConn) Close() error {
 	c.once.Do(func() { c.l.release(c.client) })
 	return err
 }
+
+// SyscallConn returns the accepted connection's syscall.RawConn, if it has
+// one, so that a handler that hijacked the connection can wait for input
+// without reading (the WebSocket adapter's idle connections do).
+func (c *boundConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
+var _ syscall.Conn = (*boundConn)(nil)
 
 // refusal503 is what an HTTP listener answers a connection over its cap.
 const refusal503 = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n" +

@@ -70,8 +70,14 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		pfx, _ := parsePrefix(p) // checked by Validate
 		a.proxies = append(a.proxies, pfx)
 	}
+	readBuf := cfg.ReadBufferSize
+	if a.ownReader() > 0 {
+		// With 0, gorilla reads frames from the reader the hijack hands
+		// it when that is over 256 bytes: the corkConn's (see ownReader).
+		readBuf = 0
+	}
 	a.upg = gorilla.Upgrader{
-		ReadBufferSize:    cfg.ReadBufferSize,
+		ReadBufferSize:    readBuf,
 		WriteBufferSize:   cfg.WriteBufferSize,
 		WriteBufferPool:   writePool(cfg.WriteBufferSize),
 		EnableCompression: cfg.Compression,
@@ -110,6 +116,24 @@ var writePools sync.Map // int -> *sync.Pool
 func writePool(size int) gorilla.BufferPool {
 	p, _ := writePools.LoadOrStore(size, &sync.Pool{})
 	return p.(*sync.Pool)
+}
+
+// ownReader is the size of the reader the corkConn makes for gorilla to
+// take over, for awaitInput to fill: ReadBufferSize when gorilla takes
+// over a reader that size, else 0 (gorilla then makes its own reader and
+// the read loop waits inside it).
+func (a *Adapter) ownReader() int {
+	if a.cfg.ReadBufferSize > readerOver {
+		return a.cfg.ReadBufferSize
+	}
+	return 0
+}
+
+// deadlineSlack is how much later than its timeout a write may time out
+// (see corkConn.setWriteDeadlineLocked): a quarter of the shorter of
+// SendTimeout and WriteTimeout.
+func (a *Adapter) deadlineSlack() time.Duration {
+	return min(a.cfg.SendTimeout, a.cfg.WriteTimeout) / 4
 }
 
 // Name implements adapters.Adapter.

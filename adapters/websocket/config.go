@@ -46,6 +46,8 @@ type Config struct {
 	ReadLimit int64 `yaml:"read_limit"`
 	// ReadBufferSize is the per-connection read buffer, held for the
 	// connection's whole life, so it is kept small. Default: 512 bytes.
+	// Over 256 bytes, an idle connection's goroutine waits for input
+	// with a smaller stack (see the package docs' Memory).
 	ReadBufferSize int `yaml:"read_buffer_size"`
 	// WriteBufferSize is the size of the pooled buffers outgoing frames are
 	// assembled in; a connection holds one only while it writes.
@@ -60,7 +62,9 @@ type Config struct {
 	// consumer any longer. Default: 2 s.
 	SendTimeout time.Duration `yaml:"send_timeout"`
 	// WriteTimeout bounds the writing of one message or control frame.
-	// Default: 10 s.
+	// Default: 10 s. A write may take up to a quarter of the shorter of
+	// SendTimeout and WriteTimeout longer than its bound: the socket's
+	// deadline then moves once in a while rather than for every message.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// PingInterval is how often an open connection is pinged. Default:
 	// 25 s. Negative: never (and no pong deadline).

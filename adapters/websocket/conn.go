@@ -63,6 +63,7 @@ type conn struct {
 	w       http.ResponseWriter
 	r       *http.Request // w and r are kept only during the handshake
 	ws      *gorilla.Conn
+	sock    *corkConn // the socket under ws; nil if gorilla did not hijack a corkConn
 	queue   []outMsg
 	writing bool          // a writer goroutine drains the queue
 	corked  bool          // the scope's worker handles queued events: hold messages back (see Cork)
@@ -179,7 +180,8 @@ func (c *conn) upgrade(d decision) {
 	c.mu.Unlock()
 	// The socket gorilla gets is corkable, so that the writer can send a
 	// batch of queued frames in one write (see cork.go).
-	ws, err := c.a.upg.Upgrade(&corkingWriter{ResponseWriter: w}, r, hdr)
+	cw := &corkingWriter{ResponseWriter: w, slack: c.a.deadlineSlack(), readBuf: c.a.ownReader()}
+	ws, err := c.a.upg.Upgrade(cw, r, hdr)
 	if err != nil || !c.run.track(c) {
 		end := websocket.Disconnect{Code: websocket.CloseAbnormal, Reason: scope.ReasonClosed}
 		if ws != nil { // shutdown began during the handshake
@@ -208,7 +210,7 @@ func (c *conn) upgrade(d decision) {
 		})
 	}
 	c.mu.Lock()
-	c.ws = ws
+	c.ws, c.sock = ws, cw.conn
 	c.decided = nil
 	switch c.state {
 	case stAccepted:
@@ -224,7 +226,7 @@ func (c *conn) upgrade(d decision) {
 	// The read loop runs on a goroutine of its own rather than on this
 	// one, so that net/http's per-request state and this goroutine's
 	// grown stack are freed while the connection lives.
-	go c.readLoop(ws)
+	go c.readLoop(ws, cw.conn)
 }
 
 // shutdown ends the connection's scope with reason shutdown, after what

@@ -2,9 +2,12 @@ package websocket
 
 import (
 	"bufio"
+	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Writing what is queued together.
@@ -17,6 +20,12 @@ import (
 // its own, and leave in a single write when the batch is done (or when
 // the buffer reaches maxCork). A message written at once on the sender's
 // goroutine, with nothing queued, goes straight to the socket.
+//
+// Text and binary messages, unless compression is on, are framed here
+// rather than by gorilla's writer (see writeFrame): a server's frame is a
+// header and the payload as it is, and gorilla's path adds a lock handed
+// over a channel, a pooled buffer boxed anew for every message, and a
+// deadline set on the socket every time.
 
 // maxCork bounds the bytes a corked connection buffers before it writes
 // them out anyway, so that a batch of large messages does not grow a large
@@ -25,7 +34,11 @@ const maxCork = 64 << 10
 
 // corkBufs holds the buffers of corked batches, which live only while one
 // batch is written: an idle connection holds none.
-var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+// A frame written at once that fits one is copied into it with its header.
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, corkBufSize); return &b }}
+
+// corkBufSize is the capacity of a pooled cork buffer.
+const corkBufSize = 8 << 10
 
 // corkConn is the socket under a gorilla connection, able to hold back
 // writes while the writer drains a batch. gorilla never writes to it from
@@ -33,14 +46,30 @@ var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &
 // frames while the writer drains, so the state has a lock.
 type corkConn struct {
 	net.Conn
+	idleReader
+	// slack is how much later than asked a write deadline may fall, so
+	// that the socket's deadline, a runtime timer, moves once in a while
+	// rather than for every message.
+	slack time.Duration
 
-	mu  sync.Mutex
-	buf *[]byte // non-nil while corked
+	mu        sync.Mutex
+	buf       *[]byte   // non-nil while corked
+	wd        time.Time // the write deadline set on Conn; zero: none
+	closeSent bool      // a close frame was written: no data frame may follow
 }
 
-// Write writes p, or adds it to the batch while corked.
+// opClose is the first byte of a close frame (FIN and opcode 8).
+const opClose = 0x88
+
+// Write writes p, or adds it to the batch while corked. gorilla writes a
+// control frame or a prepared message with one Write, starting with the
+// frame's first byte, and, while writeFrame frames the messages, nothing
+// else: a Write that starts a close frame is one (see writeFrame).
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if len(p) > 0 && p[0] == opClose {
+		c.closeSent = true
+	}
 	if c.buf == nil {
 		c.mu.Unlock()
 		return c.Conn.Write(p)
@@ -53,6 +82,106 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// Frame opcodes with the FIN bit: a message in one frame.
+const (
+	frameText   = 0x81
+	frameBinary = 0x82
+)
+
+// maxFrameHeader is the longest header of a server's frame: two bytes and
+// an eight-byte length.
+const maxFrameHeader = 10
+
+// errCloseSent: a data frame after the close frame, which RFC 6455 forbids.
+var errCloseSent = errors.New("websocket: close frame sent")
+
+// writeFrame writes payload as one unmasked, uncompressed frame (op is
+// frameText or frameBinary), with the write deadline at least deadline,
+// or adds it to the batch while corked. The frame goes out with one Write
+// when it fits a pooled buffer, else as the header and the payload with
+// the lock held between them, so that no control frame gets in between.
+func (c *corkConn) writeFrame(op byte, payload []byte, deadline time.Time) error {
+	var hdr [maxFrameHeader]byte
+	h := frameHeader(hdr[:0], op, len(payload))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeSent {
+		return errCloseSent
+	}
+	if err := c.setWriteDeadlineLocked(deadline); err != nil {
+		return err
+	}
+	if c.buf != nil {
+		*c.buf = append(append(*c.buf, h...), payload...)
+		if len(*c.buf) >= maxCork {
+			return c.writeOutLocked()
+		}
+		return nil
+	}
+	// The header is copied into a pooled buffer either way, so that it
+	// stays on the stack.
+	b := corkBufs.Get().(*[]byte)
+	defer putCorkBuf(b)
+	*b = append((*b)[:0], h...)
+	if len(h)+len(payload) <= corkBufSize {
+		*b = append(*b, payload...)
+		_, err := c.Conn.Write(*b)
+		return err
+	}
+	if _, err := c.Conn.Write(*b); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(payload)
+	return err
+}
+
+// frameHeader appends the header of a server's final frame of n bytes.
+func frameHeader(b []byte, op byte, n int) []byte {
+	switch {
+	case n < 126:
+		return append(b, op, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, op, 126), uint16(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, op, 127), uint64(n))
+}
+
+// SetWriteDeadline sets a write deadline no earlier than t and at most
+// slack later (see setWriteDeadlineLocked); gorilla calls it before each
+// of its writes.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.setWriteDeadlineLocked(t)
+}
+
+// SetDeadline sets both deadlines as asked.
+func (c *corkConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wd = t
+	return c.Conn.SetDeadline(t)
+}
+
+// setWriteDeadlineLocked keeps the socket's write deadline when it falls
+// from t to t+slack, and else moves it to t+slack: a stream of writes,
+// each asking for now+timeout, moves it once per slack rather than once
+// per write, and a write never times out before it was asked to.
+func (c *corkConn) setWriteDeadlineLocked(t time.Time) error {
+	if t.IsZero() {
+		if c.wd.IsZero() {
+			return nil
+		}
+		c.wd = t
+		return c.Conn.SetWriteDeadline(t)
+	}
+	if !c.wd.IsZero() && !c.wd.Before(t) && c.wd.Sub(t) <= c.slack {
+		return nil
+	}
+	c.wd = t.Add(c.slack)
+	return c.Conn.SetWriteDeadline(c.wd)
 }
 
 // cork holds back writes until uncork.
@@ -73,13 +202,17 @@ func (c *corkConn) uncork() error {
 		return nil
 	}
 	err := c.writeOutLocked()
-	b := c.buf
+	putCorkBuf(c.buf)
 	c.buf = nil
+	return err
+}
+
+// putCorkBuf empties b and pools it, unless it grew past maxCork.
+func putCorkBuf(b *[]byte) {
 	if cap(*b) <= maxCork {
 		*b = (*b)[:0]
 		corkBufs.Put(b)
 	}
-	return err
 }
 
 func (c *corkConn) writeOutLocked() error {
@@ -95,14 +228,23 @@ func (c *corkConn) writeOutLocked() error {
 // request's connection.
 type corkingWriter struct {
 	http.ResponseWriter
-	conn *corkConn // set by Hijack
+	slack   time.Duration // the corkConn's
+	readBuf int           // the size of the reader gorilla is to take over; 0: none
+	conn    *corkConn     // set by Hijack
 }
 
+// Hijack hijacks the request's connection as a corkConn. Unless the
+// client sent more than the request (which gorilla refuses), the reader
+// it returns is the corkConn's own, of size readBuf, which gorilla takes
+// over (see Adapter.New), so that awaitInput can fill it.
 func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &corkConn{Conn: nc}
+	w.conn = &corkConn{Conn: nc, slack: w.slack}
+	if w.readBuf > readerOver && brw.Reader.Buffered() == 0 {
+		brw = bufio.NewReadWriter(w.conn.newReader(w.readBuf), brw.Writer)
+	}
 	return w.conn, brw, nil
 }

@@ -86,11 +86,17 @@
 //
 // An idle connection holds its read loop's goroutine, a read buffer of
 // ReadBufferSize (512 bytes by default), a keepalive timer and its scope;
-// no writer goroutine and no write buffer. Outgoing messages go to a queue
+// no writer goroutine and no write buffer. Between messages the read loop
+// waits for input a few small frames deep, outside gorilla's reader, so
+// that its stack shrinks to 4 KiB at the next collections (waiting inside
+// the reader, it would keep 8 KiB). Outgoing messages go to a queue
 // that a goroutine drains only while it is not empty, writing through
 // buffers from a pool shared by all connections. The drainer takes the
 // whole queue at once and writes it corked: the frames of a batch, each
 // still a frame of its own, leave in one write system call (a message
-// written with nothing queued goes out at once, alone). Broadcast encodes
-// a message meant for many connections once per process.
+// written with nothing queued goes out at once, alone). Unless compression
+// is on, the adapter frames text and binary messages itself, as gorilla
+// would, without its writer's per-message lock hand-off and allocation.
+// Broadcast encodes a message meant for many connections once per
+// process.
 package websocket

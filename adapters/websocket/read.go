@@ -16,78 +16,117 @@ import (
 
 // readBufs holds the buffers messages are read into before they are copied
 // into their events, so that an idle connection holds none.
-var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledRead bounds the read buffers kept for reuse.
+const maxPooledRead = 64 << 10
 
 // readLoop delivers the connection's messages to its scope until the
-// connection ends, then ends the scope with the close code.
-func (c *conn) readLoop(ws *gorilla.Conn) {
+// connection ends, then ends the scope with the close code. Between
+// messages it waits for input in awaitInput, whose frames are few and
+// small, rather than inside gorilla's reader (see idle.go); its own frame
+// is small for the same reason: readMessage's is not on the stack then.
+func (c *conn) readLoop(ws *gorilla.Conn, sock *corkConn) {
 	defer c.run.untrack(c)
-	for {
-		typ, rd, err := ws.NextReader()
-		if err != nil {
-			c.readEnded(ws, err)
-			return
-		}
-		buf := readBufs.Get().(*bytes.Buffer)
-		buf.Reset()
-		// gorilla's read limit counts the bytes on the wire; a compressed
-		// message inflates beyond them (a 61 KB frame can inflate to
-		// 60 MB), so the inflated bytes are bounded here too, and reading
-		// stops one byte past the limit rather than inflating the rest.
-		var n int64
-		n, err = buf.ReadFrom(io.LimitReader(rd, c.a.cfg.ReadLimit+1))
-		if err == nil && n > c.a.cfg.ReadLimit {
-			err = errInflatedTooBig
-		}
-		var ev websocket.Receive
-		if err == nil {
-			if typ == gorilla.TextMessage {
-				if utf8.Valid(buf.Bytes()) {
-					ev.Text = buf.String()
-				} else {
-					err = errInvalidUTF8
-				}
+	for c.readMessage(ws) {
+		sock.awaitInput()
+	}
+}
+
+// readMessage reads the next message and delivers it. It returns false
+// once the connection has ended.
+func (c *conn) readMessage(ws *gorilla.Conn) bool {
+	typ, rd, err := ws.NextReader()
+	if err != nil {
+		c.readEnded(ws, err)
+		return false
+	}
+	ev, err := c.receive(typ, rd)
+	if err != nil {
+		c.readEnded(ws, err)
+		return false
+	}
+	in := c.run.in
+	msg, deliver, err := c.chatInbound(in.Grace(), ev)
+	if errors.Is(err, errBadChatFrame) {
+		c.readEnded(ws, err)
+		return false
+	}
+	if !deliver {
+		return true // an answer not offered: refused to the client
+	}
+	if c.closing.Load() || !c.flow.CompareAndSwap(0, flowBusy) {
+		return true // closing, or shutdown began: what the client still sends is not delivered
+	}
+	// The read loop is this connection's goroutine anyway, so it
+	// handles the message itself when the scope is idle rather than
+	// starting a worker per message; while the instance is busy the
+	// message queues, and a full inbox blocks here (until the
+	// shutdown deadline at most): the client then feels the
+	// backpressure through TCP. Either way the next frame (a pong
+	// included) is read once this one is handed over, so a handler
+	// that runs longer than ping_interval+pong_timeout drops its
+	// connection.
+	if err := in.DeliverInline(in.Grace(), c.key, msg, c.newScope); err != nil &&
+		!errors.Is(err, scope.ErrClosed) {
+		c.run.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
+	}
+	if !c.flow.CompareAndSwap(flowBusy, 0) {
+		c.endShutdown() // shutdown began meanwhile and left the end to us
+	}
+	return true
+}
+
+// receive reads a message of type typ from rd into its event.
+func (c *conn) receive(typ int, rd io.Reader) (websocket.Receive, error) {
+	bp := readBufs.Get().(*[]byte)
+	// gorilla's read limit counts the bytes on the wire; a compressed
+	// message inflates beyond them (a 61 KB frame can inflate to 60 MB),
+	// so the inflated bytes are bounded here too, and reading stops one
+	// byte past the limit rather than inflating the rest.
+	b, err := readLimited((*bp)[:0], rd, c.a.cfg.ReadLimit)
+	var ev websocket.Receive
+	if err == nil {
+		if typ == gorilla.TextMessage {
+			if utf8.Valid(b) {
+				ev.Text = string(b)
 			} else {
-				ev.Bytes = bytes.Clone(buf.Bytes())
-				if ev.Bytes == nil {
-					ev.Bytes = []byte{} // an empty binary message is still binary
-				}
+				err = errInvalidUTF8
+			}
+		} else {
+			ev.Bytes = bytes.Clone(b)
+			if ev.Bytes == nil {
+				ev.Bytes = []byte{} // an empty binary message is still binary
 			}
 		}
-		if buf.Cap() <= 64<<10 {
-			readBufs.Put(buf)
+	}
+	if cap(b) <= maxPooledRead {
+		*bp = b[:0]
+		readBufs.Put(bp)
+	}
+	return ev, err
+}
+
+// readLimited appends what r has to b until io.EOF, reading at most one
+// byte more than limit: then it returns errInflatedTooBig.
+func readLimited(b []byte, r io.Reader, limit int64) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
 		}
-		if err != nil {
-			c.readEnded(ws, err)
-			return
+		end := cap(b)
+		if int64(end) > limit {
+			end = int(limit) + 1
 		}
-		in := c.run.in
-		msg, deliver, err := c.chatInbound(in.Grace(), ev)
-		if errors.Is(err, errBadChatFrame) {
-			c.readEnded(ws, err)
-			return
-		}
-		if !deliver {
-			continue // an answer not offered: refused to the client
-		}
-		if c.closing.Load() || !c.flow.CompareAndSwap(0, flowBusy) {
-			continue // closing, or shutdown began: what the client still sends is not delivered
-		}
-		// The read loop is this connection's goroutine anyway, so it
-		// handles the message itself when the scope is idle rather than
-		// starting a worker per message; while the instance is busy the
-		// message queues, and a full inbox blocks here (until the
-		// shutdown deadline at most): the client then feels the
-		// backpressure through TCP. Either way the next frame (a pong
-		// included) is read once this one is handed over, so a handler
-		// that runs longer than ping_interval+pong_timeout drops its
-		// connection.
-		if err := in.DeliverInline(in.Grace(), c.key, msg, c.newScope); err != nil &&
-			!errors.Is(err, scope.ErrClosed) {
-			c.run.log.Warn("websocket: message not delivered", "adapter", c.a.cfg.Name, "key", c.key, "err", err)
-		}
-		if !c.flow.CompareAndSwap(flowBusy, 0) {
-			c.endShutdown() // shutdown began meanwhile and left the end to us
+		n, err := r.Read(b[len(b):end])
+		b = b[:len(b)+n]
+		switch {
+		case int64(len(b)) > limit:
+			return b, errInflatedTooBig
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
 		}
 	}
 }

@@ -253,7 +253,7 @@ func (c *conn) kickLocked() {
 // whole queue at once and writes it corked, so that the frames of a batch
 // leave in one system call; a sender waiting for room gets all of it.
 func (c *conn) drain(ws *gorilla.Conn) {
-	cc, _ := ws.NetConn().(*corkConn)
+	cc := c.sock
 	var batch []outMsg
 	for {
 		c.mu.Lock()
@@ -321,6 +321,18 @@ func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
 		_ = ws.SetReadDeadline(time.Now().Add(c.a.cfg.CloseTimeout))
 		return err
 	}
+	// The frame is only read (a server's frames are not masked, and the
+	// write returns before the string could go away), so the text is
+	// passed without a copy.
+	text := unsafe.Slice(unsafe.StringData(m.text), len(m.text))
+	if sock := c.sock; sock != nil && !c.a.cfg.Compression {
+		switch m.kind {
+		case outText:
+			return sock.writeFrame(frameText, text, deadline)
+		case outBinary:
+			return sock.writeFrame(frameBinary, m.data, deadline)
+		}
+	}
 	if err := ws.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
@@ -331,10 +343,8 @@ func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
 		return ws.WriteMessage(gorilla.BinaryMessage, m.data)
 	}
 	// WriteMessage frames a message straight into the write buffer, where
-	// NextWriter allocates a writer per message. It only reads the bytes
-	// (a server's frames are not masked, and it returns before the
-	// string could go away), so the text is passed without a copy.
-	return ws.WriteMessage(gorilla.TextMessage, unsafe.Slice(unsafe.StringData(m.text), len(m.text)))
+	// NextWriter allocates a writer per message.
+	return ws.WriteMessage(gorilla.TextMessage, text)
 }
 
 // ping queues a keepalive ping and schedules the next. A full queue skips
