@@ -139,7 +139,7 @@ func TestQueuedFramesShareOneWrite(t *testing.T) {
 // while 50 broadcasts queue up in its scope's inbox, and checks that once
 // the socket takes writes again the scope's worker, corked while it
 // handles the queued events, writes their frames together: 50 messages in
-// two writes (the one held back, then the rest), or one.
+// a few writes (the one held back, then the rest in a batch or few), not 50.
 func TestQueuedEventsOfAScopeShareOneWrite(t *testing.T) {
 	const n = 50
 	l, err := memory.New(layer.Config{})
@@ -189,10 +189,12 @@ func TestQueuedEventsOfAScopeShareOneWrite(t *testing.T) {
 			t.Fatalf("member got %q, want %d", got, i)
 		}
 	}
-	// Two writes, or one when the worker first ran after all had
-	// queued.
-	if got := sock.writes.Load() - before; got > 2 {
-		t.Fatalf("%d broadcasts took %d writes, want at most 2", n, got)
+	// Two writes, or one when the worker first ran after all had queued;
+	// a few more when the layer handed the last broadcasts to the scope
+	// after the worker had begun a batch, since each batch is one write.
+	// Unbatched, it would be n.
+	if got := sock.writes.Load() - before; got > 5 {
+		t.Fatalf("%d broadcasts took %d writes, want at most 5", n, got)
 	}
 }
 
