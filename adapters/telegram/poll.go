@@ -610,7 +610,7 @@ func (p *poller) commit(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.a.cfg.RequestTimeout)
 	defer cancel()
 	params := tgbotapi.Params{"offset": strconv.FormatInt(offset, 10), "limit": "1", "timeout": "0"}
-	if _, err := p.a.api.do(cctx, "getUpdates", params, nil); err != nil {
+	if err := p.a.api.do(cctx, "getUpdates", params, nil, nil); err != nil {
 		p.a.log.Warn("telegram: could not confirm handled updates; they will be handled again",
 			"adapter", p.a.cfg.Name, "offset", offset, "err", err)
 	}
