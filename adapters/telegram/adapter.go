@@ -222,7 +222,8 @@ func (a *Adapter) closeIdle() {
 func (a *Adapter) identify(ctx context.Context) error {
 	backoff := a.cfg.Retry.MinBackoff
 	for {
-		res, err := a.api.call(ctx, "getMe", nil, nil)
+		var res json.RawMessage
+		err := a.api.call(ctx, "getMe", nil, nil, &res)
 		if err == nil {
 			var me tgbotapi.User
 			if err := json.Unmarshal(res, &me); err != nil {

@@ -17,14 +17,17 @@ import (
 // BenchmarkEcho measures updates per second end to end: the fake queues
 // b.N messages over 1,000 chats, and the clock stops when the fake has
 // answered b.N sendMessage calls. "adapter" is this package with the echo
-// bot and limits lifted; "handloop" is a hand-written loop with the same
-// library doing the same echo on the same fake: getUpdates, then one
-// worker per chat shard making the same sendMessage call, as a bot author
-// would write it. The hand loop confirms each update as soon as it is
-// fetched, so it may have any number in flight; the adapter confirms an
-// update only once handled, so at most a poll's limit (100) is in flight.
-// cpu-µs/update is the process's CPU time per update, the fake's share
-// included in both.
+// bot and limits lifted; "handloop" is a hand-written loop with the
+// library the adapter builds on (go-telegram-bot-api) doing the same echo
+// on the same fake: getUpdates, then one worker per chat shard making the
+// same sendMessage call (the same form), as a bot author would write it.
+// The adapter makes its form calls itself rather than through the
+// library's MakeRequest. The hand loop confirms each update as soon as it
+// is fetched, so it may have any number in flight; the adapter confirms an
+// update only once handled, so at most a poll's limit (100) is in flight,
+// and every poll carries them all again. cpu-µs/update is the process's
+// CPU time per update, the fake's share included in both;
+// polls/1k-updates counts getUpdates calls.
 func BenchmarkEcho(b *testing.B) {
 	b.Run("adapter", func(b *testing.B) { benchEcho(b, runAdapter) })
 	b.Run("handloop", func(b *testing.B) { benchEcho(b, runHandLoop) })

@@ -26,6 +26,9 @@ type inbound struct {
 	thread int
 }
 
+// noTopics is the topics of an update in no forum topic; never written.
+var noTopics topics
+
 // topics holds the forum fields the library's types lack.
 type topics struct {
 	Message       *topic `json:"message"`
@@ -59,9 +62,12 @@ func decodeUpdate(raw []byte, keyBy string) (inbound, error) {
 	if u.UpdateID <= 0 {
 		return inbound{}, fmt.Errorf("%w: no update_id", ErrBadUpdate)
 	}
-	var tp topics
+	// Most updates are in no forum topic: decode the topic fields only
+	// when there are some, and allocate them only then.
+	tp := &noTopics
 	if bytes.Contains(raw, []byte(`"message_thread_id"`)) {
-		_ = json.Unmarshal(raw, &tp) // the same JSON decoded once already
+		tp = new(topics)
+		_ = json.Unmarshal(raw, tp) // the same JSON decoded once already
 	}
 	in := inbound{id: int64(u.UpdateID)}
 	switch {
@@ -98,24 +104,25 @@ func decodeUpdate(raw []byte, keyBy string) (inbound, error) {
 // conversationKey files a conversation: the chat, its forum topic, and in
 // group chats keyed by member, the user.
 func conversationKey(c Chat, u User, thread int, keyBy string) string {
-	var b strings.Builder
+	var arr [64]byte // three ids and two separators fit: one allocation, the key's
+	b := arr[:0]
 	switch {
 	case c.ID != 0:
-		b.WriteString(strconv.FormatInt(c.ID, 10))
+		b = strconv.AppendInt(b, c.ID, 10)
 	case u.ID != 0:
-		b.WriteString(strconv.FormatInt(u.ID, 10))
+		b = strconv.AppendInt(b, u.ID, 10)
 	default:
 		return "bot" // updates about no chat or user: polls
 	}
 	if thread != 0 {
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(thread))
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(thread), 10)
 	}
 	if keyBy == KeyChatUser && c.Type != "private" && c.Type != "" && u.ID != 0 {
-		b.WriteByte('/')
-		b.WriteString(strconv.FormatInt(u.ID, 10))
+		b = append(b, '/')
+		b = strconv.AppendInt(b, u.ID, 10)
 	}
-	return b.String()
+	return string(b)
 }
 
 func newMessage(m *tgbotapi.Message, thread int, raw []byte, id int64) Message {

@@ -38,10 +38,14 @@
 // will not be handled here (its scope failed while ending) is never
 // confirmed and is taken again. While updates are in flight the poll's
 // timeout drops to a second, so that what they confirm reaches Telegram
-// soon. A chat whose inbox is full does not hold up the others; when too
-// many updates wait for full inboxes, polling pauses. On Shutdown the
-// adapter stops polling, waits (until Shutdown's deadline) for what it
-// took to be handled, and confirms it.
+// soon. Since a poll returns again everything taken and not yet
+// confirmed, after one that brought polling.limit updates the next waits
+// until the watermark moved half the limit (or everything taken was
+// handled), so that a poll brings at least as many new updates as it
+// returns again. A chat whose inbox is full does not hold up the others;
+// when too many updates wait for full inboxes, polling pauses. On
+// Shutdown the adapter stops polling, waits (until Shutdown's deadline)
+// for what it took to be handled, and confirms it.
 //
 // In webhook mode the handler checks the secret token (in constant time)
 // before any work, and answers 200 once the update was handled, or 503

@@ -260,7 +260,7 @@ func (a *Adapter) do(ctx context.Context, c outCall) error {
 		if err != nil {
 			return fmt.Errorf("telegram: %s waiting for its rate limit slot: %w", c.method, err)
 		}
-		_, err = a.api.call(ctx, c.method, c.params, c.files)
+		err = a.api.call(ctx, c.method, c.params, c.files, nil)
 		if c.limited {
 			a.lim.settle(c.chat)
 			a.settleShared(ctx, c)
