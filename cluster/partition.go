@@ -230,7 +230,19 @@ func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
 		for _, id := range acks {
 			args = append(args, id)
 		}
-		v, err := fetchScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Result()
+		keys := []string{p.leaseKey, p.stream}
+		var cmd *goredis.Cmd
+		err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, sha bool) {
+			if sha {
+				cmd = fetchScript.EvalSha(ctx, pipe, keys, args...)
+			} else {
+				cmd = fetchScript.Eval(ctx, pipe, keys, args...)
+			}
+		})
+		var v any
+		if err == nil {
+			v, err = cmd.Result()
+		}
 		if err == nil {
 			var b batch
 			if b, err = parseBatch(v); err == nil {
@@ -513,7 +525,19 @@ func (p *partition) flush(ctx context.Context, final bool) error {
 		args = append(args, id)
 	}
 	n := p.t.n
-	v, err := ackScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Int64()
+	keys := []string{p.leaseKey, p.stream}
+	var cmd *goredis.Cmd
+	err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, sha bool) {
+		if sha {
+			cmd = ackScript.EvalSha(ctx, pipe, keys, args...)
+		} else {
+			cmd = ackScript.Eval(ctx, pipe, keys, args...)
+		}
+	})
+	var v int64
+	if err == nil {
+		v, err = cmd.Int64()
+	}
 	switch {
 	case err != nil:
 		p.mu.Lock()
