@@ -43,6 +43,91 @@ type facts struct {
 	Value        any                 `msgpack:"v,omitempty"`
 }
 
+var _ msgpack.CustomEncoder = facts{}
+
+// EncodeMsgpack writes f as the struct's tags say, leaving the empty
+// fields out, without the reflection of msgpack's struct encoder: the
+// same map, which msgpack's decoder reads back into a facts.
+func (f facts) EncodeMsgpack(enc *msgpack.Encoder) error {
+	strs := [...]struct{ key, v string }{{"t", f.Type}, {"a", f.Adapter}, {"th", f.Thread}, {"tm", f.Team},
+		{"ch", f.Channel}, {"p", f.Path}, {"q", f.RawQuery}, {"m", f.Method}, {"ca", f.ClientAddr}, {"sa", f.ServerAddr}}
+	users := [...]struct {
+		key string
+		u   scope.User
+	}{{"u", f.User}, {"b", f.Bot}}
+	n := 0
+	for i, s := range strs {
+		if s.v != "" || i == 0 { // the type is always written, as its tag has no omitempty
+			n++
+		}
+	}
+	for _, u := range users {
+		if u.u != (scope.User{}) {
+			n++
+		}
+	}
+	if f.Chat != (scope.Chat{}) {
+		n++
+	}
+	if len(f.Headers) > 0 {
+		n++
+	}
+	if len(f.Subprotocols) > 0 {
+		n++
+	}
+	if f.Value != nil {
+		n++
+	}
+	if err := enc.EncodeMapLen(n); err != nil {
+		return err
+	}
+	var err error
+	put := func(kv ...string) {
+		for _, s := range kv {
+			if err == nil {
+				err = enc.EncodeString(s)
+			}
+		}
+	}
+	for i, s := range strs {
+		if s.v != "" || i == 0 {
+			put(s.key, s.v)
+		}
+	}
+	for _, u := range users {
+		if u.u != (scope.User{}) {
+			put(u.key)
+			if err == nil {
+				err = enc.EncodeMapLen(4)
+			}
+			put("ID", u.u.ID, "Name", u.u.Name, "Username", u.u.Username, "Language", u.u.Language)
+		}
+	}
+	if f.Chat != (scope.Chat{}) {
+		put("c")
+		if err == nil {
+			err = enc.EncodeMapLen(3)
+		}
+		put("ID", f.Chat.ID, "Type", f.Chat.Type, "Title", f.Chat.Title)
+	}
+	if len(f.Headers) > 0 && err == nil {
+		if put("h"); err == nil {
+			err = enc.Encode(f.Headers)
+		}
+	}
+	if len(f.Subprotocols) > 0 && err == nil {
+		if put("sp"); err == nil {
+			err = enc.Encode(f.Subprotocols)
+		}
+	}
+	if f.Value != nil && err == nil {
+		if put("v"); err == nil {
+			err = enc.Encode(f.Value)
+		}
+	}
+	return err
+}
+
 // errValue: the scope's adapter value is not a plain value.
 var errValue = errors.New("its adapter value is not a plain value")
 

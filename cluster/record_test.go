@@ -9,6 +9,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 type inner struct {
@@ -100,4 +101,70 @@ func BenchmarkMarshalEvent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// plainFacts is facts without its encoder: msgpack's struct encoder, as
+// entries were written before facts had one.
+type plainFacts facts
+
+func sampleFacts() facts {
+	return facts{Type: "telegram", Adapter: "telegram", User: scope.User{ID: "42", Name: "Ann", Username: "ann"},
+		Chat: scope.Chat{ID: "42", Type: "private"}, Thread: "7", Path: "/hook",
+		Headers: map[string][]string{"X-A": {"1", "2"}}, Subprotocols: []string{"v1"}, ClientAddr: "10.0.0.1:5",
+		Value: "reply-to"}
+}
+
+// facts' own encoder writes what msgpack's struct encoder did: each reads
+// back as the other.
+func TestFactsEncoding(t *testing.T) {
+	for _, f := range []facts{sampleFacts(), {Type: "x"}, {Type: "x", Bot: scope.User{Language: "en"}, Value: true}} {
+		own, err := msgpack.Marshal(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := plainFacts(f)
+		plain, err := msgpack.Marshal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fromOwn, fromPlain facts
+		if err := msgpack.Unmarshal(own, &fromOwn); err != nil {
+			t.Fatal(err)
+		}
+		if err := msgpack.Unmarshal(plain, &fromPlain); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fromOwn, f) {
+			t.Errorf("own encoding reads back as\n%+v\nwant\n%+v", fromOwn, f)
+		}
+		if !reflect.DeepEqual(fromOwn, fromPlain) {
+			t.Errorf("own encoding reads back as\n%+v\nmsgpack's as\n%+v", fromOwn, fromPlain)
+		}
+	}
+}
+
+// BenchmarkFacts compares facts' own encoder with msgpack's struct
+// encoder.
+func BenchmarkFacts(b *testing.B) {
+	f := sampleFacts()
+	f.Headers, f.Subprotocols, f.Path, f.ClientAddr = nil, nil, "", "" // as a Telegram scope's
+	p := plainFacts(f)
+	enc := msgpack.GetEncoder()
+	defer msgpack.PutEncoder(enc)
+	var buf bytes.Buffer
+	for _, c := range []struct {
+		name string
+		v    any
+	}{{"struct", &p}, {"own", &f}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				buf.Reset()
+				enc.Reset(&buf)
+				if err := enc.Encode(c.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
