@@ -81,7 +81,8 @@ func WithID(id string) Option { return func(o *options) { o.id = id } }
 // under prefix. Processes of one cluster use the same Redis, prefix and
 // Config.Partitions. c's pool must hold a connection per partition the
 // Node may own at once (each owned partition holds one while it waits
-// for entries), plus room for appends.
+// for entries), plus one for the pipelines that carry the appends, reads
+// and acknowledgements, and a few for leases and membership.
 func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (*Node, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
