@@ -50,6 +50,11 @@
 // scope.Config.NoEvict, Intake.DeliverInline): a WebSocket stays with its
 // connection.
 //
+// Round trips: a Node sends the appends, reads and acknowledgements its
+// goroutines have under way together, in one pipeline, and whatever comes
+// meanwhile in the next; a lone call goes at once. Only the wait for new
+// entries (XREAD BLOCK) has a connection of its own per owned partition.
+//
 // Outbound calls are made by the owner's own adapter instance: every
 // process runs the same configuration.
 package cluster

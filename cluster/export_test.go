@@ -18,3 +18,10 @@ func (n *Node) Abandon() {
 func WithReadHook(hook func(partition int)) Option {
 	return func(o *options) { o.beforeRead = hook }
 }
+
+// Queued returns how many calls wait for the Node's next pipeline.
+func (n *Node) Queued() int {
+	n.pipe.mu.Lock()
+	defer n.pipe.mu.Unlock()
+	return len(n.pipe.queue)
+}

@@ -26,6 +26,7 @@ import (
 // All methods are safe for concurrent use.
 type Node struct {
 	c     goredis.UniversalClient
+	pipe  pipe // appends, fetches and acknowledgements, gathered into pipelines
 	cfg   Config
 	keys  keys
 	id    string
@@ -80,7 +81,8 @@ func WithID(id string) Option { return func(o *options) { o.id = id } }
 // under prefix. Processes of one cluster use the same Redis, prefix and
 // Config.Partitions. c's pool must hold a connection per partition the
 // Node may own at once (each owned partition holds one while it waits
-// for entries), plus room for appends.
+// for entries), plus one for the pipelines that carry the appends, reads
+// and acknowledgements, and a few for leases and membership.
 func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (*Node, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
@@ -98,7 +100,7 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 		o.id = rand.Text()
 	}
 	cfg = cfg.withDefaults()
-	return &Node{c: c, cfg: cfg, keys: keys{prefix}, id: o.id, clock: o.clock, log: o.log,
+	return &Node{c: c, pipe: pipe{c: c}, cfg: cfg, keys: keys{prefix}, id: o.id, clock: o.clock, log: o.log,
 		block: min(cfg.Lease/3, time.Second), beforeRead: o.beforeRead, sinks: map[string]adapters.Sink{}, attach: make(chan struct{}),
 		taken: map[int]int64{}, claimed: map[int]int64{}}, nil
 }
@@ -106,18 +108,27 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 // ID returns the Node's name among the members.
 func (n *Node) ID() string { return n.id }
 
-// Append appends r to its partition's stream: one XADD. A platform id
-// (r.ID) travels with the entry; the partition's owner drops an entry
-// whose id another entry carried in the last Config.DedupeTTL. It fails
-// with adapters.ErrNotDurable when r's scope holds an adapter value that is
-// not a plain value.
+// Append appends r to its partition's stream: one XADD, sent with the
+// other appends, fetches and acknowledgements the Node has under way (see
+// pipe). A platform id (r.ID) travels with the entry; the partition's
+// owner drops an entry whose id another entry carried in the last
+// Config.DedupeTTL. It fails with adapters.ErrNotDurable when r's scope
+// holds an adapter value that is not a plain value. When ctx ends first,
+// Append returns ctx's error and r may be appended all the same: at least
+// once, as when a reply is lost.
 func (n *Node) Append(ctx context.Context, r adapters.Record) error {
 	fields, err := encode(r)
 	if err != nil {
 		return err
 	}
 	p := partitionOf(r.Adapter, r.Key, n.cfg.Partitions)
-	if err := n.c.XAdd(ctx, &goredis.XAddArgs{Stream: n.keys.stream(p), Values: fields}).Err(); err != nil {
+	args := &goredis.XAddArgs{Stream: n.keys.stream(p), Values: fields}
+	var cmd *goredis.StringCmd
+	err = n.pipe.do(ctx, func(pipe goredis.Pipeliner, _ bool) { cmd = pipe.XAdd(ctx, args) })
+	if err == nil {
+		err = cmd.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("cluster: append to partition %d: %w", p, err)
 	}
 	n.count(func(c *Counters) { c.Appended++ })

@@ -201,7 +201,7 @@ func (p *partition) readLoop() {
 
 // batch is what one fetch took.
 type batch struct {
-	msgs    []goredis.XMessage
+	msgs    []rawEntry
 	dup     map[string]bool // ids of msgs whose platform id another entry carried
 	next    string          // fetchScript's next
 	deleted []string        // claimed ids no longer in the stream
@@ -230,7 +230,19 @@ func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
 		for _, id := range acks {
 			args = append(args, id)
 		}
-		v, err := fetchScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Result()
+		keys := []string{p.leaseKey, p.stream}
+		var cmd *goredis.Cmd
+		err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, sha bool) {
+			if sha {
+				cmd = fetchScript.EvalSha(ctx, pipe, keys, args...)
+			} else {
+				cmd = fetchScript.Eval(ctx, pipe, keys, args...)
+			}
+		})
+		var v any
+		if err == nil {
+			v, err = cmd.Result()
+		}
 		if err == nil {
 			var b batch
 			if b, err = parseBatch(v); err == nil {
@@ -271,19 +283,16 @@ func parseBatch(v any) (batch, error) {
 	var b batch
 	b.next, _ = r[0].(string)
 	entries, _ := r[1].([]any)
+	b.msgs = make([]rawEntry, 0, len(entries))
 	flags, _ := r[2].([]any)
 	for i, e := range entries {
 		e, _ := e.([]any)
 		if len(e) != 2 {
 			return batch{}, fmt.Errorf("cluster: unexpected entry in a fetch reply: %v", e)
 		}
-		m := goredis.XMessage{Values: map[string]any{}}
+		var m rawEntry
 		m.ID, _ = e[0].(string)
-		fields, _ := e[1].([]any)
-		for j := 0; j+1 < len(fields); j += 2 {
-			k, _ := fields[j].(string)
-			m.Values[k] = fields[j+1]
-		}
+		m.fields, _ = e[1].([]any)
 		b.msgs = append(b.msgs, m)
 		if i < len(flags) {
 			if f, _ := flags[i].(int64); f == 1 {
@@ -325,7 +334,7 @@ func (p *partition) serve(ctx context.Context, b batch) bool {
 	for _, m := range b.msgs {
 		if b.dup[m.ID] {
 			p.t.n.count(func(c *Counters) { c.Duplicates++ })
-			p.t.n.log.Debug("cluster: duplicate dropped", "partition", p.p, "id", m.ID, "platform_id", m.Values[fieldID])
+			p.t.n.log.Debug("cluster: duplicate dropped", "partition", p.p, "id", m.ID, "platform_id", m.value(fieldID))
 			p.track(m.ID)
 			p.handled(m.ID)
 			continue
@@ -339,7 +348,7 @@ func (p *partition) serve(ctx context.Context, b batch) bool {
 
 // handOver gives entry m to its adapter's scope manager, and reports
 // whether reading goes on.
-func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
+func (p *partition) handOver(ctx context.Context, m rawEntry) bool {
 	n := p.t.n
 	if ctx.Err() != nil {
 		// Stopped while the read was under way: the entry stays pending,
@@ -351,7 +360,7 @@ func (p *partition) handOver(ctx context.Context, m goredis.XMessage) bool {
 		p.t.bg.Go(func() { p.t.lose(p, "its lease's term ended before it was renewed") })
 		return false
 	}
-	e, err := decode(m.ID, m.Values)
+	e, err := decode(m)
 	var sink adapters.Sink
 	if err == nil {
 		if sink, err = n.sink(ctx, e.adapter); ctx.Err() != nil {
@@ -513,7 +522,19 @@ func (p *partition) flush(ctx context.Context, final bool) error {
 		args = append(args, id)
 	}
 	n := p.t.n
-	v, err := ackScript.Run(ctx, n.c, []string{p.leaseKey, p.stream}, args...).Int64()
+	keys := []string{p.leaseKey, p.stream}
+	var cmd *goredis.Cmd
+	err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, sha bool) {
+		if sha {
+			cmd = ackScript.EvalSha(ctx, pipe, keys, args...)
+		} else {
+			cmd = ackScript.Eval(ctx, pipe, keys, args...)
+		}
+	})
+	var v int64
+	if err == nil {
+		v, err = cmd.Int64()
+	}
 	switch {
 	case err != nil:
 		p.mu.Lock()

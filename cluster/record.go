@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -39,6 +41,91 @@ type facts struct {
 	ClientAddr   string              `msgpack:"ca,omitempty"`
 	ServerAddr   string              `msgpack:"sa,omitempty"`
 	Value        any                 `msgpack:"v,omitempty"`
+}
+
+var _ msgpack.CustomEncoder = facts{}
+
+// EncodeMsgpack writes f as the struct's tags say, leaving the empty
+// fields out, without the reflection of msgpack's struct encoder: the
+// same map, which msgpack's decoder reads back into a facts.
+func (f facts) EncodeMsgpack(enc *msgpack.Encoder) error {
+	strs := [...]struct{ key, v string }{{"t", f.Type}, {"a", f.Adapter}, {"th", f.Thread}, {"tm", f.Team},
+		{"ch", f.Channel}, {"p", f.Path}, {"q", f.RawQuery}, {"m", f.Method}, {"ca", f.ClientAddr}, {"sa", f.ServerAddr}}
+	users := [...]struct {
+		key string
+		u   scope.User
+	}{{"u", f.User}, {"b", f.Bot}}
+	n := 0
+	for i, s := range strs {
+		if s.v != "" || i == 0 { // the type is always written, as its tag has no omitempty
+			n++
+		}
+	}
+	for _, u := range users {
+		if u.u != (scope.User{}) {
+			n++
+		}
+	}
+	if f.Chat != (scope.Chat{}) {
+		n++
+	}
+	if len(f.Headers) > 0 {
+		n++
+	}
+	if len(f.Subprotocols) > 0 {
+		n++
+	}
+	if f.Value != nil {
+		n++
+	}
+	if err := enc.EncodeMapLen(n); err != nil {
+		return err
+	}
+	var err error
+	put := func(kv ...string) {
+		for _, s := range kv {
+			if err == nil {
+				err = enc.EncodeString(s)
+			}
+		}
+	}
+	for i, s := range strs {
+		if s.v != "" || i == 0 {
+			put(s.key, s.v)
+		}
+	}
+	for _, u := range users {
+		if u.u != (scope.User{}) {
+			put(u.key)
+			if err == nil {
+				err = enc.EncodeMapLen(4)
+			}
+			put("ID", u.u.ID, "Name", u.u.Name, "Username", u.u.Username, "Language", u.u.Language)
+		}
+	}
+	if f.Chat != (scope.Chat{}) {
+		put("c")
+		if err == nil {
+			err = enc.EncodeMapLen(3)
+		}
+		put("ID", f.Chat.ID, "Type", f.Chat.Type, "Title", f.Chat.Title)
+	}
+	if len(f.Headers) > 0 && err == nil {
+		if put("h"); err == nil {
+			err = enc.Encode(f.Headers)
+		}
+	}
+	if len(f.Subprotocols) > 0 && err == nil {
+		if put("sp"); err == nil {
+			err = enc.Encode(f.Subprotocols)
+		}
+	}
+	if f.Value != nil && err == nil {
+		if put("v"); err == nil {
+			err = enc.Encode(f.Value)
+		}
+	}
+	return err
 }
 
 // errValue: the scope's adapter value is not a plain value.
@@ -103,11 +190,15 @@ func encode(r adapters.Record) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: scope %s: %w", adapters.ErrNotDurable, r.Scope, err)
 	}
-	sc, err := msgpack.Marshal(&f)
-	if err != nil {
+	enc := msgpack.GetEncoder()
+	defer msgpack.PutEncoder(enc)
+	var buf bytes.Buffer
+	enc.Reset(&buf)
+	if err := enc.Encode(&f); err != nil {
 		return nil, fmt.Errorf("%w: scope %s: %w", adapters.ErrNotDurable, r.Scope, err)
 	}
-	ev, err := event.Marshal(r.Event)
+	sc := bytes.Clone(buf.Bytes())
+	ev, err := marshalEvent(enc, &buf, r.Event)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", adapters.ErrNotDurable, err)
 	}
@@ -118,6 +209,74 @@ func encode(r adapters.Record) ([]any, error) {
 	return fields, nil
 }
 
+// marshalEvent returns ev in the form event.Marshal gives it: a map of
+// its fields by their msgpack tags, and its type under "type". For a
+// struct it encodes ev once and adds "type" to the map, where
+// event.Marshal goes through a generic Message (encoding, decoding and
+// encoding again); the keys are not sorted, which nothing reading an
+// entry needs. What does not come out as a map that event.Unmarshal reads
+// goes through event.Marshal, for its errors.
+func marshalEvent(enc *msgpack.Encoder, buf *bytes.Buffer, ev event.Event) ([]byte, error) {
+	if _, ok := ev.(event.Message); ok || ev == nil {
+		return event.Marshal(ev)
+	}
+	buf.Reset()
+	enc.Reset(buf)
+	if err := enc.Encode(ev); err != nil {
+		return event.Marshal(ev)
+	}
+	data := buf.Bytes()
+	n, head, ok := mapHeader(data)
+	if !ok {
+		return event.Marshal(ev)
+	}
+	// The fields, then "type", which wins over a field of that name as
+	// it does in event.ToMessage.
+	tail := len(data)
+	if err := enc.EncodeString("type"); err != nil {
+		return nil, err
+	}
+	if err := enc.EncodeString(ev.Type()); err != nil {
+		return nil, err
+	}
+	data = buf.Bytes()
+	out := make([]byte, 0, 5+len(data)-head)
+	out = appendMapHeader(out, n+1)
+	out = append(out, data[head:tail]...)
+	out = append(out, data[tail:]...)
+	if event.CheckLengths(out) != nil {
+		return event.Marshal(ev)
+	}
+	return out, nil
+}
+
+// mapHeader reads the MessagePack map header that begins data: the
+// map's length and the header's size.
+func mapHeader(data []byte) (n, size int, ok bool) {
+	switch {
+	case len(data) == 0:
+		return 0, 0, false
+	case data[0]&0xf0 == 0x80:
+		return int(data[0] & 0x0f), 1, true
+	case data[0] == 0xde && len(data) >= 3:
+		return int(binary.BigEndian.Uint16(data[1:])), 3, true
+	case data[0] == 0xdf && len(data) >= 5:
+		return int(binary.BigEndian.Uint32(data[1:])), 5, true
+	}
+	return 0, 0, false
+}
+
+// appendMapHeader appends the MessagePack header of a map of n entries.
+func appendMapHeader(b []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, 0xde), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
+}
+
 // entry is a stream entry as an owner reads it.
 type entry struct {
 	id, adapter, key string
@@ -126,10 +285,29 @@ type entry struct {
 	ev               event.Message
 }
 
+// rawEntry is a stream entry as Redis gives it: its id, and its fields
+// and values in turn.
+type rawEntry struct {
+	ID     string
+	fields []any
+}
+
+// value returns the value of field k, or nil. An entry has a handful of
+// fields: a scan costs less than a map.
+func (m rawEntry) value(k string) any {
+	for i := 0; i+1 < len(m.fields); i += 2 {
+		if f, _ := m.fields[i].(string); f == k {
+			return m.fields[i+1]
+		}
+	}
+	return nil
+}
+
 // decode reads a stream entry.
-func decode(id string, values map[string]any) (entry, error) {
+func decode(m rawEntry) (entry, error) {
+	id := m.ID
 	e := entry{id: id}
-	str := func(k string) string { s, _ := values[k].(string); return s }
+	str := func(k string) string { s, _ := m.value(k).(string); return s }
 	e.adapter, e.key, e.platformID = str(fieldAdapter), str(fieldKey), str(fieldID)
 	if e.adapter == "" {
 		return e, fmt.Errorf("cluster: entry %s has no adapter", id)

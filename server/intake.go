@@ -43,7 +43,8 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 		return nil, l, nil
 	}
 	// Each owned partition holds a connection while it waits for
-	// entries: room for all of them, and for appends.
+	// entries: room for all of them, for the pipelines that carry the
+	// appends, reads and acknowledgements, and for leases and membership.
 	parts := in.Partitions
 	if parts == 0 {
 		parts = cluster.DefaultPartitions
