@@ -114,6 +114,11 @@ func (s hostSink) Decode(m event.Message) (event.Event, error) {
 }
 
 func (s hostSink) Moved(match func(key string) bool) {
+	if _, portable := s.h.a.(InboundDecoder); !portable || s.h.opts.scopes.NoEvict {
+		// Its conversations are not journaled: they stay with the
+		// process that holds them (a WebSocket's connection).
+		return
+	}
 	s.m.EndWhere(match, func(sc *scope.Scope) scope.Final { return protocol{s.h}.Disconnect(sc, ReasonMoved) })
 }
 

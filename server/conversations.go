@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -235,6 +236,9 @@ func (s *Server) receiveConversations(ctx context.Context) {
 	if c == nil {
 		return
 	}
+	if !s.servesConversations() {
+		return // a worker, or only connections: nothing to receive
+	}
 	if s.intake != nil {
 		s.intake.OnOwned(func(p int, owned bool) {
 			if owned {
@@ -263,6 +267,27 @@ func (s *Server) receiveConversations(ctx context.Context) {
 		}
 		c.claim(0)
 	}()
+}
+
+// servesConversations reports whether an adapter of s serves
+// conversations that get conversation channels.
+func (s *Server) servesConversations() bool {
+	s.mu.Lock()
+	hosts := slices.Clone(s.adapters)
+	s.mu.Unlock()
+	for _, h := range hosts {
+		if !s.conv.serves(h.Name()) {
+			continue
+		}
+		for _, p := range h.ServedProtocols() {
+			switch p {
+			case "websocket", "http", "channel":
+			default:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stopConversations stops receiving the conversation channels.
