@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -87,6 +88,7 @@ type conversations struct {
 
 	warnMu sync.Mutex
 	warned map[string]time.Time // by drop reason
+	types  map[string]bool      // the message types drops were counted by
 }
 
 var _ consumer.Conversations = (*conversations)(nil)
@@ -108,7 +110,7 @@ func newConversations(s *Server, cfg *Config, l layer.Layer) (*conversations, la
 	}
 	c := &conversations{s: s, ttl: cfg.Layer.Config.WithDefaults().GroupExpiry, parts: 1, log: s.log,
 		drops: s.ops.metrics.LayerMessageDropped, pending: map[string]*pendingConv{}, claims: map[int]func(){},
-		warned: map[string]time.Time{}}
+		warned: map[string]time.Time{}, types: map[string]bool{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if cfg.Layer.Intake.Enabled {
 		c.parts = cmp0(cfg.Layer.Intake.Partitions, cluster.DefaultPartitions)
@@ -406,19 +408,29 @@ func (c *conversations) load(p *pendingConv) func() *scope.Scope {
 // messages: one per reason per interval; every drop is counted.
 const dropWarnEvery = time.Minute
 
+// maxDropTypes bounds the message types the drops are counted by, as the
+// consumers' are: a foreign sender chooses them.
+const maxDropTypes = 256
+
 func (c *conversations) drop(ev layer.Received, reason string, err error) {
 	typ := ev.Type()
-	if c.drops != nil {
-		c.drops(typ, reason)
-	}
 	now := time.Now()
 	c.warnMu.Lock()
+	key := typ
+	if len(key) > 100 || !utf8.ValidString(key) || !c.types[key] && len(c.types) >= maxDropTypes {
+		key = "other"
+	} else {
+		c.types[key] = true
+	}
 	last := c.warned[reason]
 	warn := last.IsZero() || now.Sub(last) >= dropWarnEvery
 	if warn {
 		c.warned[reason] = now
 	}
 	c.warnMu.Unlock()
+	if c.drops != nil {
+		c.drops(key, reason)
+	}
 	if warn {
 		c.log.Warn("conversation channel message dropped", "channel", ev.Channel, "type", typ, "reason", reason, "err", err)
 	}
