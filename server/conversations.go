@@ -80,7 +80,7 @@ type conversations struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingConv // by channel
-	claims  map[int]func()          // cancels, by partition
+	claims  map[int]*claimed        // by partition
 	stopped bool
 	ctx     context.Context // ends with stop, for the pumps
 	cancel  context.CancelFunc
@@ -109,7 +109,7 @@ func newConversations(s *Server, cfg *Config, l layer.Layer) (*conversations, la
 		return nil, l, nil
 	}
 	c := &conversations{s: s, ttl: cfg.Layer.Config.WithDefaults().GroupExpiry, parts: 1, log: s.log,
-		drops: s.ops.metrics.LayerMessageDropped, pending: map[string]*pendingConv{}, claims: map[int]func(){},
+		drops: s.ops.metrics.LayerMessageDropped, pending: map[string]*pendingConv{}, claims: map[int]*claimed{},
 		warned: map[string]time.Time{}, types: map[string]bool{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if cfg.Layer.Intake.Enabled {
@@ -186,26 +186,55 @@ func (c *conversations) Keep(ctx context.Context, s *scope.Scope, channel string
 
 // claim starts receiving partition p's conversation channels.
 func (c *conversations) claim(p int) {
+	// The layer calls deliver, which takes c.mu, under its own locks,
+	// which Claim takes too: c.mu is not held across Claim.
+	r := &claimed{}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.stopped || c.claims[p] != nil {
+		c.mu.Unlock()
 		return
 	}
+	c.claims[p] = r
+	c.mu.Unlock()
 	prefix := fmt.Sprintf("%s%d", consumer.ConversationPrefix, p)
 	cancel, err := layer.ClaimerOf(c.s.layer).Claim(prefix, c.deliver)
+	c.mu.Lock()
 	if err != nil {
+		if c.claims[p] == r {
+			delete(c.claims, p)
+		}
+		c.mu.Unlock()
 		c.log.Error("conversation channels of a partition not received", "partition", p, "err", err)
 		return
 	}
-	c.claims[p] = cancel
+	if c.claims[p] != r || r.cancelled {
+		// Given up, or stopped, while the claim was being made.
+		c.mu.Unlock()
+		cancel()
+		return
+	}
+	r.cancel = cancel
+	c.mu.Unlock()
+	c.log.Debug("receiving conversation channels", "prefix", prefix)
+}
+
+// claimed is a partition's claim, made or being made.
+type claimed struct {
+	cancel    func() // nil while the claim is being made
+	cancelled bool   // unclaimed while being made: claim cancels it
 }
 
 // unclaim stops receiving partition p's conversation channels: what
 // arrives for them from now on waits in the layer for the next claim.
 func (c *conversations) unclaim(p int) {
 	c.mu.Lock()
-	cancel := c.claims[p]
+	r := c.claims[p]
 	delete(c.claims, p)
+	var cancel func()
+	if r != nil {
+		r.cancelled = true
+		cancel = r.cancel
+	}
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -218,8 +247,14 @@ func (c *conversations) unclaim(p int) {
 func (c *conversations) stop(ctx context.Context) {
 	c.mu.Lock()
 	c.stopped = true
-	cancels := c.claims
-	c.claims = map[int]func(){}
+	var cancels []func()
+	for _, r := range c.claims {
+		r.cancelled = true
+		if r.cancel != nil {
+			cancels = append(cancels, r.cancel)
+		}
+	}
+	c.claims = map[int]*claimed{}
 	c.mu.Unlock()
 	for _, cancel := range cancels {
 		cancel()
