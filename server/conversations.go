@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/cluster"
 	"github.com/switchboard-bots/switchboard/consumer"
@@ -60,13 +58,6 @@ const (
 // convBacklog bounds the messages that wait, per conversation, for its
 // scope to start or for room in its inbox.
 const convBacklog = consumer.DefaultBacklog
-
-// factStore keeps the facts of conversations that use their channels.
-type factStore interface {
-	Keep(ctx context.Context, channel string, facts []byte, ttl time.Duration) error
-	// Load returns the facts kept for channel, or nil.
-	Load(ctx context.Context, channel string) ([]byte, error)
-}
 
 // conversations is the server's consumer.Conversations and the receiver
 // of the conversation channels it hands out.
@@ -469,68 +460,4 @@ func (c *conversations) drop(ev layer.Received, reason string, err error) {
 	if warn {
 		c.log.Warn("conversation channel message dropped", "channel", ev.Channel, "type", typ, "reason", reason, "err", err)
 	}
-}
-
-// memoryFacts keeps facts in the process, with the layer: both go with it.
-type memoryFacts struct {
-	mu    sync.Mutex
-	m     map[string]keptFacts
-	swept int // len(m) after the last sweep
-}
-
-type keptFacts struct {
-	facts   []byte
-	expires time.Time
-}
-
-func (f *memoryFacts) Keep(_ context.Context, channel string, facts []byte, ttl time.Duration) error {
-	now := time.Now()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.m[channel] = keptFacts{facts: facts, expires: now.Add(ttl)}
-	if len(f.m) > 2*f.swept+64 {
-		// Expired facts go once the map doubled: linear work, amortised.
-		for k, v := range f.m {
-			if !now.Before(v.expires) {
-				delete(f.m, k)
-			}
-		}
-		f.swept = len(f.m)
-	}
-	return nil
-}
-
-func (f *memoryFacts) Load(_ context.Context, channel string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.m[channel]
-	if !ok || !time.Now().Before(v.expires) {
-		return nil, nil
-	}
-	return v.facts, nil
-}
-
-// redisFacts keeps facts in Redis, one key per conversation with the
-// membership's expiry: <prefix>:conv:<channel>.
-type redisFacts struct {
-	c      goredis.UniversalClient
-	prefix string
-}
-
-func (f redisFacts) Keep(ctx context.Context, channel string, facts []byte, ttl time.Duration) error {
-	if err := f.c.Set(ctx, f.prefix+channel, facts, ttl).Err(); err != nil {
-		return fmt.Errorf("keep facts of %s: %w", channel, err)
-	}
-	return nil
-}
-
-func (f redisFacts) Load(ctx context.Context, channel string) ([]byte, error) {
-	b, err := f.c.Get(ctx, f.prefix+channel).Bytes()
-	switch {
-	case errors.Is(err, goredis.Nil):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("load facts of %s: %w", channel, err)
-	}
-	return b, nil
 }
