@@ -54,7 +54,9 @@ type Sink interface {
 	Decode(m event.Message) (event.Event, error)
 	// Moved ends, with ReasonMoved, the live scopes whose key match
 	// accepts: their conversations are served by another process from now
-	// on. match must be quick (see scope.Manager.EndWhere).
+	// on. Scopes the journal never carries (an adapter that is not an
+	// InboundDecoder, connection-bound scopes) stay. match must be quick
+	// (see scope.Manager.EndWhere).
 	Moved(match func(key string) bool)
 }
 
