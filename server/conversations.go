@@ -258,7 +258,8 @@ func (c *conversations) stop(ctx context.Context) {
 // receiveConversations starts receiving the conversation channels once
 // the adapters that serve conversations are ready (or ctx ends): without
 // the intake, partition 0's; with it, those the intake owns, as it takes
-// and gives them up.
+// and gives them up. Calling it again, once a reload started an adapter,
+// changes nothing already received.
 func (s *Server) receiveConversations(ctx context.Context) {
 	c := s.conv
 	if c == nil {

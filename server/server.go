@@ -521,6 +521,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case h := <-s.starts:
 			running++
 			run(h)
+			s.receiveConversations(ctx) // a reload may add an adapter that serves conversations
 			continue
 		case h := <-retry:
 			if h == nil {
