@@ -389,6 +389,43 @@ func (h *Host) Deliver(ctx context.Context, key string, ev event.Event, newScope
 	return in.Deliver(ctx, key, ev, newScope, ack)
 }
 
+// serving returns the Host's intake while it serves, or ErrNotServing.
+func (h *Host) serving() (*Intake, error) {
+	h.mu.Lock()
+	in, stopped := h.in, h.stopped
+	h.mu.Unlock()
+	if in == nil || stopped {
+		return nil, fmt.Errorf("%s: %w", h.Name(), ErrNotServing)
+	}
+	return in, nil
+}
+
+// TryPost queues ev for the live scope of conversation key in this
+// process without waiting: it fails with an error wrapping scope.ErrEnded
+// when the conversation has no live scope here, scope.ErrInboxFull while
+// its inbox is full, and ErrNotServing while the Host does not serve.
+func (h *Host) TryPost(key string, ev event.Event) error {
+	in, err := h.serving()
+	if err != nil {
+		return err
+	}
+	return in.TryPost(key, ev)
+}
+
+// DeliverHere hands ev to the conversation key in this process, waiting
+// for room in its inbox until ctx ends and starting its scope with
+// newScope when it has none, whatever the Host's journal: for events that
+// the process serving the conversation took itself, such as the messages
+// of a conversation channel whose partition it owns. It fails with
+// ErrNotServing, having done nothing, while the Host does not serve.
+func (h *Host) DeliverHere(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope) error {
+	in, err := h.serving()
+	if err != nil {
+		return err
+	}
+	return in.m.DeliverAck(ctx, key, ev, newScope, nil)
+}
+
 // Push delivers an outbound event naming its own conversation, without a
 // live scope, if the adapter is a Pusher.
 func (h *Host) Push(ctx context.Context, ev event.Event) error {

@@ -54,7 +54,9 @@ type Sink interface {
 	Decode(m event.Message) (event.Event, error)
 	// Moved ends, with ReasonMoved, the live scopes whose key match
 	// accepts: their conversations are served by another process from now
-	// on. match must be quick (see scope.Manager.EndWhere).
+	// on. Scopes the journal never carries (an adapter that is not an
+	// InboundDecoder, connection-bound scopes) stay. match must be quick
+	// (see scope.Manager.EndWhere).
 	Moved(match func(key string) bool)
 }
 
@@ -114,6 +116,11 @@ func (s hostSink) Decode(m event.Message) (event.Event, error) {
 }
 
 func (s hostSink) Moved(match func(key string) bool) {
+	if _, portable := s.h.a.(InboundDecoder); !portable || s.h.opts.scopes.NoEvict {
+		// Its conversations are not journaled: they stay with the
+		// process that holds them (a WebSocket's connection).
+		return
+	}
 	s.m.EndWhere(match, func(sc *scope.Scope) scope.Final { return protocol{s.h}.Disconnect(sc, ReasonMoved) })
 }
 

@@ -131,6 +131,18 @@ func TestJournalFallsBackToLocal(t *testing.T) {
 			if len(j.appended) != 0 {
 				t.Fatal("appended")
 			}
+			if _, portable := c.a(f).(adapters.InboundDecoder); portable {
+				return
+			}
+			// Conversations the journal never carried stay here when
+			// a partition moves: the scope is not ended.
+			recv(t, j.sink).Moved(func(string) bool { return true })
+			if err := in.Deliver(context.Background(), "k", note{"again"}, newScope, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := ap.next(t); got.text != "again" || got.reason != "" {
+				t.Fatalf("after Moved: %+v, want the next note in the same scope", got)
+			}
 		})
 	}
 }

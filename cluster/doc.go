@@ -57,4 +57,12 @@
 //
 // Outbound calls are made by the owner's own adapter instance: every
 // process runs the same configuration.
+//
+// What else follows a partition's owner hears of it through
+// Node.OnOwned, called when the Node starts serving a partition and when
+// it begins to give it up: botserver receives the partition's
+// conversation channels ("conv.<p>!...", see consumer.Conversations) from
+// then until then. Partition is the hash that places a conversation, and
+// MarshalScope and UnmarshalScope the facts an entry carries, which also
+// start a conversation's scope again from what was kept of it.
 package cluster

@@ -44,6 +44,7 @@ type Node struct {
 	counter Counters                 // guarded by mu
 	taken   map[int]int64            // times each partition was taken; guarded by mu
 	claimed map[int]int64            // entries claimed per partition; guarded by mu
+	owners  owners                   // OnOwned
 }
 
 var _ adapters.Journal = (*Node)(nil)

@@ -57,6 +57,7 @@ func newPartition(t *term, p int, token string, valid time.Time) *partition {
 }
 
 func (p *partition) start() {
+	p.t.n.owners.tell(p.p, true)
 	go p.readLoop()
 	go p.ackLoop()
 }
@@ -77,6 +78,7 @@ func (p *partition) expired(now time.Time) bool { return !now.Before(p.validUnti
 
 // stop ends reading and acknowledging at once.
 func (p *partition) stop() {
+	p.t.n.owners.tell(p.p, false)
 	p.stopRead()
 	p.stopAck()
 	<-p.readDone
@@ -86,6 +88,7 @@ func (p *partition) stop() {
 // drain stops reading, waits until ctx ends for what was handed over to be
 // handled, acknowledges it, and reports whether all of it was.
 func (p *partition) drain(ctx context.Context) bool {
+	p.t.n.owners.tell(p.p, false)
 	p.stopRead()
 	<-p.readDone
 	p.mu.Lock()

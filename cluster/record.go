@@ -322,3 +322,34 @@ func decode(m rawEntry) (entry, error) {
 	e.ev = ev
 	return e, nil
 }
+
+// MarshalScope returns the facts of s as a stream entry carries them: what
+// a Scope is rebuilt from in another process or later, such as when a
+// conversation channel's message finds its conversation with no live
+// scope. It fails when s's adapter value is not a plain value.
+func MarshalScope(s *scope.Scope) ([]byte, error) {
+	f, err := factsOf(s)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: scope %s: %w", s, err)
+	}
+	return msgpack.Marshal(&f)
+}
+
+// UnmarshalScope rebuilds the Scope of conversation key from data that
+// MarshalScope made.
+func UnmarshalScope(data []byte, key string) (*scope.Scope, error) {
+	var f facts
+	if err := msgpack.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("cluster: scope facts: %w", err)
+	}
+	return f.scope(key), nil
+}
+
+// Partition returns the partition of conversation key of adapter among n:
+// the partition whose owner serves the conversation's entries.
+func Partition(adapter, key string, n int) int {
+	if n <= 0 {
+		n = DefaultPartitions
+	}
+	return partitionOf(adapter, key, n)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -52,6 +53,11 @@ func (b *Base) Post(ctx context.Context, ev event.Event) error {
 // the user blocked the bot) is logged and does not end the conversation:
 // the instance and its state go on with the next event.
 func (b *Base) Handle(ctx context.Context, ev event.Event) error {
+	if r, ok := ev.(layer.Received); ok {
+		if ev = b.received(r); ev == nil {
+			return nil // dropped, counted and logged
+		}
+	}
 	if b.state != nil {
 		return b.handleStateful(ctx, ev)
 	}

@@ -69,6 +69,19 @@
 // groups and its channel stops receiving. Per-scope state lives in the
 // struct's fields.
 //
+// # Conversation channels
+//
+// Below WithConversations, a chat conversation's channel is named from the
+// conversation ("conv.<partition>!<adapter>.<key>", ConversationChannel)
+// rather than made by NewChannel for the process, so that what it joined
+// outlives its scope: its memberships are kept when the scope ends, and a
+// message sent to the channel while no scope is live starts one, in the
+// process that receives the channel, from the facts kept when the
+// conversation first used its channel or joined a group (see
+// Conversations). Such messages reach the instance through its inbox as
+// layer.Received events, handled like any message of its channel. A
+// WebSocket's channel stays its process's: a connection lives in one.
+//
 // # State that outlives the scope
 //
 // The struct's fields last as long as the scope: an idle end, an eviction

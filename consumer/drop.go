@@ -102,6 +102,7 @@ const (
 // drops logs and counts the layer messages the consumers below one
 // WithLayer drop, with one warning per type per interval for all of them.
 type drops struct {
+	conv    Conversations // WithConversations; not a drop setting, but WithLayer's too
 	obs     DropObserver
 	every   time.Duration
 	backlog int

@@ -37,3 +37,16 @@ func Example() {
 	// [console] #1: hi
 	// [console] #2: hello again
 }
+
+// A chat conversation's channel is named from its adapter and key, in its
+// partition; the process serving the partition receives every channel
+// whose name starts with "conv.<partition>!".
+func ExampleConversationChannel() {
+	name, _ := consumer.ConversationChannel(3, "telegram", "-1001234:7")
+	fmt.Println(name)
+	p, adapter, key, _ := consumer.ParseConversationChannel(name)
+	fmt.Println(p, adapter, key)
+	// Output:
+	// conv.3!telegram.-1001234_3a7
+	// 3 telegram -1001234:7
+}

@@ -72,8 +72,11 @@ type channel struct {
 	disp   dispatcher
 	name   string
 	groups []string
-	cancel context.CancelFunc
-	done   chan struct{}
+	// conversation marks a conversation channel (Conversations): its
+	// memberships outlive the instance.
+	conversation bool
+	cancel       context.CancelFunc
+	done         chan struct{}
 
 	// With a Subscriber: unsubscribe ends the deliveries, and what
 	// arrives while the inbox is full waits in backlog, which a pump
@@ -97,6 +100,9 @@ func (b *Base) Layer() Layer { return LayerOf(b.scope) }
 // ChannelName returns the name of the instance's own channel on the layer,
 // creating it on first use. From then on, messages sent to the channel
 // reach the instance's handlers like platform events, until the scope ends.
+// A chat conversation below WithConversations gets its conversation
+// channel, named from the conversation, whose messages start its scope
+// again once it ended (see Conversations).
 func (b *Base) ChannelName(ctx context.Context) (string, error) {
 	if b.ch != nil {
 		return b.ch.name, nil
@@ -104,6 +110,21 @@ func (b *Base) ChannelName(ctx context.Context) (string, error) {
 	w, _ := b.scope.Value(layerKey{}).(*withLayer)
 	if w == nil || w.l == nil {
 		return "", ErrNoLayer
+	}
+	if w.drops.conv != nil {
+		if name := w.drops.conv.Channel(b.scope); name != "" {
+			// The process receiving the channel's prefix hands its
+			// messages to the scope (Conversations): nothing to
+			// subscribe here.
+			if err := w.drops.conv.Keep(ctx, b.scope, name); err != nil {
+				return "", fmt.Errorf("consumer: keep conversation of %s: %w", b.scope, err)
+			}
+			done := make(chan struct{})
+			close(done)
+			b.ch = &channel{l: w.l, drops: w.drops, disp: b.disp, name: name, conversation: true,
+				cancel: func() {}, done: done}
+			return name, nil
+		}
 	}
 	name, err := w.l.NewChannel(ctx, "specific.")
 	if err != nil {
@@ -232,11 +253,21 @@ func (c *channel) stop() {
 }
 
 // GroupAdd adds the instance's channel to group (creating the channel if
-// needed). The instance leaves its groups when its scope ends.
+// needed). The instance leaves its groups when its scope ends, unless its
+// channel is a conversation channel (WithConversations): the conversation
+// stays a member until GroupDiscard or the layer's group expiry.
 func (b *Base) GroupAdd(ctx context.Context, group string) error {
+	fresh := b.ch == nil
 	name, err := b.ChannelName(ctx)
 	if err != nil {
 		return err
+	}
+	if b.ch.conversation && !fresh {
+		// The facts last as long as the membership this refreshes.
+		w, _ := b.scope.Value(layerKey{}).(*withLayer)
+		if err := w.drops.conv.Keep(ctx, b.scope, name); err != nil {
+			return fmt.Errorf("consumer: keep conversation of %s: %w", b.scope, err)
+		}
 	}
 	if err := b.ch.l.GroupAdd(ctx, group, name); err != nil {
 		return fmt.Errorf("consumer: join group %q: %w", group, err)
@@ -309,6 +340,9 @@ func (b *Base) closeChannel(ctx context.Context) error {
 	}
 	b.ch = nil
 	c.stop()
+	if c.conversation {
+		return nil // the conversation stays a member of its groups
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var errs []error

@@ -29,7 +29,11 @@
 //
 // Channels whose names contain "!" are process-local: NewChannel hands them
 // out for a consumer's own inbox, and a multi-process backend routes them by
-// the part before the "!" to the process that made them.
+// the part before the "!" to the process that made them. A backend that is
+// a Claimer lets a process receive every channel of a prefix it did not
+// make, such as the conversation channels of a partition it serves
+// ("conv.3!telegram.42"): the part before the "!" then names whoever
+// claimed it, and what arrives while nobody does waits in the layer.
 //
 // Backends live in subpackages (layer/memory) and prove their conformance
 // with the suite in layer/layertest.

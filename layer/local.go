@@ -1,6 +1,8 @@
 package layer
 
 import (
+	"sync"
+
 	"github.com/switchboard-bots/switchboard/event"
 )
 
@@ -33,6 +35,60 @@ type Subscriber interface {
 	Subscribe(channel string, deliver func(*Shared)) (cancel func(), err error)
 }
 
+// Claimer is implemented by layers whose process can receive process-local
+// channels it did not make: every channel whose name starts with one
+// prefix and a "!", such as the conversation channels of a partition this
+// process serves (see consumer.Conversations). On a multi-process backend
+// the part before the "!" routes a message to its receiver, so a prefix
+// names one receiver at a time: whoever claims it.
+type Claimer interface {
+	// Claim makes deliver the receiver of every channel named prefix,
+	// "!" and a name: messages already waiting for those channels, then
+	// every message sent to one, reach deliver with the channel's full
+	// name, in the order sent, until cancel is called. prefix follows the
+	// group name rules. After cancel returns deliver is not called again,
+	// and later messages wait in the layer for the next claim of prefix
+	// (on Redis: in its key, for whichever process claims it next).
+	//
+	// deliver runs on the layer's own receiver or on a sender's
+	// goroutine, one call at a time per prefix, and must not block or
+	// call the layer; the Shared it gets may be handed to several
+	// channels' receivers at once. A prefix has at most one claim per
+	// layer; channels of a claimed prefix take no subscribers.
+	Claim(prefix string, deliver func(channel string, sh *Shared)) (cancel func(), err error)
+}
+
+// ClaimerOf returns the Claimer that l is or wraps (through Unwrapper), or
+// nil.
+func ClaimerOf(l any) Claimer {
+	for l != nil {
+		if c, ok := l.(Claimer); ok {
+			return c
+		}
+		u, ok := l.(Unwrapper)
+		if !ok {
+			return nil
+		}
+		l = u.Unwrap()
+	}
+	return nil
+}
+
+// Received is a message of a layer channel that a process-level receiver
+// (a Claimer's) handed into a scope's inbox, rather than the channel's own
+// subscriber: consumers take it as they take any message of their
+// channel, decoded into their handler's type, and drop what they cannot
+// handle.
+type Received struct {
+	// Channel is the channel the message was sent to.
+	Channel string
+	// Message is the message, shared with the channel's other receivers.
+	Message *Shared
+}
+
+// Type returns the message's type.
+func (r Received) Type() string { return r.Message.Event().Type() }
+
 // Unwrapper is implemented by middleware (see Middleware) that can give
 // the layer it wraps, so that a backend's optional capabilities, such as
 // Subscriber, are found below it.
@@ -63,10 +119,11 @@ func SubscriberOf(l any) Subscriber {
 // once. Like every event, the results are shared values that handlers
 // must not modify.
 //
-// A layer delivers a Shared to one channel at a time, so its methods are
-// not safe for concurrent use.
+// Its methods are safe for concurrent use: a message that a Claimer
+// hands to several scopes' inboxes is converted on their goroutines.
 type Shared struct {
 	ev   event.Event
+	mu   sync.Mutex
 	conv []conversion // few: one per Go type the process's handlers want
 }
 
@@ -86,6 +143,8 @@ func (s *Shared) Event() event.Event { return s.ev }
 // it is asked for key: the key names the conversion, such as the Go type
 // it decodes into.
 func (s *Shared) Convert(key any, convert func(event.Event) (event.Event, error)) (event.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := range s.conv {
 		if s.conv[i].key == key {
 			return s.conv[i].ev, s.conv[i].err

@@ -59,6 +59,7 @@ type Server struct {
 	runDone     chan struct{}       // closed when Run returns
 	st          statusParts         // the status page on the ops listener
 	intake      *cluster.Node       // the durable intake (layer.intake), or nil
+	conv        *conversations      // the conversation channels, or nil
 	limiter     ratelimit.Limiter   // the rate limits shared by processes (layer.rate_limits), or nil
 	timers      timers              // the timer store of the adapters with timers
 
@@ -153,6 +154,10 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 	if s.limiter, l, limiterErr = newLimiter(cfg, l); limiterErr != nil && len(errs) == 0 {
 		errs = append(errs, cfg.errorAt("layer", limiterErr)) // else Validate said why already
 	}
+	var convErr error
+	if s.conv, l, convErr = newConversations(s, cfg, l); convErr != nil && len(errs) == 0 {
+		errs = append(errs, cfg.errorAt("layer", convErr)) // else Validate said why already
+	}
 	s.layer = l
 	routes, bots, err := s.buildRoutes(cfg, nil)
 	if err != nil {
@@ -187,7 +192,11 @@ func New(cfg *Config, reg *Registry, opts ...Option) (*Server, error) {
 func (s *Server) wrap(routes router.Routes) scope.Application {
 	// Consumers log through the server's logger and count the layer
 	// messages they drop in its metrics.
-	withConsumers := router.Chain(consumer.WithLogger(s.log), consumer.WithLayer(s.layer, consumer.ObserveDrops(s.ops.metrics)))
+	opts := []consumer.LayerOption{consumer.ObserveDrops(s.ops.metrics)}
+	if s.conv != nil {
+		opts = append(opts, consumer.WithConversations(s.conv))
+	}
+	withConsumers := router.Chain(consumer.WithLogger(s.log), consumer.WithLayer(s.layer, opts...))
 	return withConsumers(s.ops.metrics.Middleware()(s.st.traffic.Middleware()(s.slow.Middleware()(router.ByProtocol(routes)))))
 }
 
@@ -504,6 +513,7 @@ func (s *Server) Run(ctx context.Context) error {
 		run(h)
 	}
 	s.mu.Unlock()
+	s.receiveConversations(ctx)
 	var first error
 	for running > 0 {
 		var r result
@@ -511,6 +521,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case h := <-s.starts:
 			running++
 			run(h)
+			s.receiveConversations(ctx) // a reload may add an adapter that serves conversations
 			continue
 		case h := <-retry:
 			if h == nil {
@@ -547,6 +558,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
+	s.stopConversations(ctx)
 	s.closeLayer(context.Background())
 	return first
 }
@@ -570,6 +582,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	hosts := slices.Clone(s.adapters)
 	s.mu.Unlock()
 	s.stopRetry.Do(func() { close(s.stopRetries) })
+	// Conversation channels stop being received first: what arrives for
+	// them from now on waits in the layer for the next process.
+	s.stopConversations(ctx)
 	var wg sync.WaitGroup
 	errs := make([]error, len(hosts))
 	for i, a := range hosts {

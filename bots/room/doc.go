@@ -6,5 +6,9 @@
 // message is sent to the group as a room.message event and each member
 // relays it to its own conversation: a chat member says it there
 // (consumer.Chat.Say), quoting none of its own member's messages. With a Redis layer the members may be
-// served by different processes.
+// served by different processes. A chat member's channel is its
+// conversation's (consumer.WithConversations, as botserver runs it): it
+// stays in the room after its scope ended, its process restarted or its
+// conversation moved to another process, and hears the room without
+// speaking again, until the layer's group expiry.
 package room

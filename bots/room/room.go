@@ -106,11 +106,12 @@ func (w *Web) Relay(ctx context.Context, m Message) error {
 type Chat struct {
 	consumer.Chat
 	room, self string
+	joined     bool // this instance joined (or refreshed) the room
 }
 
 // Message speaks to the room.
 func (c *Chat) Message(ctx context.Context, m event.ChatMessage) error {
-	if c.self == "" {
+	if !c.joined {
 		c.room = roomOf(c.Scope())
 		self, err := c.ChannelName(ctx)
 		if err != nil {
@@ -120,6 +121,7 @@ func (c *Chat) Message(ctx context.Context, m event.ChatMessage) error {
 		if err := c.GroupAdd(ctx, Group(c.room)); err != nil {
 			return err
 		}
+		c.joined = true
 	}
 	return c.GroupSend(ctx, Group(c.room), Message{
 		Room: c.room, From: nameOf(c.Scope()), Protocol: c.Scope().Type, Text: m.ChatText(), Sender: c.self,
@@ -129,6 +131,16 @@ func (c *Chat) Message(ctx context.Context, m event.ChatMessage) error {
 // Relay shows what another member said. It says it in the conversation,
 // quoting no message of this member's: the line is someone else's.
 func (c *Chat) Relay(ctx context.Context, m Message) error {
+	if c.self == "" {
+		// A conversation started again by a message to its channel
+		// (consumer.WithConversations): its channel is the one it
+		// joined with, which tells its own lines apart.
+		self, err := c.ChannelName(ctx)
+		if err != nil {
+			return err
+		}
+		c.self, c.room = self, roomOf(c.Scope())
+	}
 	if m.Sender == c.self {
 		return nil
 	}

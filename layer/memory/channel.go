@@ -50,7 +50,8 @@ type channel struct {
 	name string
 	pos  int // index in shard.list
 
-	sub *subscription // nil unless subscribed; see Layer.Subscribe
+	sub   *subscription // nil unless subscribed; see Layer.Subscribe
+	claim *claim        // the claim of the channel's prefix, if any; see Layer.Claim
 }
 
 // subscription is a channel's subscriber, compared by identity when it is
@@ -105,6 +106,11 @@ func (c *channel) offer(ev event.Event, sh *lazyShared, now, deadline int64) boo
 	if c.sub != nil {
 		c.used = true
 		c.sub.deliver(sh.get(ev))
+		return true
+	}
+	if c.claim != nil {
+		c.used = true
+		c.claim.deliver(c.name, sh.get(ev))
 		return true
 	}
 	c.dropExpired(now)

@@ -71,3 +71,19 @@ func ExampleLayer_GroupSend() {
 	// chat.alice welcome
 	// chat.bob welcome
 }
+
+// A process claims a prefix to receive every channel named with it, such
+// as the conversation channels of a partition it serves, whoever made
+// them and whether or not anyone subscribed.
+func ExampleLayer_Claim() {
+	ctx := context.Background()
+	l, _ := memory.New(layer.Config{})
+	defer l.Close()
+	cancel, _ := l.Claim("conv.0", func(channel string, sh *layer.Shared) {
+		fmt.Println(channel, sh.Event().Type())
+	})
+	defer cancel()
+	_ = l.GroupAdd(ctx, "room.lobby", "conv.0!telegram.42")
+	_ = l.GroupSend(ctx, "room.lobby", Announcement{Text: "hello"})
+	// Output: conv.0!telegram.42 room.announcement
+}

@@ -301,7 +301,7 @@ func (l *Layer) sendAll(g *group, msg event.Event, sh *lazyShared, now, deadline
 	full := 0
 	for i := range g.members {
 		m := &g.members[i]
-		if c := l.shards[m.shard].channels[m.channel]; c != nil && c.sub == nil {
+		if c := l.shards[m.shard].channels[m.channel]; c != nil && c.sub == nil && c.claim == nil {
 			c.dropExpired(now)
 			if c.n >= c.capacity {
 				full++
@@ -325,7 +325,7 @@ func (l *Layer) deliver(s *shard, m *member, msg event.Event, sh *lazyShared, no
 	if c == nil || c.gen != m.gen {
 		c = s.channels[m.channel]
 		if c == nil {
-			c = s.create(m.channel, l.cfg.CapacityFor(m.channel), now)
+			c = l.create(s, m.channel, now)
 		}
 		m.ch, m.gen = c, c.gen
 	}

@@ -67,6 +67,11 @@ type Layer struct {
 
 	skips *layer.SkipReporter
 
+	// claims are the claimed prefixes (Claim), read without a lock
+	// when a channel is created; claimMu orders their changes.
+	claimMu sync.Mutex
+	claims  atomic.Pointer[map[string]*claim]
+
 	groups groups // locked before any shard
 	shards [numShards]shard
 }
@@ -144,7 +149,7 @@ func (l *Layer) Send(_ context.Context, channel string, msg event.Event) error {
 	now := l.now()
 	c := s.channels[channel]
 	if c == nil {
-		c = s.create(channel, l.cfg.CapacityFor(channel), now)
+		c = l.create(s, channel, now)
 	}
 	ok := c.offer(msg, &lazyShared{}, now, after(now, l.expiry))
 	s.mu.Unlock()
@@ -184,7 +189,7 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 			return nil, err
 		}
 		if c == nil {
-			c = s.create(channel, l.cfg.CapacityFor(channel), l.now())
+			c = l.create(s, channel, l.now())
 		}
 		if w == nil {
 			w = l.waiters.Get().(*waiter)

@@ -33,10 +33,13 @@ func (l *Layer) Subscribe(channel string, deliver func(*layer.Shared)) (func(), 
 	now := l.now()
 	c := s.channels[channel]
 	if c == nil {
-		c = s.create(channel, l.cfg.CapacityFor(channel), now)
+		c = l.create(s, channel, now)
 	}
 	if c.sub != nil {
 		return nil, fmt.Errorf("layer: subscribe to %q: %w", channel, errSubscribed)
+	}
+	if c.claim != nil {
+		return nil, fmt.Errorf("layer: subscribe to %q: %w", channel, errClaimed)
 	}
 	for {
 		ev, ok := c.take(now)

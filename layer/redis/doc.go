@@ -10,7 +10,8 @@
 // 12 random bytes followed by the message as a MessagePack map; a
 // process-local channel ("specific.abc!xyz") is stored under its name cut
 // after the "!" ("specific.abc!"), shared by every channel the process made
-// with that prefix, and its messages carry the full name in the
+// with that prefix (or, for a prefix a process claimed with Claim, every
+// channel of the prefix), and its messages carry the full name in the
 // "__asgi_channel__" field; a group is the sorted set prefix+":group:"+name
 // of its members, scored by the time each joined. Capacity and expiry
 // follow the same rules: a send fails when the channel holds its capacity

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
 
@@ -119,6 +120,45 @@ func TestChannelsRedisInterop(t *testing.T) {
 		group := map[string]any{"type": "go.group", "n": 3.0}
 		if !reflect.DeepEqual(msgs[1], group) {
 			t.Errorf("python %s channel got %v from the group, want %v", side, msgs[1], group)
+		}
+	}
+}
+
+// TestChannelsRedisReachesAClaim: what a Django Channels process sends to
+// a conversation channel, directly or through a group, reaches the
+// Switchboard process that claimed the channel's prefix: channels_redis
+// stores it under the name up to the "!", which the claim's loop pops.
+func TestChannelsRedisReachesAClaim(t *testing.T) {
+	needChannelsRedis(t)
+	url := sharedURL(t)
+	prefix := testPrefix(t, url)
+	l := newLayer(t, redis.Config{URL: url, Prefix: prefix})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	type got struct{ channel, typ, text string }
+	ch := make(chan got, 4)
+	stop, err := l.Claim("conv.5", func(name string, sh *layer.Shared) {
+		m := sh.Event().(event.Message)
+		text, _ := m["text"].(string)
+		ch <- got{name, m.Type(), text}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	const conv = "conv.5!telegram.42"
+	out, err := exec.CommandContext(ctx, python, "testdata/conv_peer.py", url, prefix, conv, "room.lobby").CombinedOutput()
+	if err != nil {
+		t.Fatalf("python peer: %v\n%s", err, out)
+	}
+	for _, want := range []got{{conv, "py.direct", "to the conversation"}, {conv, "py.group", "to the room"}} {
+		select {
+		case g := <-ch:
+			if g != want {
+				t.Fatalf("the claim got %+v, want %+v", g, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the claim never got %+v", want)
 		}
 	}
 }

@@ -23,6 +23,12 @@ type poller struct {
 	local bool   // the key holds process-local channels, routed by name
 	name  string // the channel, when not local
 
+	// claim receives every message of a claimed key (Claim); claimed
+	// stays set once it was, so that what is popped after the claim's
+	// cancel goes back to the key.
+	claim   *claim
+	claimed bool
+
 	mu      sync.Mutex
 	inboxes map[string]*inbox // by full channel name
 	waiting int               // waiters in all inboxes
@@ -243,6 +249,22 @@ func (p *poller) dispatch(ctx context.Context, member string, at int64, sh *shar
 		}
 		p.mu.Unlock()
 		p.putBack(ctx, member, at, sh)
+		return
+	}
+	if p.claimed {
+		// A claimed key's messages are all the claim's; once it was
+		// cancelled they go back for the next one.
+		cl := p.claim
+		if cl == nil {
+			p.mu.Unlock()
+			p.putBack(ctx, member, at, sh)
+			return
+		}
+		var shared lazyShared
+		for _, name := range names {
+			cl.deliver(name, shared.get(ev))
+		}
+		p.mu.Unlock()
 		return
 	}
 	defer p.mu.Unlock()

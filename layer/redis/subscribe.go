@@ -93,7 +93,7 @@ const popBatch = 128
 // failure ends it: the blocking pop that follows reports it.
 func (p *poller) popMore(ctx context.Context) {
 	l := p.l
-	for !l.closed.Load() {
+	for !l.closed.Load() && !p.unclaimed() {
 		cmd := goredis.NewZSliceCmd(ctx, "zpopmin", p.key, popBatch)
 		if err := p.sh.cmd.Process(ctx, once{cmd}); err != nil {
 			return
