@@ -6,5 +6,8 @@
 // message is sent to the group as a room.message event and each member
 // relays it to its own conversation: a chat member says it there
 // (consumer.Chat.Say), quoting none of its own member's messages. With a Redis layer the members may be
-// served by different processes.
+// served by different processes. A web member's lines are queued for the
+// room (consumer.Base.QueueGroupSend) rather than awaited one by one, so
+// that a member who sends fast is not held to a layer round trip per
+// line; a send that fails later is counted and logged.
 package room
