@@ -29,7 +29,9 @@ type Message struct {
 func (Message) Type() string { return "room.message" }
 
 // Line is how a member shows m: "[telegram] Ada: hello".
-func (m Message) Line() string { return fmt.Sprintf("[%s] %s: %s", m.Protocol, m.From, m.Text) }
+// It runs once per member a message reaches, so it is one concatenation
+// rather than a Sprintf.
+func (m Message) Line() string { return "[" + m.Protocol + "] " + m.From + ": " + m.Text }
 
 // Group returns the layer group of a room.
 func Group(room string) string { return "room." + room }
