@@ -14,8 +14,10 @@ import (
 type QueuedGroupSender interface {
 	// QueueGroupSend queues msg for every member of group and returns
 	// once it is queued, waiting while ctx allows when the queue is full.
-	// done is called once, from another goroutine, with what GroupSend
-	// would have returned; it must not block. A send queued by one
+	// done is called once with what GroupSend would have returned, from
+	// whichever goroutine made the send (before QueueGroupSend returns,
+	// when a backend cannot queue in its configuration); it must not
+	// block. A send queued by one
 	// goroutine is made after those it queued before, and before any
 	// GroupSend it calls after QueueGroupSend returns. When
 	// QueueGroupSend returns an error (an invalid name or event, a closed
