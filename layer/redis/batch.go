@@ -133,12 +133,30 @@ func (l *Layer) enqueue(r *groupReq) bool {
 		go l.flushGroups()
 		return true
 	}
+	// Close has begun, and no flush runs: nothing queued is made, r
+	// included, and those who queued the rest meanwhile are told.
 	b.mu.Lock()
 	b.flushing = false
+	pending := b.pending
+	b.pending = nil
 	b.mu.Unlock()
-	// Close has begun. A flush that was running may have taken r
-	// meanwhile; if not, r is not made.
-	return !r.state.CompareAndSwap(reqQueued, reqAbandoned)
+	for _, p := range pending {
+		if p != r && p.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			l.answer(context.Background(), p, groupResult{err: ErrClosed})
+		}
+	}
+	return false
+}
+
+// answer hands r its result: to the caller waiting for it, or, for a
+// queued send, to its done after accounting for it.
+func (l *Layer) answer(ctx context.Context, r *groupReq, res groupResult) {
+	if r.queued == nil {
+		r.done <- res
+		return
+	}
+	r.queued(l.groupSent(ctx, r.group, false, res.members, res.skipped, res.err))
+	<-l.batch.room
 }
 
 // flushGroups sends batches until none is waiting.
@@ -220,11 +238,6 @@ func (l *Layer) sendBatch(batch []*groupReq) {
 		if err == nil {
 			res.members, res.skipped = int(out[4*i]), int(out[4*i+2])
 		}
-		if r.queued == nil {
-			r.done <- res
-			continue
-		}
-		r.queued(l.groupSent(ctx, r.group, false, res.members, res.skipped, res.err))
-		<-l.batch.room
+		l.answer(ctx, r, res)
 	}
 }
