@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/consumer/consumertest"
+	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/memory"
@@ -144,5 +146,51 @@ func TestGroupSendAllFailsWhenAMemberIsFull(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler did not run")
+	}
+}
+
+// downLayer fails every group send.
+type downLayer struct{ consumer.Layer }
+
+var errDown = errors.New("layer down")
+
+func (downLayer) GroupSend(context.Context, string, event.Event) error { return errDown }
+
+// queuer queues a group send for every counted message it handles,
+// reporting what QueueGroupSend returned.
+type queuer struct {
+	consumer.Base
+	errs chan error
+}
+
+func (q *queuer) Counted(ctx context.Context, c counted) error {
+	q.errs <- q.QueueGroupSend(ctx, "fan", c)
+	return nil
+}
+
+// TestQueuedGroupSendThatFailsIsCountedAndLogged checks that a group send
+// queued with QueueGroupSend that fails is not lost silently: it reaches
+// the DropObserver with reason send_failed and is logged at warn.
+func TestQueuedGroupSendThatFailsIsCountedAndLogged(t *testing.T) {
+	logs, obs := new(logtest.Buffer), new(drops)
+	errs := make(chan error, 1)
+	app := consumer.WithLogger(logs.Logger())(consumer.WithLayer(downLayer{memoryLayer(t)}, consumer.ObserveDrops(obs))(
+		consumer.New(func() *queuer { return &queuer{errs: errs} }, consumer.On((*queuer).Counted))))
+	c := consumertest.New(t, app, &scope.Scope{Type: "fanout"})
+	c.Send(counted{Text: "lost"})
+	select {
+	case err := <-errs:
+		if err != nil {
+			t.Fatalf("QueueGroupSend: %v, want nil (the send failed after it was queued)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not run")
+	}
+	if got := obs.counts()["fanout.counted send_failed"]; got != 1 {
+		t.Errorf("counted %v, want one fanout.counted send_failed", obs.counts())
+	}
+	logs.Await(t, "reason=send_failed", 10*time.Second)
+	if !strings.Contains(logs.String(), errDown.Error()) {
+		t.Errorf("the warning does not say why: %s", logs.String())
 	}
 }

@@ -37,6 +37,9 @@ const (
 	// DropBacklogFull: the instance's inbox was full and so was the
 	// backlog of layer messages waiting for room in it (see Backlog).
 	DropBacklogFull = "backlog_full"
+	// DropSendFailed: a group send the instance queued
+	// (Base.QueueGroupSend) failed.
+	DropSendFailed = "send_failed"
 )
 
 // ErrBacklogFull is wrapped by the error for a layer message dropped
@@ -44,9 +47,13 @@ const (
 // does not keep up with what is sent to it.
 var ErrBacklogFull = errors.New("consumer: layer message backlog full")
 
+// ErrSendFailed is wrapped, with the layer's error, by the error for a
+// group send queued with Base.QueueGroupSend that failed.
+var ErrSendFailed = errors.New("consumer: queued group send failed")
+
 // DropObserver counts the layer messages that consumers drop; *ops.Metrics
 // is one. It is called once for every dropped message, from the goroutine
-// that received it. typ is the message's type, valid UTF-8 of at most
+// that received it (for a queued group send that failed, the layer's). typ is the message's type, valid UTF-8 of at most
 // maxDropTypeLen bytes; once maxDropTypes types have been seen, and for a
 // type that is not valid or too long, it is "other", so that a sender
 // that makes up types cannot grow a metric without bound.
@@ -134,6 +141,8 @@ func (d *drops) drop(log *slog.Logger, s *scope.Scope, channel string, ev event.
 		reason = DropNoHandler
 	case errors.Is(err, ErrBacklogFull):
 		reason = DropBacklogFull
+	case errors.Is(err, ErrSendFailed):
+		reason = DropSendFailed
 	}
 	key := typ
 	if len(key) > maxDropTypeLen || !utf8.ValidString(key) {

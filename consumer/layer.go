@@ -307,6 +307,30 @@ func (b *Base) GroupSend(ctx context.Context, group string, ev event.Event) erro
 	return l.GroupSend(ctx, group, ev)
 }
 
+// QueueGroupSend queues ev for every channel in group and returns without
+// waiting for the send to be made, so that an instance relaying a stream
+// of messages, as a chat room does, is not held to one layer round trip
+// per message. Sends one instance queues are made in order, and before a
+// GroupSend it makes later (see layer.QueuedGroupSender). It fails at once
+// for an invalid group or event, a closed layer, or when ctx ends while
+// the layer's queue is full; a send that fails later is dropped like an
+// undeliverable layer message: counted by the DropObserver of
+// ObserveDrops with reason DropSendFailed and logged at warn (see
+// WithLayer). A layer that cannot queue sends makes the send before
+// QueueGroupSend returns.
+func (b *Base) QueueGroupSend(ctx context.Context, group string, ev event.Event) error {
+	w, _ := b.scope.Value(layerKey{}).(*withLayer)
+	if w == nil || w.l == nil {
+		return ErrNoLayer
+	}
+	s, log := b.scope, LoggerOf(b.scope)
+	return layer.QueueGroupSend(ctx, w.l, group, ev, func(err error) {
+		if err != nil {
+			w.drops.drop(log, s, group, ev, fmt.Errorf("%w: %w", ErrSendFailed, err))
+		}
+	})
+}
+
 // GroupSendAll sends ev to every channel in group or to none: when a
 // member's channel is full it fails with a *layer.SkipError, which wraps
 // layer.ErrChannelFull, where GroupSend would skip the member (and count

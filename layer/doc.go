@@ -20,6 +20,13 @@
 // rather fail than skip calls GroupSendAll, which sends to every member or
 // to none and fails with a *SkipError wrapping ErrChannelFull.
 //
+// A backend may queue group sends (QueuedGroupSender): QueueGroupSend
+// returns once a send is queued, in order with the caller's other group
+// sends, and hands its outcome to a callback, so that a caller relaying a
+// stream of messages is not held to one round trip per message; the Redis
+// layer sends what is queued in batches. With other backends
+// QueueGroupSend sends at once.
+//
 // A backend may deliver process-local channels itself (Subscriber): from
 // one receiver per process, or from the sender, rather than a goroutine
 // blocked in Receive per channel, handing the local members of one group

@@ -83,3 +83,40 @@ func ExampleMiddleware() {
 	fmt.Println(sends.Load())
 	// Output: 3
 }
+
+// A relay that sends a stream of messages queues them rather than wait for
+// each: with the Redis layer the queued sends go in batches, one round trip
+// for many. A layer that cannot queue, such as the in-memory one, sends at
+// once, and done hears the outcome before QueueGroupSend returns.
+func ExampleQueueGroupSend() {
+	ctx := context.Background()
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	if err := l.GroupAdd(ctx, "room", "member"); err != nil {
+		panic(err)
+	}
+
+	failed := make(chan error, 1)
+	done := func(err error) {
+		if err != nil {
+			failed <- err // counted and logged by the caller: nobody waits for it
+		}
+	}
+	for _, text := range []string{"one", "two"} {
+		if err := layer.QueueGroupSend(ctx, l, "room", event.Message{"type": "chat.message", "text": text}, done); err != nil {
+			panic(err) // refused: nothing was queued
+		}
+	}
+	for range 2 {
+		ev, _ := l.Receive(ctx, "member")
+		fmt.Println(ev.(event.Message)["text"])
+	}
+	fmt.Println(len(failed))
+	// Output:
+	// one
+	// two
+	// 0
+}

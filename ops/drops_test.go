@@ -21,7 +21,7 @@ func TestLayerMessageDroppedCountsByTypeAndReason(t *testing.T) {
 	m.LayerMessageDropped("room.message", consumer.DropUndecodable)
 	(*ops.Metrics)(nil).LayerMessageDropped("x", "y") // a nil *Metrics counts nothing
 	want := `
-# HELP switchboard_layer_messages_dropped_total Layer messages consumers dropped because they could not handle them or keep up with them, by message type and reason (no_handler, undecodable, backlog_full; for conversation channels also no_conversation, no_adapter, not_serving).
+# HELP switchboard_layer_messages_dropped_total Layer messages consumers dropped because they could not handle them or keep up with them, by message type and reason (no_handler, undecodable, backlog_full, send_failed; for conversation channels also no_conversation, no_adapter, not_serving).
 # TYPE switchboard_layer_messages_dropped_total counter
 switchboard_layer_messages_dropped_total{reason="no_handler",type="chat.message"} 2
 switchboard_layer_messages_dropped_total{reason="undecodable",type="room.message"} 1

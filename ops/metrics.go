@@ -80,7 +80,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			"op", "kind"),
 		layerDrops: counter("layer_messages_dropped_total",
 			"Layer messages consumers dropped because they could not handle them or keep up with them, by message type "+
-				"and reason (no_handler, undecodable, backlog_full; for conversation channels also no_conversation, no_adapter, not_serving).",
+				"and reason (no_handler, undecodable, backlog_full, send_failed; for conversation channels also no_conversation, no_adapter, not_serving).",
 			"type", "reason"),
 		skipped: counter("layer_group_skipped_total",
 			"Deliveries group sends skipped because the member's channel was full, by group "+

@@ -105,7 +105,7 @@ func TestForeignMessagesDoNotDisconnectTheRoom(t *testing.T) {
 		}
 	}
 	want := `
-# HELP switchboard_layer_messages_dropped_total Layer messages consumers dropped because they could not handle them or keep up with them, by message type and reason (no_handler, undecodable, backlog_full; for conversation channels also no_conversation, no_adapter, not_serving).
+# HELP switchboard_layer_messages_dropped_total Layer messages consumers dropped because they could not handle them or keep up with them, by message type and reason (no_handler, undecodable, backlog_full, send_failed; for conversation channels also no_conversation, no_adapter, not_serving).
 # TYPE switchboard_layer_messages_dropped_total counter
 switchboard_layer_messages_dropped_total{reason="no_handler",type="chat.message"} 2
 switchboard_layer_messages_dropped_total{reason="undecodable",type="room.message"} 2

@@ -29,7 +29,9 @@ type Message struct {
 func (Message) Type() string { return "room.message" }
 
 // Line is how a member shows m: "[telegram] Ada: hello".
-func (m Message) Line() string { return fmt.Sprintf("[%s] %s: %s", m.Protocol, m.From, m.Text) }
+// It runs once per member a message reaches, so it is one concatenation
+// rather than a Sprintf.
+func (m Message) Line() string { return "[" + m.Protocol + "] " + m.From + ": " + m.Text }
 
 // Group returns the layer group of a room.
 func Group(room string) string { return "room." + room }
@@ -90,7 +92,10 @@ func (w *Web) Receive(ctx context.Context, r wsevent.Receive) error {
 		w.name = strings.TrimSpace(rest)
 		return w.SendText(ctx, "You are now "+w.name+".")
 	}
-	return w.GroupSend(ctx, Group(w.room), Message{Room: w.room, From: w.name, Protocol: "web", Text: r.Text, Sender: w.self})
+	// Queued, not awaited: a member typing fast, or a page pasting lines,
+	// is not held to a layer round trip per line, and the lines still go
+	// out in order. A send that fails later is counted and logged.
+	return w.QueueGroupSend(ctx, Group(w.room), Message{Room: w.room, From: w.name, Protocol: "web", Text: r.Text, Sender: w.self})
 }
 
 // Relay shows what another member said.

@@ -13,12 +13,14 @@ import (
 )
 
 // skipMetrics are the counters, in a room server's /metrics, of the
-// deliveries it let go: those group sends skipped (full channels) and the
-// layer messages consumers dropped because their backlog was full. Every
-// series whose line starts with one of them is summed.
+// deliveries it let go: those group sends skipped (full channels), the
+// layer messages consumers dropped because their backlog was full, and
+// the group sends members queued that failed. Every series whose line
+// starts with one of them is summed.
 var skipMetrics = []string{
 	"switchboard_layer_group_skipped",
 	`switchboard_layer_messages_dropped_total{reason="backlog_full"`,
+	`switchboard_layer_messages_dropped_total{reason="send_failed"`,
 }
 
 // serversPerKind is how many server processes of each kind a group run

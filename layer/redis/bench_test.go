@@ -154,3 +154,71 @@ func BenchmarkGroupSend(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRoomSends is the room bot's traffic in one process: 50 rooms of
+// two subscribed members, a sender per room making group sends as fast as
+// it can, each waiting for its send (await) or queueing it (queue). It
+// reports the script calls per send: below 1, sends shared a batch. A
+// receiver drains the process's key, as the process's receive loop would.
+func BenchmarkRoomSends(b *testing.B) {
+	const rooms = 50
+	for _, mode := range []string{"await", "queue"} {
+		b.Run(mode, func(b *testing.B) {
+			url := sharedURL(b)
+			g := newGate()
+			close(g.open) // counts, holds nothing
+			l := newLayer(b, redis.Config{URL: url, Prefix: testPrefix(b, url)}, redis.WithHook(g))
+			ctx := context.Background()
+			for r := range rooms {
+				for range 2 {
+					ch, err := l.NewChannel(ctx, "specific.")
+					must(b, err)
+					cancel, err := l.Subscribe(ch, func(*layer.Shared) {})
+					must(b, err)
+					b.Cleanup(cancel)
+					must(b, l.GroupAdd(ctx, "room."+strconv.Itoa(r), ch))
+				}
+			}
+			must(b, l.GroupSend(ctx, "room.0", benchEvent)) // loads the script
+			var sent sync.WaitGroup
+			done := func(err error) {
+				if err != nil {
+					b.Error(err)
+				}
+				sent.Done()
+			}
+			scripts := g.scripts.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for r := range rooms {
+				n := b.N / rooms
+				if r < b.N%rooms {
+					n++
+				}
+				group := "room." + strconv.Itoa(r)
+				wg.Go(func() {
+					for range n {
+						var err error
+						if mode == "await" {
+							err = l.GroupSend(ctx, group, benchEvent)
+						} else {
+							sent.Add(1)
+							if err = l.QueueGroupSend(ctx, group, benchEvent, done); err != nil {
+								sent.Done()
+							}
+						}
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			sent.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(g.scripts.Load()-scripts)/float64(b.N), "scripts/send")
+		})
+	}
+}

@@ -47,14 +47,23 @@
 //
 // A group send on one server is one script call that reads the members
 // and writes a copy into each member's key (one copy per process for
-// process-local members), however large the group. A receive that finds
+// process-local members), however large the group. The group sends a
+// process makes while its previous call is on its way go together in the
+// next, up to 256 a call: one round trip for them all, each group read,
+// each key counted and given its time to live once per call, and each
+// key's copies added with one ZADD. A lone send goes at once, so batching
+// costs nothing when there is nothing to batch. QueueGroupSend (see
+// layer.QueuedGroupSender) puts a send in the next call and returns
+// without waiting for it, so that a consumer relaying a stream of
+// messages is not held to a round trip per message; a caller's sends,
+// queued or not, are made in the order it made them. A receive that finds
 // a message waiting in an ordinary channel takes it with one
 // non-blocking pop (ZPOPMIN); otherwise it waits on one blocking pop,
 // plus one more call only when the popped message had expired. Blocking
 // pops run in one receive loop per key and process, which hands messages
 // to waiting receivers, or to subscribers (Subscribe): the process-local
 // channels of a process's consumers are served by that one loop, which,
-// after a blocking pop, pops what else waits 128 messages a round trip, so
+// after a blocking pop, pops what else waits 1,024 messages a round trip, so
 // the shared key drains at Redis' speed, and hands the channels one
 // group message names the message decoded once. go-redis cannot abandon a blocking call when a
 // context ends, so the loop blocks for at most Config.BlockTime at a

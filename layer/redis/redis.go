@@ -18,9 +18,10 @@ import (
 )
 
 var (
-	_ layer.Layer      = (*Layer)(nil)
-	_ layer.Subscriber = (*Layer)(nil)
-	_ layer.AllSender  = (*Layer)(nil)
+	_ layer.Layer             = (*Layer)(nil)
+	_ layer.Subscriber        = (*Layer)(nil)
+	_ layer.AllSender         = (*Layer)(nil)
+	_ layer.QueuedGroupSender = (*Layer)(nil)
 )
 
 // Option configures what a Layer gets as code rather than data.
@@ -110,6 +111,7 @@ type Layer struct {
 
 	tallies tallies
 	skips   *layer.SkipReporter
+	batch   groupBatch // group sends on their way to a single server
 
 	mu      sync.Mutex         // guards pollers; locked before any poller's mu
 	pollers map[string]*poller // by the key part of their channels
@@ -145,6 +147,7 @@ func New(cfg Config, opts ...Option) (*Layer, error) {
 		done:          make(chan struct{}),
 		pollers:       make(map[string]*poller),
 	}
+	l.batch.room = make(chan struct{}, maxQueuedSends)
 	l.skips = layer.NewSkipReporter(o.log, o.obs, layer.DefaultSkipWarnEvery, nil)
 	l.keys = keys{prefix: cfg.Prefix, tagged: l.cluster}
 	l.place, _ = cfg.Hash.place() // checked by Validate

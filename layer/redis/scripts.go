@@ -40,92 +40,137 @@ end
 return n
 `)
 
-// groupSendScript is a whole group send on a single server: it drops
-// lapsed members, puts one copy of the message in each member's key (one
-// per key, naming every member it serves, as channels_redis does), finds
-// each key's capacity from the rules passed in, and returns the member
-// count, how many keys were full, how many members those keys serve (the
-// skipped deliveries), and 1 if it sent. With the all flag set it sends
-// nothing when a key is full. The keys it writes are computed here, not
-// declared, which a single server allows and Cluster does not; cluster
-// mode uses deliverScript instead.
+// groupSendScript is a batch of whole group sends on a single server:
+// the group sends that callers in one process make at the same moment go
+// to Redis together, as one call (see groupBatch). For each send in turn
+// it drops the group's lapsed members, puts one copy of the message in
+// each member's key (one per key, naming every member it serves, as
+// channels_redis does), finds each key's capacity from the rules passed
+// in, and answers, per send, the member count, how many keys were full,
+// how many members those keys serve (the skipped deliveries), and 1 if it
+// sent. A send with the all flag set sends nothing when a key is full. The
+// keys it writes are computed here, not declared, which a single server
+// allows and Cluster does not; cluster mode uses groupDeliverScript.
+//
+// What a batch repeats is done once: a group named by several sends is
+// read once and its copies' routing fields encoded once; a key is counted
+// once and then tracked as the batch adds to it, and written with one
+// ZADD of all its messages and one PEXPIRE. Each send keeps its own score,
+// taken when it was made, so the messages of one channel are received in
+// the order they were sent whichever batch carried them.
 //
 // A process-local key serves every channel of its process, so its
-// capacity is the channel capacity times ARGV[10] (see localKeyScale).
+// capacity is the channel capacity times ARGV[6] (see localKeyScale).
 //
-// KEYS[1] group key. ARGV[1] score, ARGV[2] expiry cutoff, ARGV[3]
-// membership cutoff, ARGV[4] key time to live in ms, ARGV[5] key prefix,
-// ARGV[6] default capacity, ARGV[7] random bytes and map header,
-// ARGV[8] the map's pairs followed by the routing field's name, ARGV[9]
-// "1" to send all or nothing, ARGV[10] the process-local key scale, then
-// pairs of Lua pattern and capacity.
+// KEYS[i] the group key of send i. ARGV[1] expiry cutoff, ARGV[2]
+// membership cutoff, ARGV[3] key time to live in ms, ARGV[4] key prefix,
+// ARGV[5] default capacity, ARGV[6] the process-local key scale, ARGV[7]
+// the number R of capacity rules, then R pairs of Lua pattern and
+// capacity, then three arguments per send: its score; the random bytes,
+// the map header, the map's pairs and the routing field's name; "1" to
+// send all or nothing.
 var groupSendScript = newScript(`
-local g = KEYS[1]
-redis.call('ZREMRANGEBYSCORE', g, '-inf', ARGV[3])
-local members = redis.call('ZRANGE', g, 0, -1)
-local prefix = ARGV[5]
-local bykey, order = {}, {}
-for _, m in ipairs(members) do
-  local bang = string.find(m, '!', 1, true)
-  local key = prefix .. (bang and string.sub(m, 1, bang) or m)
-  local e = bykey[key]
-  if not e then
-    local cap = tonumber(ARGV[6])
-    for i = 11, #ARGV, 2 do
-      if string.find(m, ARGV[i]) then
-        cap = tonumber(ARGV[i+1])
-        break
-      end
-    end
-    if bang then
-      cap = cap * tonumber(ARGV[10])
-    end
-    e = {cap = cap, names = {}}
-    bykey[key] = e
-    order[#order+1] = key
-  end
-  e.names[#e.names+1] = m
-end
+local cutoff, gcut, ttl, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local defcap, scale = tonumber(ARGV[5]), tonumber(ARGV[6])
+local first = 8 + 2 * tonumber(ARGV[7])
 local function str(s)
   local n = #s
   if n < 32 then return string.char(0xa0 + n) .. s end
   if n < 256 then return string.char(0xd9, n) .. s end
   return string.char(0xda, math.floor(n / 256), n % 256) .. s
 end
-local full, skipped = 0, 0
-for _, key in ipairs(order) do
-  local e = bykey[key]
-  local n = redis.call('ZCARD', key)
-  if n >= e.cap then
-    n = n - redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
+local function read(g)
+  redis.call('ZREMRANGEBYSCORE', g, '-inf', gcut)
+  local members = redis.call('ZRANGE', g, 0, -1)
+  local bykey, list = {}, {}
+  for _, m in ipairs(members) do
+    local bang = string.find(m, '!', 1, true)
+    local key = prefix .. (bang and string.sub(m, 1, bang) or m)
+    local e = bykey[key]
+    if not e then
+      local cap = defcap
+      for i = 8, first - 1, 2 do
+        if string.find(m, ARGV[i]) then
+          cap = tonumber(ARGV[i+1])
+          break
+        end
+      end
+      if bang then
+        cap = cap * scale
+      end
+      e = {key = key, cap = cap, names = {}}
+      bykey[key] = e
+      list[#list+1] = e
+    end
+    e.names[#e.names+1] = m
   end
-  if n >= e.cap then
-    e.full = true
-    full = full + 1
-    skipped = skipped + #e.names
-  end
-end
-if full > 0 and ARGV[9] == '1' then
-  return {#members, full, skipped, 0}
-end
-for _, key in ipairs(order) do
-  local e = bykey[key]
-  if not e.full then
+  for _, e in ipairs(list) do
     local k = #e.names
-    local parts = {ARGV[7], ARGV[8]}
+    local parts = {}
     if k < 16 then
-      parts[3] = string.char(0x90 + k)
+      parts[1] = string.char(0x90 + k)
     else
-      parts[3] = string.char(0xdc, math.floor(k / 256), k % 256)
+      parts[1] = string.char(0xdc, math.floor(k / 256), k % 256)
     end
     for i, name in ipairs(e.names) do
-      parts[i+3] = str(name)
+      parts[i+1] = str(name)
     end
-    redis.call('ZADD', key, ARGV[1], table.concat(parts))
-    redis.call('PEXPIRE', key, ARGV[4])
+    e.tail = table.concat(parts)
+    e.k = k
   end
+  return {n = #members, list = list}
 end
-return {#members, full, skipped, 1}
+local groups, count, adds, order, out = {}, {}, {}, {}, {}
+for s, g in ipairs(KEYS) do
+  local grp = groups[g]
+  if not grp then
+    grp = read(g)
+    groups[g] = grp
+  end
+  local at = first + 3 * (s - 1)
+  local full, skipped, isfull = 0, 0, {}
+  for i, e in ipairs(grp.list) do
+    local n = count[e.key] or redis.call('ZCARD', e.key)
+    if n >= e.cap then
+      n = n - redis.call('ZREMRANGEBYSCORE', e.key, '-inf', cutoff)
+    end
+    count[e.key] = n
+    if n >= e.cap then
+      isfull[i] = true
+      full = full + 1
+      skipped = skipped + e.k
+    end
+  end
+  local sent = 0
+  if full == 0 or ARGV[at+2] ~= '1' then
+    sent = 1
+    for i, e in ipairs(grp.list) do
+      if not isfull[i] then
+        local a = adds[e.key]
+        if not a then
+          a = {}
+          adds[e.key] = a
+          order[#order+1] = e.key
+        end
+        a[#a+1] = ARGV[at]
+        a[#a+1] = ARGV[at+1] .. e.tail
+        count[e.key] = count[e.key] + 1
+      end
+    end
+  end
+  out[#out+1] = grp.n
+  out[#out+1] = full
+  out[#out+1] = skipped
+  out[#out+1] = sent
+end
+for _, key in ipairs(order) do
+  local a = adds[key]
+  for i = 1, #a, 512 do
+    redis.call('ZADD', key, unpack(a, i, math.min(i + 511, #a)))
+  end
+  redis.call('PEXPIRE', key, ttl)
+end
+return out
 `)
 
 // groupDeliverScript adds one message to each of KEYS, skipping full ones

@@ -190,30 +190,76 @@ func (l *Layer) GroupSendAll(ctx context.Context, group string, msg event.Event)
 	return l.groupSend(ctx, group, msg, true)
 }
 
-func (l *Layer) groupSend(ctx context.Context, group string, msg event.Event, all bool) error {
+// QueueGroupSend queues msg for every member of group and returns once it
+// is queued (see layer.QueuedGroupSender); done gets what GroupSend would
+// have returned. On a single server or Sentinel without encryption the
+// send goes in the next batch (see groupBatch), and the queue holds up to
+// maxQueuedSends sends, beyond which QueueGroupSend waits while ctx
+// allows; the send itself is bounded by the client's timeouts, not by
+// ctx. Elsewhere it is GroupSend, made before QueueGroupSend returns.
+func (l *Layer) QueueGroupSend(ctx context.Context, group string, msg event.Event, done func(error)) error {
+	e, err := l.groupPrepare(group, msg)
+	if err != nil {
+		return err
+	}
+	if !l.scripted() {
+		done(l.groupSendEncoded(ctx, group, e, false))
+		return nil
+	}
+	return l.queueGroupSend(ctx, group, e, done)
+}
+
+// groupPrepare checks a group send and encodes its message.
+func (l *Layer) groupPrepare(group string, msg event.Event) (encoded, error) {
 	if err := layer.ValidGroupName(group); err != nil {
-		return invalid(err)
+		return encoded{}, invalid(err)
 	}
 	if err := layer.ValidEvent(msg); err != nil {
-		return refuse("send to group", group, err)
+		return encoded{}, refuse("send to group", group, err)
 	}
 	if l.closed.Load() {
-		return ErrClosed
+		return encoded{}, ErrClosed
 	}
 	e, err := l.codec.marshal(msg)
 	if err != nil {
-		return refuse("send to group", group, err)
+		return encoded{}, refuse("send to group", group, err)
 	}
-	scripted := len(l.shards) == 1 && !l.cluster && l.codec.crypt == nil
+	return e, nil
+}
+
+// scripted reports whether a group send is one script call, batched: on
+// a single server without encryption.
+func (l *Layer) scripted() bool {
+	return len(l.shards) == 1 && !l.cluster && l.codec.crypt == nil
+}
+
+func (l *Layer) groupSend(ctx context.Context, group string, msg event.Event, all bool) error {
+	e, err := l.groupPrepare(group, msg)
+	if err != nil {
+		return err
+	}
+	return l.groupSendEncoded(ctx, group, e, all)
+}
+
+func (l *Layer) groupSendEncoded(ctx context.Context, group string, e encoded, all bool) error {
+	scripted := l.scripted()
 	if all && !scripted {
 		return fmt.Errorf("redis: send to group %q all or nothing: %w: needs a single server without encryption", group, errors.ErrUnsupported)
 	}
 	var members, skipped int
+	var err error
 	if scripted {
 		members, skipped, err = l.groupSendScripted(ctx, group, e, all)
 	} else {
 		members, skipped, err = l.groupSendSpread(ctx, group, e)
 	}
+	return l.groupSent(ctx, group, all, members, skipped, err)
+}
+
+// groupSent accounts for a group send made, or failed with err, and
+// returns its outcome: the skips it made are reported, or, all or
+// nothing, returned as a *layer.SkipError.
+func (l *Layer) groupSent(ctx context.Context, group string, all bool, members, skipped int, err error) error {
 	// The group's channels hold more than their tallies know.
 	l.tallies.gen.Add(1)
 	if err != nil {
@@ -226,33 +272,6 @@ func (l *Layer) groupSend(ctx context.Context, group string, msg event.Event, al
 		l.skips.Skipped(group, skipped, members)
 	}
 	return nil
-}
-
-// groupSendScripted is the whole group send as one script, for a single
-// server: the script reads the members and writes their keys. It returns
-// the member count and how many members it skipped (all: would have).
-func (l *Layer) groupSendScripted(ctx context.Context, group string, e encoded, all bool) (members, skipped int, err error) {
-	head := make([]byte, randomLen, randomLen+5)
-	putRandom(head)
-	head = appendMapHeader(head, e.n+1)
-	body := appendStr(append(make([]byte, 0, len(e.body)+len(channelField)+1), e.body...), channelField)
-	now := l.clock.now()
-	flag := "0"
-	if all {
-		flag = "1"
-	}
-	args := append([]any{
-		score(now), score(now - l.expiryUs), score(now - l.groupExpiryUs), l.ttl,
-		l.cfg.Prefix, strconv.Itoa(l.cfg.Capacity), head, body, flag, localKeyScale,
-	}, l.capArgs...)
-	res, err := groupSendScript.run(ctx, l.shards[0].cmd, []string{l.keys.group(group)}, args...).Int64Slice()
-	if err != nil {
-		return 0, 0, err
-	}
-	if len(res) != 4 {
-		return 0, 0, fmt.Errorf("redis: group send script answered %v", res)
-	}
-	return int(res[0]), int(res[2]), nil
 }
 
 // target is one key a group send writes: the members it serves, and the

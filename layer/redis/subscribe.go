@@ -86,7 +86,7 @@ func (l *Layer) Subscribe(channel string, deliver func(*layer.Shared)) (func(), 
 // pops at once, without blocking, after a blocking pop brought one: so
 // the key of a busy process drains at Redis' speed, not a round trip per
 // message.
-const popBatch = 128
+const popBatch = 1024
 
 // popMore pops and dispatches what waits in a process-local key, popBatch
 // messages a round trip, until the key is empty or the layer closes. A
