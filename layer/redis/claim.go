@@ -49,16 +49,7 @@ func (l *Layer) Claim(prefix string, deliver func(string, *layer.Shared)) (func(
 	cl := &claim{deliver: deliver}
 	p.claim, p.claimed = cl, true
 	p.subs++
-	switch {
-	case p.running:
-		select {
-		case p.wake <- struct{}{}:
-		default: // already signalled
-		}
-	case l.start():
-		p.running = true
-		go p.run()
-	}
+	p.wakeOrStart()
 	return func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()

@@ -98,16 +98,7 @@ func (l *Layer) Receive(ctx context.Context, channel string) (event.Event, error
 	w := waiters.Get().(*waiter)
 	ib.waiters = append(ib.waiters, w)
 	p.waiting++
-	switch {
-	case p.running:
-		select {
-		case p.wake <- struct{}{}:
-		default: // already signalled
-		}
-	case l.start():
-		p.running = true
-		go p.run()
-	}
+	p.wakeOrStart()
 	sh := p.sh
 	p.mu.Unlock()
 
@@ -386,6 +377,22 @@ func (p *poller) sweep(now int64) (oldest int64) {
 		p.tidy(name, ib)
 	}
 	return oldest
+}
+
+// wakeOrStart has p's loop look again for what was just asked of it:
+// wakes it if it runs, starts it if not (and the layer is open). p.mu is
+// held.
+func (p *poller) wakeOrStart() {
+	switch {
+	case p.running:
+		select {
+		case p.wake <- struct{}{}:
+		default: // already signalled
+		}
+	case p.l.start():
+		p.running = true
+		go p.run()
+	}
 }
 
 // start counts a receive loop about to start, unless the layer is

@@ -60,16 +60,7 @@ func (l *Layer) Subscribe(channel string, deliver func(*layer.Shared)) (func(), 
 	sub := &subscription{deliver: deliver}
 	ib.sub = sub
 	p.subs++
-	switch {
-	case p.running:
-		select {
-		case p.wake <- struct{}{}:
-		default: // already signalled
-		}
-	case l.start():
-		p.running = true
-		go p.run()
-	}
+	p.wakeOrStart()
 	return func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
