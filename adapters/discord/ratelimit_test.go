@@ -152,15 +152,46 @@ func (l *leaving) RoundTrip(r *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body.Close()
 	var tooMany struct {
 		RetryAfter float64 `json:"retry_after"`
 	}
 	_ = json.Unmarshal(body, &tooMany)
 	now := time.Now()
 	l.mu.Lock()
-	// The fake's window ended at most retry_after after this moment.
+	// The fake's window ended at most retry_after after this moment. It
+	// begins for the adapter once the adapter has read the answer, plus a
+	// millisecond: a request another route had already let through may
+	// leave in the microseconds between (seen under load), and is not one
+	// the adapter could hold back.
+	i := len(l.windows)
 	l.windows = append(l.windows, [2]time.Time{now, now.Add(time.Duration(tooMany.RetryAfter*float64(time.Second)) - time.Millisecond)})
 	l.mu.Unlock()
+	resp.Body = &readBody{Reader: bytes.NewReader(body), read: func() {
+		l.mu.Lock()
+		l.windows[i][0] = time.Now().Add(time.Millisecond)
+		l.mu.Unlock()
+	}}
 	return resp, nil
+}
+
+// readBody calls read once, when its reader is first closed or read to
+// the end.
+type readBody struct {
+	*bytes.Reader
+	read func()
+	once sync.Once
+}
+
+func (b *readBody) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.read)
+	}
+	return n, err
+}
+
+func (b *readBody) Close() error {
+	b.once.Do(b.read)
+	return nil
 }
