@@ -6,14 +6,7 @@ package irctest
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/switchboard-bots/switchboard/internal/certtest"
 )
 
 // Oper credentials of every test server: the test client opers up to
@@ -73,7 +68,7 @@ func start(t testing.TB, password string, withTLS bool) *Server {
 	ssl := ""
 	if withTLS {
 		tlsPort := freePort(t)
-		srv.tlsAddr, srv.caFile = fmt.Sprintf("127.0.0.1:%d", tlsPort), writeCert(t, dir)
+		srv.tlsAddr, srv.caFile = fmt.Sprintf("127.0.0.1:%d", tlsPort), certtest.Write(t, dir, "irc.test", "127.0.0.1")
 		ssl = fmt.Sprintf("[SSL]\nPorts = %d\nCertFile = %s\nKeyFile = %s\n", tlsPort, srv.caFile, filepath.Join(dir, "key.pem"))
 	}
 	conf := fmt.Sprintf(`[Global]
@@ -145,42 +140,6 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// writeCert writes a self-signed certificate for 127.0.0.1 and its key
-// (key.pem) into dir, and returns the certificate's path.
-func writeCert(t testing.TB, dir string) string {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "irc.test"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := filepath.Join(dir, "cert.pem")
-	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert
 }
 
 // Client is a user of the test server, speaking raw IRC.

@@ -5,14 +5,7 @@
 package xmpptest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/internal/certtest"
 )
 
 // Domain and MUC are the server's host and its multi-user chat service.
@@ -60,7 +55,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	dir := t.TempDir()
 	s := &Server{t: t, bin: bin, dir: dir, addr: freeAddr(t)}
-	s.caFile = writeCert(t, dir)
+	s.caFile = certtest.Write(t, dir, Domain, Domain, MUC)
 	s.conf = filepath.Join(dir, "prosody.cfg.lua")
 	_, port, _ := net.SplitHostPort(s.addr)
 	conf := fmt.Sprintf(`-- generated for a test
@@ -208,40 +203,4 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// writeCert writes a self-signed certificate for Domain and MUC, and its
-// key, into dir, and returns the certificate's path.
-func writeCert(t testing.TB, dir string) string {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: Domain},
-		DNSNames:              []string{Domain, MUC},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := filepath.Join(dir, "cert.pem")
-	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert
 }
