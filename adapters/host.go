@@ -371,11 +371,9 @@ var ErrNotServing = errors.New("adapters: adapter not serving")
 // without a live scope Deliver fails with an error wrapping
 // scope.ErrEnded.
 func (h *Host) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
-	h.mu.Lock()
-	in, stopped := h.in, h.stopped
-	h.mu.Unlock()
-	if in == nil || stopped {
-		return fmt.Errorf("%s: %w", h.Name(), ErrNotServing)
+	in, err := h.serving()
+	if err != nil {
+		return err
 	}
 	if h.opts.scopes.NoEvict {
 		if err := in.Post(ctx, key, ev); err != nil {
