@@ -253,3 +253,58 @@ func TestQueueGroupSendRefusesAtOnce(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestQueuedGroupSendsAreBounded holds the first batch while a sender
+// queues as many group sends as the queue takes: the one after them waits
+// for room and, its context ended, fails without being queued, while the
+// queued ones are all made once the batch goes on.
+func TestQueuedGroupSendsAreBounded(t *testing.T) {
+	const bound = 10_000 // the queue's documented bound
+	url := sharedURL(t)
+	g := newGate()
+	l := newLayer(t, redis.Config{URL: url, Prefix: testPrefix(t, url), Config: layer.Config{Capacity: 2 * bound}}, redis.WithHook(g))
+	open := sync.OnceFunc(func() { close(g.open) })
+	t.Cleanup(open) // before the layer's Close, which waits for the held batch
+	ctx := t.Context()
+	must(t, l.GroupAdd(ctx, "room", "plain"))
+
+	var ok atomic.Int64
+	var all sync.WaitGroup
+	done := func(err error) {
+		defer all.Done()
+		if err != nil {
+			t.Errorf("queued send: %v", err)
+			return
+		}
+		ok.Add(1)
+	}
+	all.Add(bound)
+	for i := range bound {
+		must(t, l.QueueGroupSend(ctx, "room", event.Message{"type": "test.n", "n": i}, done))
+		if i == 0 {
+			<-g.held
+		}
+	}
+	// A context still live when the call begins: with room in the queue
+	// the send would be queued at once, whatever the timeout.
+	over, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err := l.QueueGroupSend(over, "room", event.Message{"type": "test.n", "n": bound}, func(error) {
+		t.Error("the send over the bound was queued")
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send over the bound: %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+	open()
+	all.Wait()
+	if ok.Load() != bound {
+		t.Fatalf("%d of %d queued sends made", ok.Load(), bound)
+	}
+	for i := range bound {
+		ev, err := l.Receive(ctx, "plain")
+		must(t, err)
+		if n := num(ev); n != i {
+			t.Fatalf("plain channel: message %d is %d", i, n)
+		}
+	}
+}
