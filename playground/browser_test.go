@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +74,19 @@ func freeAddr(t *testing.T) string {
 // Telegram and Slack, sees its formatted answers with their buttons,
 // presses them, and sees the edit, the callback's answer and the
 // reaction; the web chat page is there beside them.
+// seen is what the playground's API says both panes hold: whether a step
+// that waits for the bot failed in the page or before it.
+func seen(addr string) string {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get("http://" + addr + "/api/state")
+	if err != nil {
+		return "the playground's state: " + err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	return "the playground's state: " + string(b)
+}
+
 func TestPlaygroundInChromium(t *testing.T) {
 	b := browsertest.Start(t, 60*time.Second)
 	reg := builtin.Registry()
@@ -122,18 +137,18 @@ routes:
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate("http://" + addr + "/"),
 		// Telegram: a message, a formatted answer with an inline keyboard.
-		chromedp.SendKeys(chromedp.CSS(`#tg-text`), "hello"),
+		browsertest.Type(`#tg-text`, "hello"),
 		chromedp.Click(chromedp.CSS(`#tg-send`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tg-log .bot b`)),
 		// Slack: a message, Block Kit with buttons.
-		chromedp.SendKeys(chromedp.CSS(`#sl-text`), "hi there"),
+		browsertest.Type(`#sl-text`, "hi there"),
 		chromedp.Click(chromedp.CSS(`#sl-send`)),
 		chromedp.WaitVisible(chromedp.CSS(`#sl-log .bot b`)),
 		chromedp.WaitVisible(chromedp.CSS(`#web-frame`)),
 	}
 	for i, step := range steps {
 		if err := chromedp.Do(b, step); err != nil {
-			t.Fatalf("in the browser, step %d of %d: %v\n%s", i+1, len(steps), err, out.String())
+			t.Fatalf("in the browser, step %d of %d: %v\n%s\n%s", i+1, len(steps), err, out.String(), seen(addr))
 		}
 	}
 	browsertest.Screenshot(t, b, "playground-buttons.png")
@@ -147,7 +162,7 @@ routes:
 	}
 	for i, step := range steps {
 		if err := chromedp.Do(b, step); err != nil {
-			t.Fatalf("in the browser, step %d of %d: %v\n%s", i+1, len(steps), err, out.String())
+			t.Fatalf("in the browser, step %d of %d: %v\n%s\n%s", i+1, len(steps), err, out.String(), seen(addr))
 		}
 	}
 	tg, err := chromedp.Run(b, chromedp.Text(chromedp.CSS(`#tg-log`)))

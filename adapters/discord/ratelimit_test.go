@@ -124,12 +124,21 @@ func TestGlobal429PausesEveryRoute(t *testing.T) {
 	if len(rec.windows) == 0 {
 		t.Fatal("no global 429: the test shows nothing")
 	}
+	// Each of the other four routes may have passed the adapter's gate
+	// before the 429 was read and, on a loaded machine, leave any time
+	// later: those are not the adapter's to hold back. A fifth request in
+	// one window is one the adapter let through after it knew.
+	const passedBefore = 4
 	for _, w := range rec.windows {
+		var inside []string
 		for _, s := range rec.starts {
 			if s.After(w[0]) && s.Before(w[1]) {
-				t.Errorf("a request left at %s, inside a global 429's window %s to %s",
-					s.Format(".000000"), w[0].Format(".000000"), w[1].Format(".000000"))
+				inside = append(inside, s.Format(".000000"))
 			}
+		}
+		if len(inside) > passedBefore {
+			t.Errorf("%d requests left at %v, inside a global 429's window %s to %s: more than the %d other routes could have let through before it",
+				len(inside), inside, w[0].Format(".000000"), w[1].Format(".000000"), passedBefore)
 		}
 	}
 }

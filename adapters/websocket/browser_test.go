@@ -40,10 +40,10 @@ func TestChatPageInBrowser(t *testing.T) {
 	}
 
 	err = chromedp.Do(ctx,
-		chromedp.SendKeys(css(`#msg`), "/name Ada"),
+		browsertest.Type(`#msg`, "/name Ada"),
 		chromedp.Click(css(`#send`)),
 		chromedp.WaitVisible(css(`#log li.bot:nth-of-type(3)`)), // welcome, mine, answer
-		chromedp.SendKeys(css(`#msg`), "hello from the browser"),
+		browsertest.Type(`#msg`, "hello from the browser"),
 		chromedp.Click(css(`#send`)),
 		chromedp.WaitVisible(css(`#log li.bot:nth-of-type(5)`)),
 	)

@@ -81,3 +81,18 @@ func Screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Logf("screenshot: %s", file)
 	return file
 }
+
+// Type types text into the input sel with key events and waits until the
+// input holds all of it. The key events go through the renderer's input
+// queue, so on a loaded machine a click that follows SendKeys at once can
+// submit the form before the last keys are in, sending part of the text,
+// or nothing.
+func Type(sel, text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.SendKeys(chromedp.CSS(sel), text)(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.PollFunction[chromedp.Void](`(sel, want) => document.querySelector(sel)?.value === want`,
+			chromedp.WithPollingArgs(sel, text))(ctx, t)
+	}
+}

@@ -76,7 +76,7 @@ func (p *ChatPage) Click(text string) {
 // Type types text into the message box and sends it.
 func (p *ChatPage) Type(text string) {
 	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.CSS(`#msg`), text), chromedp.Click(chromedp.CSS(`#send`))); err != nil {
+	if err := chromedp.Do(p.ctx, Type(`#msg`, text), chromedp.Click(chromedp.CSS(`#send`))); err != nil {
 		p.t.Fatalf("type %q: %v", text, err)
 	}
 }
