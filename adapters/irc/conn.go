@@ -143,7 +143,7 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *
 		}
 	}
 	me := c.irc.CurrentNick()
-	err = lines.ErrNotUTF8 // Message.Text is UTF-8, as Go strings are meant to be
+	err = lines.ErrNotUTF8 // dropped unless it is: a Message's Text is UTF-8
 	if utf8.ValidString(ev.Text) {
 		err = in.TryDeliver(key, ev, func() *scope.Scope {
 			s := &scope.Scope{Type: Protocol, Adapter: a.name, Chat: chat,
