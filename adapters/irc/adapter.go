@@ -6,18 +6,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
-	"time"
-	"unicode/utf8"
-
-	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/lines"
 	"github.com/switchboard-bots/switchboard/adapters/reconnect"
 	"github.com/switchboard-bots/switchboard/adapters/throttle"
+	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -39,11 +35,8 @@ type Adapter struct {
 	dropped atomic.Int64 // messages not delivered: a full inbox, or not UTF-8
 }
 
-var (
-	_ adapters.Adapter = (*Adapter)(nil)
-	_ adapters.Pusher  = (*Adapter)(nil)
-	_ reconnect.Conn   = (*conn)(nil)
-)
+// Pusher is optional, so it is checked here; Factory checks adapters.Adapter.
+var _ adapters.Pusher = (*Adapter)(nil)
 
 // Option configures an Adapter.
 type Option func(*Adapter)
@@ -78,78 +71,53 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 	return a.link.Serve(ctx, in)
 }
 
-// dial connects, registers, and returns once the server welcomed the bot
-// and the channels are asked for. ircevent's Connect, which does the TLS
-// handshake and the registration, waits for the server alone: the
-// adapter dials the socket itself and closes it if ctx ends first.
-func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
-	d := net.Dialer{Timeout: 30 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", a.cfg.Server)
-	if err != nil {
-		return nil, err
-	}
-	log := in.Logger().With("adapter", a.name, "server", a.cfg.Server)
-	c := newConn(a.name, nc, a.cfg, a.tls, log)
-	c.irc.AddCallback("PRIVMSG", func(m ircmsg.Message) { a.deliver(ctx, in, c, &m, log) })
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
-	if err := c.irc.Connect(); err != nil {
-		stop()
-		return nil, c.refusal(err) // Connect closed the socket
-	}
-	_, sasl := c.irc.AcknowledgedCaps()["sasl"]
-	switch {
-	case !stop():
-		err = ctx.Err()
-	case a.cfg.SASL != nil && !sasl: // the server ignored CAP
-		err = fmt.Errorf("%w: registered without SASL", ErrLogin)
-	default:
-		err = c.join(a.cfg.Channels)
-	}
-	if err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return c, nil
+// Send implements adapters.Adapter: irc.send, and chat.say, to their
+// target or else the scope's own channel or nick. It returns once the
+// server handled the message: a *adapters.RefusedError carries the
+// server's error numeric (404, cannot send to channel; 401, no such nick).
+func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
+	own, _ := adapters.Value[string](s)
+	return a.send(ctx, ev, own)
 }
 
-// deliver hands a PRIVMSG to its conversation without waiting: IRC
-// resends nothing, and a reader waiting for one full inbox would stop
-// the PONGs that keep every other conversation connected.
-func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *ircmsg.Message, log *slog.Logger) {
-	from, err := m.NUH()
-	if err != nil || len(m.Params) < 2 || ctx.Err() != nil || c.isMe(from.Name) || strings.HasPrefix(m.Params[1], "\x01") {
-		return // malformed, shutting down, the bot's own echo, or CTCP
+// Push implements adapters.Pusher: an irc.send naming its target, or a
+// chat.say naming it in To.
+func (a *Adapter) Push(ctx context.Context, ev event.Event) error { return a.send(ctx, ev, "") }
+
+// send says the text of an irc.send or a chat.say to its target, or else
+// to own, as PRIVMSGs, one per line and cut to what the server can relay,
+// paced by the flood control, once connected; then it sends a PING and
+// waits for the server's verdict (package fence).
+func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
+	send, err := event.Decode[Send](ev)
+	if say, ok, serr := event.AsSay(ev); ok {
+		send, err = Send{Target: say.To, Text: say.Text}, serr
 	}
-	if !utf8.ValidString(m.Params[1]) {
-		log.Warn("irc: message skipped: not UTF-8", "from", from.Name, "dropped_total", a.dropped.Add(1))
-		return
+	if err != nil {
+		return fmt.Errorf("irc: cannot send %q: %w: %w", ev.Type(), adapters.ErrUnsupported, err)
 	}
-	raw, _ := m.Line()
-	ev := Message{Nick: from.Name, User: from.User, Host: from.Host, Text: m.Params[1], Raw: strings.TrimSuffix(raw, "\r\n")}
-	key, chat := fold(from.Name), scope.Chat{ID: from.Name, Type: "private"}
-	if target := m.Params[0]; isChannel(target) {
-		ev.Channel, key, chat = target, fold(target), scope.Chat{ID: target, Type: "channel"}
-		if a.cfg.KeyBy == "channel_user" {
-			key += " " + fold(from.Name)
+	target := cmp.Or(send.Target, own)
+	if target == "" || strings.ContainsAny(target, " ,\r\n\x00") {
+		return fmt.Errorf("irc: bad target %q", target)
+	}
+	c, err := a.link.Current(ctx)
+	if err != nil {
+		return err
+	}
+	f := c.fences.Open(fold(target))
+	defer c.fences.Settle(f.Token)
+	for _, piece := range lines.Split(send.Text, c.room(target)) {
+		d, err := a.flood.Wait(ctx)
+		a.report.Waited(d)
+		if err == nil {
+			err = c.irc.Send("PRIVMSG", target, piece)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	me := c.irc.CurrentNick()
-	err = in.TryDeliver(key, ev, func() *scope.Scope {
-		s := &scope.Scope{Type: Protocol, Adapter: a.name, Chat: chat,
-			User: scope.User{ID: from.Name, Name: from.Name, Username: from.User},
-			Bot:  scope.User{ID: me, Name: me, Username: me}}
-		s.SetAdapterValue(chat.ID) // where Say and Send without a target go
-		return s
-	}, nil)
-	if err != nil {
-		log.Warn("irc: message dropped", "key", key, "err", err, "dropped_total", a.dropped.Add(1))
+	if err := c.irc.Send("PING", f.Token); err != nil {
+		return err
 	}
+	return f.Wait(ctx)
 }
-
-// isChannel reports whether target names a channel rather than a nick.
-func isChannel(target string) bool {
-	return target != "" && strings.ContainsRune("#&+!", rune(target[0]))
-}
-
-// fold is a name as a conversation key: IRC names ignore case.
-func fold(name string) string { return strings.ToLower(name) }

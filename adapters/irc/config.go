@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -69,22 +70,16 @@ func (c *Config) check() (*tls.Config, error) {
 			errs = append(errs, fmt.Errorf("channel %q must be \"#chan\" or \"#chan key\" (or start with &, + or !)", ch))
 		}
 	}
-	switch c.KeyBy {
-	case "":
-		c.KeyBy = "channel"
-	case "channel", "channel_user":
-	default:
+	c.KeyBy = cmp.Or(c.KeyBy, "channel")
+	if c.KeyBy != "channel" && c.KeyBy != "channel_user" {
 		errs = append(errs, fmt.Errorf("key_by must be channel or channel_user, got %q", c.KeyBy))
 	}
 	if c.SASL != nil && (c.SASL.User == "" || c.SASL.Password == "") {
 		errs = append(errs, errors.New("sasl needs a user and a password"))
 	}
-	if c.Flood.Burst <= 0 {
-		c.Flood.Burst = 5
-	}
-	if c.Flood.Interval <= 0 {
-		c.Flood.Interval = 2 * time.Second
-	}
+	// Unset or not positive: RFC 1459's rate.
+	c.Flood.Burst = cmp.Or(max(c.Flood.Burst, 0), 5)
+	c.Flood.Interval = cmp.Or(max(c.Flood.Interval, 0), 2*time.Second)
 	if len(errs) > 0 || !c.TLS {
 		return nil, errors.Join(errs...)
 	}

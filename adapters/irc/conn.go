@@ -3,7 +3,6 @@ package irc
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,23 +10,21 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/fence"
+	"github.com/switchboard-bots/switchboard/adapters/lines"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// quitWait bounds the wait for the server to close the link after QUIT.
-const quitWait = 5 * time.Second
-
-// conn is one connection to the server. ircevent registers (PASS, CAP and
-// SASL PLAIN, NICK with "_0", "_1"... appended while the nick is taken),
-// answers the server's PINGs, drops a link that stops answering its own,
-// and reads and writes the socket; conn adds what a bot needs of it.
+// conn is one connection to the server: ircevent's, which registers,
+// takes another nick while the bot's is taken, and keeps the link alive,
+// with what a bot needs besides.
 type conn struct {
-	name string // the adapter's, for its refusals
 	irc  *ircevent.Connection
 	nc   net.Conn
 	done chan struct{} // closed once a registered connection is gone
@@ -38,33 +35,87 @@ type conn struct {
 
 	userhost atomic.Value // string: the bot's user@host, once the server echoed a JOIN
 
-	// Written by the reader; read once it returned.
-	login  error  // the server refused the bot's credentials
-	closed string // the server's ERROR: why it closed the link
+	// Why the server refused the login or closed the link, the first
+	// reason that came: written by the reader, read once it returned.
+	why error
 }
 
-func newConn(name string, nc net.Conn, cfg Config, tc *tls.Config, log *slog.Logger) *conn {
-	c := &conn{name: name, nc: nc, done: make(chan struct{}), irc: &ircevent.Connection{
-		Server: cfg.Server, Nick: cfg.Nick, User: cfg.Nick, Password: cfg.Password, QuitMessage: "shutting down",
-		UseTLS: tc != nil, TLSConfig: tc,
+// dial connects, registers, asks for the channels, and returns once the
+// server welcomed the bot. ircevent's Connect, which does the TLS
+// handshake and the registration, waits for the server alone: the
+// adapter dials the socket itself and closes it if ctx ends first.
+func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
+	d := net.Dialer{Timeout: 30 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", a.cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	c := a.newConn(ctx, in, nc)
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	if err := c.irc.Connect(); err != nil {
+		stop()
+		if errors.Is(err, ircevent.SASLFailed) {
+			err = fmt.Errorf("%w: the server offers no SASL", ErrLogin)
+		}
+		return nil, cmp.Or(c.why, err) // Connect closed the socket
+	}
+	_, sasl := c.irc.AcknowledgedCaps()["sasl"]
+	switch {
+	case !stop():
+		err = ctx.Err()
+	case a.cfg.SASL != nil && !sasl: // the server ignored CAP
+		err = fmt.Errorf("%w: registered without SASL", ErrLogin)
+	}
+	// A JOIN a line ("JOIN #chan key"): servers hold back, rather than
+	// refuse, what comes faster than their flood rate, and a JOIN a
+	// channel stays far below the unread bytes that end in "Excess Flood".
+	for i := 0; err == nil && i < len(a.cfg.Channels); i++ {
+		err = c.irc.Send("JOIN", strings.Fields(a.cfg.Channels[i])...)
+	}
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// newConn readies an ircevent connection over nc, which its Connect takes
+// in place of dialing, with the callbacks of a bot.
+func (a *Adapter) newConn(ctx context.Context, in *adapters.Intake, nc net.Conn) *conn {
+	log := in.Logger().With("adapter", a.name, "server", a.cfg.Server)
+	c := &conn{nc: nc, done: make(chan struct{}), irc: &ircevent.Connection{
+		Server: a.cfg.Server, Nick: a.cfg.Nick, User: a.cfg.Nick, Password: a.cfg.Password, QuitMessage: "shutting down",
+		UseTLS: a.tls != nil, TLSConfig: a.tls,
 		DialContext: func(context.Context, string, string) (net.Conn, error) { return nc, nil },
 		Log:         slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
-	if cfg.SASL != nil {
-		c.irc.SASLLogin, c.irc.SASLPassword = cfg.SASL.User, cfg.SASL.Password
+	if a.cfg.SASL != nil {
+		c.irc.SASLLogin, c.irc.SASLPassword = a.cfg.SASL.User, a.cfg.SASL.Password
 	}
+	c.irc.AddCallback("PRIVMSG", func(m ircmsg.Message) { a.deliver(ctx, in, c, &m, log) })
 	c.irc.AddCallback("PONG", func(m ircmsg.Message) { c.fences.Settle(last(&m)) })
 	c.irc.AddCallback("JOIN", func(m ircmsg.Message) {
 		if from, err := m.NUH(); err == nil && c.isMe(from.Name) {
 			c.userhost.Store(from.User + "@" + from.Host) // what the server relays of the bot
 		}
 	})
-	c.irc.AddCallback("ERROR", func(m ircmsg.Message) { c.closed = last(&m) })
+	c.irc.AddCallback("ERROR", func(m ircmsg.Message) {
+		why := fmt.Errorf("irc: disconnected: %s", last(&m))
+		if c.irc.CurrentNick() == "" && strings.Contains(strings.ToLower(last(&m)), "password") { // ngircd refuses PASS so
+			why = fmt.Errorf("%w: %s", ErrLogin, last(&m))
+		}
+		c.why = cmp.Or(c.why, why)
+	})
 	for _, code := range []string{"464", "465", "902", "904", "905", "906"} { // bad PASS, banned, SASL failed
-		c.irc.AddCallback(code, func(m ircmsg.Message) { c.login = fmt.Errorf("%w: %s %s", ErrLogin, m.Command, last(&m)) })
+		c.irc.AddCallback(code, func(m ircmsg.Message) { c.why = cmp.Or(c.why, fmt.Errorf("%w: %s %s", ErrLogin, m.Command, last(&m))) })
 	}
+	// An error numeric naming a target (no such nick or channel, cannot
+	// send to it...) refuses the open sends to that target.
 	for _, code := range []string{"401", "403", "404", "406", "407", "411", "412", "477", "486", "492"} {
-		c.irc.AddCallback(code, c.refused)
+		c.irc.AddCallback(code, func(m ircmsg.Message) {
+			err := &adapters.RefusedError{Adapter: a.name, Method: "PRIVMSG", Code: m.Command, Description: last(&m)}
+			c.fences.Refuse(err, func(_, target string) bool { return len(m.Params) > 2 && target == fold(m.Params[1]) })
+		})
 	}
 	c.irc.AddDisconnectCallback(func(ircmsg.Message) {
 		nc.Close() // ircevent closes it only where it reconnects itself
@@ -74,51 +125,52 @@ func newConn(name string, nc net.Conn, cfg Config, tc *tls.Config, log *slog.Log
 	return c
 }
 
+// deliver hands a PRIVMSG to its conversation without waiting: IRC
+// resends nothing, and a reader waiting for one full inbox would stop
+// the PONGs that keep every other conversation connected.
+func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *ircmsg.Message, log *slog.Logger) {
+	from, err := m.NUH()
+	if err != nil || len(m.Params) < 2 || ctx.Err() != nil || c.isMe(from.Name) || strings.HasPrefix(m.Params[1], "\x01") {
+		return // malformed, shutting down, the bot's own echo, or CTCP
+	}
+	raw, _ := m.Line()
+	ev := Message{Nick: from.Name, User: from.User, Host: from.Host, Text: m.Params[1], Raw: strings.TrimSuffix(raw, "\r\n")}
+	key, chat := fold(from.Name), scope.Chat{ID: from.Name, Type: "private"}
+	if target := m.Params[0]; isChannel(target) {
+		ev.Channel, key, chat = target, fold(target), scope.Chat{ID: target, Type: "channel"}
+		if a.cfg.KeyBy == "channel_user" {
+			key += " " + fold(from.Name)
+		}
+	}
+	me := c.irc.CurrentNick()
+	err = lines.ErrNotUTF8 // dropped unless it is: a Message's Text is UTF-8
+	if utf8.ValidString(ev.Text) {
+		err = in.TryDeliver(key, ev, func() *scope.Scope {
+			s := &scope.Scope{Type: Protocol, Adapter: a.name, Chat: chat,
+				User: scope.User{ID: from.Name, Name: from.Name, Username: from.User},
+				Bot:  scope.User{ID: me, Name: me, Username: me}}
+			s.SetAdapterValue(chat.ID) // where Say and Send without a target go
+			return s
+		}, nil)
+	}
+	if err != nil {
+		log.Warn("irc: message dropped", "from", from.Name, "key", key, "err", err, "dropped_total", a.dropped.Add(1))
+	}
+}
+
 // Done implements reconnect.Conn.
 func (c *conn) Done() <-chan struct{} { return c.done }
 
 // Err implements reconnect.Conn.
-func (c *conn) Err() error {
-	return cmp.Or(c.login, fmt.Errorf("irc: disconnected: %s", cmp.Or(c.closed, "the link dropped")))
-}
+func (c *conn) Err() error { return cmp.Or(c.why, errors.New("irc: disconnected: the link dropped")) }
 
 // Close implements reconnect.Conn: QUIT, which the server answers by
-// closing the link, then close.
+// closing the link; a server that has not within 5 s is hung up on.
 func (c *conn) Close() error {
 	c.irc.Quit()
-	select {
-	case <-c.done:
-	case <-time.After(quitWait):
-	}
-	c.nc.Close()
+	t := time.AfterFunc(5*time.Second, func() { c.nc.Close() })
+	defer t.Stop()
 	<-c.done
-	return nil
-}
-
-// refusal returns why registration failed: ErrLogin when the server
-// refused the bot's credentials.
-func (c *conn) refusal(err error) error {
-	switch {
-	case c.login != nil:
-		return c.login
-	case errors.Is(err, ircevent.SASLFailed):
-		return fmt.Errorf("%w: the server offers no SASL", ErrLogin)
-	case strings.Contains(strings.ToLower(c.closed), "password"): // ngircd refuses PASS so
-		return fmt.Errorf("%w: %s", ErrLogin, c.closed)
-	}
-	return err
-}
-
-// join asks for each channel in a line of its own ("JOIN #chan key"):
-// servers hold back, rather than refuse, what comes faster than their
-// flood rate, and a JOIN a channel stays far below the unread bytes that
-// would end in "Excess Flood".
-func (c *conn) join(channels []string) error {
-	for _, ch := range channels {
-		if err := c.irc.Send("JOIN", strings.Fields(ch)...); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -132,18 +184,15 @@ func (c *conn) room(target string) int {
 	return 512 - len(":"+c.irc.CurrentNick()+"!"+userhost+" PRIVMSG "+target+" :\r\n")
 }
 
-// refused files an error numeric naming a target with the open fences
-// for it: ERR_NOSUCHNICK, ERR_NOSUCHCHANNEL, ERR_CANNOTSENDTOCHAN and the
-// like.
-func (c *conn) refused(m ircmsg.Message) {
-	if len(m.Params) < 3 {
-		return
-	}
-	err := &adapters.RefusedError{Adapter: c.name, Method: "PRIVMSG", Code: m.Command, Description: last(&m)}
-	c.fences.Refuse(err, func(_, target string) bool { return target == fold(m.Params[1]) })
+// isChannel reports whether target names a channel rather than a nick.
+func isChannel(target string) bool {
+	return target != "" && strings.ContainsRune("#&+!", rune(target[0]))
 }
 
 func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.irc.CurrentNick()) }
+
+// fold is a name as a conversation key: IRC names ignore case.
+func fold(name string) string { return strings.ToLower(name) }
 
 // last returns m's last parameter.
 func last(m *ircmsg.Message) string {
