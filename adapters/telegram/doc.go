@@ -40,12 +40,15 @@
 // timeout drops to a second, so that what they confirm reaches Telegram
 // soon. Since a poll returns again everything taken and not yet
 // confirmed, after one that brought polling.limit updates the next waits
-// until the watermark moved half the limit (or everything taken was
-// handled), so that a poll brings at least as many new updates as it
-// returns again. A chat whose inbox is full does not hold up the others;
-// when too many updates wait for full inboxes, polling pauses. On
-// Shutdown the adapter stops polling, waits (until Shutdown's deadline)
-// for what it took to be handled, and confirms it.
+// until the watermark moved half the limit, so that a poll brings at
+// least as many new updates as it returns again; or until at most half
+// the limit is left to handle and the watermark moved a fifth of it, so
+// that the handlers do not run out of work during the round trip, as
+// they would around a slow update near the watermark; or until
+// everything taken was handled. A chat whose inbox is full does not hold
+// up the others; when too many updates wait for full inboxes, polling
+// pauses. On Shutdown the adapter stops polling, waits (until Shutdown's
+// deadline) for what it took to be handled, and confirms it.
 //
 // In webhook mode the handler checks the secret token (in constant time)
 // before any work, and answers 200 once the update was handled, or 503

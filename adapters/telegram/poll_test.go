@@ -276,3 +276,41 @@ func mustParse(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// A slow update near the watermark does not leave the handlers idle:
+// once most of a full window is handled around it, and the watermark
+// moved a fifth of a poll's limit, the poller polls again and the updates
+// after the window are handled while the slow one still is, yet no
+// offset past the slow one reaches Telegram.
+func TestPollsAgainWhileASlowUpdateHoldsTheWatermark(t *testing.T) {
+	srv := telegramtest.New(t)
+	const limit = 10
+	ids := make([]int, 2*limit)
+	for i := range ids {
+		ids[i] = srv.Text(int64(1+i), int64(1+i), "m"+strconv.Itoa(i+1)) // chat i+1 says m<i+1>
+	}
+	slow := ids[2] // the third of the first window: the watermark moves two
+	rec := newRecorder()
+	release := rec.hold(3)
+	defer release()
+	cfg := testConfig(srv)
+	cfg.Polling.Limit = limit
+	a, _ := newAdapter(t, cfg)
+	start(t, a, rec)
+	rec.await(t, "the updates after the first window, the slow one still held", func() bool {
+		return rec.texts["m"+strconv.Itoa(limit+1)] == 1 && rec.texts["m"+strconv.Itoa(limit+2)] == 1
+	})
+	rec.mu.Lock()
+	held := rec.texts["m3"]
+	rec.mu.Unlock()
+	if held != 0 {
+		t.Fatal("the slow update was handled; the test proves nothing")
+	}
+	for _, off := range srv.Offsets() {
+		if off > slow {
+			t.Fatalf("getUpdates offset %d confirmed update %d before its handler returned", off, slow)
+		}
+	}
+	release()
+	rec.await(t, "every update", func() bool { return rec.handledLocked() == len(ids) })
+}
