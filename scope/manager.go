@@ -430,8 +430,13 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, it item, touch, i
 		m.workers.Done()
 		return nil
 	}
-	m.startLocked(e)
+	start := m.claimLocked(e)
 	sh.mu.Unlock()
+	if start {
+		// Handed over without the shard's lock, which the pool's lock
+		// would otherwise hold up for every scope of the shard.
+		m.pool.put(e)
+	}
 	return nil
 }
 
@@ -456,11 +461,23 @@ func (m *Manager) runInlineLocked(e *entry, ev event.Event) bool {
 
 // startLocked hands e to a worker if it has work and none serves it.
 func (m *Manager) startLocked(e *entry) {
+	if m.claimLocked(e) {
+		m.pool.put(e)
+	}
+}
+
+// claimLocked marks e as served, and reports whether it is for the caller
+// to hand it to a worker (pool.put): it has work and nobody serves it.
+// It counts e in m.workers at once, under the shard's lock, so that a
+// Shutdown that finds e marked running waits for it although the hand-over
+// comes after the lock is released.
+func (m *Manager) claimLocked(e *entry) bool {
 	if e.running || e.blocked || (e.n == 0 && e.state != stateEnding) {
-		return
+		return false
 	}
 	e.running = true
-	m.pool.put(e)
+	m.workers.Add(1)
+	return true
 }
 
 // Send implements Conn for the entry's instance.

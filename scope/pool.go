@@ -107,8 +107,11 @@ func (w *worker) handlerReturned() {
 }
 
 // put hands e, marked running, to a worker: a parked one, else a new one
-// if the pool has room, else e waits in the run queue. It never takes a
-// shard's lock, so it may be called with one held.
+// if the pool has room, else e waits in the run queue. The caller has
+// counted e in the manager's workers, so that Shutdown waits for it on its
+// way: a new worker keeps the count, and a parked worker or the queue
+// (never left without a worker while it holds a scope) gives it back. put
+// never takes a shard's lock, so it may be called with one held.
 func (p *pool) put(e *entry) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
@@ -118,6 +121,7 @@ func (p *pool) put(e *entry) {
 		w.cur = e
 		p.mu.Unlock()
 		w.next <- e
+		p.m.workers.Done()
 		return
 	}
 	if len(p.all) < p.m.cfg.Workers {
@@ -131,13 +135,14 @@ func (p *pool) put(e *entry) {
 		p.armLocked()
 	}
 	p.mu.Unlock()
+	p.m.workers.Done()
 }
 
-// startLocked starts a worker goroutine that serves e first.
+// startLocked starts a worker goroutine that serves e first. The caller
+// has counted it in the manager's workers.
 func (p *pool) startLocked(e *entry) {
 	w := &worker{next: make(chan *entry, 1), cur: e}
 	p.addLocked(w)
-	p.m.workers.Add(1)
 	go p.run(w, e)
 }
 
@@ -316,6 +321,7 @@ func (p *pool) look() {
 		p.mu.Lock()
 	}
 	for p.queuedLocked() > 0 && len(p.all) < m.cfg.Workers {
+		m.workers.Add(1)
 		p.startLocked(p.popLocked())
 	}
 	if p.queuedLocked() > 0 {

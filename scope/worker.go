@@ -61,6 +61,7 @@ func (m *Manager) work(e *entry, first event.Event, w *worker) {
 			if corked {
 				m.corker.Uncork(e.s)
 			}
+			m.workers.Add(1) // see claimLocked
 			m.pool.put(e)
 			return
 		}
