@@ -223,3 +223,64 @@ func TestBusyScopeTakesTurns(t *testing.T) {
 		t.Fatalf("handled %s, want %s", got, want)
 	}
 }
+
+// Shutdown drains the scopes queued behind a worker whose handler hangs:
+// the watchdog goes on replacing it after the stop, each queued scope
+// handles its events and then its disconnect, and Shutdown returns once
+// the hanging handler does.
+func TestShutdownServesScopesQueuedBehindAStalledWorker(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	r := newRecorder()
+	r.hook = func(key string, ev event.Event) error {
+		if key == "stuck" && ev == (text{"x"}) {
+			close(started)
+			<-release // ignores its context
+		}
+		return nil
+	}
+	log, _ := quietLogger(t)
+	m, err := scope.NewManager(r, newProto(), scope.Config{IdleTimeout: -1, Workers: 1, StallAfter: 5 * time.Millisecond},
+		scope.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliverText(t, m, "stuck", "x")
+	<-started
+	deliverText(t, m, "a", "1")
+	deliverText(t, m, "b", "1")
+	done := make(chan error)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		done <- m.Shutdown(ctx)
+	}()
+	got := map[string][]event.Event{}
+	for range 4 {
+		v := next(t, r.events)
+		got[v.key] = append(got[v.key], v.ev)
+	}
+	want := fmt.Sprint([]event.Event{text{"1"}, bye{scope.ReasonShutdown}})
+	for _, key := range []string{"a", "b"} {
+		if fmt.Sprint(got[key]) != want {
+			t.Fatalf("%s saw %v, want %s", key, got[key], want)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v while a handler still ran", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if v := next(t, r.events); v.key != "stuck" || v.ev != (text{"x"}) {
+		t.Fatalf("got %+v, want the stuck scope's event", v)
+	}
+	if v := next(t, r.events); v.key != "stuck" || v.ev != (bye{scope.ReasonShutdown}) {
+		t.Fatalf("got %+v, want the stuck scope's disconnect", v)
+	}
+	if st := m.WorkerStats(); st.Replaced == 0 {
+		t.Fatalf("no worker was replaced: %+v", st)
+	}
+}
