@@ -195,10 +195,10 @@ func TestGroupMessageDecodedOncePerProcess(t *testing.T) {
 // checks that the process runs no goroutine per member: the layer
 // delivers to their scopes from one receiver (Redis) or from the sender
 // (in memory), and idle scopes hold no goroutine. The constant allows
-// for the scope manager's spare workers (at most 64, parked for 20 ms
-// after a burst) and the layer's own.
+// for the scope manager's workers (at most scope.DefaultWorkers, parked
+// for 20 ms after a burst) and the layer's own.
 func TestGoroutinesDoNotGrowWithMembers(t *testing.T) {
-	const members, slack = 10000, 64 + 50
+	const members, slack = 10000, scope.DefaultWorkers + 50
 	for _, tc := range []struct {
 		name string
 		l    func(testing.TB) layer.Layer

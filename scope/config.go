@@ -36,6 +36,26 @@ type Config struct {
 	// ShutdownParallelism bounds how many idle scopes Shutdown ends at
 	// once. Default: 64.
 	ShutdownParallelism int `yaml:"shutdown_parallelism"`
+	// Workers bounds the worker goroutines that run the handlers of
+	// scopes with queued events. Scopes with work beyond them wait in a
+	// run queue, in the order they got it, each still served by one
+	// worker at a time. Workers live on from one scope to the next, so
+	// that their stacks, grown to a handler's depth, serve again. A scope
+	// served by its adapter's own goroutine (DeliverInline: a WebSocket's
+	// read loop) takes no worker while it is. Handlers that wait on the
+	// network for long hold workers: raise it for those, or lower
+	// StallAfter. Default: 64.
+	Workers int `yaml:"workers"`
+	// StallAfter is how long a handler may hold its worker while scopes
+	// wait for one. While a scope waits, the workers are looked at every
+	// StallAfter, and one found in the same handler at two looks in a row
+	// stops counting against Workers: a new worker takes its place, and
+	// the replacement is logged at warning level and counted
+	// (WorkerStats). The stalled worker finishes its scope's turn once its
+	// handler returns, then rejoins the pool if there is room or exits.
+	// So handlers that never return cost a goroutine each but cannot hold
+	// up the other scopes for good. Default: 1 second.
+	StallAfter time.Duration `yaml:"stall_after"`
 }
 
 // Defaults for Config.
@@ -44,6 +64,8 @@ const (
 	DefaultMaxScopes           = 100_000
 	DefaultInboxSize           = 64
 	DefaultShutdownParallelism = 64
+	DefaultWorkers             = 64
+	DefaultStallAfter          = time.Second
 )
 
 // Validate reports fields that can never work. It does not fill defaults.
@@ -54,6 +76,12 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownParallelism < 0 {
 		errs = append(errs, fmt.Errorf("scope: shutdown_parallelism must not be negative, got %d", c.ShutdownParallelism))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("scope: workers must not be negative, got %d", c.Workers))
+	}
+	if c.StallAfter < 0 {
+		errs = append(errs, fmt.Errorf("scope: stall_after must not be negative, got %v", c.StallAfter))
 	}
 	return errors.Join(errs...)
 }
@@ -70,6 +98,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownParallelism == 0 {
 		c.ShutdownParallelism = DefaultShutdownParallelism
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.StallAfter == 0 {
+		c.StallAfter = DefaultStallAfter
 	}
 }
 

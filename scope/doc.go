@@ -14,10 +14,33 @@
 // event. A worker goroutine serves a scope only while the scope has events
 // queued and leaves it when the inbox is empty, so an idle scope is a few
 // hundred bytes in a sharded map: no goroutine, no channel, no timer (one
-// sweeper per manager ends idle scopes). A worker that left its scope
-// waits up to 20 ms for the next scope with work, up to 64 of them per
-// manager, so that a busy manager does not start a goroutine, and grow its
-// stack again, for every event.
+// sweeper per manager ends idle scopes).
+//
+// # Workers
+//
+// The workers are a pool of at most Config.Workers goroutines per manager
+// (default 64). A scope that gets work takes a parked worker, or starts
+// one while the pool has room, or else waits in a run queue, first come
+// first served; a worker done with a scope takes the next one from the
+// queue, so that its stack, grown to a handler's depth, serves again
+// rather than a new goroutine growing one for every busy scope. A worker
+// with nothing to do for 20 ms exits, so an idle manager holds none. Each
+// scope is served by one worker at a time, which keeps its order; while
+// scopes wait, a scope's turn ends after InboxSize events and it goes back
+// to the end of the queue. Under full load, then, a manager holds its
+// workers (and any stalled ones, below) however many scopes are busy: a
+// WebSocket server holds a goroutine per connection (its read loop, which
+// handles its own connection's messages: DeliverInline) and a constant.
+//
+// A pool that handlers could fill with calls that never return would stop
+// every scope. So while scopes wait, a watchdog looks at the workers
+// every Config.StallAfter (default 1 s); a worker found in the same
+// handler at two looks in a row no longer counts against the bound, a new
+// worker takes its place, and the replacement is logged and counted
+// (Manager.WorkerStats). The stalled worker rejoins the pool when its
+// handler returns, if there is room, or exits. Bots whose handlers wait
+// on the network for long (a platform's API, a language model) should
+// raise Workers, since a waiting handler holds its worker.
 //
 // Composition is unchanged by the choice: a router is an Application whose
 // NewInstance asks an inner Application for the instance, and middleware is

@@ -137,7 +137,7 @@ func (m *Manager) endAll(r Reason) {
 		go func() {
 			defer m.workers.Done()
 			for e := range next {
-				m.finish(e)
+				m.finish(e, nil)
 			}
 		}()
 	}

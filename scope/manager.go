@@ -59,11 +59,15 @@ const numShards = 64
 // reached (or refuses the new scope, for scopes that are connections: see
 // Config.NoEvict), and ends every scope on Shutdown.
 //
-// An idle scope holds no goroutine: a worker goroutine serves a scope from
-// the moment an event is queued for it until its inbox is empty. A worker
-// done with its scope stays parked for the next scope with work, so that
-// its stack, grown to a handler's depth, serves again: at most 64 are
-// parked, each for at most 20 ms, and none past Shutdown or Close.
+// An idle scope holds no goroutine: a scope with queued events is served
+// by one of a pool of at most Config.Workers worker goroutines, or waits
+// in a run queue for one, and leaves its worker when its inbox is empty
+// (or, while other scopes wait, after a turn of InboxSize events). Workers
+// live on from one scope to the next, so that their stacks, grown to a
+// handler's depth, serve again; one parked for 20 ms with nothing to do
+// exits, and none is parked past Shutdown or Close. A worker whose handler
+// runs past Config.StallAfter while scopes wait is replaced, so that
+// handlers that never return cannot hold up the other scopes for good.
 //
 // All methods are safe for concurrent use.
 type Manager struct {
@@ -97,10 +101,8 @@ type Manager struct {
 
 	rings sync.Pool // of *ring, InboxSize events each
 
-	// spare hands a scope with work to a worker goroutine parked after
-	// serving another scope (see serve); spares counts the parked ones.
-	spare  chan *entry
-	spares atomic.Int32
+	// pool runs the handlers of scopes with work (see pool.go).
+	pool pool
 
 	shards [numShards]shard
 }
@@ -197,8 +199,9 @@ func NewManager(app Application, proto Adapter, cfg Config, opts ...Option) (*Ma
 	m := &Manager{
 		app: app, proto: proto, corker: corkerOf(proto), cfg: cfg, log: o.logger, clock: o.clock, closeWait: o.closeWait,
 		seed: maphash.MakeSeed(), moveEvery: int64(moveEvery),
-		stop: make(chan struct{}), spare: make(chan *entry),
+		stop: make(chan struct{}),
 	}
+	m.pool.m = m
 	m.epoch = m.wallNow()
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	for i := range m.shards {
@@ -423,11 +426,17 @@ func (m *Manager) enqueueLocked(ctx context.Context, e *entry, it item, touch, i
 		e.running = true
 		m.workers.Add(1)
 		sh.mu.Unlock()
-		m.work(e, nil)
+		m.work(e, nil, nil)
+		m.workers.Done()
 		return nil
 	}
-	m.startLocked(e)
+	start := m.claimLocked(e)
 	sh.mu.Unlock()
+	if start {
+		// Handed over without the shard's lock, which the pool's lock
+		// would otherwise hold up for every scope of the shard.
+		m.pool.put(e)
+	}
 	return nil
 }
 
@@ -445,65 +454,30 @@ func (m *Manager) runInlineLocked(e *entry, ev event.Event) bool {
 	e.handling = ev.Type()
 	m.workers.Add(1)
 	e.sh.mu.Unlock()
-	m.work(e, ev)
+	m.work(e, ev, nil)
+	m.workers.Done()
 	return true
 }
 
-// startLocked starts e's worker if it has work and none runs: a spare
-// worker if one is parked, else a new goroutine.
+// startLocked hands e to a worker if it has work and none serves it.
 func (m *Manager) startLocked(e *entry) {
-	if e.running || e.blocked || (e.n == 0 && e.state != stateEnding) {
-		return
-	}
-	e.running = true
-	m.workers.Add(1)
-	select {
-	case m.spare <- e:
-	default:
-		go m.serve(e)
+	if m.claimLocked(e) {
+		m.pool.put(e)
 	}
 }
 
-// Spare workers: at most maxSpares are parked at once, each for at most
-// spareIdle.
-const (
-	maxSpares = 64
-	spareIdle = 20 * time.Millisecond
-)
-
-// serve is a worker goroutine: it serves e, then parks as a spare for the
-// next scope that gets work, while fewer than maxSpares are parked, for
-// spareIdle at most and not past Shutdown. Without spares, a poller
-// feeding many conversations an event at a time starts a goroutine per
-// event, whose stack grows again to a handler's depth each time (a Bot
-// API call takes several kilobytes): a reused goroutine keeps its stack.
-// The wait is on the wall clock, not the manager's Clock, since it decides
-// nothing a caller sees but how soon an idle manager holds no goroutine.
-func (m *Manager) serve(e *entry) {
-	var idle *time.Timer
-	for {
-		m.work(e, nil)
-		if m.spares.Add(1) > maxSpares {
-			m.spares.Add(-1)
-			return
-		}
-		if idle == nil {
-			idle = time.NewTimer(spareIdle)
-		} else {
-			idle.Reset(spareIdle)
-		}
-		select {
-		case e = <-m.spare:
-			m.spares.Add(-1)
-		case <-idle.C:
-			m.spares.Add(-1)
-			return
-		case <-m.stop:
-			m.spares.Add(-1)
-			idle.Stop()
-			return
-		}
+// claimLocked marks e as served, and reports whether it is for the caller
+// to hand it to a worker (pool.put): it has work and nobody serves it.
+// It counts e in m.workers at once, under the shard's lock, so that a
+// Shutdown that finds e marked running waits for it although the hand-over
+// comes after the lock is released.
+func (m *Manager) claimLocked(e *entry) bool {
+	if e.running || e.blocked || (e.n == 0 && e.state != stateEnding) {
+		return false
 	}
+	e.running = true
+	m.workers.Add(1)
+	return true
 }
 
 // Send implements Conn for the entry's instance.

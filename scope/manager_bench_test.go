@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchboard-bots/switchboard/consumer"
@@ -94,4 +95,74 @@ func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// BenchmarkFanOut posts to many scopes from one goroutine, as a channel
+// layer's receiver hands a group message to every member in the process,
+// with handlers that use some stack, as a real bot's do (the consumer,
+// the router, a WebSocket write). It reports the most goroutines seen
+// while handlers ran.
+func BenchmarkFanOut(b *testing.B) {
+	const members = 2000
+	var (
+		handled atomic.Int64
+		peak    atomic.Int64
+		done    = make(chan struct{})
+		target  atomic.Int64
+	)
+	target.Store(-1)
+	app := scope.ApplicationFunc(func(context.Context, *scope.Scope, scope.Conn) (scope.Instance, error) {
+		return scope.HandlerFunc(func(_ context.Context, ev event.Event) error {
+			if _, ok := ev.(chatMsg); !ok {
+				return nil
+			}
+			deep(24)
+			if g, p := int64(runtime.NumGoroutine()), peak.Load(); g > p {
+				peak.CompareAndSwap(p, g)
+			}
+			if handled.Add(1) == target.Load() {
+				close(done)
+			}
+			return nil
+		}), nil
+	})
+	m, err := scope.NewManager(app, discard{}, scope.Config{IdleTimeout: -1, MaxScopes: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	keys := make([]string, members)
+	for i := range keys {
+		keys[i] = "member" + strconv.Itoa(i)
+		if err := m.Deliver(ctx, keys[i], bye{}, func() *scope.Scope { return &scope.Scope{Type: "bench"} }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for !allIdle(m, keys) {
+		runtime.Gosched()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	target.Store(int64(b.N))
+	for i := range b.N {
+		if err := m.Post(ctx, keys[i%members], chatMsg{Text: "hi"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+	b.StopTimer()
+	b.ReportMetric(float64(peak.Load()), "peak-goroutines")
+}
+
+// deep recurses n frames of about 300 bytes each: a handler's stack.
+//
+//go:noinline
+func deep(n int) byte {
+	var buf [256]byte
+	buf[n%len(buf)] = byte(n)
+	if n == 0 {
+		return buf[0]
+	}
+	return deep(n-1) + buf[(n*7)%len(buf)]
 }

@@ -257,6 +257,9 @@ func TestEvictsLeastRecentlyActiveIdleScope(t *testing.T) {
 	next(t, r.events)
 	deliverText(t, m, "b", "1")
 	next(t, r.events)
+	// b's worker marks it active when it leaves it, after the handler
+	// returned: wait for that, or it may come after a's second event.
+	waitIdle(t, m, "b")
 	deliverText(t, m, "a", "2") // a is now more recent than b
 	next(t, r.events)
 	waitIdle(t, m, "a")

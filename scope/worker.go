@@ -9,16 +9,23 @@ import (
 )
 
 // work handles first, when not nil, then serves e's inbox until it is
-// empty, and returns, so that an idle scope holds no goroutine.
-func (m *Manager) work(e *entry, first event.Event) {
-	defer m.workers.Done()
+// empty, and returns, so that an idle scope holds no goroutine. w is the
+// pool worker serving e, or nil when a caller serves e inline: a pool
+// worker ends e's turn after InboxSize events while other scopes wait for
+// a worker, and puts e back at the end of the run queue, so that a scope
+// whose inbox never empties cannot keep its worker from the others.
+func (m *Manager) work(e *entry, first event.Event, w *worker) {
 	sh := e.sh
 	if first != nil {
-		if err := m.handle(e, first); err != nil {
+		w.handlerStarts()
+		err := m.handle(e, first)
+		w.handlerReturned()
+		if err != nil {
 			m.fail(e, first, err)
 		}
 	}
 	corked := false
+	handled := 0
 	for {
 		sh.mu.Lock()
 		if e.n == 0 && corked {
@@ -33,7 +40,7 @@ func (m *Manager) work(e *entry, first event.Event) {
 		if e.n == 0 {
 			if e.state == stateEnding {
 				sh.mu.Unlock()
-				m.finish(e)
+				m.finish(e, w)
 				return
 			}
 			e.running = false
@@ -45,6 +52,17 @@ func (m *Manager) work(e *entry, first event.Event) {
 				e.last = m.now()
 			}
 			sh.mu.Unlock()
+			return
+		}
+		if w != nil && handled >= m.cfg.InboxSize && m.pool.waiting.Load() > 0 {
+			// The turn is over: e stays marked running, so that no
+			// other worker takes it before it is back in the queue.
+			sh.mu.Unlock()
+			if corked {
+				m.corker.Uncork(e.s)
+			}
+			m.workers.Add(1) // see claimLocked
+			m.pool.put(e)
 			return
 		}
 		it := e.inbox.buf[e.head]
@@ -62,7 +80,10 @@ func (m *Manager) work(e *entry, first event.Event) {
 			m.corker.Cork(e.s)
 			corked = true
 		}
+		w.handlerStarts()
 		err := m.handle(e, it.ev)
+		w.handlerReturned()
+		handled++
 		if err != nil {
 			m.fail(e, it.ev, err)
 		}
@@ -172,9 +193,9 @@ func (e *entry) dropLocked() {
 	e.head, e.n = 0, 0
 }
 
-// finish delivers e's final event (on a worker goroutine), then lets a
-// successor for the same key start.
-func (m *Manager) finish(e *entry) {
+// finish delivers e's final event (on a worker goroutine: w, when it is a
+// pool worker), then lets a successor for the same key start.
+func (m *Manager) finish(e *entry, w *worker) {
 	var reason Reason = ReasonError
 	if e.final != nil {
 		e.sh.mu.Lock()
@@ -182,7 +203,10 @@ func (m *Manager) finish(e *entry) {
 		e.sh.mu.Unlock()
 		reason = e.final.EndReason()
 		if e.inst != nil {
-			if err := m.handleFinal(e); errors.Is(err, ErrPeerGone) {
+			w.handlerStarts()
+			err := m.handleFinal(e)
+			w.handlerReturned()
+			if errors.Is(err, ErrPeerGone) {
 				m.log.Debug("disconnect handler could not reach the peer, which went away", "scope", e.s.String(),
 					"event", e.final.Type(), "err", err)
 			} else if err != nil {

@@ -280,6 +280,12 @@ func mergeScopes(own, def scope.Config) scope.Config {
 	if own.ShutdownParallelism == 0 {
 		own.ShutdownParallelism = def.ShutdownParallelism
 	}
+	if own.Workers == 0 {
+		own.Workers = def.Workers
+	}
+	if own.StallAfter == 0 {
+		own.StallAfter = def.StallAfter
+	}
 	return own
 }
 
