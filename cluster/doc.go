@@ -52,8 +52,14 @@
 //
 // Round trips: a Node sends the appends, reads and acknowledgements its
 // goroutines have under way together, in one pipeline, and whatever comes
-// meanwhile in the next; a lone call goes at once. Only the wait for new
-// entries (XREAD BLOCK) has a connection of its own per owned partition.
+// meanwhile in the next; a lone call goes at once. On one Redis (or
+// Sentinel) a Node waits for new entries of all its partitions in one
+// XREAD BLOCK, on a connection of its own, and reads and acknowledges
+// those with work in one script, which checks each partition's token: with
+// many quiet partitions a wait and a read cost about what one busy
+// partition's do. On Redis Cluster, where a command's keys share a slot,
+// each owned partition waits, on a connection of its own, and is read
+// alone.
 //
 // Outbound calls are made by the owner's own adapter instance: every
 // process runs the same configuration.
