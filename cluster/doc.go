@@ -41,8 +41,10 @@
 // What travels with an entry: the adapter's name, the conversation key,
 // the public facts of the scope.Scope that the adapter built (type, user,
 // bot, chat, thread, team, path, headers, ...) and the event in the
-// event package's MessagePack form, which the owner turns back into the
-// adapter's own type through adapters.InboundDecoder. The adapter's own
+// event package's MessagePack form with its type, which the owner turns
+// back into the adapter's own type: in one pass when the adapter is an
+// adapters.InboundRawDecoder (Telegram is), else through a generic
+// event.Message and adapters.InboundDecoder. The adapter's own
 // per-scope value (scope.Scope.SetAdapterValue) travels when it is a
 // plain value (a string, []byte, bool, int64 or float64, as the IRC
 // adapter's reply target is); a scope holding anything else is served by

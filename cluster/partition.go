@@ -360,7 +360,7 @@ func (p *partition) handOver(ctx context.Context, m rawEntry) bool {
 	}
 	var ev event.Event
 	if err == nil {
-		ev, err = sink.Decode(e.ev)
+		ev, err = e.event(sink)
 	}
 	if err != nil {
 		n.log.Error("cluster: entry cannot be served; dropped", "partition", p.p, "id", m.ID, "err", err)
