@@ -88,6 +88,24 @@ type InboundDecoder interface {
 	DecodeInbound(m event.Message) (event.Event, error)
 }
 
+// InboundRawDecoder is implemented by InboundDecoders that can also turn
+// an inbound event of theirs from its encoded form (event.Marshal's) into
+// its type in one pass, as event.UnmarshalAs does, without the generic
+// Message between: a Journal's owner reads every event back that way.
+// DecodeInboundRaw reports false for a type it does not decode so; the
+// event then goes through DecodeInbound.
+type InboundRawDecoder interface {
+	DecodeInboundRaw(typ string, data []byte) (ev event.Event, ok bool, err error)
+}
+
+// RawDecoder is implemented by the Sinks that read events straight from
+// their encoded form: DecodeRaw turns data, an event of type typ in
+// event.Marshal's form, into the type the adapter made, reporting false
+// when it cannot (the Journal then decodes a Message and calls Decode).
+type RawDecoder interface {
+	DecodeRaw(typ string, data []byte) (ev event.Event, ok bool, err error)
+}
+
 // WithJournal makes the Host's intake durable on j (see Journal), if its
 // adapter is an InboundDecoder, for every conversation except
 // connection-bound ones: scopes of an adapter whose ScopeConfig sets
@@ -102,7 +120,10 @@ type hostSink struct {
 	m *scope.Manager
 }
 
-var _ Sink = hostSink{}
+var (
+	_ Sink       = hostSink{}
+	_ RawDecoder = hostSink{}
+)
 
 func (s hostSink) Deliver(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
 	return s.m.DeliverAck(ctx, key, ev, newScope, ack)
@@ -113,6 +134,13 @@ func (s hostSink) Decode(m event.Message) (event.Event, error) {
 		return d.DecodeInbound(m)
 	}
 	return m, nil
+}
+
+func (s hostSink) DecodeRaw(typ string, data []byte) (event.Event, bool, error) {
+	if d, ok := s.h.a.(InboundRawDecoder); ok {
+		return d.DecodeInboundRaw(typ, data)
+	}
+	return nil, false, nil
 }
 
 func (s hostSink) Moved(match func(key string) bool) {

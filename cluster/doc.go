@@ -41,8 +41,10 @@
 // What travels with an entry: the adapter's name, the conversation key,
 // the public facts of the scope.Scope that the adapter built (type, user,
 // bot, chat, thread, team, path, headers, ...) and the event in the
-// event package's MessagePack form, which the owner turns back into the
-// adapter's own type through adapters.InboundDecoder. The adapter's own
+// event package's MessagePack form with its type, which the owner turns
+// back into the adapter's own type: in one pass when the adapter is an
+// adapters.InboundRawDecoder (Telegram is), else through a generic
+// event.Message and adapters.InboundDecoder. The adapter's own
 // per-scope value (scope.Scope.SetAdapterValue) travels when it is a
 // plain value (a string, []byte, bool, int64 or float64, as the IRC
 // adapter's reply target is); a scope holding anything else is served by
@@ -52,8 +54,14 @@
 //
 // Round trips: a Node sends the appends, reads and acknowledgements its
 // goroutines have under way together, in one pipeline, and whatever comes
-// meanwhile in the next; a lone call goes at once. Only the wait for new
-// entries (XREAD BLOCK) has a connection of its own per owned partition.
+// meanwhile in the next; a lone call goes at once. On one Redis (or
+// Sentinel) a Node waits for new entries of all its partitions in one
+// XREAD BLOCK, on a connection of its own, and reads and acknowledges
+// those with work in one script, which checks each partition's token: with
+// many quiet partitions a wait and a read cost about what one busy
+// partition's do. On Redis Cluster, where a command's keys share a slot,
+// each owned partition waits, on a connection of its own, and is read
+// alone.
 //
 // Outbound calls are made by the owner's own adapter instance: every
 // process runs the same configuration.

@@ -67,9 +67,10 @@ type record struct {
 	total    int
 	moved    int // scopes ended with adapters.ReasonMoved
 	changed  chan struct{}
-	hold     time.Duration // how long each handler takes
-	gate     chan struct{} // if not nil, each handler waits for a value from it
-	entered  chan string   // if not nil, told each conversation entered
+	hold     time.Duration            // how long each handler takes
+	gate     chan struct{}            // if not nil, each handler waits for a value from it
+	gates    map[string]chan struct{} // per conversation: its handlers wait until it is closed; set before use
+	entered  chan string              // if not nil, told each conversation entered
 }
 
 func newRecord() *record {
@@ -105,6 +106,9 @@ func (r *record) app(name string) scope.Application {
 			}
 			if r.gate != nil {
 				<-r.gate
+			}
+			if g := r.gates[m.Key]; g != nil {
+				<-g
 			}
 			if r.hold > 0 {
 				time.Sleep(r.hold) // a handler that takes a while, so that overlaps would show

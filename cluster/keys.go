@@ -22,8 +22,12 @@ func (k keys) lease(p int) string { return k.stream(p) + ":lease" }
 
 // seenPrefix begins the keys that mark the platform ids of partition p's
 // entries as seen: the prefix, the adapter's name, ':' and the id
-// (fetchScript makes them).
+// (the marks of claimScript and stepScript make them).
 func (k keys) seenPrefix(p int) string { return k.stream(p) + ":seen:" }
+
+// bell is the stream a Node's reader waits on beside its partitions' (see
+// group).
+func (k keys) bell(node string) string { return k.prefix + ":intake:bell:" + node }
 
 // members is the sorted set of live Nodes, scored by when each stops
 // counting as live (Unix milliseconds).

@@ -33,6 +33,9 @@ type Node struct {
 	clock scope.Clock
 	log   *slog.Logger
 	block time.Duration // how long a read waits for entries
+	// perSlot: c is a Redis Cluster client, on which a command's keys
+	// share a slot; each partition is then read and acknowledged alone.
+	perSlot bool
 	// beforeRead, if set, runs each time an owner is about to read a
 	// partition: tests hold an owner there, as a pause would.
 	beforeRead func(partition int)
@@ -80,10 +83,11 @@ func WithID(id string) Option { return func(o *options) { o.id = id } }
 
 // New returns a Node on c, which the caller keeps and closes, with keys
 // under prefix. Processes of one cluster use the same Redis, prefix and
-// Config.Partitions. c's pool must hold a connection per partition the
-// Node may own at once (each owned partition holds one while it waits
-// for entries), plus one for the pipelines that carry the appends, reads
-// and acknowledgements, and a few for leases and membership.
+// Config.Partitions. c's pool must hold a connection for the Node's wait
+// for entries (on Redis Cluster one per partition the Node may own at
+// once: each waits alone), plus one for the pipelines that carry the
+// appends, reads and acknowledgements, and a few for leases and
+// membership.
 func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (*Node, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
@@ -101,7 +105,8 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 		o.id = rand.Text()
 	}
 	cfg = cfg.withDefaults()
-	return &Node{c: c, pipe: pipe{c: c}, cfg: cfg, keys: keys{prefix}, id: o.id, clock: o.clock, log: o.log,
+	_, perSlot := c.(*goredis.ClusterClient)
+	return &Node{c: c, pipe: pipe{c: c}, cfg: cfg, keys: keys{prefix}, id: o.id, clock: o.clock, log: o.log, perSlot: perSlot,
 		block: min(cfg.Lease/3, time.Second), beforeRead: o.beforeRead, sinks: map[string]adapters.Sink{}, attach: make(chan struct{}),
 		taken: map[int]int64{}, claimed: map[int]int64{}}, nil
 }

@@ -15,24 +15,25 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// partition is one partition a Node owns, for one lease term: a reader
-// that hands its entries to the Hosts' scope managers, and an acker that
-// acknowledges them, in batches, once handled.
+// partition is one partition a Node owns, for one lease term: a goroutine
+// that claims what a previous owner left pending and hands the batches its
+// reader reads over to the Hosts' scope managers; its reader acknowledges
+// them, in batches, once handled.
 type partition struct {
 	t                *term
+	g                *reader // reads and acknowledges it
+	own              bool    // g is the partition's own, to stop with it
 	p                int
 	token            string
 	stream, leaseKey string
-	releasing        bool // being given up; guarded by t.mu
-	ending           bool // being given up or lost, past the point of return; guarded by t.mu
+	releasing        bool   // being given up; guarded by t.mu
+	ending           bool   // being given up or lost, past the point of return; guarded by t.mu
+	m                member // what g keeps of it; guarded by g.mu
 
 	read     context.Context // ends when reading must stop
 	stopRead context.CancelFunc
 	readDone chan struct{}
-	acking   context.Context // ends when acknowledging must stop
-	stopAck  context.CancelFunc
-	ackDone  chan struct{}
-	wake     chan struct{} // tells the acker there is work
+	batches  chan batch // what g read, for the partition's goroutine to hand over
 
 	mu        sync.Mutex
 	valid     time.Time       // when the lease's term ends, as last renewed
@@ -47,19 +48,16 @@ type partition struct {
 	scopes    map[string]map[string]*scope.Scope
 }
 
-func newPartition(t *term, p int, token string, valid time.Time) *partition {
+func newPartition(t *term, g *reader, own bool, p int, token string, valid time.Time) *partition {
 	read, stopRead := context.WithCancel(t.ctx)
-	acking, stopAck := context.WithCancel(context.Background())
-	return &partition{t: t, p: p, token: token, stream: t.n.keys.stream(p), leaseKey: t.n.keys.lease(p),
-		read: read, stopRead: stopRead, readDone: make(chan struct{}),
-		acking: acking, stopAck: stopAck, ackDone: make(chan struct{}), wake: make(chan struct{}, 1),
+	return &partition{t: t, g: g, own: own, p: p, token: token, stream: t.n.keys.stream(p), leaseKey: t.n.keys.lease(p),
+		read: read, stopRead: stopRead, readDone: make(chan struct{}), batches: make(chan batch, 1),
 		valid: valid, done: map[string]bool{}}
 }
 
 func (p *partition) start() {
 	p.t.n.owners.tell(p.p, true)
-	go p.readLoop()
-	go p.ackLoop()
+	go p.run()
 }
 
 func (p *partition) setValid(t time.Time) {
@@ -80,9 +78,11 @@ func (p *partition) expired(now time.Time) bool { return !now.Before(p.validUnti
 func (p *partition) stop() {
 	p.t.n.owners.tell(p.p, false)
 	p.stopRead()
-	p.stopAck()
+	p.g.leave(p)
 	<-p.readDone
-	<-p.ackDone
+	if p.own {
+		p.g.stop()
+	}
 }
 
 // drain stops reading, waits until ctx ends for what was handed over to be
@@ -90,7 +90,11 @@ func (p *partition) stop() {
 func (p *partition) drain(ctx context.Context) bool {
 	p.t.n.owners.tell(p.p, false)
 	p.stopRead()
+	p.g.leave(p)
 	<-p.readDone
+	if p.own {
+		defer p.g.stop()
+	}
 	p.mu.Lock()
 	for p.busy > 0 {
 		if p.idle == nil {
@@ -101,16 +105,17 @@ func (p *partition) drain(ctx context.Context) bool {
 		select {
 		case <-idle:
 		case <-ctx.Done():
-			p.stopAck()
-			<-p.ackDone
 			return false
 		}
 		p.mu.Lock()
 	}
 	p.mu.Unlock()
-	p.stopAck()
-	<-p.ackDone
-	return p.flush(ctx, true) == nil
+	// What a call under way took goes back to the partition if the call
+	// fails: wait for it, so that the last flush sends it.
+	if p.g.quiet(ctx, p) != nil {
+		return false
+	}
+	return p.flush(ctx) == nil
 }
 
 // moved ends the local scopes of the partition's conversations.
@@ -127,12 +132,10 @@ func (p *partition) moved() {
 	}
 }
 
-// readLoop hands the partition's entries over: first those a previous
-// owner left pending, then new ones, until reading stops. Every batch is
-// taken by a script that checks the lease's token (fetchScript); between
-// batches the loop waits for new entries with a plain XREAD, which takes
-// nothing.
-func (p *partition) readLoop() {
+// run hands the partition's entries over: first those a previous owner
+// left pending, which it claims itself, then the batches its reader reads,
+// until reading stops.
+func (p *partition) run() {
 	defer close(p.readDone)
 	n := p.t.n
 	ctx := p.read
@@ -145,7 +148,7 @@ func (p *partition) readLoop() {
 		return
 	}
 	for cursor := "0-0"; ; {
-		b, ok := p.fetch(ctx, cursor)
+		b, ok := p.claim(ctx, cursor)
 		if !ok {
 			return
 		}
@@ -167,55 +170,33 @@ func (p *partition) readLoop() {
 		}
 		cursor = b.next
 	}
-	after := "" // wait for an entry after this id before reading; "" reads at once
-	for ctx.Err() == nil {
-		if after != "" {
-			err := n.c.XRead(ctx, &goredis.XReadArgs{Streams: []string{p.stream, after}, Count: 1, Block: n.block}).Err()
-			if errors.Is(err, goredis.Nil) {
-				continue
+	p.g.join(p)
+	for {
+		select {
+		case b := <-p.batches:
+			if !p.serve(ctx, b) {
+				return
 			}
-			if err != nil {
-				if !p.pause(ctx, "wait", err) {
-					return
-				}
-				continue
-			}
-		}
-		if n.beforeRead != nil {
-			n.beforeRead(p.p)
-		}
-		b, ok := p.fetch(ctx, "")
-		if !ok {
+			p.g.handed(p)
+		case <-ctx.Done():
 			return
-		}
-		if !p.serve(ctx, b) {
-			return
-		}
-		switch {
-		case len(b.msgs) == n.cfg.Batch:
-			after = "" // there may be more at once
-		case len(b.msgs) > 0:
-			after = b.msgs[len(b.msgs)-1].ID
-		default:
-			after = b.next
 		}
 	}
 }
 
-// batch is what one fetch took.
+// batch is what one read or claim took.
 type batch struct {
 	msgs    []rawEntry
 	dup     map[string]bool // ids of msgs whose platform id another entry carried
-	next    string          // fetchScript's next
+	next    string          // claimScript's next
 	deleted []string        // claimed ids no longer in the stream
-	acked   int64           // entries the fetch acknowledged
+	acked   int64           // entries the call acknowledged
 }
 
-// fetch takes a batch of entries (new ones when cursor is "", else the
-// pending ones from cursor on), retrying what fails, and reports whether
-// reading goes on: it does not once the lease is gone, by Redis' word or
-// by the Node's clock.
-func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
+// claim takes a batch of the entries pending from cursor on, retrying what
+// fails, and reports whether reading goes on: it does not once the lease
+// is gone, by Redis' word or by the Node's clock.
+func (p *partition) claim(ctx context.Context, cursor string) (batch, bool) {
 	n := p.t.n
 	for {
 		if p.expired(n.clock.Now()) {
@@ -237,9 +218,9 @@ func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
 		var cmd *goredis.Cmd
 		err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, sha bool) {
 			if sha {
-				cmd = fetchScript.EvalSha(ctx, pipe, keys, args...)
+				cmd = claimScript.EvalSha(ctx, pipe, keys, args...)
 			} else {
-				cmd = fetchScript.Eval(ctx, pipe, keys, args...)
+				cmd = claimScript.Eval(ctx, pipe, keys, args...)
 			}
 		})
 		var v any
@@ -264,47 +245,28 @@ func (p *partition) fetch(ctx context.Context, cursor string) (batch, bool) {
 			p.t.bg.Go(func() { p.t.lose(p, "its read was fenced out: another process holds the lease") })
 			return batch{}, false
 		}
-		op := "read"
-		if cursor != "" {
-			op = "claim"
-		}
-		if !p.pause(ctx, op, err) {
+		if !p.pause(ctx, "claim", err) {
 			return batch{}, false
 		}
 	}
 }
 
-// parseBatch reads fetchScript's reply.
+// parseBatch reads claimScript's reply.
 func parseBatch(v any) (batch, error) {
 	if _, ok := v.(int64); ok {
 		return batch{}, errFenced
 	}
 	r, ok := v.([]any)
 	if !ok || len(r) != 5 {
-		return batch{}, fmt.Errorf("cluster: unexpected fetch reply %T", v)
+		return batch{}, fmt.Errorf("cluster: unexpected claim reply %T", v)
 	}
 	var b batch
 	b.next, _ = r[0].(string)
 	entries, _ := r[1].([]any)
-	b.msgs = make([]rawEntry, 0, len(entries))
 	flags, _ := r[2].([]any)
-	for i, e := range entries {
-		e, _ := e.([]any)
-		if len(e) != 2 {
-			return batch{}, fmt.Errorf("cluster: unexpected entry in a fetch reply: %v", e)
-		}
-		var m rawEntry
-		m.ID, _ = e[0].(string)
-		m.fields, _ = e[1].([]any)
-		b.msgs = append(b.msgs, m)
-		if i < len(flags) {
-			if f, _ := flags[i].(int64); f == 1 {
-				if b.dup == nil {
-					b.dup = map[string]bool{}
-				}
-				b.dup[m.ID] = true
-			}
-		}
+	var err error
+	if b.msgs, b.dup, err = parseEntries(entries, flags); err != nil {
+		return batch{}, err
 	}
 	b.acked, _ = r[4].(int64)
 	deleted, _ := r[3].([]any)
@@ -314,6 +276,32 @@ func parseBatch(v any) (batch, error) {
 		}
 	}
 	return b, nil
+}
+
+// parseEntries reads the entries of a script's reply, and their flags: 1
+// for a duplicate.
+func parseEntries(entries, flags []any) ([]rawEntry, map[string]bool, error) {
+	msgs := make([]rawEntry, 0, len(entries))
+	var dup map[string]bool
+	for i, e := range entries {
+		e, _ := e.([]any)
+		if len(e) != 2 {
+			return nil, nil, fmt.Errorf("cluster: unexpected entry in a read's reply: %v", e)
+		}
+		var m rawEntry
+		m.ID, _ = e[0].(string)
+		m.fields, _ = e[1].([]any)
+		msgs = append(msgs, m)
+		if i < len(flags) {
+			if f, _ := flags[i].(int64); f == 1 {
+				if dup == nil {
+					dup = map[string]bool{}
+				}
+				dup[m.ID] = true
+			}
+		}
+	}
+	return msgs, dup, nil
 }
 
 // pause waits a moment after a failed read, and reports whether reading
@@ -372,7 +360,7 @@ func (p *partition) handOver(ctx context.Context, m rawEntry) bool {
 	}
 	var ev event.Event
 	if err == nil {
-		ev, err = sink.Decode(e.ev)
+		ev, err = e.event(sink)
 	}
 	if err != nil {
 		n.log.Error("cluster: entry cannot be served; dropped", "partition", p.p, "id", m.ID, "err", err)
@@ -452,34 +440,7 @@ func (p *partition) handled(id string) {
 	p.acks = append(p.acks, id)
 	p.doneLocked()
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-// ackLoop acknowledges handled entries in batches until acknowledging
-// stops.
-func (p *partition) ackLoop() {
-	defer close(p.ackDone)
-	for {
-		select {
-		case <-p.acking.Done():
-			return
-		case <-p.wake:
-		}
-		// Linger a moment, so that one script acknowledges what the
-		// partition's conversations handle meanwhile.
-		select {
-		case <-p.acking.Done():
-			return
-		case <-time.After(ackLinger): // batching, not lease timing
-		}
-		if err := p.flush(p.acking, false); errors.Is(err, errFenced) {
-			p.t.bg.Go(func() { p.t.lose(p, "an acknowledgement was fenced out: another process holds the lease") })
-			return
-		}
-	}
+	p.g.acked()
 }
 
 // ackLinger is how long the acker gathers acknowledgements before sending
@@ -494,12 +455,13 @@ const (
 // errFenced: the lease's token is not the partition's any more.
 var errFenced = errors.New("cluster: fenced out: the lease has another owner")
 
-// flush acknowledges the handled entries and, every trimEvery entries or
-// when final, trims the stream up to the oldest entry still in hand, in one
-// script that checks the lease's token first.
-func (p *partition) flush(ctx context.Context, final bool) error {
+// takeAcks takes the handled ids to acknowledge and, every trimEvery
+// entries or when final, the lowest id to keep in the stream: the oldest
+// still in hand ("" for no trim).
+func (p *partition) takeAcks(final bool) (ids []string, keep string) {
 	p.mu.Lock()
-	ids := p.acks
+	defer p.mu.Unlock()
+	ids = p.acks
 	p.acks = nil
 	i := 0
 	for i < len(p.order) && p.done[p.order[i]] {
@@ -508,63 +470,51 @@ func (p *partition) flush(ctx context.Context, final bool) error {
 	}
 	p.order = p.order[i:]
 	p.untrimmed += i
-	keep := p.lastRead
+	keep = p.lastRead
 	if len(p.order) > 0 {
 		keep = p.order[0]
 	}
 	if keep == p.trimmed || (!final && p.untrimmed < trimEvery) {
 		keep = ""
 	}
-	p.mu.Unlock()
-	if len(ids) == 0 && keep == "" {
-		return nil
-	}
-	args := make([]any, 0, 3+len(ids))
-	args = append(args, p.token, group, keep)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	n := p.t.n
-	keys := []string{p.leaseKey, p.stream}
-	var cmd *goredis.Cmd
-	err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, sha bool) {
-		if sha {
-			cmd = ackScript.EvalSha(ctx, pipe, keys, args...)
-		} else {
-			cmd = ackScript.Eval(ctx, pipe, keys, args...)
-		}
-	})
-	var v int64
-	if err == nil {
-		v, err = cmd.Int64()
-	}
-	switch {
-	case err != nil:
-		p.mu.Lock()
-		p.acks = append(ids, p.acks...)
-		p.mu.Unlock()
-		if ctx.Err() == nil {
-			n.log.Warn("cluster: acknowledgement failed; retrying", "partition", p.p, "err", err)
-			go func() {
-				select {
-				case <-time.After(n.block): // a retry's pause, not lease timing
-				case <-ctx.Done():
-				}
-				select {
-				case p.wake <- struct{}{}:
-				default:
-				}
-			}()
-		}
-		return err
-	case v < 0:
-		return errFenced
+	return ids, keep
+}
+
+// giveBack returns ids that a failed call took, to be acknowledged later.
+func (p *partition) giveBack(ids []string) {
+	if len(ids) == 0 {
+		return
 	}
 	p.mu.Lock()
-	if keep != "" {
-		p.trimmed, p.untrimmed = keep, 0
-	}
+	p.acks = append(ids, p.acks...)
 	p.mu.Unlock()
-	n.count(func(c *Counters) { c.Handled += v })
+}
+
+// trimmedTo records a trim to keep, if there was one.
+func (p *partition) trimmedTo(keep string) {
+	if keep == "" {
+		return
+	}
+	p.mu.Lock()
+	p.trimmed, p.untrimmed = keep, 0
+	p.mu.Unlock()
+}
+
+// flush acknowledges the handled entries and trims the stream up to the
+// oldest entry still in hand, in one script that checks the lease's token
+// first: the last step of giving the partition up.
+func (p *partition) flush(ctx context.Context) error {
+	steps := p.g.takeAcks([]step{{p: p}}, true)
+	if len(steps) == 0 {
+		return nil
+	}
+	res, err := p.g.run(ctx, steps)
+	p.g.settle(steps, res, err)
+	switch {
+	case err != nil:
+		return err
+	case res[0].fenced:
+		return errFenced
+	}
 	return nil
 }

@@ -19,6 +19,7 @@ const (
 	fieldKey     = "k" // the conversation key
 	fieldScope   = "s" // the scope's facts, MessagePack
 	fieldEvent   = "e" // the event, event.Marshal
+	fieldType    = "t" // the event's type, so that the owner may decode it in one pass
 	fieldID      = "i" // the platform's id of the event, if any
 )
 
@@ -202,7 +203,7 @@ func encode(r adapters.Record) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", adapters.ErrNotDurable, err)
 	}
-	fields := []any{fieldAdapter, r.Adapter, fieldKey, r.Key, fieldScope, sc, fieldEvent, ev}
+	fields := []any{fieldAdapter, r.Adapter, fieldKey, r.Key, fieldScope, sc, fieldEvent, ev, fieldType, r.Event.Type()}
 	if r.ID != "" {
 		fields = append(fields, fieldID, r.ID)
 	}
@@ -282,7 +283,8 @@ type entry struct {
 	id, adapter, key string
 	platformID       string
 	facts            facts
-	ev               event.Message
+	typ              string // the event's type; "" in entries from before it travelled
+	ev               []byte // the event, event.Marshal
 }
 
 // rawEntry is a stream entry as Redis gives it: its id, and its fields
@@ -315,12 +317,28 @@ func decode(m rawEntry) (entry, error) {
 	if err := msgpack.Unmarshal([]byte(str(fieldScope)), &e.facts); err != nil {
 		return e, fmt.Errorf("cluster: entry %s: scope: %w", id, err)
 	}
-	ev, err := event.Unmarshal([]byte(str(fieldEvent)))
-	if err != nil {
-		return e, fmt.Errorf("cluster: entry %s: %w", id, err)
-	}
-	e.ev = ev
+	e.typ, e.ev = str(fieldType), []byte(str(fieldEvent))
 	return e, nil
+}
+
+// event turns the entry's event into the type its adapter made, through
+// sink: in one pass when the sink reads the type from its encoded form
+// (adapters.RawDecoder), else through a generic event.Message.
+func (e entry) event(sink adapters.Sink) (event.Event, error) {
+	if d, ok := sink.(adapters.RawDecoder); ok && e.typ != "" {
+		ev, ok, err := d.DecodeRaw(e.typ, e.ev)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: entry %s: %w", e.id, err)
+		}
+		if ok {
+			return ev, nil
+		}
+	}
+	m, err := event.Unmarshal(e.ev)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: entry %s: %w", e.id, err)
+	}
+	return sink.Decode(m)
 }
 
 // MarshalScope returns the facts of s as a stream entry carries them: what

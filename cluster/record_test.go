@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/scope"
 )
@@ -167,4 +169,88 @@ func BenchmarkFacts(b *testing.B) {
 			}
 		})
 	}
+}
+
+// rawSink is a Sink that records which way each event was decoded.
+type rawSink struct {
+	raw, generic int
+	refuse       bool // DecodeRaw reports false
+}
+
+func (s *rawSink) Deliver(context.Context, string, event.Event, func() *scope.Scope, scope.Ack) error {
+	return nil
+}
+
+func (s *rawSink) Decode(m event.Message) (event.Event, error) {
+	s.generic++
+	return event.Decode[small](m)
+}
+
+func (s *rawSink) DecodeRaw(typ string, data []byte) (event.Event, bool, error) {
+	if s.refuse || typ != (small{}).Type() {
+		return nil, false, nil
+	}
+	s.raw++
+	ev, err := event.UnmarshalAs[small](data)
+	return ev, true, err
+}
+
+func (s *rawSink) Moved(func(string) bool) {}
+
+// An entry's event reaches a sink that reads encoded events in one pass
+// that way, and any other, or an entry written before the event's type
+// travelled, through a generic Message: the same event either way.
+func TestEntryEventDecodesInOnePass(t *testing.T) {
+	in := small{ID: 7, Text: "hello", At: time.Unix(1700000000, 0), In: inner{Name: "x", N: 3}} // MessagePack reads times back in Local
+	fields, err := encode(adapters.Record{Adapter: "fake", Key: "k", Scope: &scope.Scope{Type: "fake"}, Event: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := decode(rawEntry{ID: "1-0", fields: stringValues(fields)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.typ != in.Type() {
+		t.Fatalf("the entry's type is %q, want %q", e.typ, in.Type())
+	}
+	old := e
+	old.typ = ""
+	for _, c := range []struct {
+		name         string
+		e            entry
+		sink         *rawSink
+		raw, generic int
+	}{
+		{"one pass", e, &rawSink{}, 1, 0},
+		{"a sink that declines", e, &rawSink{refuse: true}, 0, 1},
+		{"an entry without its type", old, &rawSink{}, 0, 1},
+	} {
+		got, err := c.e.event(c.sink)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want := in
+		want.Other = in.Type() // the type's own key wins over the field
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: decoded %#v, want %#v", c.name, got, want)
+		}
+		if c.sink.raw != c.raw || c.sink.generic != c.generic {
+			t.Errorf("%s: %d decoded in one pass and %d through a Message, want %d and %d",
+				c.name, c.sink.raw, c.sink.generic, c.raw, c.generic)
+		}
+	}
+}
+
+// stringValues turns XADD's fields into what Redis gives back: strings.
+func stringValues(fields []any) []any {
+	out := make([]any, len(fields))
+	for i, f := range fields {
+		switch v := f.(type) {
+		case []byte:
+			out[i] = string(v)
+		default:
+			out[i] = v
+		}
+	}
+	return out
 }

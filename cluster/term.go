@@ -25,6 +25,11 @@ type term struct {
 	kick chan struct{}  // makes the loop balance at once
 	bg   sync.WaitGroup // releases and losses under way
 
+	// shared reads and acknowledges every partition of the term on one
+	// Redis; nil on Redis Cluster, where each partition has a reader of
+	// its own (see reader). Made with the first partition; guarded by mu.
+	shared *reader
+
 	mu      sync.Mutex
 	parts   map[int]*partition // owned, including those being released; guarded by mu
 	seq     int                // numbers the lease tokens of the term; guarded by mu
@@ -221,8 +226,16 @@ func (t *term) acquire(ctx context.Context, now time.Time, free []int) []int {
 			continue
 		}
 		gained = append(gained, p)
-		part := newPartition(t, p, tokens[i], now.Add(t.n.cfg.Lease))
 		t.mu.Lock()
+		g, own := t.shared, false
+		switch {
+		case t.n.perSlot:
+			g, own = newReader(t, ""), true
+		case g == nil:
+			g = newReader(t, t.n.keys.bell(t.n.id))
+			t.shared = g
+		}
+		part := newPartition(t, g, own, p, tokens[i], now.Add(t.n.cfg.Lease))
 		t.parts[p] = part
 		t.mu.Unlock()
 		part.start()
@@ -310,7 +323,11 @@ func (t *term) leave(ctx context.Context) {
 	t.abandon()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	_ = t.n.c.ZRem(rctx, t.n.keys.members(), t.n.id).Err()
+	_, _ = t.n.c.Pipelined(rctx, func(pipe goredis.Pipeliner) error {
+		pipe.ZRem(rctx, t.n.keys.members(), t.n.id)
+		pipe.Del(rctx, t.n.keys.bell(t.n.id))
+		return nil
+	})
 	if held > 0 {
 		t.n.log.Info("cluster: left; partitions given up", "node", t.n.id, "partitions", held)
 	}
@@ -355,9 +372,13 @@ func (t *term) abandon() {
 	t.parts = map[int]*partition{}
 	close(t.changed)
 	t.changed = make(chan struct{})
+	shared := t.shared
 	t.mu.Unlock()
 	for _, p := range held {
 		p.stop()
 	}
 	t.bg.Wait()
+	if shared != nil {
+		shared.stop()
+	}
 }

@@ -45,6 +45,23 @@ func Unmarshal(data []byte) (Message, error) {
 	return msg, nil
 }
 
+// UnmarshalAs decodes data, an event of T's type in the form Marshal
+// gives it, straight into a T: what Decode[T] gives for the Message that
+// Unmarshal reads from data, without the Message between (one pass rather
+// than three). The "type" key is not checked; the caller knows the type
+// from elsewhere. It checks data as Unmarshal does (CheckLengths).
+func UnmarshalAs[T Event](data []byte) (T, error) {
+	var v T
+	if err := CheckLengths(data); err != nil {
+		return v, fmt.Errorf("event: decode %q: %w", v.Type(), err)
+	}
+	if err := msgpack.Unmarshal(data, &v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("event: decode %q into %T: %w", zero.Type(), v, err)
+	}
+	return v, nil
+}
+
 // ToMessage returns the generic form of ev. A Message is returned as it is;
 // a struct is converted field by field through its msgpack tags and gets its
 // type name under "type".

@@ -105,3 +105,36 @@ func TestNestedMapsDecodeWithStringKeys(t *testing.T) {
 		t.Fatalf("inner = %#v, want map[string]any", m["inner"])
 	}
 }
+
+// UnmarshalAs reads Marshal's form straight into the type, as Decode does
+// through the generic Message, and checks lengths as Unmarshal does.
+func TestUnmarshalAsAsDecode(t *testing.T) {
+	for _, in := range []chatSend{
+		{Chat: -100123, Text: "héllo", Silent: true, Extra: map[string]string{"k": "v"}, Data: []byte{0, 1, 2}},
+		{},
+	} {
+		data, err := event.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := event.Unmarshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := event.Decode[chatSend](msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := event.UnmarshalAs[chatSend](data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got, in) {
+			t.Errorf("UnmarshalAs gave %+v, Decode %+v, want %+v", got, want, in)
+		}
+	}
+	// A map header claiming far more entries than follow.
+	if _, err := event.UnmarshalAs[chatSend]([]byte{0xdf, 0x7f, 0xff, 0xff, 0xff}); !errors.Is(err, event.ErrMalformed) {
+		t.Errorf("a malformed message: got %v, want ErrMalformed", err)
+	}
+}

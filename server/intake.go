@@ -42,9 +42,10 @@ func newIntake(cfg *Config, l layer.Layer, log *slog.Logger) (*cluster.Node, lay
 	if !in.Enabled {
 		return nil, l, nil
 	}
-	// Each owned partition holds a connection while it waits for
-	// entries: room for all of them, for the pipelines that carry the
-	// appends, reads and acknowledgements, and for leases and membership.
+	// On Redis Cluster each owned partition holds a connection while it
+	// waits for entries (on one Redis the Node holds one): room for all
+	// of them, for the pipelines that carry the appends, reads and
+	// acknowledgements, and for leases and membership.
 	parts := in.Partitions
 	if parts == 0 {
 		parts = cluster.DefaultPartitions

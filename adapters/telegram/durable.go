@@ -12,11 +12,12 @@ import (
 // retries cluster-wide, and DecodeInbound gives the serving process the
 // same event types.
 var (
-	_ adapters.InboundDecoder = (*Adapter)(nil)
-	_ adapters.Unique         = Message{}
-	_ adapters.Unique         = EditedMessage{}
-	_ adapters.Unique         = CallbackQuery{}
-	_ adapters.Unique         = Update{}
+	_ adapters.InboundDecoder    = (*Adapter)(nil)
+	_ adapters.InboundRawDecoder = (*Adapter)(nil)
+	_ adapters.Unique            = Message{}
+	_ adapters.Unique            = EditedMessage{}
+	_ adapters.Unique            = CallbackQuery{}
+	_ adapters.Unique            = Update{}
 )
 
 // UniqueID implements adapters.Unique: the update_id.
@@ -45,4 +46,27 @@ func (a *Adapter) DecodeInbound(m event.Message) (event.Event, error) {
 		return event.Decode[Update](m)
 	}
 	return m, nil
+}
+
+// DecodeInboundRaw implements adapters.InboundRawDecoder: the same types
+// as DecodeInbound, read from their encoded form in one pass.
+func (a *Adapter) DecodeInboundRaw(typ string, data []byte) (event.Event, bool, error) {
+	var ev event.Event
+	var err error
+	switch typ {
+	case TypeMessage:
+		ev, err = event.UnmarshalAs[Message](data)
+	case TypeEditedMessage:
+		ev, err = event.UnmarshalAs[EditedMessage](data)
+	case TypeCallbackQuery:
+		ev, err = event.UnmarshalAs[CallbackQuery](data)
+	case TypeUpdate:
+		ev, err = event.UnmarshalAs[Update](data)
+	default:
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return ev, true, nil
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // Inbound events read back from a durable intake decode to the types the
-// adapter made, equal to the originals, and carry their update_id.
+// adapter made, equal to the originals, through a generic Message or in
+// one pass, and carry their update_id; a type the adapter does not make is
+// left to the generic path.
 func TestDecodeInbound(t *testing.T) {
 	a, _ := newAdapter(t, telegram.Config{Name: "tg", Token: "1:x"})
 	for _, ev := range []event.Event{
@@ -36,8 +38,18 @@ func TestDecodeInbound(t *testing.T) {
 		if !reflect.DeepEqual(got, ev) {
 			t.Errorf("%s: decoded %#v, want %#v", ev.Type(), got, ev)
 		}
+		raw, ok, err := a.DecodeInboundRaw(ev.Type(), b)
+		if err != nil || !ok {
+			t.Fatalf("%s: DecodeInboundRaw: %v, %v", ev.Type(), ok, err)
+		}
+		if !reflect.DeepEqual(raw, ev) {
+			t.Errorf("%s: decoded in one pass %#v, want %#v", ev.Type(), raw, ev)
+		}
 		if id := ev.(adapters.Unique).UniqueID(); id == "" || id == "0" {
 			t.Errorf("%s: UniqueID %q", ev.Type(), id)
 		}
+	}
+	if _, ok, err := a.DecodeInboundRaw("telegram.other", []byte{0x80}); ok || err != nil {
+		t.Errorf("an unknown type: DecodeInboundRaw reported %v, %v; want false, nil", ok, err)
 	}
 }
