@@ -1,0 +1,215 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
+	"github.com/switchboard-bots/switchboard/consumer"
+	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/layer"
+)
+
+// A room's web members in one process share a hub: one channel of the
+// process in the room's group, rather than one per member, whose
+// messages the layer hands to the hub on its own receiver. The hub
+// renders each message's line once, frames it once, and writes the frame
+// to each member's socket from there (websocket.TrySend), without waking
+// the member's goroutine: a message reaching a thousand members of a
+// process costs one decoding, one frame and a write system call each.
+// Order holds because the layer delivers a channel's messages one at a
+// time, in the order sent, and TrySend queues a frame behind whatever the
+// member's connection already has queued.
+
+// hubs are a room bot's hubs, by layer and room.
+type hubs struct {
+	mu sync.Mutex
+	m  map[hubKey]*hub
+}
+
+type hubKey struct {
+	l    consumer.Layer
+	room string
+}
+
+// hub is the process's member of one room's group on one layer, for the
+// room's web members in the process.
+type hub struct {
+	key     hubKey
+	channel string // the hub's channel: a process-local channel in the room's group
+	cancel  func() // ends the layer's deliveries to the hub
+	refs    int    // members joined or joining; guarded by hubs.mu
+	seq     int    // the last member number given out; guarded by hubs.mu
+
+	mu      sync.Mutex
+	members []*Web // those that were welcomed: they hear the room
+}
+
+// leaveTimeout bounds the group discard of a hub whose last member left.
+const leaveTimeout = 5 * time.Second
+
+// join finds or makes the hub of room on w's layer and counts w in it,
+// returning the hub and w's name among the room's members, unique on the
+// layer. A new hub joins the room's group; an existing one refreshes its
+// membership, as each member's own channel did. It returns a nil hub
+// when the layer cannot deliver to a hub (it is not a layer.Subscriber)
+// or w's connection cannot be written to without its goroutine (it is
+// not the WebSocket adapter's): w then joins with a channel of its own.
+func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
+	l := w.Layer()
+	sub := layer.SubscriberOf(l)
+	if l == nil || sub == nil || !wsa.CanTrySend(w.Scope()) {
+		return nil, "", nil
+	}
+	key := hubKey{l: l, room: w.room}
+	hs.mu.Lock()
+	h := hs.m[key]
+	fresh := h == nil
+	if fresh {
+		// Made under the lock, so that members joining meanwhile find
+		// it in the group: one layer round trip per room and process.
+		var err error
+		if h, err = hs.open(ctx, key, sub); err != nil {
+			hs.mu.Unlock()
+			return nil, "", err
+		}
+		if hs.m == nil {
+			hs.m = make(map[hubKey]*hub)
+		}
+		hs.m[key] = h
+	}
+	h.refs++
+	h.seq++
+	id := h.channel + "#" + strconv.Itoa(h.seq)
+	hs.mu.Unlock()
+	if !fresh {
+		if err := l.GroupAdd(ctx, Group(key.room), h.channel); err != nil {
+			hs.leave(h, nil)
+			return nil, "", fmt.Errorf("room: join group %q: %w", Group(key.room), err)
+		}
+	}
+	return h, id, nil
+}
+
+// open makes the hub of key: its channel, subscribed, in the group.
+func (hs *hubs) open(ctx context.Context, key hubKey, sub layer.Subscriber) (*hub, error) {
+	name, err := key.l.NewChannel(ctx, "specific.")
+	if err != nil {
+		return nil, fmt.Errorf("room: new channel for room %q: %w", key.room, err)
+	}
+	h := &hub{key: key, channel: name}
+	if h.cancel, err = sub.Subscribe(name, h.deliver); err != nil {
+		return nil, fmt.Errorf("room: subscribe to channel for room %q: %w", key.room, err)
+	}
+	if err := key.l.GroupAdd(ctx, Group(key.room), name); err != nil {
+		h.cancel()
+		return nil, fmt.Errorf("room: join group %q: %w", Group(key.room), err)
+	}
+	return h, nil
+}
+
+// welcome sends w its welcome and makes it hear the room, under the
+// hub's lock, so that no line of the room reaches w before the welcome.
+func (h *hub) welcome(w *Web, text string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := wsa.TrySend(w.Scope(), wsa.NewBroadcast(text)); err != nil {
+		return err
+	}
+	h.members = append(h.members, w)
+	return nil
+}
+
+// leave takes w (nil: a member that was never welcomed) out of h. The
+// last member to leave closes the hub: its subscription ends and its
+// channel leaves the group.
+func (hs *hubs) leave(h *hub, w *Web) {
+	if w != nil {
+		h.mu.Lock()
+		for i, m := range h.members {
+			if m == w {
+				last := len(h.members) - 1
+				h.members[i] = h.members[last]
+				h.members[last] = nil
+				h.members = h.members[:last]
+				break
+			}
+		}
+		h.mu.Unlock()
+	}
+	hs.mu.Lock()
+	h.refs--
+	closing := h.refs == 0
+	if closing {
+		delete(hs.m, h.key)
+	}
+	hs.mu.Unlock()
+	if !closing {
+		return
+	}
+	h.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	// A failure leaves the channel in the group until the layer's group
+	// expiry; messages sent to it meanwhile are kept for nobody and
+	// expire too.
+	_ = h.key.l.GroupDiscard(ctx, Group(h.key.room), h.channel)
+}
+
+// messageKey names the hub's conversion of a layer message into Message.
+type messageKey struct{}
+
+func decodeMessage(ev event.Event) (event.Event, error) { return event.Decode[Message](ev) }
+
+// deliver is the hub's subscriber: it runs on the layer's receiver and
+// must not block. A room.message goes to every member but its sender, as
+// one frame written to each socket without waiting; anything else is
+// handed to the members' instances, which drop it, counted and logged,
+// as they would a message of their own channel they cannot handle.
+func (h *hub) deliver(sh *layer.Shared) {
+	if sh.Event().Type() != (Message{}).Type() {
+		h.handOver(sh)
+		return
+	}
+	ev, err := sh.Convert(messageKey{}, decodeMessage)
+	if err != nil {
+		h.handOver(sh)
+		return
+	}
+	m := ev.(Message)
+	frame := wsa.NewBroadcast(m.Line())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.members {
+		if w.self == m.Sender {
+			continue
+		}
+		// A member that cannot take it is disconnected by TrySend (its
+		// client reads too slowly) or has gone; its scope ends either
+		// way, and it leaves.
+		_ = wsa.TrySend(w.Scope(), frame)
+	}
+}
+
+// handOver posts a message the hub does not relay to each member's
+// instance, on a goroutine of its own, since the posts may wait for room.
+func (h *hub) handOver(sh *layer.Shared) {
+	h.mu.Lock()
+	members := append([]*Web(nil), h.members...)
+	h.mu.Unlock()
+	if len(members) == 0 {
+		return
+	}
+	r := layer.Received{Channel: h.channel, Message: sh}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+		defer cancel()
+		for _, w := range members {
+			// A member that has gone is no longer there to drop it.
+			_ = w.Post(ctx, r)
+		}
+	}()
+}
