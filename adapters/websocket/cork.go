@@ -300,13 +300,16 @@ func (c *corkConn) tryWrite(frame []byte, deadline time.Time) (whole, ok bool, e
 		return false, false, nil
 	}
 	if c.try == nil {
-		sc, isSys := c.Conn.(syscall.Conn)
-		if !isSys {
-			return false, false, nil
-		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return false, false, nil
+		rc := c.raw // the read loop's, when it has one
+		if rc == nil {
+			sc, isSys := c.Conn.(syscall.Conn)
+			if !isSys {
+				return false, false, nil
+			}
+			var err error
+			if rc, err = sc.SyscallConn(); err != nil {
+				return false, false, nil
+			}
 		}
 		t := &tryWriter{rc: rc}
 		t.fn = func(fd uintptr) bool {

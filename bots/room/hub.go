@@ -16,13 +16,14 @@ import (
 // A room's web members in one process share a hub: one channel of the
 // process in the room's group, rather than one per member, whose
 // messages the layer hands to the hub on its own receiver. The hub
-// renders each message's line once, frames it once, and writes the frame
-// to each member's socket from there (websocket.TrySend), without waking
-// the member's goroutine: a message reaching a thousand members of a
-// process costs one decoding, one frame and a write system call each.
-// Order holds because the layer delivers a channel's messages one at a
-// time, in the order sent, and TrySend queues a frame behind whatever the
-// member's connection already has queued.
+// renders each message's line once, frames it once, and a goroutine of the
+// hub writes the frame to each member's socket (websocket.TrySend), without
+// waking the member's goroutine: a message reaching a thousand members of
+// a process costs one decoding, one frame, one goroutine hand-off and a
+// write system call each. Order holds because the layer delivers a
+// channel's messages one at a time, in the order sent, the hub writes them
+// in that order, and TrySend queues a frame behind whatever the member's
+// connection already has queued.
 
 // hubs are a room bot's hubs, by layer and room.
 type hubs struct {
@@ -46,6 +47,19 @@ type hub struct {
 
 	mu      sync.Mutex
 	members []*Web // those that were welcomed: they hear the room
+
+	// The lines the layer delivered and that are not written yet, which a
+	// goroutine writes while there are any (see deliver).
+	qmu     sync.Mutex
+	queue   []line
+	writing bool
+}
+
+// line is a room.message on its way to the members: its frame, and the
+// member who sent it, who does not hear it.
+type line struct {
+	frame  *wsa.Broadcast
+	sender string
 }
 
 // leaveTimeout bounds the group discard of a hub whose last member left.
@@ -165,10 +179,12 @@ type messageKey struct{}
 func decodeMessage(ev event.Event) (event.Event, error) { return event.Decode[Message](ev) }
 
 // deliver is the hub's subscriber: it runs on the layer's receiver and
-// must not block. A room.message goes to every member but its sender, as
-// one frame written to each socket without waiting; anything else is
-// handed to the members' instances, which drop it, counted and logged,
-// as they would a message of their own channel they cannot handle.
+// must not block. A room.message, rendered and framed once, is queued for
+// the hub's writer, which writes it to every member but its sender; the
+// receiver goes on to the next message meanwhile, and the writers of
+// different rooms run in parallel. Anything else is handed to the
+// members' instances, which drop it, counted and logged, as they would a
+// message of their own channel they cannot handle.
 func (h *hub) deliver(sh *layer.Shared) {
 	if sh.Event().Type() != (Message{}).Type() {
 		h.handOver(sh)
@@ -180,17 +196,43 @@ func (h *hub) deliver(sh *layer.Shared) {
 		return
 	}
 	m := ev.(Message)
-	frame := wsa.NewBroadcast(m.Line())
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, w := range h.members {
-		if w.self == m.Sender {
-			continue
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	h.queue = append(h.queue, line{frame: wsa.NewBroadcast(m.Line()), sender: m.Sender})
+	if !h.writing {
+		h.writing = true
+		go h.write()
+	}
+}
+
+// write writes the queued lines to the members, in order, until none is
+// left: a quiet room holds no goroutine.
+func (h *hub) write() {
+	var batch []line
+	for {
+		h.qmu.Lock()
+		if len(h.queue) == 0 {
+			h.writing = false
+			h.queue = nil
+			h.qmu.Unlock()
+			return
 		}
-		// A member that cannot take it is disconnected by TrySend (its
-		// client reads too slowly) or has gone; its scope ends either
-		// way, and it leaves.
-		_ = wsa.TrySend(w.Scope(), frame)
+		batch, h.queue = h.queue, batch[:0]
+		h.qmu.Unlock()
+		h.mu.Lock()
+		for _, l := range batch {
+			for _, w := range h.members {
+				if w.self == l.sender {
+					continue
+				}
+				// A member that cannot take it is disconnected by TrySend
+				// (its client reads too slowly) or has gone; its scope
+				// ends either way, and it leaves.
+				_ = wsa.TrySend(w.Scope(), l.frame)
+			}
+		}
+		h.mu.Unlock()
+		clear(batch)
 	}
 }
 
