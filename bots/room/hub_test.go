@@ -18,16 +18,10 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// Web members on the WebSocket adapter share their room's hub: each hears
-// the others and a chat member, not itself; the room goes on as members
-// leave, and a member joining a room everyone left hears it again.
-func TestWebMembersOnTheAdapterShareAHub(t *testing.T) {
-	l, err := memory.New(layer.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	app := room.New()
+// startRoom serves the room bot on the WebSocket adapter over l until the
+// test ends, and returns its address.
+func startRoom(t *testing.T, app scope.Application, l consumer.Layer) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,18 +33,32 @@ func TestWebMembersOnTheAdapterShareAHub(t *testing.T) {
 	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})))
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), consumer.WithLayer(l)(app)) }()
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := h.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
 		<-done
-	}()
+	})
 	<-h.Ready()
+	return ln.Addr().String()
+}
+
+// Web members on the WebSocket adapter share their room's hub: each hears
+// the others and a chat member, not itself; the room goes on as members
+// leave, and a member joining a room everyone left hears it again.
+func TestWebMembersOnTheAdapterShareAHub(t *testing.T) {
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() }) // after the server's shutdown
+	app := room.New()
+	addr := startRoom(t, app, l)
 	join := func(name string) *gorilla.Conn {
 		t.Helper()
-		c, _, err := gorilla.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/ws/room/?u="+name, nil)
+		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/room/?u="+name, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,5 +120,58 @@ func TestWebMembersOnTheAdapterShareAHub(t *testing.T) {
 	say(cat, "six")
 	if got := chat.ReceiveSay(); got != "[web] cat: six" {
 		t.Fatalf("chat got %q", got)
+	}
+}
+
+// A member joining a room while lines flow hears the welcome first: no
+// line of the room gets ahead of it.
+func TestTheWelcomeComesFirst(t *testing.T) {
+	l, err := memory.New(layer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	addr := startRoom(t, room.New(), l)
+	dial := func() *gorilla.Conn {
+		t.Helper()
+		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/room/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	talker := dial()
+	read(t, talker) // the welcome
+	stop := make(chan struct{})
+	talked := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				talked <- nil
+				return
+			case <-tick.C:
+			}
+			if err := talker.WriteMessage(gorilla.TextMessage, []byte("line")); err != nil {
+				talked <- err
+				return
+			}
+		}
+	}()
+	for i := range 30 {
+		c := dial()
+		if got := read(t, c); got != "Welcome to room lobby, Anonymous! /name <name> changes your name." {
+			t.Fatalf("member %d first got %q", i, got)
+		}
+		if got := read(t, c); got != "[web] Anonymous: line" {
+			t.Fatalf("member %d then got %q", i, got)
+		}
+	}
+	close(stop)
+	if err := <-talked; err != nil {
+		t.Fatal(err)
 	}
 }
