@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -50,10 +51,24 @@ type hub struct {
 
 	// The lines the layer delivered and that are not written yet, which a
 	// goroutine writes while there are any (see deliver).
-	qmu     sync.Mutex
-	queue   []line
-	writing bool
+	qmu      sync.Mutex
+	queue    []line
+	writing  bool
+	dropped  int       // lines dropped since the last warning
+	warnedAt time.Time // of the last warning
+	log      *slog.Logger
+	now      func() time.Time
 }
+
+// maxHubLines bounds the lines waiting for a hub's writer. The layer's
+// receiver hands lines over without waiting, and the writer makes a write
+// per member for each, so a room busier than the processors can write to
+// would otherwise queue lines without end; past the bound they are
+// dropped and a warning says how many, at most once per dropWarnEvery.
+const (
+	maxHubLines   = 10_000
+	dropWarnEvery = 10 * time.Second
+)
 
 // line is a room.message on its way to the members: its frame, and the
 // member who sent it, who does not hear it.
@@ -86,7 +101,7 @@ func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
 		// Made under the lock, so that members joining meanwhile find
 		// it in the group: one layer round trip per room and process.
 		var err error
-		if h, err = hs.open(ctx, key, sub); err != nil {
+		if h, err = hs.open(ctx, key, sub, consumer.LoggerOf(w.Scope())); err != nil {
 			hs.mu.Unlock()
 			return nil, "", err
 		}
@@ -109,12 +124,12 @@ func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
 }
 
 // open makes the hub of key: its channel, subscribed, in the group.
-func (hs *hubs) open(ctx context.Context, key hubKey, sub layer.Subscriber) (*hub, error) {
+func (hs *hubs) open(ctx context.Context, key hubKey, sub layer.Subscriber, log *slog.Logger) (*hub, error) {
 	name, err := key.l.NewChannel(ctx, "specific.")
 	if err != nil {
 		return nil, fmt.Errorf("room: new channel for room %q: %w", key.room, err)
 	}
-	h := &hub{key: key, channel: name}
+	h := &hub{key: key, channel: name, log: log, now: time.Now}
 	if h.cancel, err = sub.Subscribe(name, h.deliver); err != nil {
 		return nil, fmt.Errorf("room: subscribe to channel for room %q: %w", key.room, err)
 	}
@@ -182,7 +197,8 @@ func decodeMessage(ev event.Event) (event.Event, error) { return event.Decode[Me
 // must not block. A room.message, rendered and framed once, is queued for
 // the hub's writer, which writes it to every member but its sender; the
 // receiver goes on to the next message meanwhile, and the writers of
-// different rooms run in parallel. Anything else is handed to the
+// different rooms run in parallel. Past maxHubLines waiting, a line is
+// dropped and the drops are logged. Anything else is handed to the
 // members' instances, which drop it, counted and logged, as they would a
 // message of their own channel they cannot handle.
 func (h *hub) deliver(sh *layer.Shared) {
@@ -198,6 +214,15 @@ func (h *hub) deliver(sh *layer.Shared) {
 	m := ev.(Message)
 	h.qmu.Lock()
 	defer h.qmu.Unlock()
+	if len(h.queue) >= maxHubLines {
+		h.dropped++
+		if t := h.now(); t.Sub(h.warnedAt) >= dropWarnEvery {
+			h.log.Warn("room: the hub's writer is behind; dropped lines", "room", h.key.room, "channel", h.channel,
+				"dropped", h.dropped, "queued", len(h.queue))
+			h.dropped, h.warnedAt = 0, t
+		}
+		return
+	}
 	h.queue = append(h.queue, line{frame: wsa.NewBroadcast(m.Line()), sender: m.Sender})
 	if !h.writing {
 		h.writing = true
