@@ -32,8 +32,11 @@ type hubs struct {
 	m  map[hubKey]*hub
 }
 
+// hubKey names a hub by the layer backend that delivers to it, which is
+// comparable (a pointer) where the Layer a middleware wraps it in may
+// not be, and by its room.
 type hubKey struct {
-	l    consumer.Layer
+	sub  layer.Subscriber
 	room string
 }
 
@@ -41,10 +44,11 @@ type hubKey struct {
 // room's web members in the process.
 type hub struct {
 	key     hubKey
-	channel string // the hub's channel: a process-local channel in the room's group
-	cancel  func() // ends the layer's deliveries to the hub
-	refs    int    // members joined or joining; guarded by hubs.mu
-	seq     int    // the last member number given out; guarded by hubs.mu
+	l       consumer.Layer // the layer the members use, for the group calls
+	channel string         // the hub's channel: a process-local channel in the room's group
+	cancel  func()         // ends the layer's deliveries to the hub
+	refs    int            // members joined or joining; guarded by hubs.mu
+	seq     int            // the last member number given out; guarded by hubs.mu
 
 	mu      sync.Mutex
 	members []*Web // those that were welcomed: they hear the room
@@ -93,7 +97,7 @@ func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
 	if l == nil || sub == nil || !wsa.CanTrySend(w.Scope()) {
 		return nil, "", nil
 	}
-	key := hubKey{l: l, room: w.room}
+	key := hubKey{sub: sub, room: w.room}
 	hs.mu.Lock()
 	h := hs.m[key]
 	fresh := h == nil
@@ -101,7 +105,7 @@ func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
 		// Made under the lock, so that members joining meanwhile find
 		// it in the group: one layer round trip per room and process.
 		var err error
-		if h, err = hs.open(ctx, key, sub, consumer.LoggerOf(w.Scope())); err != nil {
+		if h, err = hs.open(ctx, key, l, consumer.LoggerOf(w.Scope())); err != nil {
 			hs.mu.Unlock()
 			return nil, "", err
 		}
@@ -115,7 +119,7 @@ func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
 	id := h.channel + "#" + strconv.Itoa(h.seq)
 	hs.mu.Unlock()
 	if !fresh {
-		if err := l.GroupAdd(ctx, Group(key.room), h.channel); err != nil {
+		if err := h.l.GroupAdd(ctx, Group(key.room), h.channel); err != nil {
 			hs.leave(h, nil)
 			return nil, "", fmt.Errorf("room: join group %q: %w", Group(key.room), err)
 		}
@@ -124,16 +128,16 @@ func (hs *hubs) join(ctx context.Context, w *Web) (*hub, string, error) {
 }
 
 // open makes the hub of key: its channel, subscribed, in the group.
-func (hs *hubs) open(ctx context.Context, key hubKey, sub layer.Subscriber, log *slog.Logger) (*hub, error) {
-	name, err := key.l.NewChannel(ctx, "specific.")
+func (hs *hubs) open(ctx context.Context, key hubKey, l consumer.Layer, log *slog.Logger) (*hub, error) {
+	name, err := l.NewChannel(ctx, "specific.")
 	if err != nil {
 		return nil, fmt.Errorf("room: new channel for room %q: %w", key.room, err)
 	}
-	h := &hub{key: key, channel: name, log: log, now: time.Now}
-	if h.cancel, err = sub.Subscribe(name, h.deliver); err != nil {
+	h := &hub{key: key, l: l, channel: name, log: log, now: time.Now}
+	if h.cancel, err = key.sub.Subscribe(name, h.deliver); err != nil {
 		return nil, fmt.Errorf("room: subscribe to channel for room %q: %w", key.room, err)
 	}
-	if err := key.l.GroupAdd(ctx, Group(key.room), name); err != nil {
+	if err := l.GroupAdd(ctx, Group(key.room), name); err != nil {
 		h.cancel()
 		return nil, fmt.Errorf("room: join group %q: %w", Group(key.room), err)
 	}
@@ -185,7 +189,7 @@ func (hs *hubs) leave(h *hub, w *Web) {
 	// A failure leaves the channel in the group until the layer's group
 	// expiry; messages sent to it meanwhile are kept for nobody and
 	// expire too.
-	_ = h.key.l.GroupDiscard(ctx, Group(h.key.room), h.channel)
+	_ = h.l.GroupDiscard(ctx, Group(h.key.room), h.channel)
 }
 
 // messageKey names the hub's conversion of a layer message into Message.
