@@ -283,14 +283,15 @@ func (c *corkConn) writeOutLocked() error {
 	return err
 }
 
-// tryWrite writes frame, a whole frame, with the write deadline at least
+// tryWrite writes frame, whole frames, with the write deadline at least
 // deadline, as far as the socket takes it without waiting, and keeps the
-// rest as pending: it reports whether the frame went out whole. A frame
+// rest as pending (a copy unless stable, when frame is not reused): it
+// reports whether the frame went out whole. A frame
 // left pending goes out before the next write, which flushPending makes
 // if nothing else comes. ok is false with no error, and nothing written,
 // when the socket cannot be written without waiting (no descriptor, or
 // bytes already pending): the caller queues the frame for the writer.
-func (c *corkConn) tryWrite(frame []byte, deadline time.Time) (whole, ok bool, err error) {
+func (c *corkConn) tryWrite(frame []byte, stable bool, deadline time.Time) (whole, ok bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closeSent {
@@ -342,6 +343,9 @@ func (c *corkConn) tryWrite(frame []byte, deadline time.Time) (whole, ok bool, e
 		return true, true, nil
 	}
 	c.pending = frame[n:]
+	if !stable {
+		c.pending = append([]byte(nil), c.pending...)
+	}
 	return false, true, nil
 }
 

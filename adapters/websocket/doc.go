@@ -111,5 +111,6 @@
 // what the socket buffer has room for; the rest, or a frame that cannot
 // go at once, waits in the connection's queue for its writer, in order
 // with Send. Since TrySend cannot wait for room, a connection whose queue
-// is full is disconnected at once with 1013.
+// is full is disconnected at once with 1013. TrySendAll sends several
+// messages so, their frames together in one write system call.
 package websocket

@@ -143,3 +143,45 @@ func TestTrySendToAForeignScope(t *testing.T) {
 		t.Errorf("TrySend: %v, want ErrForeignScope", err)
 	}
 }
+
+// TrySendAll writes several frames together, and when the socket takes
+// them only in part, the rest still arrives whole and in order, before
+// what is sent after.
+func TestTrySendAllKeepsFramesWholeAndInOrder(t *testing.T) {
+	p := newProbe()
+	s := start(t, wsa.Config{SendQueue: 64}, routes(p))
+	c := s.dial(t, "/ws/", nil)
+	sc := p.scope(t)
+	send(t, c, "first")
+	if got := recv(t, c); got != "echo: first" { // open, and nothing queued
+		t.Fatalf("got %q", got)
+	}
+	texts := []string{"a", strings.Repeat("b", 8<<20), "c", strings.Repeat("d", 1000)}
+	var bs []*wsa.Broadcast
+	for _, text := range texts {
+		bs = append(bs, wsa.NewBroadcast(text))
+	}
+	if err := wsa.TrySendAll(sc, bs...); err != nil {
+		t.Fatal(err)
+	}
+	// Queued behind the rest of the first batch: in one write or not.
+	if err := wsa.TrySendAll(sc, wsa.NewBroadcast("e"), wsa.NewBinaryBroadcast([]byte("f"))); err != nil {
+		t.Fatal(err)
+	}
+	send(t, c, "last")
+	for _, want := range append(texts, "e") {
+		if got := recv(t, c); got != want {
+			t.Fatalf("got %d bytes starting %q, want %d bytes starting %q", len(got), got[:min(len(got), 8)], len(want), want[:min(len(want), 8)])
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	if typ, data, err := c.ReadMessage(); err != nil || typ != gorilla.BinaryMessage || string(data) != "f" {
+		t.Fatalf("got %d %q %v, want the binary f", typ, data, err)
+	}
+	if got := recv(t, c); got != "echo: last" {
+		t.Fatalf("after the frames got %q", got)
+	}
+	if err := wsa.TrySendAll(&scope.Scope{}, bs...); !errors.Is(err, wsa.ErrForeignScope) {
+		t.Errorf("TrySendAll to a scope of no adapter: %v, want ErrForeignScope", err)
+	}
+}

@@ -388,6 +388,45 @@ func CanTrySend(s *scope.Scope) bool {
 	return ok
 }
 
+// TrySendAll sends bs, in order, on the connection of s as TrySend sends
+// each, but with nothing queued and compression off, their frames go to
+// the socket together, in one write system call: a caller that has
+// several messages for a connection at once, as a writer that fell
+// behind its room has, pays one call for them.
+func TrySendAll(s *scope.Scope, bs ...*Broadcast) error {
+	c, ok := s.AdapterValue().(*conn)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrForeignScope, s)
+	}
+	if len(bs) == 1 || c.a.cfg.Compression {
+		for _, b := range bs {
+			if err := c.trySend(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c.mu.Lock()
+	if len(bs) == 0 || !c.canWriteNowLocked() || c.sock == nil {
+		c.mu.Unlock()
+		for _, b := range bs {
+			if err := c.trySend(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	defer c.mu.Unlock()
+	buf := corkBufs.Get().(*[]byte)
+	defer putCorkBuf(buf)
+	for _, b := range bs {
+		*buf = append(*buf, b.frame()...)
+	}
+	// The rest of a write cut short is copied: the buffer goes back to
+	// its pool.
+	return c.tryWriteLocked(*buf, false)
+}
+
 func (c *conn) trySend(b *Broadcast) error {
 	var m outMsg
 	if c.a.cfg.Compression {
@@ -401,6 +440,39 @@ func (c *conn) trySend(b *Broadcast) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if m.kind == outFrame && c.canWriteNowLocked() && c.sock != nil {
+		return c.tryWriteLocked(m.data, true)
+	}
+	return c.tryQueueLocked(m)
+}
+
+// tryWriteLocked writes frames, whole uncompressed frames, to the socket
+// without waiting, with nothing queued and no writer running; a frame the
+// socket takes only in part leaves the rest to the writer. stable says
+// frames stays as it is (see corkConn.tryWrite).
+func (c *conn) tryWriteLocked(frames []byte, stable bool) error {
+	whole, ok, err := c.sock.tryWrite(frames, stable, time.Now().Add(c.a.cfg.WriteTimeout))
+	switch {
+	case err != nil:
+		return c.writeFailedLocked(c.ws, err)
+	case whole:
+		return nil
+	case ok:
+		// The rest of the frames is the socket's next bytes: the writer
+		// sends it, waiting as long as WriteTimeout allows.
+		return c.tryQueueLocked(outMsg{kind: outFlush})
+	}
+	// The socket cannot be written without waiting (no descriptor).
+	if !stable {
+		frames = append([]byte(nil), frames...)
+	}
+	return c.tryQueueLocked(outMsg{kind: outFrame, data: frames})
+}
+
+// tryQueueLocked queues m for the writer, or, with the queue full,
+// disconnects the client as too slow: a sender that must not wait cannot
+// wait for room.
+func (c *conn) tryQueueLocked(m outMsg) error {
 	switch c.state {
 	case stConnecting:
 		return ErrNotAccepted
@@ -410,19 +482,6 @@ func (c *conn) trySend(b *Broadcast) error {
 			return ErrSlowClient
 		}
 		return ErrClosed
-	}
-	if m.kind == outFrame && c.canWriteNowLocked() && c.sock != nil {
-		whole, ok, err := c.sock.tryWrite(m.data, time.Now().Add(c.a.cfg.WriteTimeout))
-		switch {
-		case err != nil:
-			return c.writeFailedLocked(c.ws, err)
-		case whole:
-			return nil
-		case ok:
-			// The rest of the frame is the socket's next bytes: the
-			// writer sends it, waiting as long as WriteTimeout allows.
-			m = outMsg{kind: outFlush}
-		}
 	}
 	if len(c.queue) >= c.a.cfg.SendQueue {
 		c.code = websocket.CloseTryAgainLater
