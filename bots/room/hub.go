@@ -18,10 +18,11 @@ import (
 // process in the room's group, rather than one per member, whose
 // messages the layer hands to the hub on its own receiver. The hub
 // renders each message's line once, frames it once, and a goroutine of the
-// hub writes the frame to each member's socket (websocket.TrySend), without
-// waking the member's goroutine: a message reaching a thousand members of
-// a process costs one decoding, one frame, one goroutine hand-off and a
-// write system call each. Order holds because the layer delivers a
+// hub writes the frame to each member's socket (websocket.TrySendAll),
+// without waking the member's goroutine: a message reaching a thousand
+// members of a process costs one decoding, one frame, one goroutine
+// hand-off and a write system call each, and the lines that queued while
+// the writer was busy go to each member in one write. Order holds because the layer delivers a
 // channel's messages one at a time, in the order sent, the hub writes them
 // in that order, and TrySend queues a frame behind whatever the member's
 // connection already has queued.
@@ -237,7 +238,10 @@ func (h *hub) deliver(sh *layer.Shared) {
 // write writes the queued lines to the members, in order, until none is
 // left: a quiet room holds no goroutine.
 func (h *hub) write() {
-	var batch []line
+	var (
+		batch       []line
+		frames, own []*wsa.Broadcast
+	)
 	for {
 		h.qmu.Lock()
 		if len(h.queue) == 0 {
@@ -248,21 +252,41 @@ func (h *hub) write() {
 		}
 		batch, h.queue = h.queue, batch[:0]
 		h.qmu.Unlock()
-		h.mu.Lock()
+		// Lines that queued while the writer was busy go to a member
+		// together, in one write (TrySendAll), but for the member's own.
+		frames = frames[:0]
 		for _, l := range batch {
-			for _, w := range h.members {
-				if w.self == l.sender {
-					continue
-				}
-				// A member that cannot take it is disconnected by TrySend
-				// (its client reads too slowly) or has gone; its scope
-				// ends either way, and it leaves.
-				_ = wsa.TrySend(w.Scope(), l.frame)
-			}
+			frames = append(frames, l.frame)
+		}
+		h.mu.Lock()
+		for _, w := range h.members {
+			// A member that cannot take them is disconnected by TrySend
+			// (its client reads too slowly) or has gone; its scope ends
+			// either way, and it leaves.
+			_ = wsa.TrySendAll(w.Scope(), framesFor(w, batch, frames, &own)...)
 		}
 		h.mu.Unlock()
 		clear(batch)
+		clear(frames)
 	}
+}
+
+// framesFor returns the frames of batch that w is to hear: all of them
+// (frames), or, when w sent some, the others, in own.
+func framesFor(w *Web, batch []line, frames []*wsa.Broadcast, own *[]*wsa.Broadcast) []*wsa.Broadcast {
+	for i, l := range batch {
+		if l.sender != w.self {
+			continue
+		}
+		*own = append((*own)[:0], frames[:i]...)
+		for _, l := range batch[i+1:] {
+			if l.sender != w.self {
+				*own = append(*own, l.frame)
+			}
+		}
+		return *own
+	}
+	return frames
 }
 
 // handOver posts a message the hub does not relay to each member's
