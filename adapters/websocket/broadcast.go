@@ -32,6 +32,9 @@ type Broadcast struct {
 	once sync.Once
 	pm   *gorilla.PreparedMessage
 	err  error
+
+	rawOnce sync.Once
+	raw     []byte // the uncompressed frame, header and payload
 }
 
 // NewBroadcast returns a text message for many connections.
@@ -59,4 +62,18 @@ func (b *Broadcast) prepared() (*gorilla.PreparedMessage, error) {
 		}
 	})
 	return b.pm, b.err
+}
+
+// frame returns the message's uncompressed frame as it goes on the wire,
+// building it on first use: connections without compression share it,
+// and write it without framing it again.
+func (b *Broadcast) frame() []byte {
+	b.rawOnce.Do(func() {
+		op, payload := byte(frameText), b.Text
+		if b.Bytes != nil {
+			op, payload = frameBinary, string(b.Bytes)
+		}
+		b.raw = append(frameHeader(make([]byte, 0, maxFrameHeader+len(payload)), op, len(payload)), payload...)
+	})
+	return b.raw
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -56,6 +57,26 @@ type corkConn struct {
 	buf       *[]byte   // non-nil while corked
 	wd        time.Time // the write deadline set on Conn; zero: none
 	closeSent bool      // a close frame was written: no data frame may follow
+
+	// try is the non-blocking write of tryWrite, made on its first use;
+	// nil while unused, and for a Conn without a file descriptor (TLS).
+	try *tryWriter
+	// pending is what a non-blocking write left of its frame: the next
+	// bytes of the stream, which every write sends before its own, so
+	// that nothing gets inside the frame.
+	pending []byte
+}
+
+// tryWriter writes to a socket without waiting: one write system call
+// that takes what the socket buffer has room for. Its fields carry the
+// call's arguments and results, so that the function handed to the
+// runtime is made once per connection rather than once per write.
+type tryWriter struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool
+	p   []byte
+	n   int
+	err error
 }
 
 // opClose is the first byte of a close frame (FIN and opcode 8).
@@ -71,7 +92,14 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.closeSent = true
 	}
 	if c.buf == nil {
-		c.mu.Unlock()
+		if c.pending == nil {
+			c.mu.Unlock()
+			return c.Conn.Write(p)
+		}
+		defer c.mu.Unlock()
+		if err := c.flushPendingLocked(); err != nil {
+			return 0, err
+		}
 		return c.Conn.Write(p)
 	}
 	defer c.mu.Unlock()
@@ -120,6 +148,9 @@ func (c *corkConn) writeFrame(op byte, payload []byte, deadline time.Time) error
 		}
 		return nil
 	}
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
 	// The header is copied into a pooled buffer either way, so that it
 	// stays on the stack.
 	b := corkBufs.Get().(*[]byte)
@@ -134,6 +165,31 @@ func (c *corkConn) writeFrame(op byte, payload []byte, deadline time.Time) error
 		return err
 	}
 	_, err := c.Conn.Write(payload)
+	return err
+}
+
+// writeRaw writes frame, a whole frame built beforehand, as writeFrame
+// writes the one it builds.
+func (c *corkConn) writeRaw(frame []byte, deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeSent {
+		return errCloseSent
+	}
+	if err := c.setWriteDeadlineLocked(deadline); err != nil {
+		return err
+	}
+	if c.buf != nil {
+		*c.buf = append(*c.buf, frame...)
+		if len(*c.buf) >= maxCork {
+			return c.writeOutLocked()
+		}
+		return nil
+	}
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(frame)
 	return err
 }
 
@@ -216,11 +272,106 @@ func putCorkBuf(b *[]byte) {
 }
 
 func (c *corkConn) writeOutLocked() error {
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
 	if len(*c.buf) == 0 {
 		return nil
 	}
 	_, err := c.Conn.Write(*c.buf)
 	*c.buf = (*c.buf)[:0]
+	return err
+}
+
+// tryWrite writes frame, whole frames, with the write deadline at least
+// deadline, as far as the socket takes it without waiting, and keeps the
+// rest as pending (a copy unless stable, when frame is not reused): it
+// reports whether the frame went out whole. A frame
+// left pending goes out before the next write, which flushPending makes
+// if nothing else comes. ok is false with no error, and nothing written,
+// when the socket cannot be written without waiting (no descriptor, or
+// bytes already pending): the caller queues the frame for the writer.
+func (c *corkConn) tryWrite(frame []byte, stable bool, deadline time.Time) (whole, ok bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeSent {
+		return false, true, errCloseSent
+	}
+	if c.buf != nil || c.pending != nil {
+		return false, false, nil
+	}
+	if c.try == nil {
+		rc := c.raw // the read loop's, when it has one
+		if rc == nil {
+			sc, isSys := c.Conn.(syscall.Conn)
+			if !isSys {
+				return false, false, nil
+			}
+			var err error
+			if rc, err = sc.SyscallConn(); err != nil {
+				return false, false, nil
+			}
+		}
+		t := &tryWriter{rc: rc}
+		t.fn = func(fd uintptr) bool {
+			t.n, t.err = syscall.Write(int(fd), t.p)
+			return true // never wait for the socket to take more
+		}
+		c.try = t
+	}
+	// The deadline is set even though this write does not wait: an expired
+	// one fails it, and the write of what is left waits no longer.
+	if err := c.setWriteDeadlineLocked(deadline); err != nil {
+		return false, true, err
+	}
+	t := c.try
+	t.p = frame
+	err = t.rc.Write(t.fn)
+	n, werr := t.n, t.err
+	t.p, t.n, t.err = nil, 0, nil
+	if err != nil {
+		return false, true, err
+	}
+	switch {
+	case werr == nil:
+	case errors.Is(werr, syscall.EAGAIN), errors.Is(werr, syscall.EINTR):
+		n = 0
+	default:
+		return false, true, &net.OpError{Op: "write", Net: "tcp", Err: werr}
+	}
+	if n == len(frame) {
+		return true, true, nil
+	}
+	c.pending = frame[n:]
+	if !stable {
+		c.pending = append([]byte(nil), c.pending...)
+	}
+	return false, true, nil
+}
+
+// flushPending writes what tryWrite left, waiting for the socket up to
+// the write deadline, at least deadline.
+func (c *corkConn) flushPending(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		return nil
+	}
+	if err := c.setWriteDeadlineLocked(deadline); err != nil {
+		return err
+	}
+	return c.flushPendingLocked()
+}
+
+// flushPendingLocked writes what tryWrite left, if anything, before any
+// other byte.
+func (c *corkConn) flushPendingLocked() error {
+	if c.pending == nil {
+		return nil
+	}
+	p := c.pending
+	c.pending = nil
+	_, err := c.Conn.Write(p)
 	return err
 }
 

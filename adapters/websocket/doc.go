@@ -99,4 +99,18 @@
 // would, without its writer's per-message lock hand-off and allocation.
 // Broadcast encodes a message meant for many connections once per
 // process.
+//
+// # Writing to many connections from one goroutine
+//
+// TrySend writes a Broadcast to a connection without ever waiting, from
+// any goroutine: code that fans a message out to the local members of a
+// group, such as a channel layer's subscriber, can write it to every
+// member's socket itself rather than wake a goroutine per member. With
+// nothing queued and compression off, the frame, built once for all
+// connections, goes to the socket in one write system call that takes
+// what the socket buffer has room for; the rest, or a frame that cannot
+// go at once, waits in the connection's queue for its writer, in order
+// with Send. Since TrySend cannot wait for room, a connection whose queue
+// is full is disconnected at once with 1013. TrySendAll sends several
+// messages so, their frames together in one write system call.
 package websocket

@@ -29,6 +29,8 @@ const (
 	outText uint8 = iota
 	outBinary
 	outPrepared
+	outFrame // data is a whole uncompressed frame (Broadcast.frame)
+	outFlush // what a write without waiting left (corkConn.pending)
 	outPing
 	outClose
 )
@@ -325,6 +327,14 @@ func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
 	// write returns before the string could go away), so the text is
 	// passed without a copy.
 	text := unsafe.Slice(unsafe.StringData(m.text), len(m.text))
+	if sock := c.sock; sock != nil {
+		switch m.kind {
+		case outFrame:
+			return sock.writeRaw(m.data, deadline)
+		case outFlush:
+			return sock.flushPending(deadline)
+		}
+	}
 	if sock := c.sock; sock != nil && !c.a.cfg.Compression {
 		switch m.kind {
 		case outText:
@@ -345,6 +355,150 @@ func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
 	// WriteMessage frames a message straight into the write buffer, where
 	// NextWriter allocates a writer per message.
 	return ws.WriteMessage(gorilla.TextMessage, text)
+}
+
+// TrySend sends b on the connection of s, a scope of this package's
+// adapter, without ever waiting, so that code which must not block, such
+// as a channel layer's receiver handing a group message to the local
+// members of a room, can write to many connections from one goroutine.
+//
+// With nothing queued for the connection and compression off, the frame
+// goes to the socket at once, in one write system call that takes what
+// the socket buffer has room for; what it does not take, and a frame
+// that cannot go at once, waits in the connection's queue behind the
+// messages already there, in order with Send, for the writer goroutine.
+// A connection whose queue is full (SendQueue) has a client that reads
+// too slowly: since TrySend cannot wait for room, the connection is
+// closed at once with 1013 and TrySend returns an error wrapping
+// ErrSlowClient. Before the application accepted the connection it
+// returns ErrNotAccepted; after the close, ErrClosed. A scope of another
+// adapter (see CanTrySend) gets ErrForeignScope.
+func TrySend(s *scope.Scope, b *Broadcast) error {
+	c, ok := s.AdapterValue().(*conn)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrForeignScope, s)
+	}
+	return c.trySend(b)
+}
+
+// CanTrySend reports whether s is the scope of a WebSocket connection of
+// this package's adapter, which TrySend can write to.
+func CanTrySend(s *scope.Scope) bool {
+	_, ok := s.AdapterValue().(*conn)
+	return ok
+}
+
+// TrySendAll sends bs, in order, on the connection of s as TrySend sends
+// each, but with nothing queued and compression off, their frames go to
+// the socket together, in one write system call: a caller that has
+// several messages for a connection at once, as a writer that fell
+// behind its room has, pays one call for them.
+func TrySendAll(s *scope.Scope, bs ...*Broadcast) error {
+	c, ok := s.AdapterValue().(*conn)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrForeignScope, s)
+	}
+	if len(bs) == 1 || c.a.cfg.Compression {
+		for _, b := range bs {
+			if err := c.trySend(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c.mu.Lock()
+	if len(bs) == 0 || !c.canWriteNowLocked() || c.sock == nil {
+		c.mu.Unlock()
+		for _, b := range bs {
+			if err := c.trySend(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	defer c.mu.Unlock()
+	buf := corkBufs.Get().(*[]byte)
+	defer putCorkBuf(buf)
+	for _, b := range bs {
+		*buf = append(*buf, b.frame()...)
+	}
+	// The rest of a write cut short is copied: the buffer goes back to
+	// its pool.
+	return c.tryWriteLocked(*buf, false)
+}
+
+func (c *conn) trySend(b *Broadcast) error {
+	var m outMsg
+	if c.a.cfg.Compression {
+		pm, err := b.prepared()
+		if err != nil {
+			return err
+		}
+		m.kind, m.pm = outPrepared, pm
+	} else {
+		m.kind, m.data = outFrame, b.frame()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m.kind == outFrame && c.canWriteNowLocked() && c.sock != nil {
+		return c.tryWriteLocked(m.data, true)
+	}
+	return c.tryQueueLocked(m)
+}
+
+// tryWriteLocked writes frames, whole uncompressed frames, to the socket
+// without waiting, with nothing queued and no writer running; a frame the
+// socket takes only in part leaves the rest to the writer. stable says
+// frames stays as it is (see corkConn.tryWrite).
+func (c *conn) tryWriteLocked(frames []byte, stable bool) error {
+	whole, ok, err := c.sock.tryWrite(frames, stable, time.Now().Add(c.a.cfg.WriteTimeout))
+	switch {
+	case err != nil:
+		return c.writeFailedLocked(c.ws, err)
+	case whole:
+		return nil
+	case ok:
+		// The rest of the frames is the socket's next bytes: the writer
+		// sends it, waiting as long as WriteTimeout allows.
+		return c.tryQueueLocked(outMsg{kind: outFlush})
+	}
+	// The socket cannot be written without waiting (no descriptor).
+	if !stable {
+		frames = append([]byte(nil), frames...)
+	}
+	return c.tryQueueLocked(outMsg{kind: outFrame, data: frames})
+}
+
+// tryQueueLocked queues m for the writer, or, with the queue full,
+// disconnects the client as too slow: a sender that must not wait cannot
+// wait for room.
+func (c *conn) tryQueueLocked(m outMsg) error {
+	switch c.state {
+	case stConnecting:
+		return ErrNotAccepted
+	case stAccepted, stOpen:
+	default:
+		if c.code == websocket.CloseTryAgainLater {
+			return ErrSlowClient
+		}
+		return ErrClosed
+	}
+	if len(c.queue) >= c.a.cfg.SendQueue {
+		c.code = websocket.CloseTryAgainLater
+		c.setStateLocked(stClosed)
+		c.run.log.Warn("websocket: client reads too slowly; disconnecting", "adapter", c.a.cfg.Name,
+			"key", c.key, "send_queue", c.a.cfg.SendQueue)
+		if c.ws != nil {
+			// As in enqueueLocked: the writer may be stuck in a write the
+			// client does not read; closing the socket ends it and the
+			// read loop, and with it the scope, with 1013.
+			_ = c.ws.NetConn().Close()
+		}
+		return fmt.Errorf("%w (send_queue %d full)", ErrSlowClient, c.a.cfg.SendQueue)
+	}
+	c.queue = append(c.queue, m)
+	c.kickLocked()
+	return nil
 }
 
 // ping queues a keepalive ping and schedules the next. A full queue skips

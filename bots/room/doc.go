@@ -2,11 +2,22 @@
 // in Telegram chats and in Slack channels who join the same room see each
 // other's messages, each prefixed with the sender's name and protocol.
 //
-// Every member's instance joins the room's group on the channel layer; a
-// message is sent to the group as a room.message event and each member
-// relays it to its own conversation: a chat member says it there
-// (consumer.Chat.Say), quoting none of its own member's messages. With a
-// Redis layer the members may be served by different processes.
+// A message is sent to the room's group on the channel layer as a
+// room.message event and reaches every member but its sender. A chat
+// member's instance joins the group and relays the message to its
+// conversation: it says it there (consumer.Chat.Say), quoting none of its
+// own member's messages. The web members of a room in one process share a
+// hub: one channel of the process in the group, to which the layer
+// delivers on its own receiver, and which writes the message's line, framed
+// once, to each member's socket without waking the member's goroutine
+// (websocket.TrySend): a client that reads too slowly for its send queue is
+// disconnected (1013), and a room busier than the process can write to
+// has at most 10,000 lines waiting for its hub, past which lines are
+// dropped and the drops logged at warn. A web member joins the hub on the WebSocket adapter
+// over a layer that delivers to subscribers (layer.Subscriber: the
+// in-memory and Redis layers); elsewhere its own instance joins the group
+// and relays, as a chat member's does. With a Redis layer the members may
+// be served by different processes.
 //
 // A chat member's channel is its conversation's (consumer.WithConversations,
 // as botserver runs it): it stays in the room after its scope ended, its

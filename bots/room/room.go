@@ -55,8 +55,9 @@ func nameOf(s *scope.Scope) string {
 // New returns the room bot: WebSocket scopes get the Web member, every
 // other protocol the Chat member.
 func New() scope.Application {
-	web := consumer.New(func() *Web { return new(Web) },
-		consumer.On((*Web).Connect), consumer.On((*Web).Receive), consumer.On((*Web).Relay))
+	hs := new(hubs)
+	web := consumer.New(func() *Web { return &Web{hubs: hs} },
+		consumer.On((*Web).Connect), consumer.On((*Web).Receive), consumer.On((*Web).Relay), consumer.On((*Web).Disconnect))
 	chat := consumer.New(func() *Chat { return new(Chat) },
 		consumer.OnMessage((*Chat).Message), consumer.On((*Chat).Relay))
 	return router.ByProtocol(router.Routes{"websocket": web}, router.Fallback(chat))
@@ -67,11 +68,28 @@ func New() scope.Application {
 type Web struct {
 	consumer.WebSocket
 	name, room, self string
+
+	hubs *hubs
+	hub  *hub // the room's hub in this process; nil: the member has a channel of its own
 }
 
-// Connect joins the room and accepts.
+// Connect joins the room and accepts. On the WebSocket adapter, over a
+// layer that delivers to subscribers, the member joins its room's hub in
+// this process (see hub.go); else its own channel joins the room's group.
 func (w *Web) Connect(ctx context.Context, _ wsevent.Connect) error {
 	w.name, w.room = nameOf(w.Scope()), roomOf(w.Scope())
+	welcome := fmt.Sprintf("Welcome to room %s, %s! /name <name> changes your name.", w.room, w.name)
+	h, id, err := w.hubs.join(ctx, w)
+	if err != nil {
+		return err
+	}
+	if h != nil {
+		w.hub, w.self = h, id
+		if err := w.Accept(ctx, ""); err != nil {
+			return err
+		}
+		return h.welcome(w, welcome)
+	}
 	self, err := w.ChannelName(ctx)
 	if err != nil {
 		return err
@@ -83,7 +101,16 @@ func (w *Web) Connect(ctx context.Context, _ wsevent.Connect) error {
 	if err := w.Accept(ctx, ""); err != nil {
 		return err
 	}
-	return w.SendText(ctx, fmt.Sprintf("Welcome to room %s, %s! /name <name> changes your name.", w.room, w.name))
+	return w.SendText(ctx, welcome)
+}
+
+// Disconnect leaves the room's hub.
+func (w *Web) Disconnect(_ context.Context, _ wsevent.Disconnect) error {
+	if w.hub != nil {
+		w.hubs.leave(w.hub, w)
+		w.hub = nil
+	}
+	return nil
 }
 
 // Receive renames or speaks to the room.
@@ -98,7 +125,8 @@ func (w *Web) Receive(ctx context.Context, r wsevent.Receive) error {
 	return w.QueueGroupSend(ctx, Group(w.room), Message{Room: w.room, From: w.name, Protocol: "web", Text: r.Text, Sender: w.self})
 }
 
-// Relay shows what another member said.
+// Relay shows what another member said, to a member with a channel of
+// its own (a hub writes to its members itself).
 func (w *Web) Relay(ctx context.Context, m Message) error {
 	if m.Sender == w.self {
 		return nil
