@@ -62,7 +62,7 @@ func Registry() *server.Registry {
 	r.Register("chatty", func(server.Deps) (scope.Application, error) { return echo.New(), nil })
 	r.Register("wschat", func(server.Deps) (scope.Application, error) { return wschat.New(), nil })
 	r.Register("ping", func(server.Deps) (scope.Application, error) { return ping.New(time.Second), nil })
-	r.Register("room", func(server.Deps) (scope.Application, error) { return room.New(), nil })
+	r.Register("room", func(d server.Deps) (scope.Application, error) { return room.New(room.ObserveDrops(d.Drops)), nil })
 	r.RegisterPrivileged("admin", func(server.Deps) (scope.Application, error) { return admin.New(), nil })
 	r.Register("report", func(server.Deps) (scope.Application, error) { return report.New(), nil })
 	r.Register("report-worker", func(server.Deps) (scope.Application, error) { return report.NewWorker(), nil })

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/router"
 	"github.com/switchboard-bots/switchboard/scope"
@@ -19,6 +20,11 @@ type Deps struct {
 	Layer layer.Layer
 	// Logger is the server's logger.
 	Logger *slog.Logger
+	// Drops counts the layer messages a bot drops on its own, outside
+	// its consumers' handlers (which count theirs already): the server's
+	// metrics, under switchboard_layer_messages_dropped_total. Nil
+	// outside botserver.
+	Drops consumer.DropObserver
 	// Decode decodes the bot's settings (its entry under bots: in the
 	// config file) into v strictly: an unknown key is an error naming its
 	// file and line. Without settings it leaves v as it is, so a bot

@@ -126,7 +126,7 @@ func (s *Server) checkOptions() []Option {
 // errors it returns what it could build as well, for the checks that
 // report more.
 func (s *Server) buildRoutes(cfg *Config, reuse []routedBot) (router.Routes, []routedBot, error) {
-	b := &routeBuilder{reg: s.reg, deps: Deps{Layer: s.layer, Logger: s.log}, settings: cfg.Bots, file: cfg.file(), lines: cfg.lines, reuse: map[string]routedBot{}}
+	b := &routeBuilder{reg: s.reg, deps: Deps{Layer: s.layer, Logger: s.log, Drops: s.ops.metrics}, settings: cfg.Bots, file: cfg.file(), lines: cfg.lines, reuse: map[string]routedBot{}}
 	for _, rb := range reuse {
 		b.reuse[rb.key] = rb
 	}

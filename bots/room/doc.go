@@ -13,7 +13,9 @@
 // (websocket.TrySend): a client that reads too slowly for its send queue is
 // disconnected (1013), and a room busier than the process can write to
 // has at most 10,000 lines waiting for its hub, past which lines are
-// dropped and the drops logged at warn. A web member joins the hub on the WebSocket adapter
+// dropped, counted (ObserveDrops; botserver's metrics, reason
+// backlog_full) and logged at warn. A web member joins the hub on the
+// WebSocket adapter
 // over a layer that delivers to subscribers (layer.Subscriber: the
 // in-memory and Redis layers); elsewhere its own instance joins the group
 // and relays, as a chat member's does. With a Redis layer the members may

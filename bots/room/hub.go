@@ -29,8 +29,9 @@ import (
 
 // hubs are a room bot's hubs, by layer and room.
 type hubs struct {
-	mu sync.Mutex
-	m  map[hubKey]*hub
+	mu    sync.Mutex
+	m     map[hubKey]*hub
+	drops consumer.DropObserver // nil: drops are only logged
 }
 
 // hubKey names a hub by the layer backend that delivers to it, which is
@@ -63,6 +64,7 @@ type hub struct {
 	warnedAt time.Time // of the last warning
 	log      *slog.Logger
 	now      func() time.Time
+	drops    consumer.DropObserver // nil: none
 }
 
 // maxHubLines bounds the lines waiting for a hub's writer. The layer's
@@ -134,7 +136,7 @@ func (hs *hubs) open(ctx context.Context, key hubKey, l consumer.Layer, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("room: new channel for room %q: %w", key.room, err)
 	}
-	h := &hub{key: key, l: l, channel: name, log: log, now: time.Now}
+	h := &hub{key: key, l: l, channel: name, log: log, now: time.Now, drops: hs.drops}
 	if h.cancel, err = key.sub.Subscribe(name, h.deliver); err != nil {
 		return nil, fmt.Errorf("room: subscribe to channel for room %q: %w", key.room, err)
 	}
@@ -220,6 +222,9 @@ func (h *hub) deliver(sh *layer.Shared) {
 	h.qmu.Lock()
 	defer h.qmu.Unlock()
 	if len(h.queue) >= maxHubLines {
+		if h.drops != nil {
+			h.drops.LayerMessageDropped(m.Type(), consumer.DropBacklogFull)
+		}
 		h.dropped++
 		if t := h.now(); t.Sub(h.warnedAt) >= dropWarnEvery {
 			h.log.Warn("room: the hub's writer is behind; dropped lines", "room", h.key.room, "channel", h.channel,

@@ -52,10 +52,21 @@ func nameOf(s *scope.Scope) string {
 	return "Anonymous"
 }
 
+// Option configures New.
+type Option func(*hubs)
+
+// ObserveDrops counts, in o, the lines a room's hub drops because its
+// writer is behind (see hub.go), as type "room.message" and reason
+// consumer.DropBacklogFull. Default: none; they are logged either way.
+func ObserveDrops(o consumer.DropObserver) Option { return func(hs *hubs) { hs.drops = o } }
+
 // New returns the room bot: WebSocket scopes get the Web member, every
 // other protocol the Chat member.
-func New() scope.Application {
+func New(opts ...Option) scope.Application {
 	hs := new(hubs)
+	for _, o := range opts {
+		o(hs)
+	}
 	web := consumer.New(func() *Web { return &Web{hubs: hs} },
 		consumer.On((*Web).Connect), consumer.On((*Web).Receive), consumer.On((*Web).Relay), consumer.On((*Web).Disconnect))
 	chat := consumer.New(func() *Chat { return new(Chat) },
