@@ -135,20 +135,7 @@ func (c *corkConn) writeFrame(op byte, payload []byte, deadline time.Time) error
 	h := frameHeader(hdr[:0], op, len(payload))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closeSent {
-		return errCloseSent
-	}
-	if err := c.setWriteDeadlineLocked(deadline); err != nil {
-		return err
-	}
-	if c.buf != nil {
-		*c.buf = append(append(*c.buf, h...), payload...)
-		if len(*c.buf) >= maxCork {
-			return c.writeOutLocked()
-		}
-		return nil
-	}
-	if err := c.flushPendingLocked(); err != nil {
+	if done, err := c.beginLocked(deadline, h, payload); done || err != nil {
 		return err
 	}
 	// The header is copied into a pooled buffer either way, so that it
@@ -168,25 +155,32 @@ func (c *corkConn) writeFrame(op byte, payload []byte, deadline time.Time) error
 	return err
 }
 
+// beginLocked readies a write of head and body, a frame: it refuses once
+// the close frame went, moves the deadline, and while corked adds the
+// frame to the batch (done), else writes out what was pending before.
+func (c *corkConn) beginLocked(deadline time.Time, head, body []byte) (done bool, err error) {
+	if c.closeSent {
+		return true, errCloseSent
+	}
+	if err := c.setWriteDeadlineLocked(deadline); err != nil {
+		return true, err
+	}
+	if c.buf != nil {
+		*c.buf = append(append(*c.buf, head...), body...)
+		if len(*c.buf) >= maxCork {
+			return true, c.writeOutLocked()
+		}
+		return true, nil
+	}
+	return false, c.flushPendingLocked()
+}
+
 // writeRaw writes frame, a whole frame built beforehand, as writeFrame
 // writes the one it builds.
 func (c *corkConn) writeRaw(frame []byte, deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closeSent {
-		return errCloseSent
-	}
-	if err := c.setWriteDeadlineLocked(deadline); err != nil {
-		return err
-	}
-	if c.buf != nil {
-		*c.buf = append(*c.buf, frame...)
-		if len(*c.buf) >= maxCork {
-			return c.writeOutLocked()
-		}
-		return nil
-	}
-	if err := c.flushPendingLocked(); err != nil {
+	if done, err := c.beginLocked(deadline, frame, nil); done || err != nil {
 		return err
 	}
 	_, err := c.Conn.Write(frame)

@@ -106,19 +106,27 @@ func (c *conn) enqueue(ctx context.Context, m *outMsg) error {
 	return c.enqueueLocked(ctx, m)
 }
 
+// sendableLocked says why nothing can be sent on c now, or nil: before
+// the accept, and once closed (as too slow, or otherwise).
+func (c *conn) sendableLocked() error {
+	switch c.state {
+	case stConnecting:
+		return ErrNotAccepted
+	case stAccepted, stOpen:
+		return nil
+	}
+	if c.code == websocket.CloseTryAgainLater {
+		return ErrSlowClient
+	}
+	return ErrClosed
+}
+
 // enqueueLocked is enqueue when the message cannot be written at once.
 func (c *conn) enqueueLocked(ctx context.Context, m *outMsg) error {
 	var timer *time.Timer
 	for {
-		switch c.state {
-		case stConnecting:
-			return ErrNotAccepted
-		case stAccepted, stOpen:
-		default:
-			if c.code == websocket.CloseTryAgainLater {
-				return ErrSlowClient
-			}
-			return ErrClosed
+		if err := c.sendableLocked(); err != nil {
+			return err
 		}
 		if len(c.queue) < c.a.cfg.SendQueue {
 			break
@@ -473,15 +481,8 @@ func (c *conn) tryWriteLocked(frames []byte, stable bool) error {
 // disconnects the client as too slow: a sender that must not wait cannot
 // wait for room.
 func (c *conn) tryQueueLocked(m outMsg) error {
-	switch c.state {
-	case stConnecting:
-		return ErrNotAccepted
-	case stAccepted, stOpen:
-	default:
-		if c.code == websocket.CloseTryAgainLater {
-			return ErrSlowClient
-		}
-		return ErrClosed
+	if err := c.sendableLocked(); err != nil {
+		return err
 	}
 	if len(c.queue) >= c.a.cfg.SendQueue {
 		c.code = websocket.CloseTryAgainLater
