@@ -2,7 +2,6 @@ package room_test
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,14 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/switchboard-bots/switchboard/adapters"
-	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
 	"github.com/switchboard-bots/switchboard/bots/room"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 	"github.com/switchboard-bots/switchboard/ops"
-	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // python is Debian's interpreter, which sees Debian's python3-channels-redis;
@@ -40,7 +37,7 @@ func TestForeignMessagesDoNotDisconnectTheRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() }) // after the server's Shutdown, which startRoom's cleanup makes
 
 	reg := prometheus.NewRegistry()
 	metrics, err := ops.NewMetrics(reg)
@@ -50,30 +47,11 @@ func TestForeignMessagesDoNotDisconnectTheRoom(t *testing.T) {
 	var logs logtest.Buffer
 	app := consumer.WithLogger(logs.Logger())(consumer.WithLayer(l, consumer.ObserveDrops(metrics))(room.New()))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := wsa.New(wsa.Config{}, wsa.WithListener(ln))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})), adapters.WithLogger(logs.Logger()))
-	done := make(chan error, 1)
-	go func() { done <- h.Run(context.Background(), app) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-done
-	}()
-	<-h.Ready()
+	addr := startRoom(t, app, adapters.WithLogger(logs.Logger()))
 
 	members := make([]*gorilla.Conn, 2)
 	for i := range members {
-		c, _, err := gorilla.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/ws/room/", nil)
+		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/room/", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,9 +18,9 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// startRoom serves the room bot on the WebSocket adapter over l until the
-// test ends, and returns its address.
-func startRoom(t *testing.T, app scope.Application, l consumer.Layer) string {
+// startRoom serves app, the room bot with its layer, on the WebSocket
+// adapter until the test ends, and returns its address.
+func startRoom(t *testing.T, app scope.Application, opts ...adapters.HostOption) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,9 +30,9 @@ func startRoom(t *testing.T, app scope.Application, l consumer.Layer) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := adapters.NewHost(a, adapters.WithScopes(a.ScopeConfig(scope.Config{})))
+	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithScopes(a.ScopeConfig(scope.Config{}))}, opts...)...)
 	done := make(chan error, 1)
-	go func() { done <- h.Run(context.Background(), consumer.WithLayer(l)(app)) }()
+	go func() { done <- h.Run(context.Background(), app) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -55,7 +55,7 @@ func TestWebMembersOnTheAdapterShareAHub(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() }) // after the server's shutdown
 	app := room.New()
-	addr := startRoom(t, app, l)
+	addr := startRoom(t, consumer.WithLayer(l)(app))
 	join := func(name string) *gorilla.Conn {
 		t.Helper()
 		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/room/?u="+name, nil)
@@ -131,7 +131,7 @@ func TestTheWelcomeComesFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	addr := startRoom(t, room.New(), l)
+	addr := startRoom(t, consumer.WithLayer(l)(room.New()))
 	dial := func() *gorilla.Conn {
 		t.Helper()
 		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/room/", nil)
