@@ -2,6 +2,7 @@ package fakeslack_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,11 +78,19 @@ func TestSpreadRoundRobin(t *testing.T) {
 		id, _ := s.PushEvent(s.Message("C1", "U1", "hi"))
 		ids = append(ids, id)
 	}
-	for i, id := range ids {
-		if got := cls[i%3].next(t); got != id {
-			t.Fatalf("envelope %d: connection %d got %s, want %s", i, i%3, got, id)
+	// The fake takes connections in the order their handshakes end, which
+	// need not be the order of the dials: what makes the turn is that each
+	// connection gets every third envelope.
+	turn := make([]*client, 3)
+	for _, cl := range cls {
+		first, second := cl.next(t), cl.next(t)
+		k := slices.Index(ids, first)
+		if k < 0 || k > 2 || turn[k] != nil || second != ids[k+3] {
+			t.Fatalf("a connection got %s then %s; want envelopes k and k+3 of %v, each k in 0..2 once", first, second, ids)
 		}
+		turn[k] = cl
 	}
+	cls = turn
 	for i, id := range ids {
 		if i%3 != 1 {
 			cls[i%3].ack(t, id)
