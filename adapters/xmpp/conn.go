@@ -238,7 +238,22 @@ func (p plainNS) EncodeToken(t xml.Token) error {
 
 // raw sends one stanza written as XML.
 func (c *conn) raw(ctx context.Context, s string) error {
-	return c.s.Send(ctx, rawXML(s))
+	wctx, done := whileWriting(ctx)
+	defer done()
+	return c.s.Send(wctx, rawXML(s))
+}
+
+// whileWriting returns a context for one of the session's writes: it ends
+// when ctx does while the write runs, and never once done is called. The
+// session ends a write whose context ends by moving the socket's write
+// deadline into the past, from a goroutine of its own that may see the
+// context's end only after the write returned: a caller's usual deferred
+// cancel would then fail whichever write another goroutine was making,
+// with an i/o timeout.
+func whileWriting(ctx context.Context) (context.Context, func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	return wctx, func() { stop() }
 }
 
 // rawXML reads s's tokens as written: names keep their xmlns attributes

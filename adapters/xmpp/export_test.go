@@ -4,3 +4,5 @@ package xmpp
 // it joins, as a server that ignores the request for none sends it, so
 // that tests see the replay skipped.
 func WithHistory() Option { return func(a *Adapter) { a.noHistory = false } }
+
+var WhileWriting = whileWriting

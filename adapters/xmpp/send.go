@@ -137,7 +137,9 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	// bounce of any of them has arrived by then.
 	pctx, cancel := c.bound(ctx)
 	defer cancel()
-	err = ping.Send(pctx, c.s, a.p.me.Domain())
+	wctx, done := whileWriting(pctx)
+	err = ping.Send(wctx, c.s, a.p.me.Domain())
+	done()
 	for _, f := range sent {
 		c.fences.Settle(f.Token)
 		var e stanza.Error

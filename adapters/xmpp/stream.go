@@ -133,7 +133,9 @@ func (a *Adapter) keepAlive(c *conn, log *slog.Logger) {
 			case <-ctx.Done():
 			}
 		}()
-		err := ping.Send(ctx, c.s, a.p.me.Domain())
+		wctx, done := whileWriting(ctx)
+		err := ping.Send(wctx, c.s, a.p.me.Domain())
+		done()
 		cancel()
 		if err != nil && !c.gone() {
 			log.Warn("xmpp: ping unanswered; dropping the connection", "err", err)

@@ -131,11 +131,22 @@ func (c *Client) handle(r xmlstream.TokenReadEncoder, start *xml.StartElement) e
 	return nil
 }
 
+// bounded returns the context of one write of the session, which ends
+// after Timeout unless done was called first. It is not cancelled when
+// done: the session moves the socket's write deadline into the past when
+// a write's context ends, from a goroutine that may see the end only after
+// the write returned, and would then fail the client's next write.
+func bounded() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t := time.AfterFunc(Timeout, cancel)
+	return ctx, func() { t.Stop() }
+}
+
 // Raw sends one stanza written as XML.
 func (c *Client) Raw(stanza string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
+	ctx, done := bounded()
+	defer done()
 	if err := c.s.Send(ctx, xmlstream.ReaderFunc(xml.NewDecoder(strings.NewReader(stanza)).RawToken)); err != nil {
 		c.t.Fatalf("%s: send: %v", c.JID, err)
 	}
@@ -167,8 +178,8 @@ func (c *Client) Join(room, nick string) {
 // test on an error answer.
 func (c *Client) IQ(iq string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
+	ctx, done := bounded()
+	defer done()
 	if err := c.s.UnmarshalIQ(ctx, xmlstream.ReaderFunc(xml.NewDecoder(strings.NewReader(iq)).RawToken), nil); err != nil {
 		c.t.Fatalf("%s: IQ %s: %v", c.JID, iq, err)
 	}
