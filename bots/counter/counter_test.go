@@ -3,7 +3,6 @@ package counter_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,53 +178,36 @@ func TestCountsAcrossRestart(t *testing.T) {
 	second.expect("alice", "hi", "#5")
 }
 
-// roundTrips counts the commands and pipelines a client sends.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // TestRedisRoundTripsPerEvent: an event that changes the state costs two
 // round trips (load, save), one that only reads it one, and a consumer
 // without state none.
 func TestRedisRoundTripsPerEvent(t *testing.T) {
 	c, prefix := redisClient(t)
-	rt := &roundTrips{}
+	rt := &redistest.RoundTrips{}
 	c.AddHook(rt)
 	st := sessionredis.New(c, sessionredis.WithPrefix(prefix))
 	p := start(t, st, scope.Config{})
 	p.expect("alice", "hi", "#1") // loads the script into Redis too
 	for i := range 10 {
-		before := rt.n.Load()
+		before := rt.Trips.Load()
 		p.expect("alice", "hi", fmt.Sprintf("#%d", i+2))
-		if n := rt.n.Load() - before; n != 2 {
+		if n := rt.Trips.Load() - before; n != 2 {
 			t.Fatalf("a counting event cost %d round trips; want 2", n)
 		}
 	}
 	for range 10 {
-		before := rt.n.Load()
+		before := rt.Trips.Load()
 		p.expect("alice", "/count", "Count: 11")
-		if n := rt.n.Load() - before; n != 1 {
+		if n := rt.Trips.Load() - before; n != 1 {
 			t.Fatalf("a reading event cost %d round trips; want 1", n)
 		}
 	}
 	stateless := startApp(t, echo.New(), st, scope.Config{})
-	before := rt.n.Load()
+	before := rt.Trips.Load()
 	for range 10 {
 		stateless.expect("bob", "x", "You said: x")
 	}
-	if n := rt.n.Load() - before; n != 0 {
+	if n := rt.Trips.Load() - before; n != 0 {
 		t.Fatalf("10 events of a consumer without state cost %d round trips; want 0", n)
 	}
 }

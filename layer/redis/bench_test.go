@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer"
 	"github.com/switchboard-bots/switchboard/layer/layertest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
@@ -117,7 +118,7 @@ func BenchmarkGroupSend(b *testing.B) {
 		for _, kind := range []string{"plain", "local"} {
 			b.Run(fmt.Sprintf("members=%d/%s", members, kind), func(b *testing.B) {
 				prefix := testPrefix(b, url)
-				var c counter
+				var c redistest.RoundTrips
 				l := newLayer(b, redis.Config{URL: url, Prefix: prefix,
 					Config: layer.Config{Capacity: 100}}, redis.WithHook(&c))
 				ctx := context.Background()
@@ -147,7 +148,7 @@ func BenchmarkGroupSend(b *testing.B) {
 						}
 						b.StartTimer()
 					}
-					trips += c.during(func() { must(b, l.GroupSend(ctx, "bench.room", benchEvent)) })
+					trips += c.During(func() { must(b, l.GroupSend(ctx, "bench.room", benchEvent)) })
 				}
 				b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
 			})

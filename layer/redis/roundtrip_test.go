@@ -1,50 +1,18 @@
 package redis_test
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-bots/switchboard/event"
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
-
-// counter is a go-redis hook that counts round trips (a command or a
-// pipeline) and the commands they carry.
-type counter struct {
-	trips, cmds atomic.Int64
-}
-
-func (c *counter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (c *counter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		c.trips.Add(1)
-		c.cmds.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *counter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		c.trips.Add(1)
-		c.cmds.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
-// trips returns the round trips f makes.
-func (c *counter) during(f func()) int64 {
-	before := c.trips.Load()
-	f()
-	return c.trips.Load() - before
-}
 
 var hello = event.Message{"type": "chat.message", "text": "hello"}
 
@@ -64,7 +32,7 @@ func TestRoundTrips(t *testing.T) {
 					cfg.Shards = append(cfg.Shards, startServer(t).URL)
 				}
 			}
-			var c counter
+			var c redistest.RoundTrips
 			l := newLayer(t, cfg, redis.WithHook(&c))
 			ctx := t.Context()
 			const members = 1000
@@ -82,7 +50,7 @@ func TestRoundTrips(t *testing.T) {
 			check := func(op string, want int64, f func() error) {
 				t.Helper()
 				var err error
-				if got := c.during(func() { err = f() }); got != want {
+				if got := c.During(func() { err = f() }); got != want {
 					t.Errorf("%s: %d round trips, want %d", op, got, want)
 				}
 				must(t, err)

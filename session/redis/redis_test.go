@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,33 +68,13 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-// roundTrips counts the commands and pipelines a client sends: its round
-// trips to Redis.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // TestRoundTrips: a load is one round trip, a save one once the server
 // has the script (two the first time: the script's hash, then the
 // script), a conflicting save one, a delete one. A consumer's event that
 // changes its state is a load and a save, one that reads it a load.
 func TestRoundTrips(t *testing.T) {
 	c := client(t)
-	rt := &roundTrips{}
+	rt := &redistest.RoundTrips{}
 	c.AddHook(rt)
 	st := redis.New(c, redis.WithPrefix(testPrefix(t)))
 	ctx := t.Context()
@@ -108,11 +87,11 @@ func TestRoundTrips(t *testing.T) {
 	}
 	cost := func(what string, want int64, op func() error) {
 		t.Helper()
-		before := rt.n.Load()
+		before := rt.Trips.Load()
 		if err := op(); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if n := rt.n.Load() - before; n != want {
+		if n := rt.Trips.Load() - before; n != want {
 			t.Fatalf("%s cost %d round trips; want %d", what, n, want)
 		}
 	}
