@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/clocktest"
+	"github.com/switchboard-bots/switchboard/internal/logtest"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/timer"
 )
@@ -148,24 +148,6 @@ func TestRunOnceGivesUpAtTheLease(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for the runner's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestRunnerLogsALateSettle: a timer settled after its lease ran out may
 // have been claimed and delivered again meanwhile: the runner says which.
 func TestRunnerLogsALateSettle(t *testing.T) {
@@ -173,9 +155,9 @@ func TestRunnerLogsALateSettle(t *testing.T) {
 	st := new(timer.Memory)
 	_ = st.Schedule(context.Background(), timer.Timer{Adapter: "chat", Key: "k", Name: "slow", At: clock.Now(), Event: Due{Text: "slow"}})
 	h := make(handling, 1)
-	logs := new(syncBuffer)
+	logs := new(logtest.Buffer)
 	r := timer.NewRunner(st, "chat", h, timer.WithRunnerClock(clock), timer.WithLease(time.Minute), timer.WithPollInterval(time.Hour),
-		timer.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+		timer.WithLogger(logs.Logger()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
