@@ -49,10 +49,7 @@ func BenchmarkEventPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	texts := make([]string, 1024)
-	for i := range texts {
-		texts[i] = "message " + strconv.Itoa(i)
-	}
+	texts := benchTexts()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -95,4 +92,14 @@ type nopProtocol struct{}
 func (nopProtocol) Send(context.Context, *scope.Scope, event.Event) error { return nil }
 func (nopProtocol) Disconnect(_ *scope.Scope, r scope.Reason) scope.Final {
 	return wsevent.Disconnect{Code: wsevent.CloseGoingAway, Reason: r}
+}
+
+// benchTexts returns the 1,024 different texts the event-path benchmarks
+// send in turn.
+func benchTexts() []string {
+	texts := make([]string, 1024)
+	for i := range texts {
+		texts[i] = "message " + strconv.Itoa(i)
+	}
+	return texts
 }

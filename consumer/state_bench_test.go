@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -49,24 +48,25 @@ func statefulStack(count bool) scope.Application {
 		router.ByProtocol(router.Routes{"websocket": paths}))
 }
 
+// stateCases are the two consumers with state the benchmarks compare:
+// one that reads its state per event, one that also changes it (count).
+var stateCases = []struct {
+	name  string
+	count bool
+}{{"reading", false}, {"changing", true}}
+
 // BenchmarkEventPathState is BenchmarkEventPath with a consumer whose state
 // lives in the in-memory session store: "reading" loads it before each
 // event and finds it unchanged after; "changing" also saves it.
 func BenchmarkEventPathState(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		count bool
-	}{{"reading", false}, {"changing", true}} {
+	for _, bc := range stateCases {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
 			inst, err := statefulStack(bc.count).NewInstance(ctx, &scope.Scope{Type: "websocket", Key: "c1", Path: "/echo/lobby/"}, discardConn{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			texts := make([]string, 1024)
-			for i := range texts {
-				texts[i] = "message " + strconv.Itoa(i)
-			}
+			texts := benchTexts()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -87,10 +87,7 @@ func BenchmarkEventPathState(b *testing.B) {
 // (added-ns/event) and their ratio (x-base); ns/op is the time of one
 // event of each.
 func BenchmarkStateCost(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		count bool
-	}{{"reading", false}, {"changing", true}} {
+	for _, bc := range stateCases {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
 			plain, err := stack().NewInstance(ctx, &scope.Scope{Type: "websocket", Path: "/echo/lobby/"}, discardConn{})
@@ -101,10 +98,7 @@ func BenchmarkStateCost(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			texts := make([]string, 1024)
-			for i := range texts {
-				texts[i] = "message " + strconv.Itoa(i)
-			}
+			texts := benchTexts()
 			run := func(inst scope.Instance, n int) time.Duration {
 				start := time.Now()
 				for i := range n {
