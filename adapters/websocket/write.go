@@ -382,9 +382,9 @@ func (c *conn) write(ws *gorilla.Conn, m *outMsg, timeout time.Duration) error {
 // returns ErrNotAccepted; after the close, ErrClosed. A scope of another
 // adapter (see CanTrySend) gets ErrForeignScope.
 func TrySend(s *scope.Scope, b *Broadcast) error {
-	c, ok := s.AdapterValue().(*conn)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrForeignScope, s)
+	c, err := connOf(s)
+	if err != nil {
+		return err
 	}
 	return c.trySend(b)
 }
@@ -392,8 +392,17 @@ func TrySend(s *scope.Scope, b *Broadcast) error {
 // CanTrySend reports whether s is the scope of a WebSocket connection of
 // this package's adapter, which TrySend can write to.
 func CanTrySend(s *scope.Scope) bool {
-	_, ok := s.AdapterValue().(*conn)
-	return ok
+	_, err := connOf(s)
+	return err == nil
+}
+
+// connOf returns the connection of s, a scope of this package's adapter.
+func connOf(s *scope.Scope) (*conn, error) {
+	c, ok := s.AdapterValue().(*conn)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrForeignScope, s)
+	}
+	return c, nil
 }
 
 // TrySendAll sends bs, in order, on the connection of s as TrySend sends
@@ -402,37 +411,31 @@ func CanTrySend(s *scope.Scope) bool {
 // several messages for a connection at once, as a writer that fell
 // behind its room has, pays one call for them.
 func TrySendAll(s *scope.Scope, bs ...*Broadcast) error {
-	c, ok := s.AdapterValue().(*conn)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrForeignScope, s)
+	c, err := connOf(s)
+	if err != nil {
+		return err
 	}
-	if len(bs) == 1 || c.a.cfg.Compression {
-		for _, b := range bs {
-			if err := c.trySend(b); err != nil {
-				return err
+	if len(bs) > 1 && !c.a.cfg.Compression {
+		c.mu.Lock()
+		if c.canWriteNowLocked() && c.sock != nil {
+			defer c.mu.Unlock()
+			buf := corkBufs.Get().(*[]byte)
+			defer putCorkBuf(buf)
+			for _, b := range bs {
+				*buf = append(*buf, b.frame()...)
 			}
+			// The rest of a write cut short is copied: the buffer goes
+			// back to its pool.
+			return c.tryWriteLocked(*buf, false)
 		}
-		return nil
-	}
-	c.mu.Lock()
-	if len(bs) == 0 || !c.canWriteNowLocked() || c.sock == nil {
 		c.mu.Unlock()
-		for _, b := range bs {
-			if err := c.trySend(b); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	defer c.mu.Unlock()
-	buf := corkBufs.Get().(*[]byte)
-	defer putCorkBuf(buf)
 	for _, b := range bs {
-		*buf = append(*buf, b.frame()...)
+		if err := c.trySend(b); err != nil {
+			return err
+		}
 	}
-	// The rest of a write cut short is copied: the buffer goes back to
-	// its pool.
-	return c.tryWriteLocked(*buf, false)
+	return nil
 }
 
 func (c *conn) trySend(b *Broadcast) error {
