@@ -71,32 +71,28 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 	return a.link.Serve(ctx, in)
 }
 
-// Send implements adapters.Adapter: irc.send, and chat.say, to their
-// target or else the scope's own channel or nick. It returns once the
-// server handled the message: a *adapters.RefusedError carries the
-// server's error numeric (404, cannot send to channel; 401, no such nick).
+// Send implements adapters.Adapter: chat.say, to its To or else the
+// scope's own channel or nick. It returns once the server handled the
+// message: a *adapters.RefusedError carries the server's error numeric
+// (404, cannot send to channel; 401, no such nick).
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
 	own, _ := adapters.Value[string](s)
 	return a.send(ctx, ev, own)
 }
 
-// Push implements adapters.Pusher: an irc.send naming its target, or a
-// chat.say naming it in To.
+// Push implements adapters.Pusher: a chat.say naming its target in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error { return a.send(ctx, ev, "") }
 
-// send says the text of an irc.send or a chat.say to its target, or else
-// to own, as PRIVMSGs, one per line and cut to what the server can relay,
-// paced by the flood control, once connected; then it sends a PING and
-// waits for the server's verdict (package fence).
+// send says a chat.say's text to its To, or else to own, as PRIVMSGs,
+// one per line and cut to what the server can relay, paced by the flood
+// control, once connected; then it sends a PING and waits for the
+// server's verdict (package fence).
 func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
-	send, err := event.Decode[Send](ev)
-	if say, ok, serr := event.AsSay(ev); ok {
-		send, err = Send{Target: say.To, Text: say.Text}, serr
-	}
+	say, err := event.Decode[event.Say](ev)
 	if err != nil {
 		return fmt.Errorf("irc: cannot send %q: %w: %w", ev.Type(), adapters.ErrUnsupported, err)
 	}
-	target := cmp.Or(send.Target, own)
+	target := cmp.Or(say.To, own)
 	if target == "" || strings.ContainsAny(target, " ,\r\n\x00") {
 		return fmt.Errorf("irc: bad target %q", target)
 	}
@@ -106,7 +102,7 @@ func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
 	}
 	f := c.fences.Open(fold(target))
 	defer c.fences.Settle(f.Token)
-	for _, piece := range lines.Split(send.Text, c.room(target)) {
+	for _, piece := range lines.Split(say.Text, c.room(target)) {
 		d, err := a.flood.Wait(ctx)
 		a.report.Waited(d)
 		if err == nil {

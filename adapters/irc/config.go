@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -14,13 +13,10 @@ import (
 
 // Config is the adapter's section of the config file.
 type Config struct {
-	// Server is the server's host:port.
-	Server string `yaml:"server"`
+	// Endpoint is the server's host:port, and with TLS a CA file to trust.
+	adapters.Endpoint `yaml:",inline"`
 	// TLS connects with TLS, trusting the system's roots and CAFile.
 	TLS bool `yaml:"tls"`
-	// CAFile is a PEM file of certificates to trust as well: a private
-	// server's own CA or self-signed certificate.
-	CAFile string `yaml:"ca_file"`
 	// Nick is the bot's nickname. While it is taken the bot registers as
 	// Nick_0, Nick_1..., and asks for Nick again every few minutes.
 	Nick string `yaml:"nick"`
@@ -57,11 +53,7 @@ type Flood struct {
 // check validates c, fills its defaults, and returns its TLS
 // configuration (nil without TLS).
 func (c *Config) check() (*tls.Config, error) {
-	var errs []error
-	host, _, err := net.SplitHostPort(c.Server)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("server must be host:port, got %q", c.Server))
-	}
+	errs := []error{c.CheckServer()}
 	if c.Nick == "" || strings.ContainsAny(c.Nick, " ,*?!@#:") {
 		errs = append(errs, fmt.Errorf("nick %q is not a valid nickname", c.Nick))
 	}
@@ -80,10 +72,10 @@ func (c *Config) check() (*tls.Config, error) {
 	// Unset or not positive: RFC 1459's rate.
 	c.Flood.Burst = cmp.Or(max(c.Flood.Burst, 0), 5)
 	c.Flood.Interval = cmp.Or(max(c.Flood.Interval, 0), 2*time.Second)
-	if len(errs) > 0 || !c.TLS {
-		return nil, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil || !c.TLS {
+		return nil, err
 	}
-	return adapters.ClientTLS(host, c.CAFile)
+	return c.Endpoint.TLS("")
 }
 
 // Factory builds an adapter from its section of the config file.

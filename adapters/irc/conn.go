@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/fence"
 	"github.com/switchboard-bots/switchboard/adapters/lines"
+	"github.com/switchboard-bots/switchboard/adapters/reconnect"
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
@@ -25,19 +26,18 @@ import (
 // takes another nick while the bot's is taken, and keeps the link alive,
 // with what a bot needs besides.
 type conn struct {
-	irc  *ircevent.Connection
-	nc   net.Conn
-	done chan struct{} // closed once a registered connection is gone
+	// Done is closed once a registered connection is gone; Err is the
+	// first reason the server gave for refusing the login or closing it.
+	reconnect.Ending
+
+	irc *ircevent.Connection
+	nc  net.Conn
 
 	// Sends waiting for their PONG, by folded target: the server handles
 	// a client's lines in order, so a refusal comes before the PONG.
 	fences fence.Set[string]
 
 	userhost atomic.Value // string: the bot's user@host, once the server echoed a JOIN
-
-	// Why the server refused the login or closed the link, the first
-	// reason that came: written by the reader, read once it returned.
-	why error
 }
 
 // dial connects, registers, asks for the channels, and returns once the
@@ -45,8 +45,7 @@ type conn struct {
 // handshake and the registration, waits for the server alone: the
 // adapter dials the socket itself and closes it if ctx ends first.
 func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
-	d := net.Dialer{Timeout: 30 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", a.cfg.Server)
+	nc, err := a.cfg.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +56,7 @@ func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) 
 		if errors.Is(err, ircevent.SASLFailed) {
 			err = fmt.Errorf("%w: the server offers no SASL", ErrLogin)
 		}
-		return nil, cmp.Or(c.why, err) // Connect closed the socket
+		return nil, cmp.Or(c.Err(), err) // Connect closed the socket
 	}
 	_, sasl := c.irc.AcknowledgedCaps()["sasl"]
 	switch {
@@ -83,7 +82,7 @@ func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) 
 // in place of dialing, with the callbacks of a bot.
 func (a *Adapter) newConn(ctx context.Context, in *adapters.Intake, nc net.Conn) *conn {
 	log := in.Logger().With("adapter", a.name, "server", a.cfg.Server)
-	c := &conn{nc: nc, done: make(chan struct{}), irc: &ircevent.Connection{
+	c := &conn{nc: nc, irc: &ircevent.Connection{
 		Server: a.cfg.Server, Nick: a.cfg.Nick, User: a.cfg.Nick, Password: a.cfg.Password, QuitMessage: "shutting down",
 		UseTLS: a.tls != nil, TLSConfig: a.tls,
 		DialContext: func(context.Context, string, string) (net.Conn, error) { return nc, nil },
@@ -104,10 +103,10 @@ func (a *Adapter) newConn(ctx context.Context, in *adapters.Intake, nc net.Conn)
 		if c.irc.CurrentNick() == "" && strings.Contains(strings.ToLower(last(&m)), "password") { // ngircd refuses PASS so
 			why = fmt.Errorf("%w: %s", ErrLogin, last(&m))
 		}
-		c.why = cmp.Or(c.why, why)
+		c.Fail(why)
 	})
 	for _, code := range []string{"464", "465", "902", "904", "905", "906"} { // bad PASS, banned, SASL failed
-		c.irc.AddCallback(code, func(m ircmsg.Message) { c.why = cmp.Or(c.why, fmt.Errorf("%w: %s %s", ErrLogin, m.Command, last(&m))) })
+		c.irc.AddCallback(code, func(m ircmsg.Message) { c.Fail(fmt.Errorf("%w: %s %s", ErrLogin, m.Command, last(&m))) })
 	}
 	// An error numeric naming a target (no such nick or channel, cannot
 	// send to it...) refuses the open sends to that target.
@@ -120,7 +119,7 @@ func (a *Adapter) newConn(ctx context.Context, in *adapters.Intake, nc net.Conn)
 	c.irc.AddDisconnectCallback(func(ircmsg.Message) {
 		nc.Close() // ircevent closes it only where it reconnects itself
 		c.fences.Lose(fence.ErrLost)
-		close(c.done)
+		c.End(errors.New("irc: disconnected: the link dropped"))
 	})
 	return c
 }
@@ -158,19 +157,13 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *
 	}
 }
 
-// Done implements reconnect.Conn.
-func (c *conn) Done() <-chan struct{} { return c.done }
-
-// Err implements reconnect.Conn.
-func (c *conn) Err() error { return cmp.Or(c.why, errors.New("irc: disconnected: the link dropped")) }
-
 // Close implements reconnect.Conn: QUIT, which the server answers by
 // closing the link; a server that has not within 5 s is hung up on.
 func (c *conn) Close() error {
 	c.irc.Quit()
 	t := time.AfterFunc(5*time.Second, func() { c.nc.Close() })
 	defer t.Stop()
-	<-c.done
+	<-c.Done()
 	return nil
 }
 

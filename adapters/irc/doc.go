@@ -20,8 +20,10 @@
 // 8 KiB of tags) ends the connection, which is dialed again. NOTICEs,
 // CTCP and the bot's own messages are never delivered.
 //
-// Send cuts text at newlines and at what the server relays in 512 bytes,
-// on UTF-8 boundaries, and paces it (Config.Flood). A refusal of the
-// target (401, 403, 404...) returns an *adapters.RefusedError, and a link
-// lost before the server confirmed the message fence.ErrLost.
+// Send and Push take chat.say, the adapter's only outbound event, to its
+// To (a channel or a nick) or else the scope's own conversation. They cut
+// text at newlines and at what the server relays in 512 bytes, on UTF-8
+// boundaries, and pace it (Config.Flood). A refusal of the target (401,
+// 403, 404...) returns an *adapters.RefusedError, and a link lost before
+// the server confirmed the message fence.ErrLost.
 package irc

@@ -1,6 +1,10 @@
 package irc
 
-import "github.com/switchboard-bots/switchboard/event"
+import (
+	"cmp"
+
+	"github.com/switchboard-bots/switchboard/event"
+)
 
 // Protocol is the scope type of IRC conversations.
 const Protocol = "irc"
@@ -27,22 +31,8 @@ func (Message) Type() string { return "irc.message" }
 // ChatText implements event.ChatMessage.
 func (m Message) ChatText() string { return m.Text }
 
-// ChatReply implements event.ChatMessage: the answer goes to the channel,
-// or to the sender of a private message.
+// ChatReply implements event.ChatMessage: a chat.say to the channel, or
+// to the sender of a private message.
 func (m Message) ChatReply(text string) event.Event {
-	if m.Channel != "" {
-		return Send{Target: m.Channel, Text: text}
-	}
-	return Send{Target: m.Nick, Text: text}
+	return event.Say{To: cmp.Or(m.Channel, m.Nick), Text: text}
 }
-
-// Send says Text to Target (a channel or a nick); without a Target, to
-// the scope's own conversation. Newlines start new messages and long
-// lines are split.
-type Send struct {
-	Target string `msgpack:"target"`
-	Text   string `msgpack:"text"`
-}
-
-// Type implements event.Event.
-func (Send) Type() string { return "irc.send" }

@@ -50,7 +50,7 @@ func (b *echoBot) message(ctx context.Context, m consumer.ChatMessage) error {
 		err = b.Send(ctx, event.Say{Text: arg})
 	case "to":
 		target, msg, _ := strings.Cut(arg, " ")
-		err = b.Send(ctx, irc.Send{Target: target, Text: msg})
+		err = b.Send(ctx, event.Say{To: target, Text: msg})
 	case "long":
 		err = b.Reply(ctx, longText)
 	case "lines":
@@ -337,7 +337,7 @@ func TestNickTaken(t *testing.T) {
 func TestTLS(t *testing.T) {
 	srv := irctest.StartTLS(t)
 	alice := srv.Dial(t, "alice", "#room")
-	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, TLS: true, CAFile: srv.CAFile()}
+	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, TLS: true, Endpoint: adapters.Endpoint{CAFile: srv.CAFile()}}
 	_, ch := runBot(t, &tlsServer{srv}, cfg, alice)
 	alice.Send("PRIVMSG #room :over tls")
 	if got := alice.FromBot("bot", "PRIVMSG"); got.Params[1] != "echo: over tls" {
@@ -358,7 +358,7 @@ func TestPassword(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	bad, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Password: "wrong-pass"})
+	bad, err := irc.New("irc", irc.Config{Endpoint: adapters.Endpoint{Server: srv.Addr()}, Nick: "bot", Password: "wrong-pass"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestPassword(t *testing.T) {
 		t.Fatalf("Run with a wrong password returned %v, want ErrLogin", err)
 	}
 
-	good, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Password: "s3cret-pass"})
+	good, err := irc.New("irc", irc.Config{Endpoint: adapters.Endpoint{Server: srv.Addr()}, Nick: "bot", Password: "s3cret-pass"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestPassword(t *testing.T) {
 
 func TestSASLWithoutServerSupport(t *testing.T) {
 	srv := irctest.Start(t, "")
-	a, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", SASL: &irc.SASL{User: "bot", Password: "pw"}})
+	a, err := irc.New("irc", irc.Config{Endpoint: adapters.Endpoint{Server: srv.Addr()}, Nick: "bot", SASL: &irc.SASL{User: "bot", Password: "pw"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func (p *platform) Reply(t testing.TB) (string, string) {
 }
 
 func (p *platform) PushEvent(conv, text string) event.Event {
-	return irc.Send{Target: "#" + conv, Text: text}
+	return event.Say{To: "#" + conv, Text: text}
 }
 
 func (p *platform) Address(conv string) string { return "#" + conv }
@@ -438,7 +438,7 @@ func TestConformance(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, cfg scope.Config) (adapters.Runner, adaptertest.Platform) {
 		srv := irctest.Start(t, "")
 		user := srv.Dial(t, "user", "#a", "#b", "#c", "#p")
-		a, err := irc.New("irc", irc.Config{Server: srv.Addr(), Nick: "bot", Channels: []string{"#a", "#b", "#c", "#p"},
+		a, err := irc.New("irc", irc.Config{Endpoint: adapters.Endpoint{Server: srv.Addr()}, Nick: "bot", Channels: []string{"#a", "#b", "#c", "#p"},
 			Flood: irc.Flood{Burst: 10, Interval: 100 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
@@ -451,7 +451,7 @@ var _ adaptertest.AddressPlatform = (*platform)(nil)
 
 func TestConfigChannels(t *testing.T) {
 	for ch, ok := range map[string]bool{"#room": true, "#private key": true, "&local": true, "room": false, "#room key extra": false} {
-		_, err := irc.New("irc", irc.Config{Server: "127.0.0.1:6667", Nick: "bot", Channels: []string{ch}})
+		_, err := irc.New("irc", irc.Config{Endpoint: adapters.Endpoint{Server: "127.0.0.1:6667"}, Nick: "bot", Channels: []string{ch}})
 		if (err == nil) != ok {
 			t.Errorf("channel %q: New returned %v", ch, err)
 		}

@@ -9,6 +9,6 @@
 //
 // An adapter whose platform is one long-lived connection (IRC, XMPP, a
 // gateway socket) writes only the dial, which connects, logs in and
-// joins, and its connection's Done, Err and Close; its Serve is Link.Serve
-// and its Send starts with Link.Current.
+// joins, and its connection's Close, with Done and Err from an embedded
+// Ending; its Serve is Link.Serve and its Send starts with Link.Current.
 package reconnect

@@ -84,7 +84,7 @@ func (a *Adapter) connect(ctx context.Context, in *adapters.Intake) (*conn, erro
 	}
 	c := newConn(s)
 	go func() {
-		defer close(c.done)
+		defer c.End(errors.New("the server closed the stream"))
 		err := s.Serve(xmpplib.HandlerFunc(func(r xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 			return a.handle(ctx, in, c, r, start, log)
 		}))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -22,12 +21,10 @@ type Config struct {
 	// Password is the account's password, sent only through SASL on a
 	// stream secured with STARTTLS.
 	Password Secret `yaml:"password"`
-	// Server is the host:port to connect to. Default: the domain's
-	// _xmpp-client._tcp SRV records, then the domain on port 5222.
-	Server string `yaml:"server"`
-	// CAFile is a PEM file of certificates to trust as well as the
-	// system's: a private server's own CA or self-signed certificate.
-	CAFile string `yaml:"ca_file"`
+	// Endpoint is the server's host:port, and a CA file to trust. Without
+	// a server: the domain's _xmpp-client._tcp SRV records, then the
+	// domain on port 5222.
+	adapters.Endpoint `yaml:",inline"`
 	// Rooms are the multi-user chat rooms joined on every connection:
 	// "room@conference.example.org", or ".../nick" for a nick of its own.
 	Rooms []string `yaml:"rooms"`
@@ -94,10 +91,8 @@ func (c *Config) check() (parsed, error) {
 	if c.Password == "" {
 		errs = append(errs, errors.New("password is required"))
 	}
-	if c.Server != "" {
-		if _, _, err := net.SplitHostPort(c.Server); err != nil {
-			errs = append(errs, fmt.Errorf("server must be host:port, got %q", c.Server))
-		}
+	if err := c.CheckServer(); c.Server != "" && err != nil {
+		errs = append(errs, err)
 	}
 	if c.Nick == "" {
 		c.Nick = me.Localpart()
@@ -121,7 +116,7 @@ func (c *Config) check() (parsed, error) {
 		c.MaxMessage = defaultMaxMessage
 	}
 	if len(errs) == 0 {
-		p.tls, err = adapters.ClientTLS(me.Domainpart(), c.CAFile)
+		p.tls, err = c.Endpoint.TLS(me.Domainpart())
 		errs = append(errs, err)
 	}
 	return p, errors.Join(errs...)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,12 +15,14 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/switchboard-bots/switchboard/adapters/fence"
+	"github.com/switchboard-bots/switchboard/adapters/reconnect"
 )
 
 // conn is one negotiated stream to the server.
 type conn struct {
-	s    *xmpplib.Session
-	done chan struct{} // closed once the stream is gone
+	reconnect.Ending // ends once the stream is gone
+
+	s *xmpplib.Session
 
 	// Messages waiting for the server's verdict, by id. The server
 	// handles a client's stanzas in order and bounces a message it cannot
@@ -40,15 +41,8 @@ type pending struct {
 }
 
 func newConn(s *xmpplib.Session) *conn {
-	return &conn{s: s, done: make(chan struct{}),
-		rooms: map[string]string{}, joins: map[string]pending{}}
+	return &conn{s: s, rooms: map[string]string{}, joins: map[string]pending{}}
 }
-
-// Done implements reconnect.Conn.
-func (c *conn) Done() <-chan struct{} { return c.done }
-
-// Err implements reconnect.Conn.
-func (c *conn) Err() error { return errors.New("the server closed the stream") }
 
 // Close implements reconnect.Conn: it says the bot is away, then hangs up.
 func (c *conn) Close() error {
@@ -62,7 +56,7 @@ func (c *conn) Close() error {
 func (c *conn) hangUp() error {
 	err := c.s.Close()
 	_ = c.s.Conn().Close()
-	<-c.done
+	<-c.Done()
 	return err
 }
 
@@ -72,22 +66,12 @@ func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc) 
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		select {
-		case <-c.done:
+		case <-c.Done():
 		case <-ctx.Done():
 		}
 		cancel()
 	}()
 	return ctx, cancel
-}
-
-// gone reports whether the stream is gone.
-func (c *conn) gone() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // inbound is what the adapter reads of a message stanza.
@@ -192,7 +176,7 @@ func (c *conn) join(ctx context.Context, room jid.JID, nick string, noHistory bo
 			return *e
 		}
 		return nil
-	case <-c.done:
+	case <-c.Done():
 		return fence.ErrLost
 	case <-ctx.Done():
 		return ctx.Err()

@@ -151,7 +151,7 @@ func (a *Adapter) say(ctx context.Context, t target, text string) error {
 	switch {
 	case err == nil:
 		return nil
-	case c.gone() && ctx.Err() == nil:
+	case c.Ended() && ctx.Err() == nil:
 		return fence.ErrLost
 	}
 	return err

@@ -30,10 +30,9 @@ func (a *Adapter) dial(ctx context.Context) (*xmpplib.Session, error) {
 	var nc net.Conn
 	var err error
 	if a.cfg.Server != "" {
-		d := net.Dialer{Timeout: 30 * time.Second}
-		nc, err = d.DialContext(ctx, "tcp", a.cfg.Server)
+		nc, err = a.cfg.Dial(ctx)
 	} else {
-		d := dial.Dialer{NoTLS: true, Dialer: net.Dialer{Timeout: 30 * time.Second}}
+		d := dial.Dialer{NoTLS: true, Dialer: net.Dialer{Timeout: adapters.DialTimeout}}
 		nc, err = d.Dial(ctx, "tcp", a.p.me.Domain())
 	}
 	if err != nil {
@@ -121,7 +120,7 @@ func (a *Adapter) joinRooms(ctx context.Context, c *conn, log *slog.Logger) {
 func (a *Adapter) keepAlive(c *conn, log *slog.Logger) {
 	for {
 		select {
-		case <-c.done:
+		case <-c.Done():
 			return
 		case <-a.clock.After(a.cfg.PingInterval):
 		}
@@ -137,7 +136,7 @@ func (a *Adapter) keepAlive(c *conn, log *slog.Logger) {
 		err := ping.Send(wctx, c.s, a.p.me.Domain())
 		done()
 		cancel()
-		if err != nil && !c.gone() {
+		if err != nil && !c.Ended() {
 			log.Warn("xmpp: ping unanswered; dropping the connection", "err", err)
 			_ = c.s.Conn().Close()
 			return

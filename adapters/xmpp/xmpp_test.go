@@ -33,7 +33,7 @@ func botConfig(srv *xmpptest.Server, rooms ...string) xmpp.Config {
 		jids = append(jids, r+"@"+xmpptest.MUC)
 	}
 	return xmpp.Config{JID: srv.Register("bot", botPass) + "/sb", Password: botPass,
-		Server: srv.Addr(), CAFile: srv.CAFile(), Rooms: jids, Nick: "bot"}
+		Endpoint: adapters.Endpoint{Server: srv.Addr(), CAFile: srv.CAFile()}, Rooms: jids, Nick: "bot"}
 }
 
 // run runs a Host for an adapter of cfg serving app until the test ends,
@@ -421,9 +421,9 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{xmpp.Config{JID: "example.org", Password: "x"}, "jid must be user@domain"},
 		{xmpp.Config{JID: "bot@example.org"}, "password is required"},
-		{xmpp.Config{JID: "bot@example.org", Password: "x", Server: "nohost"}, "server must be host:port"},
+		{xmpp.Config{JID: "bot@example.org", Password: "x", Endpoint: adapters.Endpoint{Server: "nohost"}}, "server must be host:port"},
 		{xmpp.Config{JID: "bot@example.org", Password: "x", Rooms: []string{"rooms.example.org"}}, "must be room@service"},
-		{xmpp.Config{JID: "bot@example.org", Password: "x", CAFile: "/nonexistent.pem"}, "nonexistent.pem"},
+		{xmpp.Config{JID: "bot@example.org", Password: "x", Endpoint: adapters.Endpoint{CAFile: "/nonexistent.pem"}}, "nonexistent.pem"},
 	} {
 		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want %q", c.cfg, err, c.want)
