@@ -69,7 +69,6 @@ func (c *Config) check() (*tls.Config, error) {
 	if c.SASL != nil && (c.SASL.User == "" || c.SASL.Password == "") {
 		errs = append(errs, errors.New("sasl needs a user and a password"))
 	}
-	// Unset or not positive: RFC 1459's rate.
 	c.Flood.Burst = cmp.Or(max(c.Flood.Burst, 0), 5)
 	c.Flood.Interval = cmp.Or(max(c.Flood.Interval, 0), 2*time.Second)
 	if err := errors.Join(errs...); err != nil || !c.TLS {

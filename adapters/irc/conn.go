@@ -177,7 +177,6 @@ func (c *conn) room(target string) int {
 	return 512 - len(":"+c.irc.CurrentNick()+"!"+userhost+" PRIVMSG "+target+" :\r\n")
 }
 
-// isChannel reports whether target names a channel rather than a nick.
 func isChannel(target string) bool {
 	return target != "" && strings.ContainsRune("#&+!", rune(target[0]))
 }
@@ -187,7 +186,6 @@ func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.irc.CurrentN
 // fold is a name as a conversation key: IRC names ignore case.
 func fold(name string) string { return strings.ToLower(name) }
 
-// last returns m's last parameter.
 func last(m *ircmsg.Message) string {
 	if len(m.Params) == 0 {
 		return ""
