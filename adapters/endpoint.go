@@ -32,10 +32,11 @@ func (e Endpoint) CheckServer() error {
 	return nil
 }
 
-// TLS returns the configuration of a TLS connection to serverName, or to
-// Server's host if serverName is empty, trusting CAFile as well (see
-// ClientTLS). It reads CAFile, so a config is checked when it is built.
-func (e Endpoint) TLS(serverName string) (*tls.Config, error) {
+// TLSConfig returns the configuration of a TLS connection to serverName,
+// or to Server's host if serverName is empty, trusting CAFile as well
+// (see ClientTLS). It reads CAFile: call it when the adapter is built, so
+// that a bad file is a config error.
+func (e Endpoint) TLSConfig(serverName string) (*tls.Config, error) {
 	host, _, _ := net.SplitHostPort(e.Server)
 	return ClientTLS(cmp.Or(serverName, host), e.CAFile)
 }

@@ -34,16 +34,16 @@ func TestEndpointCheckServer(t *testing.T) {
 	}
 }
 
-func TestEndpointTLSServerName(t *testing.T) {
+func TestEndpointTLSConfigServerName(t *testing.T) {
 	e := adapters.Endpoint{Server: "irc.example.org:6697"}
 	for name, want := range map[string]string{"": "irc.example.org", "example.org": "example.org"} {
-		tc, err := e.TLS(name)
+		tc, err := e.TLSConfig(name)
 		if err != nil || tc.ServerName != want {
-			t.Errorf("TLS(%q): %+v, %v; want the server name %q", name, tc, err, want)
+			t.Errorf("TLSConfig(%q): %+v, %v; want the server name %q", name, tc, err, want)
 		}
 	}
-	if _, err := (adapters.Endpoint{Server: "h:1", CAFile: "/nonexistent/ca.pem"}).TLS(""); err == nil || !strings.Contains(err.Error(), "ca_file") {
-		t.Errorf("TLS with a missing ca_file: %v", err)
+	if _, err := (adapters.Endpoint{Server: "h:1", CAFile: "/nonexistent/ca.pem"}).TLSConfig(""); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		t.Errorf("TLSConfig with a missing ca_file: %v", err)
 	}
 }
 

@@ -74,7 +74,7 @@ func (c *Config) check() (*tls.Config, error) {
 	if err := errors.Join(errs...); err != nil || !c.TLS {
 		return nil, err
 	}
-	return c.Endpoint.TLS("")
+	return c.TLSConfig("")
 }
 
 // Factory builds an adapter from its section of the config file.

@@ -116,7 +116,7 @@ func (c *Config) check() (parsed, error) {
 		c.MaxMessage = defaultMaxMessage
 	}
 	if len(errs) == 0 {
-		p.tls, err = c.Endpoint.TLS(me.Domainpart())
+		p.tls, err = c.TLSConfig(me.Domainpart())
 		errs = append(errs, err)
 	}
 	return p, errors.Join(errs...)
