@@ -43,7 +43,7 @@ func TestAsSay(t *testing.T) {
 	if _, ok, err := event.AsSay(event.Message{"type": "chat.say", "text": 42}); !ok || err == nil {
 		t.Fatalf("a chat.say whose text is a number: %v, %v", ok, err)
 	}
-	if _, ok, _ := event.AsSay(event.Message{"type": "irc.send"}); ok {
+	if _, ok, _ := event.AsSay(event.Message{"type": "telegram.send"}); ok {
 		t.Fatal("another event taken for a chat.say")
 	}
 }
