@@ -14,11 +14,11 @@ import (
 //
 // All methods are safe for concurrent use.
 type Intake struct {
-	h      *Host
-	m      *scope.Manager
-	grace  context.Context
-	report Report
-	chains chains // TryDeliver's appends under way, per conversation
+	h       *Host
+	m       *scope.Manager
+	grace   context.Context
+	report  Report
+	appends appender // TryDeliver's appends
 }
 
 // Deliver hands ev to the conversation filed under key, starting a scope
