@@ -134,7 +134,6 @@ func (n *Node) AppendBatch(ctx context.Context, rs []adapters.Record, errs []err
 	type add struct {
 		i, p int
 		args goredis.XAddArgs
-		cmd  *goredis.StringCmd
 	}
 	adds := make([]add, 0, len(rs))
 	for i, r := range rs {
@@ -149,19 +148,22 @@ func (n *Node) AppendBatch(ctx context.Context, rs []adapters.Record, errs []err
 	if len(adds) == 0 {
 		return
 	}
+	// The pipe's goroutine fills cmds; they are read only once do
+	// returned nil, as a call whose caller gave up may still run.
+	cmds := make([]*goredis.StringCmd, len(adds))
 	err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, _ bool) {
 		for j := range adds {
-			adds[j].cmd = pipe.XAdd(ctx, &adds[j].args)
+			cmds[j] = pipe.XAdd(ctx, &adds[j].args)
 		}
 	})
 	var appended int64
-	for _, a := range adds {
+	for j := range adds {
 		err := err
 		if err == nil {
-			err = a.cmd.Err()
+			err = cmds[j].Err()
 		}
 		if err != nil {
-			errs[a.i] = fmt.Errorf("cluster: append to partition %d: %w", a.p, err)
+			errs[adds[j].i] = fmt.Errorf("cluster: append to partition %d: %w", adds[j].p, err)
 			continue
 		}
 		appended++
