@@ -109,29 +109,26 @@ func appendFacts(b []byte, f facts) ([]byte, error) {
 		b = appendString(appendString(b, "Type"), f.Chat.Type)
 		b = appendString(appendString(b, "Title"), f.Chat.Title)
 	}
-	for _, o := range [...]struct {
-		key string
-		set bool
-	}{{"h", hasH}, {"sp", hasSP}, {"v", hasV}} {
-		if !o.set {
-			continue
-		}
-		var v []byte
-		var err error
-		switch o.key {
-		case "h":
-			v, err = msgpack.Marshal(f.Headers)
-		case "sp":
-			v, err = msgpack.Marshal(f.Subprotocols)
-		default:
-			v, err = msgpack.Marshal(f.Value)
-		}
-		if err != nil {
-			return nil, err
-		}
-		b = append(appendString(b, o.key), v...)
+	var err error
+	if hasH {
+		b, err = appendValue(b, "h", f.Headers)
 	}
-	return b, nil
+	if hasSP && err == nil {
+		b, err = appendValue(b, "sp", f.Subprotocols)
+	}
+	if hasV && err == nil {
+		b, err = appendValue(b, "v", f.Value)
+	}
+	return b, err
+}
+
+// appendValue appends key and v, through msgpack's encoder.
+func appendValue(b []byte, key string, v any) ([]byte, error) {
+	data, err := msgpack.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(appendString(b, key), data...), nil
 }
 
 // appendString appends s as msgpack's encoder writes a string.
@@ -258,8 +255,9 @@ func (r *msgReader) str() (string, bool) {
 	return v, true
 }
 
-// fields reads a map of strings into the fields field names, skipping
-// none: a key it does not name fails the read.
+// fields reads a map of strings into the fields that field returns for
+// their keys. A key field has no field for fails the read: msgpack's
+// decoder then reads the whole, as it skips what facts do not know.
 func (r *msgReader) fields(field func(k string) *string) bool {
 	n, ok := r.mapLen()
 	for i := 0; ok && i < n; i++ {
@@ -279,6 +277,8 @@ func (r *msgReader) user(u *scope.User) bool {
 	return r.fields(func(k string) *string { return userField(u, k) })
 }
 
+// userField returns the field of u under key k (msgpack's name for it),
+// or nil.
 func userField(u *scope.User, k string) *string {
 	switch k {
 	case "ID":
