@@ -14,11 +14,11 @@ import (
 //
 // All methods are safe for concurrent use.
 type Intake struct {
-	h      *Host
-	m      *scope.Manager
-	grace  context.Context
-	report Report
-	chains chains // TryDeliver's appends under way, per conversation
+	h       *Host
+	m       *scope.Manager
+	grace   context.Context
+	report  Report
+	appends appender // TryDeliver's appends
 }
 
 // Deliver hands ev to the conversation filed under key, starting a scope
@@ -53,7 +53,9 @@ func (in *Intake) Deliver(ctx context.Context, key string, ev event.Event, newSc
 // conversation's events in the order they were given, so that one
 // adapter goroutine feeding many conversations (a poller) is not held up
 // by a round trip per event: ack then says whether ev was appended (nil)
-// or not (an error wrapping scope.ErrNotHandled).
+// or not (an error wrapping scope.ErrNotHandled). The events given while
+// an append is under way go to the journal together next (see
+// BatchJournal).
 func (in *Intake) TryDeliver(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) error {
 	if in.journaled() {
 		in.appendLater(key, ev, newScope, ack)

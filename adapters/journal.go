@@ -158,16 +158,21 @@ func (in *Intake) journaled() bool {
 	return in.h.opts.journal != nil && portable && !in.h.opts.scopes.NoEvict
 }
 
-// append appends ev to the Host's journal and acknowledges it; it reports
-// false, having done nothing, when ev must be served here.
-func (in *Intake) append(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) (bool, error) {
+// record is what the Host's journal keeps of ev.
+func (in *Intake) record(key string, ev event.Event, newScope func() *scope.Scope) Record {
 	s := newScope()
 	s.Key = key
 	r := Record{Adapter: in.h.Name(), Key: key, Scope: s, Event: ev}
 	if u, ok := ev.(Unique); ok {
 		r.ID = u.UniqueID()
 	}
-	err := in.h.opts.journal.Append(ctx, r)
+	return r
+}
+
+// append appends ev to the Host's journal and acknowledges it; it reports
+// false, having done nothing, when ev must be served here.
+func (in *Intake) append(ctx context.Context, key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) (bool, error) {
+	err := in.h.opts.journal.Append(ctx, in.record(key, ev, newScope))
 	switch {
 	case errors.Is(err, ErrNotDurable):
 		return false, nil
@@ -180,30 +185,187 @@ func (in *Intake) append(ctx context.Context, key string, ev event.Event, newSco
 	return true, nil
 }
 
-// chains orders the background appends of each conversation: an append
-// starts once the previous one of its conversation is done.
-type chains struct {
-	mu   sync.Mutex
-	tail map[string]chan struct{} // the last append of each conversation under way
+// BatchJournal is implemented by Journals that append several records in
+// one go, such as in one round trip (package cluster's): TryDeliver's
+// background appends reach the journal through it, a batch at a time,
+// rather than a call per event.
+type BatchJournal interface {
+	Journal
+	// AppendBatch appends rs as Append appends each, in the order of rs,
+	// and sets errs[i] (len(errs) == len(rs)) to what Append would have
+	// returned for rs[i]. It returns once every record's outcome is
+	// known, or when ctx ends (then the records not known to be appended
+	// fail with ctx's error, and may be appended all the same).
+	AppendBatch(ctx context.Context, rs []Record, errs []error)
 }
 
-// appendLater appends ev in the background, after the appends of its
-// conversation already under way, and tells ack how it went; an event
-// that cannot travel is delivered here, as TryDeliver would.
+// maxAppendBatch bounds the events one background append carries, so that
+// a backlog goes to the journal in steps.
+const maxAppendBatch = 512
+
+// appender appends TryDeliver's events in the background. One goroutine
+// at a time drains its queue, a batch per journal call, so that the events
+// a poller takes together share a round trip and a goroutine rather than
+// take one each. A batch starts once the one before it is done, and a
+// BatchJournal appends a batch in its order: each conversation's events
+// are appended, and acknowledged, in the order they were given.
+type appender struct {
+	mu      sync.Mutex
+	queue   []queued // guarded by mu
+	spare   []queued // the last batch's slice, for the next queue; guarded by mu
+	running bool     // a goroutine drains queue; guarded by mu
+
+	// The draining goroutine's own: reused from batch to batch.
+	recs []Record
+	errs []error
+
+	local chains // the events that cannot travel, served here
+}
+
+// queued is one event TryDeliver queued for the journal.
+type queued struct {
+	key      string
+	ev       event.Event
+	newScope func() *scope.Scope
+	ack      scope.Ack
+}
+
+// appendLater queues ev for the journal and returns at once; the ack says
+// how it went. An event that cannot travel is delivered here, as
+// TryDeliver would.
 func (in *Intake) appendLater(key string, ev event.Event, newScope func() *scope.Scope, ack scope.Ack) {
-	c := &in.chains
+	a := &in.appends
+	a.mu.Lock()
+	a.queue = append(a.queue, queued{key: key, ev: ev, newScope: newScope, ack: ack})
+	start := !a.running
+	a.running = true
+	a.mu.Unlock()
+	if start {
+		go in.drainAppends()
+	}
+}
+
+// drainAppends appends the queued events, a batch at a time, until the
+// queue is empty.
+func (in *Intake) drainAppends() {
+	a := &in.appends
+	for {
+		a.mu.Lock()
+		batch, part := a.queue, len(a.queue) > maxAppendBatch
+		if part {
+			batch = batch[:maxAppendBatch:maxAppendBatch]
+			a.queue = a.queue[maxAppendBatch:]
+		} else {
+			a.queue, a.spare = a.spare[:0], nil
+		}
+		if len(batch) == 0 {
+			a.running = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		in.appendBatch(batch)
+		clear(batch) // the events are the journal's now
+		if !part {   // a part of a backlog's slice is not the drainer's to reuse
+			a.mu.Lock()
+			a.spare = batch
+			a.mu.Unlock()
+		}
+	}
+}
+
+// appendBatch appends batch, through one AppendBatch when the journal
+// batches, else an Append per event: each conversation's in turn, the
+// conversations at once.
+func (in *Intake) appendBatch(batch []queued) {
+	a := &in.appends
+	ctx := in.grace
+	recs := a.recs[:0]
+	for _, q := range batch {
+		recs = append(recs, in.record(q.key, q.ev, q.newScope))
+	}
+	if cap(a.errs) < len(batch) {
+		a.errs = make([]error, len(batch))
+	}
+	errs := a.errs[:len(batch)]
+	if bj, ok := in.h.opts.journal.(BatchJournal); ok {
+		bj.AppendBatch(ctx, recs, errs)
+		for i, q := range batch {
+			in.appended(q, errs[i])
+		}
+	} else {
+		var wg sync.WaitGroup
+		for _, idx := range byKey(batch) {
+			wg.Go(func() {
+				for _, i := range idx {
+					in.appended(batch[i], in.h.opts.journal.Append(ctx, recs[i]))
+				}
+			})
+		}
+		wg.Wait()
+	}
+	clear(recs)
+	clear(errs)
+	a.recs, a.errs = recs, errs
+}
+
+// byKey returns the indexes of batch's events, grouped by conversation,
+// each group in batch's order.
+func byKey(batch []queued) [][]int {
+	at := make(map[string]int, len(batch))
+	var out [][]int
+	for i, q := range batch {
+		g, ok := at[q.key]
+		if !ok {
+			g = len(out)
+			at[q.key] = g
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], i)
+	}
+	return out
+}
+
+// appended settles q once the journal told err: acknowledged when
+// appended, served here when it cannot travel, else not acknowledged.
+func (in *Intake) appended(q queued, err error) {
+	switch {
+	case errors.Is(err, ErrNotDurable):
+		in.deliverLater(q)
+	case err != nil:
+		if q.ack != nil {
+			q.ack(fmt.Errorf("%w: %w", scope.ErrNotHandled, err))
+		}
+	case q.ack != nil:
+		q.ack(nil)
+	}
+}
+
+// chains orders the local deliveries of each conversation's events that
+// cannot travel: one starts once the previous one of its conversation is
+// done.
+type chains struct {
+	mu   sync.Mutex
+	tail map[string]chan struct{} // the last delivery of each conversation under way
+}
+
+// deliverLater delivers q here in the background, waiting for room in its
+// conversation's inbox as the adapter would have, after the deliveries of
+// its conversation already under way.
+func (in *Intake) deliverLater(q queued) {
+	c := &in.appends.local
 	c.mu.Lock()
 	if c.tail == nil {
 		c.tail = map[string]chan struct{}{}
 	}
-	prev, done := c.tail[key], make(chan struct{})
-	c.tail[key] = done
+	prev, done := c.tail[q.key], make(chan struct{})
+	c.tail[q.key] = done
 	c.mu.Unlock()
 	go func() {
 		defer func() {
 			c.mu.Lock()
-			if c.tail[key] == done {
-				delete(c.tail, key)
+			if c.tail[q.key] == done {
+				delete(c.tail, q.key)
 			}
 			c.mu.Unlock()
 			close(done)
@@ -211,13 +373,9 @@ func (in *Intake) appendLater(key string, ev event.Event, newScope func() *scope
 		if prev != nil {
 			<-prev
 		}
-		journaled, err := in.append(in.grace, key, ev, newScope, ack)
-		if !journaled {
-			// Served here: wait for room, as the adapter would have.
-			err = in.m.DeliverAck(in.grace, key, ev, newScope, ack)
-		}
-		if err != nil && ack != nil {
-			ack(fmt.Errorf("%w: %w", scope.ErrNotHandled, err))
+		err := in.m.DeliverAck(in.grace, q.key, q.ev, q.newScope, q.ack)
+		if err != nil && q.ack != nil {
+			q.ack(fmt.Errorf("%w: %w", scope.ErrNotHandled, err))
 		}
 	}()
 }

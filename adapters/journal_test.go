@@ -3,6 +3,7 @@ package adapters_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/switchboard-bots/switchboard/adapters"
@@ -214,5 +215,94 @@ func TestTryDeliverAppendsInOrder(t *testing.T) {
 	j.release <- struct{}{}
 	if err := recv(t, failed); !errors.Is(err, scope.ErrNotHandled) {
 		t.Fatalf("ack %v, want ErrNotHandled", err)
+	}
+}
+
+// batchJournal takes TryDeliver's appends in batches; it holds each batch
+// until the test releases it, fails the records of text "fail" and cannot
+// carry those of text "local".
+type batchJournal struct {
+	*journal
+	batches chan []string
+	release chan struct{}
+}
+
+func (j batchJournal) AppendBatch(_ context.Context, rs []adapters.Record, errs []error) {
+	texts := make([]string, len(rs))
+	for i, r := range rs {
+		texts[i] = r.Event.(note).Text
+	}
+	j.batches <- texts
+	<-j.release
+	for i, r := range rs {
+		switch texts[i] {
+		case "fail":
+			errs[i] = errors.New("redis down")
+		case "local":
+			errs[i] = adapters.ErrNotDurable
+		default:
+			j.appended <- r
+		}
+	}
+}
+
+// With a BatchJournal, what TryDeliver is given while a batch is under way
+// goes in the next batch, in order; each event is acknowledged once its
+// batch is appended, in order, a failed one is not, and one that cannot
+// travel is served here.
+func TestTryDeliverAppendsInBatches(t *testing.T) {
+	j := batchJournal{journal: newJournal(), batches: make(chan []string, 3), release: make(chan struct{})}
+	f := newFake()
+	h := adapters.NewHost(portable{f}, quiet(), adapters.WithJournal(j))
+	ap := newApp(nil)
+	run(t, context.Background(), h, ap)
+	in := recv(t, f.intake)
+	acks := make(chan string, 10)
+	deliver := func(text string) {
+		t.Helper()
+		if err := in.TryDeliver("k", note{text}, newScope, func(err error) {
+			if err != nil {
+				text += ": " + err.Error()
+			}
+			acks <- text
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver("1")
+	if got := recv(t, j.batches); !slices.Equal(got, []string{"1"}) {
+		t.Fatalf("first batch %v", got)
+	}
+	for _, text := range []string{"2", "fail", "3", "local"} {
+		deliver(text)
+	}
+	select {
+	case a := <-acks:
+		t.Fatalf("%s acknowledged before its batch was appended", a)
+	default:
+	}
+	j.release <- struct{}{}
+	if got := recv(t, acks); got != "1" {
+		t.Fatalf("acknowledged %q, want 1", got)
+	}
+	if got := recv(t, j.batches); !slices.Equal(got, []string{"2", "fail", "3", "local"}) {
+		t.Fatalf("second batch %v, want the events given meanwhile, in order", got)
+	}
+	j.release <- struct{}{}
+	for _, want := range []string{"2", "fail: " + scope.ErrNotHandled.Error() + ": redis down", "3"} {
+		if got := recv(t, acks); got != want {
+			t.Fatalf("acknowledged %q, want %q", got, want)
+		}
+	}
+	if got := ap.next(t); got.text != "local" {
+		t.Fatalf("handled %+v, want the event that cannot travel", got)
+	}
+	if got := recv(t, acks); got != "local" {
+		t.Fatalf("acknowledged %q, want local once handled", got)
+	}
+	for _, want := range []string{"1", "2", "3"} {
+		if got := recv(t, j.appended).Event.(note).Text; got != want {
+			t.Fatalf("appended %s, want %s", got, want)
+		}
 	}
 }

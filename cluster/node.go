@@ -50,7 +50,7 @@ type Node struct {
 	owners  owners                   // OnOwned
 }
 
-var _ adapters.Journal = (*Node)(nil)
+var _ adapters.BatchJournal = (*Node)(nil)
 
 // Option configures what a Node gets as code rather than data.
 type Option func(*options)
@@ -123,22 +123,54 @@ func (n *Node) ID() string { return n.id }
 // Append returns ctx's error and r may be appended all the same: at least
 // once, as when a reply is lost.
 func (n *Node) Append(ctx context.Context, r adapters.Record) error {
-	fields, err := encode(r)
-	if err != nil {
-		return err
+	var err [1]error
+	n.AppendBatch(ctx, []adapters.Record{r}, err[:])
+	return err[0]
+}
+
+// AppendBatch implements adapters.BatchJournal: rs's XADDs go in one call
+// of the pipe, so in one pipeline, in the order of rs.
+func (n *Node) AppendBatch(ctx context.Context, rs []adapters.Record, errs []error) {
+	type add struct {
+		i, p int
+		args goredis.XAddArgs
 	}
-	p := partitionOf(r.Adapter, r.Key, n.cfg.Partitions)
-	args := &goredis.XAddArgs{Stream: n.keys.stream(p), Values: fields}
-	var cmd *goredis.StringCmd
-	err = n.pipe.do(ctx, func(pipe goredis.Pipeliner, _ bool) { cmd = pipe.XAdd(ctx, args) })
-	if err == nil {
-		err = cmd.Err()
+	adds := make([]add, 0, len(rs))
+	for i, r := range rs {
+		fields, err := encode(r)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		p := partitionOf(r.Adapter, r.Key, n.cfg.Partitions)
+		adds = append(adds, add{i: i, p: p, args: goredis.XAddArgs{Stream: n.keys.stream(p), Values: fields}})
 	}
-	if err != nil {
-		return fmt.Errorf("cluster: append to partition %d: %w", p, err)
+	if len(adds) == 0 {
+		return
 	}
-	n.count(func(c *Counters) { c.Appended++ })
-	return nil
+	// The pipe's goroutine fills cmds; they are read only once do
+	// returned nil, as a call whose caller gave up may still run.
+	cmds := make([]*goredis.StringCmd, len(adds))
+	err := n.pipe.do(ctx, func(pipe goredis.Pipeliner, _ bool) {
+		for j := range adds {
+			cmds[j] = pipe.XAdd(ctx, &adds[j].args)
+		}
+	})
+	var appended int64
+	for j := range adds {
+		err := err
+		if err == nil {
+			err = cmds[j].Err()
+		}
+		if err != nil {
+			errs[adds[j].i] = fmt.Errorf("cluster: append to partition %d: %w", adds[j].p, err)
+			continue
+		}
+		appended++
+	}
+	if appended > 0 {
+		n.count(func(c *Counters) { c.Appended += appended })
+	}
 }
 
 // Attach implements adapters.Journal: the Node joins the cluster with the

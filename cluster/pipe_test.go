@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/cluster"
+	"github.com/switchboard-bots/switchboard/event"
 )
 
 // holdFirst is a go-redis hook that counts the pipelines that carry an
@@ -160,4 +161,70 @@ func TestScriptsSurviveAFlush(t *testing.T) {
 		r.await(t, 20*time.Second, "every message handled", func() bool { return r.total >= want })
 	}
 	awaitCounter(t, "every entry acknowledged", func() bool { return a.node.Counters().Handled == 30 })
+}
+
+// A batch goes to Redis in one pipeline, each conversation's records in
+// the batch's order; a record that cannot travel fails alone, with
+// adapters.ErrNotDurable.
+func TestAppendBatchIsOnePipeline(t *testing.T) {
+	c := client(t, startRedis(t))
+	h := &holdFirst{held: make(chan struct{}), release: make(chan struct{})}
+	close(h.release)
+	c.AddHook(h)
+	node, err := cluster.New(c, "t", cluster.Config{Partitions: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 20
+	rs := make([]adapters.Record, n)
+	for i := range rs {
+		k := key(i % 2)
+		rs[i] = adapters.Record{Adapter: "fake", Key: k, Scope: newScope(k)(), Event: msg{Key: k, N: i}}
+	}
+	rs[7].Scope.SetAdapterValue(struct{ conn int }{1}) // not a plain value
+	errs := make([]error, n)
+	node.AppendBatch(ctx, rs, errs)
+	for i, err := range errs {
+		if i == 7 {
+			if !errors.Is(err, adapters.ErrNotDurable) {
+				t.Errorf("record 7: %v, want ErrNotDurable", err)
+			}
+		} else if err != nil {
+			t.Errorf("record %d: %v", i, err)
+		}
+	}
+	if got := h.pipelines.Load(); got != 1 {
+		t.Errorf("%d pipelines for a batch, want 1", got)
+	}
+	if got := node.Counters().Appended; got != n-1 {
+		t.Errorf("%d appended, want %d", got, n-1)
+	}
+	for conv := range 2 {
+		p := cluster.Partition("fake", key(conv), 4)
+		entries, err := c.XRange(ctx, "t:intake:{"+strconv.Itoa(p)+"}", "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []int
+		for i := conv; i < n; i += 2 {
+			if i != 7 {
+				want = append(want, i)
+			}
+		}
+		for _, e := range entries {
+			if e.Values["k"] != key(conv) {
+				continue
+			}
+			data, _ := e.Values["e"].(string)
+			m, err := event.UnmarshalAs[msg]([]byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m.N)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: appended %v, want %v", key(conv), got, want)
+		}
+	}
 }

@@ -46,87 +46,251 @@ type facts struct {
 
 var _ msgpack.CustomEncoder = facts{}
 
-// EncodeMsgpack writes f as the struct's tags say, leaving the empty
-// fields out, without the reflection of msgpack's struct encoder: the
-// same map, which msgpack's decoder reads back into a facts.
+// EncodeMsgpack writes f as appendFacts does.
 func (f facts) EncodeMsgpack(enc *msgpack.Encoder) error {
+	b, err := appendFacts(nil, f)
+	if err != nil {
+		return err
+	}
+	_, err = enc.Writer().Write(b)
+	return err
+}
+
+// appendFacts appends f to b as the struct's tags say, leaving the empty
+// fields out: the same map msgpack's struct encoder writes, which it
+// reads back into a facts. It writes the strings itself, without the
+// reflection and the writer of msgpack's encoder, which an append pays
+// for each entry; only the rare fields of other types (headers,
+// subprotocols, the adapter's value) go through msgpack.
+func appendFacts(b []byte, f facts) ([]byte, error) {
 	strs := [...]struct{ key, v string }{{"t", f.Type}, {"a", f.Adapter}, {"th", f.Thread}, {"tm", f.Team},
 		{"ch", f.Channel}, {"p", f.Path}, {"q", f.RawQuery}, {"m", f.Method}, {"ca", f.ClientAddr}, {"sa", f.ServerAddr}}
-	users := [...]struct {
-		key string
-		u   scope.User
-	}{{"u", f.User}, {"b", f.Bot}}
 	n := 0
 	for i, s := range strs {
 		if s.v != "" || i == 0 { // the type is always written, as its tag has no omitempty
 			n++
 		}
 	}
-	for _, u := range users {
-		if u.u != (scope.User{}) {
+	for _, u := range [...]scope.User{f.User, f.Bot} {
+		if u != (scope.User{}) {
 			n++
 		}
 	}
 	if f.Chat != (scope.Chat{}) {
 		n++
 	}
-	if len(f.Headers) > 0 {
-		n++
-	}
-	if len(f.Subprotocols) > 0 {
-		n++
-	}
-	if f.Value != nil {
-		n++
-	}
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
-	}
-	var err error
-	put := func(kv ...string) {
-		for _, s := range kv {
-			if err == nil {
-				err = enc.EncodeString(s)
-			}
+	hasH, hasSP, hasV := len(f.Headers) > 0, len(f.Subprotocols) > 0, f.Value != nil
+	for _, set := range [...]bool{hasH, hasSP, hasV} {
+		if set {
+			n++
 		}
 	}
+	b = appendMapHeader(b, n)
 	for i, s := range strs {
 		if s.v != "" || i == 0 {
-			put(s.key, s.v)
+			b = appendString(appendString(b, s.key), s.v)
 		}
 	}
-	for _, u := range users {
+	for _, u := range [...]struct {
+		key string
+		u   scope.User
+	}{{"u", f.User}, {"b", f.Bot}} {
 		if u.u != (scope.User{}) {
-			put(u.key)
-			if err == nil {
-				err = enc.EncodeMapLen(4)
-			}
-			put("ID", u.u.ID, "Name", u.u.Name, "Username", u.u.Username, "Language", u.u.Language)
+			b = appendMapHeader(appendString(b, u.key), 4)
+			b = appendString(appendString(b, "ID"), u.u.ID)
+			b = appendString(appendString(b, "Name"), u.u.Name)
+			b = appendString(appendString(b, "Username"), u.u.Username)
+			b = appendString(appendString(b, "Language"), u.u.Language)
 		}
 	}
 	if f.Chat != (scope.Chat{}) {
-		put("c")
-		if err == nil {
-			err = enc.EncodeMapLen(3)
-		}
-		put("ID", f.Chat.ID, "Type", f.Chat.Type, "Title", f.Chat.Title)
+		b = appendMapHeader(appendString(b, "c"), 3)
+		b = appendString(appendString(b, "ID"), f.Chat.ID)
+		b = appendString(appendString(b, "Type"), f.Chat.Type)
+		b = appendString(appendString(b, "Title"), f.Chat.Title)
 	}
-	if len(f.Headers) > 0 && err == nil {
-		if put("h"); err == nil {
-			err = enc.Encode(f.Headers)
+	var err error
+	if hasH {
+		b, err = appendValue(b, "h", f.Headers)
+	}
+	if hasSP && err == nil {
+		b, err = appendValue(b, "sp", f.Subprotocols)
+	}
+	if hasV && err == nil {
+		b, err = appendValue(b, "v", f.Value)
+	}
+	return b, err
+}
+
+// appendValue appends key and v, through msgpack's encoder.
+func appendValue(b []byte, key string, v any) ([]byte, error) {
+	data, err := msgpack.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(appendString(b, key), data...), nil
+}
+
+// appendString appends s as msgpack's encoder writes a string.
+func appendString(b []byte, s string) []byte {
+	switch n := len(s); {
+	case n < 32:
+		b = append(b, 0xa0|byte(n))
+	case n < 256:
+		b = append(b, 0xd9, byte(n))
+	case n <= 0xffff:
+		b = binary.BigEndian.AppendUint16(append(b, 0xda), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
+	}
+	return append(b, s...)
+}
+
+// parseFacts reads, from data, facts that appendFacts wrote: a map whose
+// values are strings, or maps of strings for the user, the bot and the
+// chat. The strings it returns share data's memory, so an owner reads an
+// entry's scope with no allocation but the Scope's. It reports false for
+// anything else (headers, subprotocols, an adapter value, a form it does
+// not know): msgpack's decoder reads those.
+func parseFacts(data string) (f facts, ok bool) {
+	r := msgReader{s: data}
+	n, ok := r.mapLen()
+	for i := 0; ok && i < n; i++ {
+		var k string
+		if k, ok = r.str(); !ok {
+			break
+		}
+		switch k {
+		case "u":
+			ok = r.user(&f.User)
+		case "b":
+			ok = r.user(&f.Bot)
+		case "c":
+			ok = r.fields(func(k string) *string {
+				switch k {
+				case "ID":
+					return &f.Chat.ID
+				case "Type":
+					return &f.Chat.Type
+				case "Title":
+					return &f.Chat.Title
+				}
+				return nil
+			})
+		default:
+			p := f.str(k)
+			if ok = p != nil; ok {
+				*p, ok = r.str()
+			}
 		}
 	}
-	if len(f.Subprotocols) > 0 && err == nil {
-		if put("sp"); err == nil {
-			err = enc.Encode(f.Subprotocols)
+	return f, ok && r.s == ""
+}
+
+// str returns the string field of f under key k, or nil.
+func (f *facts) str(k string) *string {
+	switch k {
+	case "t":
+		return &f.Type
+	case "a":
+		return &f.Adapter
+	case "th":
+		return &f.Thread
+	case "tm":
+		return &f.Team
+	case "ch":
+		return &f.Channel
+	case "p":
+		return &f.Path
+	case "q":
+		return &f.RawQuery
+	case "m":
+		return &f.Method
+	case "ca":
+		return &f.ClientAddr
+	case "sa":
+		return &f.ServerAddr
+	}
+	return nil
+}
+
+// msgReader reads the MessagePack maps and strings facts are made of.
+type msgReader struct{ s string }
+
+// mapLen reads a map's header.
+func (r *msgReader) mapLen() (int, bool) {
+	if n, size, ok := mapHeader([]byte(r.s[:min(len(r.s), 5)])); ok {
+		r.s = r.s[size:]
+		return n, true
+	}
+	return 0, false
+}
+
+// str reads a string, or nil as "".
+func (r *msgReader) str() (string, bool) {
+	if r.s == "" {
+		return "", false
+	}
+	c, n, head := r.s[0], 0, 1
+	switch {
+	case c&0xe0 == 0xa0:
+		n = int(c & 0x1f)
+	case c == 0xc0:
+		r.s = r.s[1:]
+		return "", true
+	case c == 0xd9 && len(r.s) >= 2:
+		n, head = int(r.s[1]), 2
+	case c == 0xda && len(r.s) >= 3:
+		n, head = int(r.s[1])<<8|int(r.s[2]), 3
+	case c == 0xdb && len(r.s) >= 5:
+		n, head = int(binary.BigEndian.Uint32([]byte(r.s[1:5]))), 5
+	default:
+		return "", false
+	}
+	if len(r.s)-head < n {
+		return "", false
+	}
+	v := r.s[head : head+n]
+	r.s = r.s[head+n:]
+	return v, true
+}
+
+// fields reads a map of strings into the fields that field returns for
+// their keys. A key field has no field for fails the read: msgpack's
+// decoder then reads the whole, as it skips what facts do not know.
+func (r *msgReader) fields(field func(k string) *string) bool {
+	n, ok := r.mapLen()
+	for i := 0; ok && i < n; i++ {
+		var k string
+		if k, ok = r.str(); ok {
+			p := field(k)
+			if ok = p != nil; ok {
+				*p, ok = r.str()
+			}
 		}
 	}
-	if f.Value != nil && err == nil {
-		if put("v"); err == nil {
-			err = enc.Encode(f.Value)
-		}
+	return ok
+}
+
+// user reads a scope.User.
+func (r *msgReader) user(u *scope.User) bool {
+	return r.fields(func(k string) *string { return userField(u, k) })
+}
+
+// userField returns the field of u under key k (msgpack's name for it),
+// or nil.
+func userField(u *scope.User, k string) *string {
+	switch k {
+	case "ID":
+		return &u.ID
+	case "Name":
+		return &u.Name
+	case "Username":
+		return &u.Username
+	case "Language":
+		return &u.Language
 	}
-	return err
+	return nil
 }
 
 // errValue: the scope's adapter value is not a plain value.
@@ -191,14 +355,13 @@ func encode(r adapters.Record) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: scope %s: %w", adapters.ErrNotDurable, r.Scope, err)
 	}
+	sc, err := appendFacts(make([]byte, 0, 128), f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: scope %s: %w", adapters.ErrNotDurable, r.Scope, err)
+	}
 	enc := msgpack.GetEncoder()
 	defer msgpack.PutEncoder(enc)
 	var buf bytes.Buffer
-	enc.Reset(&buf)
-	if err := enc.Encode(&f); err != nil {
-		return nil, fmt.Errorf("%w: scope %s: %w", adapters.ErrNotDurable, r.Scope, err)
-	}
-	sc := bytes.Clone(buf.Bytes())
 	ev, err := marshalEvent(enc, &buf, r.Event)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", adapters.ErrNotDurable, err)
@@ -314,8 +477,12 @@ func decode(m rawEntry) (entry, error) {
 	if e.adapter == "" {
 		return e, fmt.Errorf("cluster: entry %s has no adapter", id)
 	}
-	if err := msgpack.Unmarshal([]byte(str(fieldScope)), &e.facts); err != nil {
-		return e, fmt.Errorf("cluster: entry %s: scope: %w", id, err)
+	sc := str(fieldScope)
+	var ok bool
+	if e.facts, ok = parseFacts(sc); !ok {
+		if err := msgpack.Unmarshal([]byte(sc), &e.facts); err != nil {
+			return e, fmt.Errorf("cluster: entry %s: scope: %w", id, err)
+		}
 	}
 	e.typ, e.ev = str(fieldType), []byte(str(fieldEvent))
 	return e, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,56 @@ func TestFactsEncoding(t *testing.T) {
 		if !reflect.DeepEqual(fromOwn, fromPlain) {
 			t.Errorf("own encoding reads back as\n%+v\nmsgpack's as\n%+v", fromOwn, fromPlain)
 		}
+	}
+}
+
+// An owner reads the facts of an entry without msgpack's decoder when they
+// are strings only, as a chat's are; it reads the same facts msgpack's
+// decoder reads, from facts' own encoding or msgpack's struct encoder's,
+// and leaves the facts with other values to msgpack.
+func TestParseFacts(t *testing.T) {
+	chat := sampleFacts()
+	chat.Headers, chat.Subprotocols, chat.Value = nil, nil, nil
+	long := facts{Type: strings.Repeat("t", 40), Adapter: strings.Repeat("a", 300), Bot: scope.User{Name: strings.Repeat("n", 70000)}}
+	for name, c := range map[string]struct {
+		f    facts
+		fast bool
+	}{
+		"chat":       {chat, true},
+		"type only":  {facts{Type: "x"}, true},
+		"long":       {long, true},
+		"all fields": {sampleFacts(), false},
+		"value":      {facts{Type: "x", Value: int64(7)}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := plainFacts(c.f)
+			plain, err := msgpack.Marshal(&p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own, err := appendFacts(nil, c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for form, data := range map[string][]byte{"own": own, "struct": plain} {
+				var want facts
+				if err := msgpack.Unmarshal(data, &want); err != nil {
+					t.Fatal(err)
+				}
+				got, ok := parseFacts(string(data))
+				if ok != c.fast {
+					t.Fatalf("%s: parsed %v, want %v", form, ok, c.fast)
+				}
+				if ok && !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: parsed\n%+v\nmsgpack reads\n%+v", form, got, want)
+				}
+			}
+			for _, cut := range []int{1, len(own) / 2, len(own) - 1} {
+				if _, ok := parseFacts(string(own[:cut])); ok {
+					t.Errorf("parsed %d of %d bytes", cut, len(own))
+				}
+			}
+		})
 	}
 }
 
