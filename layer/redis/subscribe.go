@@ -118,9 +118,8 @@ func isUnknownCommand(err error) bool {
 }
 
 // popBatch is how many messages a receive loop of process-local channels
-// pops at once, without blocking, after a blocking pop brought one: so
-// the key of a busy process drains at Redis' speed, not a round trip per
-// message.
+// pops at once (popLocal, popMore): so the key of a busy process drains
+// at Redis' speed, not a round trip per message.
 const popBatch = 1024
 
 // popMore pops and dispatches what waits in a process-local key, popBatch
