@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	wsa "github.com/switchboard-bots/switchboard/adapters/websocket"
@@ -278,82 +277,46 @@ func (h *hub) write() {
 	}
 }
 
-// chunk is how many members a goroutine writing to a hub's members takes
-// at a time (see writeShards): a write system call to a member costs some
-// microseconds, so a chunk is worth handing to another goroutine, and
-// small enough that the writer and its helper end close together.
-const chunk = 16
+// minShare is the fewest members a goroutine helping a hub's writer
+// writes to: a write system call to a member costs some microseconds, so
+// below a few dozen members the hand-off to another goroutine costs more
+// than the writes it takes off the writer.
+const minShare = 16
 
-// writeShards writes frames (batch's) to every member. In a room of more
-// than a chunk of members the writer starts a helper, while a token of
-// h.helpers is free, and the two take chunks of the members in turn until
-// none is left: the write system calls to a big room's members are what
-// delays its last member, and on a machine with more than one processor
-// they need not wait for each other. A helper that starts late, as on a
-// machine whose processors are all busy, finds less or nothing left to
-// take, and the writer waits only for the chunks its helpers took, so a
-// helper never holds the room back. The next batch waits for this one, so
-// a member's lines still go out in order. The tokens bound the helpers of
-// all rooms together (GOMAXPROCS-1: more could not run at once). own is
-// scratch space, one per goroutine, returned for the next batch. h.mu is
-// held.
+// writeShards writes frames (batch's) to every member, the writer taking
+// one share of the members and, for a room of 2×minShare members or more,
+// goroutines that hold a token of h.helpers the others, in parallel: the
+// write system calls to a big room's members are what delays its last
+// member, and on a machine with more than one processor they need not
+// wait for each other. The writer waits for its helpers, so a member's
+// lines still go out in order, one batch after the other; a member is in
+// one share only. The tokens bound the helpers of all rooms together
+// (GOMAXPROCS-1: more could not run at once), and a writer that finds none
+// free writes alone. own is scratch space, one per share, returned for
+// the next batch. h.mu is held.
 func (h *hub) writeShards(batch []line, frames []*wsa.Broadcast, own [][]*wsa.Broadcast) [][]*wsa.Broadcast {
 	members := h.members
-	if len(own) == 0 {
+	shares := 1
+	for shares <= cap(h.helpers) && len(members) >= (shares+1)*minShare && h.takeHelper() {
+		shares++
+	}
+	for len(own) < shares {
 		own = append(own, nil)
 	}
-	if len(members) <= chunk {
-		writeTo(members, batch, frames, &own[0])
-		return own
-	}
-	w := &shareOut{members: members, batch: batch, frames: frames, done: make(chan struct{})}
-	w.left.Store(int64(len(members)))
-	for i := 1; i*chunk < len(members) && h.takeHelper(); i++ {
-		if len(own) <= i {
-			own = append(own, nil)
-		}
-		scratch := &own[i]
-		go func() {
+	// Share i is members[i*n/shares : (i+1)*n/shares]; the writer's is
+	// the first.
+	n := len(members)
+	var wg sync.WaitGroup
+	for i := 1; i < shares; i++ {
+		share, scratch := members[i*n/shares:(i+1)*n/shares], &own[i]
+		wg.Go(func() {
 			defer func() { <-h.helpers }()
-			w.work(scratch)
-		}()
+			writeTo(share, batch, frames, scratch)
+		})
 	}
-	if !w.work(&own[0]) {
-		<-w.done
-	}
+	writeTo(members[:n/shares], batch, frames, &own[0])
+	wg.Wait()
 	return own
-}
-
-// shareOut is one batch's writes to a room's members, shared by the
-// writer and its helpers.
-type shareOut struct {
-	members []*Web
-	batch   []line
-	frames  []*wsa.Broadcast
-	next    atomic.Int64  // the first member no goroutine took yet
-	left    atomic.Int64  // members not written to yet
-	done    chan struct{} // closed by whoever writes to the last of them
-}
-
-// work writes to chunks of the members until none is left to take, and
-// reports whether it wrote to the last of them. A goroutine touches the
-// members and the frames only after it took a chunk, and the writer
-// waits until every chunk taken was written, so a helper that takes none
-// may outlive the batch.
-func (s *shareOut) work(own *[]*wsa.Broadcast) (last bool) {
-	n := int64(len(s.members))
-	for {
-		i := s.next.Add(chunk) - chunk
-		if i >= n {
-			return false
-		}
-		end := min(i+chunk, n)
-		writeTo(s.members[i:end], s.batch, s.frames, own)
-		if s.left.Add(-(end - i)) == 0 {
-			close(s.done)
-			return true
-		}
-	}
 }
 
 // takeHelper takes a token for a goroutine to help the writer, if one is

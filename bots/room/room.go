@@ -62,10 +62,10 @@ type Option func(*hubs)
 func ObserveDrops(o consumer.DropObserver) Option { return func(hs *hubs) { hs.drops = o } }
 
 // WriteHelpers bounds the goroutines that help the hubs' writers, all
-// rooms together: a room with more than 16 web members in a process has
-// its lines written to them in parallel, by its writer and by helpers
-// while any is free (see hub.go). Default: GOMAXPROCS-1 at New, as more
-// could not run at once; 0 has each writer write alone.
+// rooms together: a room with 32 web members or more in a process has
+// its lines written to shares of them in parallel, by its writer and by
+// helpers while they are free (see hub.go). Default: GOMAXPROCS-1 at New,
+// as more could not run at once; 0 has each writer write alone.
 func WriteHelpers(n int) Option {
 	return func(hs *hubs) { hs.helpers = make(chan struct{}, max(0, n)) }
 }
