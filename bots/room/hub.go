@@ -32,10 +32,6 @@ type hubs struct {
 	mu    sync.Mutex
 	m     map[hubKey]*hub
 	drops consumer.DropObserver // nil: drops are only logged
-	// helpers holds a token for each goroutine helping a hub's writer
-	// write to a share of its members (see writeShards); its capacity
-	// bounds them (WriteHelpers).
-	helpers chan struct{}
 }
 
 // hubKey names a hub by the layer backend that delivers to it, which is
@@ -69,7 +65,6 @@ type hub struct {
 	log      *slog.Logger
 	now      func() time.Time
 	drops    consumer.DropObserver // nil: none
-	helpers  chan struct{}         // the bot's (hubs.helpers)
 }
 
 // maxHubLines bounds the lines waiting for a hub's writer. The layer's
@@ -141,7 +136,7 @@ func (hs *hubs) open(ctx context.Context, key hubKey, l consumer.Layer, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("room: new channel for room %q: %w", key.room, err)
 	}
-	h := &hub{key: key, l: l, channel: name, log: log, now: time.Now, drops: hs.drops, helpers: hs.helpers}
+	h := &hub{key: key, l: l, channel: name, log: log, now: time.Now, drops: hs.drops}
 	if h.cancel, err = key.sub.Subscribe(name, h.deliver); err != nil {
 		return nil, fmt.Errorf("room: subscribe to channel for room %q: %w", key.room, err)
 	}
@@ -249,9 +244,8 @@ func (h *hub) deliver(sh *layer.Shared) {
 // left: a quiet room holds no goroutine.
 func (h *hub) write() {
 	var (
-		batch  []line
-		frames []*wsa.Broadcast
-		own    [][]*wsa.Broadcast // a member's frames, one per share (see writeShards)
+		batch       []line
+		frames, own []*wsa.Broadcast
 	)
 	for {
 		h.qmu.Lock()
@@ -270,73 +264,15 @@ func (h *hub) write() {
 			frames = append(frames, l.frame)
 		}
 		h.mu.Lock()
-		own = h.writeShards(batch, frames, own)
+		for _, w := range h.members {
+			// A member that cannot take them is disconnected by TrySend
+			// (its client reads too slowly) or has gone; its scope ends
+			// either way, and it leaves.
+			_ = wsa.TrySendAll(w.Scope(), framesFor(w, batch, frames, &own)...)
+		}
 		h.mu.Unlock()
 		clear(batch)
 		clear(frames)
-	}
-}
-
-// minShare is the fewest members a goroutine helping a hub's writer
-// writes to: a write system call to a member costs some microseconds, so
-// below a few dozen members the hand-off to another goroutine costs more
-// than the writes it takes off the writer.
-const minShare = 16
-
-// writeShards writes frames (batch's) to every member, the writer taking
-// one share of the members and, for a room of 2×minShare members or more,
-// goroutines that hold a token of h.helpers the others, in parallel: the
-// write system calls to a big room's members are what delays its last
-// member, and on a machine with more than one processor they need not
-// wait for each other. The writer waits for its helpers, so a member's
-// lines still go out in order, one batch after the other; a member is in
-// one share only. The tokens bound the helpers of all rooms together
-// (GOMAXPROCS-1: more could not run at once), and a writer that finds none
-// free writes alone. own is scratch space, one per share, returned for
-// the next batch. h.mu is held.
-func (h *hub) writeShards(batch []line, frames []*wsa.Broadcast, own [][]*wsa.Broadcast) [][]*wsa.Broadcast {
-	members := h.members
-	shares := 1
-	for shares <= cap(h.helpers) && len(members) >= (shares+1)*minShare && h.takeHelper() {
-		shares++
-	}
-	for len(own) < shares {
-		own = append(own, nil)
-	}
-	// Share i is members[i*n/shares : (i+1)*n/shares]; the writer's is
-	// the first.
-	n := len(members)
-	var wg sync.WaitGroup
-	for i := 1; i < shares; i++ {
-		share, scratch := members[i*n/shares:(i+1)*n/shares], &own[i]
-		wg.Go(func() {
-			defer func() { <-h.helpers }()
-			writeTo(share, batch, frames, scratch)
-		})
-	}
-	writeTo(members[:n/shares], batch, frames, &own[0])
-	wg.Wait()
-	return own
-}
-
-// takeHelper takes a token for a goroutine to help the writer, if one is
-// free.
-func (h *hub) takeHelper() bool {
-	select {
-	case h.helpers <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-// writeTo writes to each of members the frames of batch it is to hear.
-func writeTo(members []*Web, batch []line, frames []*wsa.Broadcast, own *[]*wsa.Broadcast) {
-	for _, w := range members {
-		// A member that cannot take them is disconnected by TrySend
-		// (its client reads too slowly) or has gone; its scope ends
-		// either way, and it leaves.
-		_ = wsa.TrySendAll(w.Scope(), framesFor(w, batch, frames, own)...)
 	}
 }
 

@@ -3,9 +3,6 @@ package room_test
 import (
 	"context"
 	"net"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -176,86 +173,5 @@ func TestTheWelcomeComesFirst(t *testing.T) {
 	close(stop)
 	if err := <-talked; err != nil {
 		t.Fatal(err)
-	}
-}
-
-// A room big enough for its hub's writer to share the writes with helpers
-// (room.WriteHelpers) still has every member hear every line of the
-// others once, in the order the room wrote them, the same for all.
-func TestABigRoomHearsEveryLineInOrder(t *testing.T) {
-	l, err := memory.New(layer.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	addr := startRoom(t, consumer.WithLayer(l)(room.New(room.WriteHelpers(3))))
-	const members, lines = 70, 20 // four shares of 17 or 18 members
-	conns := make([]*gorilla.Conn, members)
-	for i := range conns {
-		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/room/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		read(t, c) // the welcome
-		conns[i] = c
-	}
-	senders := []string{"ann", "bob"}
-	for i, name := range senders {
-		if err := conns[i].WriteMessage(gorilla.TextMessage, []byte("/name "+name)); err != nil {
-			t.Fatal(err)
-		}
-		if got := read(t, conns[i]); got != "You are now "+name+"." {
-			t.Fatalf("rename %q", got)
-		}
-	}
-	// The two send at once, so that lines queue for the writer and go
-	// out in batches.
-	sent := make(chan error, len(senders))
-	for i := range senders {
-		go func() {
-			for k := range lines {
-				if err := conns[i].WriteMessage(gorilla.TextMessage, []byte(strconv.Itoa(k))); err != nil {
-					sent <- err
-					return
-				}
-			}
-			sent <- nil
-		}()
-	}
-	for range senders {
-		if err := <-sent; err != nil {
-			t.Fatal(err)
-		}
-	}
-	hear := func(c *gorilla.Conn, n int) []string {
-		t.Helper()
-		got := make([]string, n)
-		for k := range got {
-			got[k] = read(t, c)
-		}
-		return got
-	}
-	var order []string // what the first listener heard
-	for i, c := range conns {
-		var got []string
-		if i < len(senders) {
-			got = hear(c, lines) // the other sender's lines
-		} else {
-			got = hear(c, 2*lines)
-		}
-		next := map[string]int{}
-		for _, g := range got {
-			name, k, ok := strings.Cut(strings.TrimPrefix(g, "[web] "), ": ")
-			if !ok || (i < len(senders) && name == senders[i]) || k != strconv.Itoa(next[name]) {
-				t.Fatalf("member %d heard %q after %v", i, g, next)
-			}
-			next[name]++
-		}
-		if i == len(senders) {
-			order = got
-		} else if i > len(senders) && !slices.Equal(got, order) {
-			t.Fatalf("member %d heard\n%v\nmember %d\n%v", i, got, len(senders), order)
-		}
 	}
 }

@@ -3,7 +3,6 @@ package room
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 
 	"github.com/switchboard-bots/switchboard/consumer"
@@ -61,19 +60,10 @@ type Option func(*hubs)
 // consumer.DropBacklogFull. Default: none; they are logged either way.
 func ObserveDrops(o consumer.DropObserver) Option { return func(hs *hubs) { hs.drops = o } }
 
-// WriteHelpers bounds the goroutines that help the hubs' writers, all
-// rooms together: a room with 32 web members or more in a process has
-// its lines written to shares of them in parallel, by its writer and by
-// helpers while they are free (see hub.go). Default: GOMAXPROCS-1 at New,
-// as more could not run at once; 0 has each writer write alone.
-func WriteHelpers(n int) Option {
-	return func(hs *hubs) { hs.helpers = make(chan struct{}, max(0, n)) }
-}
-
 // New returns the room bot: WebSocket scopes get the Web member, every
 // other protocol the Chat member.
 func New(opts ...Option) scope.Application {
-	hs := &hubs{helpers: make(chan struct{}, runtime.GOMAXPROCS(0)-1)}
+	hs := new(hubs)
 	for _, o := range opts {
 		o(hs)
 	}
