@@ -62,8 +62,9 @@
 // plus one more call only when the popped message had expired. Blocking
 // pops run in one receive loop per key and process, which hands messages
 // to waiting receivers, or to subscribers (Subscribe): the process-local
-// channels of a process's consumers are served by that one loop, which,
-// after a blocking pop, pops what else waits 1,024 messages a round trip, so
+// channels of a process's consumers are served by that one loop, which
+// pops up to 1,024 messages a round trip, blocking (BZMPOP; on Redis
+// before 7.0 a BZPOPMIN, then ZPOPMIN for the rest), so
 // the shared key drains at Redis' speed, and hands the channels one
 // group message names the message decoded once. go-redis cannot abandon a blocking call when a
 // context ends, so the loop blocks for at most Config.BlockTime at a

@@ -64,10 +64,10 @@ func (p *poller) run() {
 	ctx := context.Background()
 	backoff := time.Duration(0)
 	for p.stillWanted() {
-		member, at, err := p.pop(ctx, p.sh)
+		err := p.next(ctx)
 		switch {
-		case errors.Is(err, goredis.Nil): // nothing arrived within BlockTime
-		case err != nil:
+		case err == nil, errors.Is(err, goredis.Nil): // Nil: nothing arrived within BlockTime
+		default:
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 			p.failed(err, backoff)
 			select {
@@ -75,11 +75,6 @@ func (p *poller) run() {
 			case <-l.done:
 			}
 			continue
-		default:
-			p.dispatch(ctx, member, at, p.sh)
-			if p.local {
-				p.popMore(ctx)
-			}
 		}
 		if backoff > 0 {
 			backoff = 0
@@ -89,6 +84,28 @@ func (p *poller) run() {
 			l.log.Info("redis: receiving again", "key", p.key)
 		}
 	}
+}
+
+// next waits up to BlockTime for what comes to p's key and dispatches it.
+// It returns goredis.Nil when nothing came.
+func (p *poller) next(ctx context.Context) error {
+	if p.local && !p.l.noMultiPop.Load() {
+		err := p.popLocal(ctx)
+		if !isUnknownCommand(err) {
+			return err
+		}
+		p.l.noMultiPop.Store(true)
+		p.l.log.Info("redis: the server has no BZMPOP (Redis before 7.0); receiving with BZPOPMIN and ZPOPMIN", "key", p.key)
+	}
+	member, at, err := p.pop(ctx, p.sh)
+	if err != nil {
+		return err
+	}
+	p.dispatch(ctx, member, at, p.sh)
+	if p.local {
+		p.popMore(ctx)
+	}
+	return nil
 }
 
 // stillWanted reports whether anyone waits. When nobody does, the loop

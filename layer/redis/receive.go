@@ -18,9 +18,11 @@ import (
 // Receivers do not each block in Redis. A process runs one receive loop (a
 // poller) per key that someone in it is receiving from, while someone is:
 // for an ordinary channel, the channel's key; for process-local channels,
-// the key all of them with one prefix share. The loop pops one message at
-// a time and hands it to a waiting receiver, or for process-local channels
-// keeps it for the channel it names. This is what lets Receive honour its
+// the key all of them with one prefix share. The loop of an ordinary
+// channel pops one message at a time and hands it to a waiting receiver;
+// that of process-local channels pops what waits, up to popBatch messages
+// a round trip, and hands each to the subscriber or waiting receiver of
+// the channel it names, or keeps it for that channel. This is what lets Receive honour its
 // context at once although a blocking pop cannot be abandoned: a receiver
 // that gives up simply stops waiting, and a message popped for nobody goes
 // back where it was, with its old score, before the loop pops again.

@@ -104,6 +104,11 @@ type Layer struct {
 	capacity      any    // the default capacity, as a script argument
 	capArgs       []any  // capacity rules for groupSendScript
 
+	// noMultiPop is set once Redis refused BZMPOP (before 7.0): receive
+	// loops of process-local keys then pop one message blocking and the
+	// rest with ZPOPMIN (see popLocal).
+	noMultiPop atomic.Bool
+
 	closed  atomic.Bool
 	closing sync.RWMutex  // orders starting receive loops before Close's wait
 	done    chan struct{} // closed by Close

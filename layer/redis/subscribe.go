@@ -73,10 +73,53 @@ func (l *Layer) Subscribe(channel string, deliver func(*layer.Shared)) (func(), 
 	}, nil
 }
 
+// popLocal waits for the messages of a process-local key and dispatches
+// them, popBatch at most a round trip, with BZMPOP: a blocking pop that
+// brings back every message waiting, where BZPOPMIN brings one and a
+// ZPOPMIN must follow for the rest. A group send reaches the processes in
+// a group together, several of them when sends were batched, so this
+// saves the receiver a round trip per wake-up, and the messages after the
+// first of a wake-up that round trip's wait. Expired messages are dropped,
+// as receivers would drop them. It returns goredis.Nil when nothing
+// arrived within BlockTime, and an error Redis answered with, which may
+// say it has no BZMPOP (isUnknownCommand).
+func (p *poller) popLocal(ctx context.Context) error {
+	l := p.l
+	_, zs, err := p.sh.block.BZMPop(ctx, l.cfg.BlockTime, "min", popBatch, p.key).Result()
+	if err != nil {
+		return err
+	}
+	p.dispatchAll(ctx, zs)
+	if len(zs) == popBatch {
+		p.popMore(ctx)
+	}
+	return nil
+}
+
+// dispatchAll dispatches the messages zs popped from p's key in order,
+// but those that have expired.
+func (p *poller) dispatchAll(ctx context.Context, zs []goredis.Z) {
+	cutoff := p.l.clock.now() - p.l.expiryUs
+	for _, z := range zs {
+		at := int64(math.Round(z.Score * 1e6))
+		member, _ := z.Member.(string)
+		if at <= cutoff || member == "" {
+			continue // expired: receivers drop it anyway
+		}
+		p.dispatch(ctx, member, at, p.sh)
+	}
+}
+
+// isUnknownCommand reports whether Redis refused a command it does not
+// know.
+func isUnknownCommand(err error) bool {
+	var re goredis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "ERR unknown command")
+}
+
 // popBatch is how many messages a receive loop of process-local channels
-// pops at once, without blocking, after a blocking pop brought one: so
-// the key of a busy process drains at Redis' speed, not a round trip per
-// message.
+// pops at once (popLocal, popMore): so the key of a busy process drains
+// at Redis' speed, not a round trip per message.
 const popBatch = 1024
 
 // popMore pops and dispatches what waits in a process-local key, popBatch
@@ -90,15 +133,7 @@ func (p *poller) popMore(ctx context.Context) {
 			return
 		}
 		zs := cmd.Val()
-		cutoff := l.clock.now() - l.expiryUs
-		for _, z := range zs {
-			at := int64(math.Round(z.Score * 1e6))
-			member, _ := z.Member.(string)
-			if at <= cutoff || member == "" {
-				continue // expired: receivers drop it anyway
-			}
-			p.dispatch(ctx, member, at, p.sh)
-		}
+		p.dispatchAll(ctx, zs)
 		if len(zs) < popBatch {
 			return
 		}
