@@ -305,3 +305,31 @@ func stringValues(fields []any) []any {
 	}
 	return out
 }
+
+// FuzzParseFacts checks the hand-written reader of a scope's facts against
+// msgpack's decoder: whatever it accepts, msgpack reads the same, and no
+// input makes it panic or read past its end.
+func FuzzParseFacts(f *testing.F) {
+	chat := sampleFacts()
+	chat.Headers, chat.Subprotocols, chat.Value = nil, nil, nil
+	for _, fs := range []facts{chat, {Type: "x"}, sampleFacts()} {
+		own, err := appendFacts(nil, fs)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(own)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := parseFacts(string(data))
+		if !ok {
+			return
+		}
+		var want facts
+		if err := msgpack.Unmarshal(data, &want); err != nil {
+			t.Fatalf("parsed %x, which msgpack refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("parsed %x as\n%+v\nmsgpack reads\n%+v", data, got, want)
+		}
+	})
+}
