@@ -10,6 +10,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
 // startRedis starts a redis-server of the test's own on a free loopback
@@ -69,7 +71,7 @@ func startRedisCluster(t testing.TB) func(testing.TB) goredis.UniversalClient {
 	var addrs []string
 	var ports, buses []int
 	for range 3 {
-		port, bus := freePort(t), freePort(t)
+		port, bus := redistest.FreePort(t), redistest.FreePort(t)
 		cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 			"--dir", t.TempDir(), "--save", "", "--appendonly", "no",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", fmt.Sprint(bus))
@@ -116,15 +118,6 @@ func startRedisCluster(t testing.TB) func(testing.TB) goredis.UniversalClient {
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
-}
-
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // awaitPing waits until a starting redis-server answers.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -79,7 +80,7 @@ func Start(t testing.TB, extra ...string) *Server {
 	s := &Server{dir: t.TempDir()}
 	var err error
 	for range 3 { // a port free a moment ago may be taken meanwhile
-		port := freePort(t)
+		port := FreePort(t)
 		s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		s.URL = "redis://" + s.Addr + "/0"
 		if err = s.start(t, port, extra); err == nil {
@@ -128,13 +129,21 @@ func (s *Server) start(t testing.TB, port int, extra []string) error {
 	}
 }
 
-// freePort returns a loopback port that nothing listened on a moment ago.
-func freePort(t testing.TB) int {
+// FreePort returns a loopback port that nothing listens on now, for a
+// server the test starts. It is taken below the kernel's range of
+// ephemeral ports (32768 and up on Linux), from which outgoing
+// connections take theirs: a port of that range that was free a moment
+// ago may be some connection's by the time the server binds it.
+func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			_ = ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("redistest: no free loopback port between 20000 and 32000")
+	return 0
 }

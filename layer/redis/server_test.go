@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
 // server is a redis-server of the test's own, on a free loopback port,
@@ -45,7 +46,7 @@ func newServer(t testing.TB) *server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install -y redis-server): %v", err)
 	}
-	port := freePort(t)
+	port := redistest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s := &server{t: t, port: port, dir: t.TempDir(), Addr: addr, URL: "redis://" + addr + "/0"}
 	t.Cleanup(func() {
@@ -55,17 +56,6 @@ func newServer(t testing.TB) *server {
 		}
 	})
 	return s
-}
-
-// freePort returns a loopback port that nothing listened on a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // dataArgs are the arguments of a data node: this port and directory, no
