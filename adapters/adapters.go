@@ -96,6 +96,33 @@ type Observer interface {
 	RateLimitWait(adapter string, d time.Duration)
 }
 
+// DropObserver is the optional interface of an Observer that counts the
+// inbound events adapters let go (Intake.Drop), by reason
+// (ReasonInboxFull, ReasonUnfit). *ops.Metrics implements it.
+type DropObserver interface {
+	InboundDropped(adapter, reason string)
+}
+
+// Reasons an adapter lets an inbound event go.
+const (
+	// ReasonInboxFull: the conversation's inbox was full (scope.ErrInboxFull).
+	ReasonInboxFull = "inbox_full"
+	// ReasonUnfit: the event could not be delivered as it came, such as
+	// text that is not UTF-8.
+	ReasonUnfit = "unfit"
+)
+
+// Dropped reports an inbound event let go because of err.
+func (r Report) Dropped(err error) {
+	if o, ok := r.obs.(DropObserver); ok {
+		reason := ReasonUnfit
+		if errors.Is(err, scope.ErrInboxFull) {
+			reason = ReasonInboxFull
+		}
+		o.InboundDropped(r.name, reason)
+	}
+}
+
 // Report binds an Observer to an adapter's name, for the adapter's calls
 // to make. Its zero value, like one made with a nil Observer, reports
 // nothing.

@@ -40,6 +40,7 @@ type Host struct {
 	readyOnce sync.Once
 
 	health atomic.Pointer[healthState] // nil: reachable
+	drops  atomic.Int64                // Intake.Drop's count
 
 	mu       sync.Mutex
 	ran      bool

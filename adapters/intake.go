@@ -103,6 +103,21 @@ func (in *Intake) Unreachable(err error) { in.h.setHealth(err) }
 // Reachable tells the Host that the adapter reaches its platform again.
 func (in *Intake) Reachable() { in.h.setHealth(nil) }
 
+// Drop counts and logs an inbound event the adapter lets go, for a
+// platform that will not send it again: one TryDeliver refused
+// (scope.ErrInboxFull) or one the adapter found unfit to deliver. The
+// warning names the adapter, key, err and the adapter's count of drops
+// so far, with attrs (slog's key-value pairs) after them; the Observer
+// counts it too if it is a DropObserver. A reader that drops rather than
+// waits keeps one full inbox from stalling every other conversation on
+// its connection.
+func (in *Intake) Drop(key string, err error, attrs ...any) {
+	n := in.h.drops.Add(1)
+	in.report.Dropped(err)
+	in.h.opts.log.Warn("inbound message dropped",
+		append([]any{"adapter", in.h.Name(), "key", key, "err", err, "dropped_total", n}, attrs...)...)
+}
+
 // Name returns the adapter's name, for its log lines.
 func (in *Intake) Name() string { return in.h.Name() }
 

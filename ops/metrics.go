@@ -27,6 +27,7 @@ type Metrics struct {
 	retries     *prometheus.CounterVec // adapter
 	rateWait    *prometheus.CounterVec // adapter
 	refused     *prometheus.CounterVec // listener, reason
+	inDrops     *prometheus.CounterVec // adapter, reason
 
 	// epoch is when the Metrics were made. Handle times events as
 	// durations since epoch, which reads only the monotonic clock: half
@@ -96,10 +97,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			"Connections and requests a bounded listener refused at once, by listener (the adapter's "+
 				"name, or ops) and reason (max_conns, max_conns_per_client, body_budget).",
 			"listener", "reason"),
+		inDrops: counter("inbound_dropped_total",
+			"Inbound events an adapter let go because its platform does not send them again (IRC, XMPP, "+
+				"Discord's gateway), by adapter and reason (inbox_full, unfit).",
+			"adapter", "reason"),
 	}
 	for _, c := range []prometheus.Collector{
 		m.eventsIn, m.eventsOut, m.live, m.ends, m.handler, m.handlerErrs,
-		m.layerErrs, m.layerDrops, m.skipped, m.retries, m.rateWait, m.refused,
+		m.layerErrs, m.layerDrops, m.skipped, m.retries, m.rateWait, m.refused, m.inDrops,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -136,6 +141,16 @@ func (m *Metrics) ListenRefused(listener, reason string) {
 		return
 	}
 	m.refused.WithLabelValues(listener, reason).Inc()
+}
+
+// InboundDropped counts an inbound event adapter let go for reason; it
+// does nothing on a nil *Metrics. It makes *Metrics an
+// adapters.DropObserver, through which Intake.Drop reports.
+func (m *Metrics) InboundDropped(adapter, reason string) {
+	if m == nil {
+		return
+	}
+	m.inDrops.WithLabelValues(adapter, reason).Inc()
 }
 
 // LayerMessageDropped counts a layer message a consumer dropped; it does

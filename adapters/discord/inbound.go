@@ -93,7 +93,7 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, log *slog.Lo
 	if err != nil {
 		// Only when the adapter stops, or the conversation cannot start:
 		// a session ended at shutdown is not resumed, so say what is lost.
-		log.Warn("discord: message dropped", "channel", m.ChannelID, "message", m.ID, "err", err)
+		in.Drop(m.ChannelID, err, "message", m.ID)
 	}
 }
 

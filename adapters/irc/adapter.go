@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/lines"
@@ -31,11 +30,8 @@ type Adapter struct {
 	link   *reconnect.Link[*conn]
 	flood  *throttle.Bucket
 	report adapters.Report // set by Serve before the first connection is up
-
-	dropped atomic.Int64 // messages not delivered: a full inbox, or not UTF-8
 }
 
-// Pusher is optional, so it is checked here; Factory checks adapters.Adapter.
 var _ adapters.Pusher = (*Adapter)(nil)
 
 // Option configures an Adapter.
@@ -57,7 +53,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 		o(a)
 	}
 	a.link = reconnect.New(a.dial, reconnect.Options{Clock: a.clock, Fatal: func(err error) bool { return errors.Is(err, ErrLogin) }})
-	a.flood = throttle.New(cfg.Flood.Burst, cfg.Flood.Interval, a.clock)
+	a.flood = cfg.Flood.Bucket(a.clock)
 	return a, nil
 }
 
@@ -71,10 +67,13 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 	return a.link.Serve(ctx, in)
 }
 
-// Send implements adapters.Adapter: chat.say, to its To or else the
-// scope's own channel or nick. It returns once the server handled the
-// message: a *adapters.RefusedError carries the server's error numeric
-// (404, cannot send to channel; 401, no such nick).
+// Send implements adapters.Adapter: a chat.say to its To, or else to the
+// scope's own channel or nick, as PRIVMSGs cut at newlines and at what
+// the server relays in 512 bytes, paced by Config.Flood. A PING follows
+// them, and Send returns at its PONG (package fence), with a
+// *adapters.RefusedError if the server refused the target before (401
+// no such nick, 404 cannot send to channel...), or fence.ErrLost if the
+// link dropped first.
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
 	own, _ := adapters.Value[string](s)
 	return a.send(ctx, ev, own)
@@ -83,10 +82,6 @@ func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) erro
 // Push implements adapters.Pusher: a chat.say naming its target in To.
 func (a *Adapter) Push(ctx context.Context, ev event.Event) error { return a.send(ctx, ev, "") }
 
-// send says a chat.say's text to its To, or else to own, as PRIVMSGs,
-// one per line and cut to what the server can relay, paced by the flood
-// control, once connected; then it sends a PING and waits for the
-// server's verdict (package fence).
 func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
 	say, err := event.Decode[event.Say](ev)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/adapters/throttle"
 )
 
 // Config is the adapter's section of the config file.
@@ -34,20 +35,13 @@ type Config struct {
 	// per 2 s, the flood control of RFC 1459 section 8.10 that servers
 	// still apply: a bot that sends faster is held back, then
 	// disconnected for "Excess Flood".
-	Flood Flood `yaml:"flood"`
+	Flood throttle.Rate `yaml:"flood"`
 }
 
 // SASL holds the account the bot logs in to.
 type SASL struct {
 	User     string `yaml:"user"`
 	Password string `yaml:"password"`
-}
-
-// Flood is a token bucket for outbound messages: Burst lines at once,
-// then one per Interval.
-type Flood struct {
-	Burst    int           `yaml:"burst"`
-	Interval time.Duration `yaml:"interval"`
 }
 
 // check validates c, fills its defaults, and returns its TLS
@@ -69,8 +63,7 @@ func (c *Config) check() (*tls.Config, error) {
 	if c.SASL != nil && (c.SASL.User == "" || c.SASL.Password == "") {
 		errs = append(errs, errors.New("sasl needs a user and a password"))
 	}
-	c.Flood.Burst = cmp.Or(max(c.Flood.Burst, 0), 5)
-	c.Flood.Interval = cmp.Or(max(c.Flood.Interval, 0), 2*time.Second)
+	c.Flood = c.Flood.Or(throttle.Rate{Burst: 5, Interval: 2 * time.Second})
 	if err := errors.Join(errs...); err != nil || !c.TLS {
 		return nil, err
 	}

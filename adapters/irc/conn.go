@@ -22,28 +22,23 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// conn is one connection to the server: ircevent's, which registers,
-// takes another nick while the bot's is taken, and keeps the link alive,
-// with what a bot needs besides.
+// conn is one connection: ircevent's, which registers, takes another
+// nick while the bot's is taken and keeps the link alive, with what a bot
+// needs besides.
 type conn struct {
-	// Done is closed once a registered connection is gone; Err is the
-	// first reason the server gave for refusing the login or closing it.
-	reconnect.Ending
+	reconnect.Ending // Err: the first reason the server gave for refusing or closing
 
 	irc *ircevent.Connection
 	nc  net.Conn
-
 	// Sends waiting for their PONG, by folded target: the server handles
 	// a client's lines in order, so a refusal comes before the PONG.
-	fences fence.Set[string]
-
-	userhost atomic.Value // string: the bot's user@host, once the server echoed a JOIN
+	fences   fence.Set[string]
+	userhost atomic.Value // string: the bot's user@host, once the server echoed its JOIN
 }
 
 // dial connects, registers, asks for the channels, and returns once the
-// server welcomed the bot. ircevent's Connect, which does the TLS
-// handshake and the registration, waits for the server alone: the
-// adapter dials the socket itself and closes it if ctx ends first.
+// server welcomed the bot. ircevent's Connect waits for the server alone,
+// so the adapter dials the socket itself and closes it if ctx ends first.
 func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) {
 	nc, err := a.cfg.Dial(ctx)
 	if err != nil {
@@ -65,9 +60,8 @@ func (a *Adapter) dial(ctx context.Context, in *adapters.Intake) (*conn, error) 
 	case a.cfg.SASL != nil && !sasl: // the server ignored CAP
 		err = fmt.Errorf("%w: registered without SASL", ErrLogin)
 	}
-	// A JOIN a line ("JOIN #chan key"): servers hold back, rather than
-	// refuse, what comes faster than their flood rate, and a JOIN a
-	// channel stays far below the unread bytes that end in "Excess Flood".
+	// A JOIN a channel: servers hold back, rather than refuse, what comes
+	// faster than their flood rate, far below "Excess Flood".
 	for i := 0; err == nil && i < len(a.cfg.Channels); i++ {
 		err = c.irc.Send("JOIN", strings.Fields(a.cfg.Channels[i])...)
 	}
@@ -91,7 +85,7 @@ func (a *Adapter) newConn(ctx context.Context, in *adapters.Intake, nc net.Conn)
 	if a.cfg.SASL != nil {
 		c.irc.SASLLogin, c.irc.SASLPassword = a.cfg.SASL.User, a.cfg.SASL.Password
 	}
-	c.irc.AddCallback("PRIVMSG", func(m ircmsg.Message) { a.deliver(ctx, in, c, &m, log) })
+	c.irc.AddCallback("PRIVMSG", func(m ircmsg.Message) { a.deliver(ctx, in, c, &m) })
 	c.irc.AddCallback("PONG", func(m ircmsg.Message) { c.fences.Settle(last(&m)) })
 	c.irc.AddCallback("JOIN", func(m ircmsg.Message) {
 		if from, err := m.NUH(); err == nil && c.isMe(from.Name) {
@@ -124,10 +118,10 @@ func (a *Adapter) newConn(ctx context.Context, in *adapters.Intake, nc net.Conn)
 	return c
 }
 
-// deliver hands a PRIVMSG to its conversation without waiting: IRC
-// resends nothing, and a reader waiting for one full inbox would stop
-// the PONGs that keep every other conversation connected.
-func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *ircmsg.Message, log *slog.Logger) {
+// deliver hands a PRIVMSG to its conversation without waiting (see
+// Intake.Drop): a reader waiting for one full inbox would stop the PONGs
+// that keep every other conversation connected.
+func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *ircmsg.Message) {
 	from, err := m.NUH()
 	if err != nil || len(m.Params) < 2 || ctx.Err() != nil || c.isMe(from.Name) || strings.HasPrefix(m.Params[1], "\x01") {
 		return // malformed, shutting down, the bot's own echo, or CTCP
@@ -153,7 +147,7 @@ func (a *Adapter) deliver(ctx context.Context, in *adapters.Intake, c *conn, m *
 		}, nil)
 	}
 	if err != nil {
-		log.Warn("irc: message dropped", "from", from.Name, "key", key, "err", err, "dropped_total", a.dropped.Add(1))
+		in.Drop(key, err, "from", from.Name)
 	}
 }
 
@@ -169,8 +163,7 @@ func (c *conn) Close() error {
 
 // room returns the bytes left for a message's text to target: the server
 // relays ":nick!user@host PRIVMSG target :text\r\n" in 512 bytes. Until
-// the server echoed the bot's JOIN, it assumes the longest usual user
-// (10) and host (63).
+// it echoed the bot's JOIN, assume the longest usual user and host.
 func (c *conn) room(target string) int {
 	userhost, _ := c.userhost.Load().(string)
 	userhost = cmp.Or(userhost, strings.Repeat("u", 10)+"@"+strings.Repeat("h", 63))
@@ -187,8 +180,8 @@ func (c *conn) isMe(nick string) bool { return fold(nick) == fold(c.irc.CurrentN
 func fold(name string) string { return strings.ToLower(name) }
 
 func last(m *ircmsg.Message) string {
-	if len(m.Params) == 0 {
-		return ""
+	if n := len(m.Params); n > 0 {
+		return m.Params[n-1]
 	}
-	return m.Params[len(m.Params)-1]
+	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-bots/switchboard/adapters/adaptertest"
 	"github.com/switchboard-bots/switchboard/adapters/irc"
 	"github.com/switchboard-bots/switchboard/adapters/irc/irctest"
+	"github.com/switchboard-bots/switchboard/adapters/throttle"
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/event"
 	"github.com/switchboard-bots/switchboard/internal/clocktest"
@@ -262,7 +263,7 @@ func TestFloodControl(t *testing.T) {
 	srv := irctest.Start(t, "")
 	alice := srv.Dial(t, "alice", "#room")
 	clock := clocktest.New(time.Unix(1_000_000, 0))
-	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, Flood: irc.Flood{Burst: 3, Interval: 2 * time.Second}}
+	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, Flood: throttle.Rate{Burst: 3, Interval: 2 * time.Second}}
 	_, ch := runBot(t, srv, cfg, alice, irc.WithClock(clock))
 	alice.Send("PRIVMSG #room :burst")
 	for i := 1; i <= 3; i++ { // the burst goes at once
@@ -439,7 +440,7 @@ func TestConformance(t *testing.T) {
 		srv := irctest.Start(t, "")
 		user := srv.Dial(t, "user", "#a", "#b", "#c", "#p")
 		a, err := irc.New("irc", irc.Config{Endpoint: adapters.Endpoint{Server: srv.Addr()}, Nick: "bot", Channels: []string{"#a", "#b", "#c", "#p"},
-			Flood: irc.Flood{Burst: 10, Interval: 100 * time.Millisecond}})
+			Flood: throttle.Rate{Burst: 10, Interval: 100 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,3 +28,19 @@ func Example() {
 	// line 5 waited 0s
 	// line 6: context deadline exceeded
 }
+
+// An adapter's config section reads a Rate, and the adapter fills in its
+// defaults for what the section leaves out.
+func ExampleRate_Or() {
+	section := throttle.Rate{Burst: 3} // flood: {burst: 3}
+	r := section.Or(throttle.Rate{Burst: 5, Interval: 2 * time.Second})
+	fmt.Println(r.Burst, r.Interval)
+	b := r.Bucket(nil)
+	for range r.Burst {
+		_, _ = b.Wait(context.Background())
+	}
+	fmt.Println("burst spent")
+	// Output:
+	// 3 2s
+	// burst spent
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"mellium.im/xmlstream"
@@ -31,7 +30,6 @@ type Adapter struct {
 	p         parsed
 	clock     scope.Clock
 	noHistory bool
-	dropped   atomic.Int64 // messages dropped because their inbox was full
 	link      *reconnect.Link[*conn]
 }
 

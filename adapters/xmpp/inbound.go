@@ -96,6 +96,6 @@ func (a *Adapter) message(ctx context.Context, in *adapters.Intake, c *conn, m *
 		// XMPP has no acknowledgement to withhold and sends nothing
 		// again, and waiting here would stall the stream every other
 		// conversation and every Send's confirmation read from.
-		log.Warn("xmpp: message dropped", "key", key, "err", err, "dropped_total", a.dropped.Add(1))
+		in.Drop(key, err)
 	}
 }

@@ -468,7 +468,7 @@ func TestFullInboxDropsAndCounts(t *testing.T) {
 	alice.Say(bot, "queued") // fills the inbox
 	alice.Say(bot, "dropped")
 	logs.Await(t, "dropped_total=1", xmpptest.Timeout)
-	if !strings.Contains(logs.String(), "xmpp: message dropped") {
+	if !strings.Contains(logs.String(), "inbound message dropped") {
 		t.Fatalf("log:\n%s", logs.String())
 	}
 	bob := srv.Dial(t, "bob")
