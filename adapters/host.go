@@ -91,8 +91,9 @@ func WithObserver(obs Observer) HostOption { return func(o *hostOptions) { o.obs
 // is a Pusher. Default: no pushes.
 func WithPushes(l layer.Layer) HostOption { return func(o *hostOptions) { o.layer = l } }
 
-// WithClock sets the clock of the Host's scope manager. Default: the wall
-// clock.
+// WithClock sets the clock of the Host's scope manager and of the
+// adapter's own waits, which read it through Intake.Clock. Default: the
+// wall clock.
 func WithClock(c scope.Clock) HostOption { return func(o *hostOptions) { o.clock = c } }
 
 // WithBodyBudget bounds the request bodies the adapter's listeners hold in

@@ -124,6 +124,16 @@ func (in *Intake) Name() string { return in.h.Name() }
 // Logger returns the Host's logger.
 func (in *Intake) Logger() *slog.Logger { return in.h.opts.log }
 
+// Clock returns the Host's clock (WithClock; default: the wall clock),
+// for the adapter's own waits (flood control, backoff, pings), so that a
+// test that moves the Host's clock moves them too.
+func (in *Intake) Clock() scope.Clock {
+	if c := in.h.opts.clock; c != nil {
+		return c
+	}
+	return scope.WallClock{}
+}
+
 // Report returns the Host's observer, bound to the adapter's name.
 func (in *Intake) Report() Report { return in.report }
 

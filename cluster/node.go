@@ -95,7 +95,7 @@ func New(c goredis.UniversalClient, prefix string, cfg Config, opts ...Option) (
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := options{clock: wallClock{}, log: slog.Default()}
+	o := options{clock: scope.WallClock{}, log: slog.Default()}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -278,11 +278,6 @@ func (n *Node) Ready() <-chan struct{} {
 func ms(d time.Duration) string {
 	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // within returns a context that ends with parent or once d passed on the
 // Node's clock.

@@ -125,6 +125,18 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 }
 
+// WallClock is the Clock of real time: what code that takes a Clock uses
+// when it is given none.
+type WallClock struct{}
+
+var _ Clock = WallClock{}
+
+// Now returns time.Now().
+func (WallClock) Now() time.Time { return time.Now() }
+
+// After returns time.After(d).
+func (WallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
 // DefaultCloseWait is how long Close waits for handlers after cancelling
 // their context.
 const DefaultCloseWait = time.Second

@@ -39,11 +39,6 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 }
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Defaults of a Runner.
 const (
 	DefaultPollInterval = 100 * time.Millisecond
@@ -120,7 +115,7 @@ type Runner struct {
 // NewRunner returns a Runner of the timers of adapter in st, delivered
 // through d (the adapter's scope manager).
 func NewRunner(st Store, adapter string, d Deliverer, opts ...RunnerOption) *Runner {
-	r := &Runner{st: st, adapter: adapter, d: d, clock: wallClock{}, log: slog.Default(),
+	r := &Runner{st: st, adapter: adapter, d: d, clock: scope.WallClock{}, log: slog.Default(),
 		poll: DefaultPollInterval, lease: DefaultLease, batch: DefaultBatch}
 	for _, o := range opts {
 		o(r)

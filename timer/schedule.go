@@ -35,7 +35,7 @@ func Middleware(st Store, opts ...MiddlewareOption) func(scope.Application) scop
 	if st == nil {
 		panic("timer.Middleware: nil Store")
 	}
-	o := &onScope{st: st, clock: wallClock{}}
+	o := &onScope{st: st, clock: scope.WallClock{}}
 	for _, opt := range opts {
 		opt(o)
 	}

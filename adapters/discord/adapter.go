@@ -85,7 +85,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	o := options{clock: wallClock{}, base: http.DefaultTransport}
+	o := options{clock: scope.WallClock{}, base: http.DefaultTransport}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -212,8 +212,3 @@ func (a *Adapter) retryStart(ctx context.Context, log *slog.Logger, start func()
 func jitter(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(rand.Int64N(int64(hi-lo)))
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

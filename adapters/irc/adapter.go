@@ -26,34 +26,22 @@ type Adapter struct {
 	name   string
 	cfg    Config
 	tls    *tls.Config
-	clock  scope.Clock
 	link   *reconnect.Link[*conn]
-	flood  *throttle.Bucket
-	report adapters.Report // set by Serve before the first connection is up
+	flood  *throttle.Bucket // set by Serve, as report, before the first connection is up
+	report adapters.Report
 }
 
 var _ adapters.Pusher = (*Adapter)(nil)
 
-// Option configures an Adapter.
-type Option func(*Adapter)
-
-// WithClock sets the clock of the flood control and of the reconnection
-// backoff. Default: the wall clock.
-func WithClock(c scope.Clock) Option { return func(a *Adapter) { a.clock = c } }
-
 // New returns an adapter called name ("irc" if empty) for cfg.
-func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
+func New(name string, cfg Config) (*Adapter, error) {
 	name = cmp.Or(name, Protocol)
 	tc, err := cfg.check()
 	if err != nil {
 		return nil, fmt.Errorf("irc %s: %w", name, err)
 	}
 	a := &Adapter{name: name, cfg: cfg, tls: tc}
-	for _, o := range opts {
-		o(a)
-	}
-	a.link = reconnect.New(a.dial, reconnect.Options{Clock: a.clock, Fatal: func(err error) bool { return errors.Is(err, ErrLogin) }})
-	a.flood = cfg.Flood.Bucket(a.clock)
+	a.link = reconnect.New(a.dial, reconnect.Options{Fatal: func(err error) bool { return errors.Is(err, ErrLogin) }})
 	return a, nil
 }
 
@@ -61,9 +49,10 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 func (a *Adapter) Name() string { return a.name }
 
 // Serve implements adapters.Adapter with a reconnect.Link: it fails only
-// when the server refuses the bot's login (ErrLogin).
+// when the server refuses the bot's login (ErrLogin). The flood control
+// and the backoff run on the Host's clock.
 func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
-	a.report = in.Report()
+	a.report, a.flood = in.Report(), a.cfg.Flood.Bucket(in.Clock())
 	return a.link.Serve(ctx, in)
 }
 

@@ -71,6 +71,4 @@ func (c *Config) check() (*tls.Config, error) {
 }
 
 // Factory builds an adapter from its section of the config file.
-func Factory(s adapters.Setup) (adapters.Adapter, error) {
-	return adapters.FactoryFor(func(name string, cfg Config) (*Adapter, error) { return New(name, cfg) })(s)
-}
+var Factory = adapters.FactoryFor(New)

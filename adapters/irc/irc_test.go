@@ -67,14 +67,14 @@ func (b *echoBot) message(ctx context.Context, m consumer.ChatMessage) error {
 
 // runBot runs an adapter for cfg on srv until the test ends, and waits
 // until it joined its channels (watched by c, a user in all of them).
-func runBot(t *testing.T, srv interface{ Addr() string }, cfg irc.Config, c *irctest.Client, opts ...irc.Option) (*adapters.Host, chan seen) {
+func runBot(t *testing.T, srv interface{ Addr() string }, cfg irc.Config, c *irctest.Client, opts ...adapters.HostOption) (*adapters.Host, chan seen) {
 	t.Helper()
 	cfg.Server = srv.Addr()
-	a, err := irc.New("irc", cfg, opts...)
+	a, err := irc.New("irc", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := adapters.NewHost(a, adapters.WithScopes(scope.Config{IdleTimeout: -1}))
+	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1})}, opts...)...)
 	ch := make(chan seen, 100)
 	app := consumer.New(func() *echoBot { return &echoBot{seen: ch} }, consumer.OnMessage((*echoBot).message))
 	done := make(chan error, 1)
@@ -264,7 +264,7 @@ func TestFloodControl(t *testing.T) {
 	alice := srv.Dial(t, "alice", "#room")
 	clock := clocktest.New(time.Unix(1_000_000, 0))
 	cfg := irc.Config{Nick: "bot", Channels: []string{"#room"}, Flood: throttle.Rate{Burst: 3, Interval: 2 * time.Second}}
-	_, ch := runBot(t, srv, cfg, alice, irc.WithClock(clock))
+	_, ch := runBot(t, srv, cfg, alice, adapters.WithClock(clock))
 	alice.Send("PRIVMSG #room :burst")
 	for i := 1; i <= 3; i++ { // the burst goes at once
 		if l := alice.FromBot("bot", "PRIVMSG"); l.Params[1] != string(rune('0'+i)) {
@@ -292,7 +292,7 @@ func TestReconnectAndRejoin(t *testing.T) {
 	srv := irctest.Start(t, "")
 	alice := srv.Dial(t, "alice", "#room", "#other")
 	clock := clocktest.New(time.Unix(1_000_000, 0))
-	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room", "#other"}}, alice, irc.WithClock(clock))
+	_, ch := runBot(t, srv, irc.Config{Nick: "bot", Channels: []string{"#room", "#other"}}, alice, adapters.WithClock(clock))
 	alice.Send("PRIVMSG #room :before")
 	before := next(t, ch)
 

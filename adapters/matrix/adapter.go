@@ -98,7 +98,7 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
 	cfg.setDefaults()
-	o := options{clock: wallClock{}}
+	o := options{clock: scope.WallClock{}}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)

@@ -14,11 +14,6 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // gate holds every call of the account back while the homeserver's rate
 // limit lasts: Matrix limits a user, not a room, so one M_LIMIT_EXCEEDED
 // pauses all sends until its retry_after_ms has passed.

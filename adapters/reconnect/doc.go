@@ -1,7 +1,7 @@
 // Package reconnect keeps an adapter's one connection to its platform up:
 // a Link dials, hands the live connection to the adapter's sends, and
-// after a drop dials again, waiting with exponential backoff on an
-// injectable clock. It tells the Host what it needs to know: ready once
+// after a drop dials again, waiting with exponential backoff on the
+// Host's clock. It tells the Host what it needs to know: ready once
 // the first connection is up, unreachable (with why) while none is. When
 // Shutdown begins, Serve returns at once but the connection stays open
 // until adapters.Intake.Grace ends, so that the scopes' last replies

@@ -41,7 +41,7 @@ type Options struct {
 	Min time.Duration
 	// Max bounds the wait. Default: DefaultMax.
 	Max time.Duration
-	// Clock times the waits. Default: the wall clock.
+	// Clock times the waits. Default: the Intake's (Intake.Clock).
 	Clock scope.Clock
 	// Fatal reports whether an error from Dial, or a lost connection's
 	// Err, is one that no retry can mend, such as refused credentials:
@@ -77,9 +77,6 @@ func New[C Comparable](dial Dial[C], opts Options) *Link[C] {
 		opts.Max = DefaultMax
 	}
 	opts.Max = max(opts.Max, opts.Min)
-	if opts.Clock == nil {
-		opts.Clock = wallClock{}
-	}
 	return &Link[C]{dial: dial, opts: opts, up: make(chan struct{})}
 }
 
@@ -88,6 +85,10 @@ func New[C Comparable](dial Dial[C], opts Options) *Link[C] {
 // returns an error only when Options.Fatal says so.
 func (l *Link[C]) Serve(ctx context.Context, in *adapters.Intake) error {
 	log := in.Logger().With("adapter", in.Name())
+	clock := l.opts.Clock
+	if clock == nil {
+		clock = in.Clock()
+	}
 	wait := l.opts.Min
 	for {
 		c, err := l.dial(ctx, in)
@@ -114,7 +115,7 @@ func (l *Link[C]) Serve(ctx context.Context, in *adapters.Intake) error {
 		in.Unreachable(err)
 		log.Warn("connection lost; reconnecting", "err", err, "retry_in", wait)
 		select {
-		case <-l.opts.Clock.After(wait):
+		case <-clock.After(wait):
 		case <-ctx.Done():
 			return nil
 		}
@@ -173,8 +174,3 @@ func (l *Link[C]) drop(c C) {
 		l.cur, l.live, l.up = none, false, make(chan struct{})
 	}
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

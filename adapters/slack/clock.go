@@ -1,6 +1,10 @@
 package slack
 
-import "time"
+import (
+	"time"
+
+	"github.com/switchboard-bots/switchboard/scope"
+)
 
 // Clock is the adapter's source of time. Tests give one that moves only
 // when told, so that rate limits, retry pauses and acknowledgement
@@ -15,10 +19,8 @@ type Clock interface {
 }
 
 // wallClock is the real time.
-type wallClock struct{}
+type wallClock struct{ scope.WallClock }
 
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 func (wallClock) AfterFunc(d time.Duration, f func()) func() bool {
 	return time.AfterFunc(d, f).Stop
 }

@@ -90,7 +90,7 @@ func New(cfg Config, opts ...Option) (*Adapter, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	o := options{clock: wallClock{}}
+	o := options{clock: scope.WallClock{}}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)

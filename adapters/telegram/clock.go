@@ -11,8 +11,3 @@ type Clock interface {
 	// After returns a channel that receives once d has passed.
 	After(d time.Duration) <-chan time.Time
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

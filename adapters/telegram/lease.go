@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // Lease is an expiring lock shared by the processes that run one bot, so
@@ -48,7 +49,7 @@ type leaseHold struct {
 // clock).
 func NewMemoryLease(clock Clock) *MemoryLease {
 	if clock == nil {
-		clock = wallClock{}
+		clock = scope.WallClock{}
 	}
 	return &MemoryLease{clock: clock, held: map[string]leaseHold{}}
 }

@@ -21,7 +21,7 @@ type Bucket struct {
 // the wall clock.
 func New(burst int, every time.Duration, clock scope.Clock) *Bucket {
 	if clock == nil {
-		clock = wallClock{}
+		clock = scope.WallClock{}
 	}
 	return &Bucket{lim: rate.NewLimiter(rate.Every(max(every, 1)), max(burst, 1)), clock: clock}
 }
@@ -45,8 +45,3 @@ func (b *Bucket) Wait(ctx context.Context) (time.Duration, error) {
 		return end.Sub(now), ctx.Err()
 	}
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

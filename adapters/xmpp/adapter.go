@@ -28,7 +28,7 @@ type Adapter struct {
 	name      string
 	cfg       Config
 	p         parsed
-	clock     scope.Clock
+	clock     scope.Clock // the Host's, set by Serve
 	noHistory bool
 	link      *reconnect.Link[*conn]
 }
@@ -42,10 +42,6 @@ var (
 // Option configures an Adapter.
 type Option func(*Adapter)
 
-// WithClock sets the clock of the reconnection backoff and the pings.
-// Default: the wall clock.
-func WithClock(c scope.Clock) Option { return func(a *Adapter) { a.clock = c } }
-
 // New returns an adapter called name ("xmpp" if empty) for cfg.
 func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	if name == "" {
@@ -55,11 +51,11 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xmpp %s: %w", name, err)
 	}
-	a := &Adapter{name: name, cfg: cfg, p: p, clock: wallClock{}, noHistory: true}
+	a := &Adapter{name: name, cfg: cfg, p: p, noHistory: true}
 	for _, o := range opts {
 		o(a)
 	}
-	a.link = reconnect.New(a.connect, reconnect.Options{Clock: a.clock, Fatal: func(err error) bool { return errors.Is(err, ErrLogin) }})
+	a.link = reconnect.New(a.connect, reconnect.Options{Fatal: func(err error) bool { return errors.Is(err, ErrLogin) }})
 	return a, nil
 }
 
@@ -67,8 +63,10 @@ func New(name string, cfg Config, opts ...Option) (*Adapter, error) {
 func (a *Adapter) Name() string { return a.name }
 
 // Serve implements adapters.Adapter with a reconnect.Link: it fails only
-// when the server refuses the bot's login (ErrLogin).
+// when the server refuses the bot's login (ErrLogin). The backoff and
+// the pings run on the Host's clock.
 func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
+	a.clock = in.Clock()
 	return a.link.Serve(ctx, in)
 }
 
@@ -100,8 +98,3 @@ func (a *Adapter) connect(ctx context.Context, in *adapters.Intake) (*conn, erro
 	}
 	return c, nil
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

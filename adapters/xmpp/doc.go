@@ -19,7 +19,8 @@
 // a resource, sends its presence, joins every room and calls
 // Intake.Ready. When the stream drops, or a ping (XEP-0199, every
 // ping_interval) goes unanswered, it reconnects with backoff (1 s
-// doubling to 2 min, on an injectable clock) and joins the rooms again.
+// doubling to 2 min, on the Host's clock: adapters.WithClock) and joins
+// the rooms again.
 // It returns an error only when the server refuses the credentials
 // (ErrLogin). A nick taken in a room is tried again with "_" appended; a
 // room that refuses the bot, or kicks it, is left until the next

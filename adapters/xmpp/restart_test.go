@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/xmpp"
 	"github.com/switchboard-bots/switchboard/adapters/xmpp/xmpptest"
 	"github.com/switchboard-bots/switchboard/internal/clocktest"
@@ -22,7 +23,7 @@ func TestRejoinAfterServerCrash(t *testing.T) {
 	cfg.PingInterval = -1 // the clock serves the backoff alone
 	clock := clocktest.New(time.Unix(1_000_000, 0))
 	app, ch := newProbe()
-	run(t, cfg, app, nil, xmpp.WithClock(clock))
+	runHost(t, cfg, app, nil, []adapters.HostOption{adapters.WithClock(clock)})
 	occupant := "lobby@" + xmpptest.MUC + "/bot"
 	alice.Presence("", occupant)
 	alice.SayRoom("lobby", "before")
@@ -61,7 +62,7 @@ func TestRejoinSkipsHistory(t *testing.T) {
 	var logs logtest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	app, ch := newProbe()
-	run(t, cfg, app, log, xmpp.WithClock(clock), xmpp.WithHistory())
+	runHost(t, cfg, app, log, []adapters.HostOption{adapters.WithClock(clock)}, xmpp.WithHistory())
 	occupant := "lobby@" + xmpptest.MUC + "/bot"
 	alice.Presence("", occupant)
 	for _, text := range []string{"old 1", "old 2"} {
@@ -106,7 +107,7 @@ func TestDeadLinkFoundByPing(t *testing.T) {
 	cfg.Server, cfg.PingInterval = proxy.Addr(), 30*time.Second
 	clock := clocktest.New(time.Unix(1_000_000, 0))
 	app, ch := newProbe()
-	run(t, cfg, app, nil, xmpp.WithClock(clock))
+	runHost(t, cfg, app, nil, []adapters.HostOption{adapters.WithClock(clock)})
 	occupant := "lobby@" + xmpptest.MUC + "/bot"
 	alice.Presence("", occupant)
 
