@@ -61,8 +61,13 @@ func (d Disconnect) Type() string { return d.Protocol + ".disconnect" }
 func (d Disconnect) EndReason() scope.Reason { return d.Reason }
 
 // Value returns the adapter's own value for s (see
-// scope.Scope.SetAdapterValue) as a T, and whether it is one.
+// scope.Scope.SetAdapterValue) as a T, and whether it is one. A nil s, as
+// an adapter's Push may pass to its Send, has none.
 func Value[T any](s *scope.Scope) (T, bool) {
+	var v T
+	if s == nil {
+		return v, false
+	}
 	v, ok := s.AdapterValue().(T)
 	return v, ok
 }

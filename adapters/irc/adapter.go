@@ -65,13 +65,6 @@ func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
 // link dropped first.
 func (a *Adapter) Send(ctx context.Context, s *scope.Scope, ev event.Event) error {
 	own, _ := adapters.Value[string](s)
-	return a.send(ctx, ev, own)
-}
-
-// Push implements adapters.Pusher: a chat.say naming its target in To.
-func (a *Adapter) Push(ctx context.Context, ev event.Event) error { return a.send(ctx, ev, "") }
-
-func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
 	say, err := event.Decode[event.Say](ev)
 	if err != nil {
 		return fmt.Errorf("irc: cannot send %q: %w: %w", ev.Type(), adapters.ErrUnsupported, err)
@@ -101,3 +94,6 @@ func (a *Adapter) send(ctx context.Context, ev event.Event, own string) error {
 	}
 	return f.Wait(ctx)
 }
+
+// Push implements adapters.Pusher: a chat.say naming its target in To.
+func (a *Adapter) Push(ctx context.Context, ev event.Event) error { return a.Send(ctx, nil, ev) }
