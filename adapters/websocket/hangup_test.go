@@ -134,7 +134,9 @@ func awaitEnded(t *testing.T, s *server) {
 // handled and answered after the hang-up was read, the close frame last.
 func TestHangUpWhileBusyAnswered(t *testing.T) {
 	b := newBusy(false)
-	s := b.serve(t, wsa.Config{})
+	// close_timeout is the wait: however loaded the machine, the answers
+	// are in time.
+	s := b.serve(t, wsa.Config{CloseTimeout: wait})
 	c := s.dial(t, "/", nil)
 	await(t, b.held, "websocket.connect")
 	hangUp(t, c, maskedText("a"), maskedText("b"))
