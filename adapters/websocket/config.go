@@ -76,7 +76,13 @@ type Config struct {
 	// reject a new connection; then the client gets 503. Default: 10 s.
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 	// CloseTimeout bounds the wait for the client's answer to a close
-	// frame the server sent. Default: 2 s.
+	// frame the server sent and, once a client hung up (ended its side of
+	// the stream without a close frame), the wait, from the hang-up, for
+	// its scope to handle what it sent before and for the answers to be
+	// written: a handler still running then, or a client that does not
+	// read, holds the connection no longer, and what is sent later fails
+	// with ErrClosed. Raise it for handlers that take longer to answer a
+	// client that hangs up. Default: 2 s.
 	CloseTimeout time.Duration `yaml:"close_timeout"`
 	// Compression negotiates per-message deflate with clients that offer
 	// it. It trades CPU and per-message memory for bandwidth. Default: off.

@@ -68,6 +68,7 @@ type conn struct {
 	writing bool          // a writer goroutine drains the queue
 	corked  bool          // the scope's worker handles queued events: hold messages back (see Cork)
 	room    chan struct{} // closed when the queue gets room; made only when a send waits
+	written chan struct{} // closed when nothing more will be written (see awaitWritten); made only when the read loop waits
 	code    int           // the close code the server sent or decided on
 	timer   *time.Timer
 }
@@ -276,5 +277,21 @@ func (c *conn) setStateLocked(s connState) {
 			close(c.room)
 			c.room = nil
 		}
+		c.wroteLocked()
+	}
+}
+
+// doneWritingLocked reports whether nothing more will be written on c: it
+// is closed, or closing with its queue written, the close frame last.
+func (c *conn) doneWritingLocked() bool {
+	return c.state == stClosed || c.state == stClosing && len(c.queue) == 0 && !c.writing
+}
+
+// wroteLocked wakes a read loop waiting in awaitWritten once nothing more
+// will be written on c.
+func (c *conn) wroteLocked() {
+	if c.written != nil && c.doneWritingLocked() {
+		close(c.written)
+		c.written = nil
 	}
 }

@@ -22,6 +22,17 @@
 // closed with (1001 shutdown, 1007 invalid UTF-8, 1009 too big, 1011 the
 // application failed, 1013 the client read too slowly).
 //
+// A client that hangs up, ending its side of the stream without a close
+// frame (a half-close), may still read, and what it sent before was
+// accepted: its scope handles the messages queued, then
+// websocket.disconnect with 1006, and the answers go out before the
+// server's close frame; then the socket closes. CloseTimeout bounds
+// this from the hang-up: a handler still running then, or a client that
+// does not read, holds the connection no longer. A client that closes
+// with a close frame is answered with one at once, as the protocol has
+// it, and a connection that failed (a reset, a missed pong) closes at
+// once.
+//
 // An HTTP scope gets its body as http.request events in chunks, with
 // MoreBody set on all but the last; the next chunk is read only once the
 // previous one was handled. The application answers with

@@ -87,8 +87,10 @@ func TestFramesReadTogetherAllDelivered(t *testing.T) {
 }
 
 // TestMessageThenHangUp sends a message and the end of the connection
-// together: the message is delivered, and the end is seen at once (1006)
-// rather than at the pong deadline.
+// together: the message is delivered and answered, and the end is seen at
+// once (1006) rather than at the pong deadline. Whether the message is
+// handled before the end is read depends on the timing (see
+// TestHangUpWhileBusyAnswered for the other order, made certain).
 func TestMessageThenHangUp(t *testing.T) {
 	p := newProbe()
 	s := start(t, wsa.Config{}, routes(p))

@@ -140,12 +140,24 @@ var (
 // scope with the close code: the client's, the one the server sent, 1009
 // or 1007 for a message the server refused, or 1006 when the connection
 // dropped.
+//
+// A client that hung up (its side of the stream ended, without a close
+// frame) may still read: the messages it sent before were accepted, and
+// its scope may not have handled them yet. The scope is ended first then,
+// and the socket closed once the answers are written (see answerHangUp).
+// Any other end closes the socket at once: the client said goodbye with a
+// close frame, which gorilla has answered, or it cannot read (a reset), or
+// the server refused it.
 func (c *conn) readEnded(ws *gorilla.Conn, err error) {
 	code := websocket.CloseAbnormal
+	hungUp := false
 	var ce *gorilla.CloseError
 	switch {
 	case errors.As(err, &ce):
 		code = ce.Code
+		// gorilla reports the end of the stream as 1006, a code no close
+		// frame may carry.
+		hungUp = ce.Code == websocket.CloseAbnormal
 	case errors.Is(err, gorilla.ErrReadLimit):
 		// gorilla has sent the close frame; the rest of the frame and the
 		// client's answer are drained so that the close reaches it.
@@ -179,10 +191,62 @@ func (c *conn) readEnded(ws *gorilla.Conn, err error) {
 	if c.code != 0 {
 		code = c.code // the server closed first: its code says why
 	}
+	answer := hungUp && c.state < stClosed
+	if !answer {
+		c.setStateLocked(stClosed)
+	} else if c.timer != nil {
+		c.timer.Stop() // no pong can come back
+	}
+	c.mu.Unlock()
+	end := websocket.Disconnect{Code: code, Reason: scope.ReasonClosed}
+	if answer {
+		c.answerHangUp(ws, end)
+		return
+	}
+	_ = ws.NetConn().Close()
+	c.run.in.End(c.key, end)
+}
+
+// answerHangUp ends the scope of a client that hung up after the events
+// already queued, and closes the socket once their answers are written:
+// the scope's end (Adapter.Ended) closes the connection, the close frame
+// after what the handlers sent, and the socket is closed when the writer
+// has written it. CloseTimeout bounds the wait, from the hang-up, as it
+// bounds every other wait for a connection to finish closing: a handler
+// still running then, or a client that does not read what is written,
+// holds the socket no longer, and what is sent later fails with ErrClosed.
+// The read loop waits here, so that the connection stays tracked and a
+// shutdown finds it.
+func (c *conn) answerHangUp(ws *gorilla.Conn, end websocket.Disconnect) {
+	c.run.in.End(c.key, end)
+	c.awaitWritten(c.a.cfg.CloseTimeout)
+	c.mu.Lock()
 	c.setStateLocked(stClosed)
 	c.mu.Unlock()
 	_ = ws.NetConn().Close()
-	c.run.in.End(c.key, websocket.Disconnect{Code: code, Reason: scope.ReasonClosed})
+}
+
+// awaitWritten waits until nothing more will be written on the connection
+// (doneWritingLocked), for d at most.
+func (c *conn) awaitWritten(d time.Duration) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.doneWritingLocked() {
+		if c.written == nil {
+			c.written = make(chan struct{})
+		}
+		written := c.written
+		c.mu.Unlock()
+		select {
+		case <-written:
+			c.mu.Lock()
+		case <-deadline.C:
+			c.mu.Lock()
+			return
+		}
+	}
 }
 
 // refuse marks the connection closing with code, dropping what is queued.

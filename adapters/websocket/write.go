@@ -223,6 +223,7 @@ func (c *conn) writeNowLocked(m *outMsg) error {
 	c.writing = false
 	if err == nil {
 		c.kickLocked() // what was queued meanwhile
+		c.wroteLocked()
 		return nil
 	}
 	return c.writeFailedLocked(ws, err)
@@ -270,6 +271,7 @@ func (c *conn) drain(ws *gorilla.Conn) {
 		if len(c.queue) == 0 || c.state == stClosed {
 			c.writing = false
 			c.queue = nil // an idle connection keeps no queue
+			c.wroteLocked()
 			c.mu.Unlock()
 			return
 		}
