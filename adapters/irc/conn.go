@@ -22,9 +22,8 @@ import (
 	"github.com/switchboard-bots/switchboard/scope"
 )
 
-// conn is one connection: ircevent's, which registers, takes another
-// nick while the bot's is taken and keeps the link alive, with what a bot
-// needs besides.
+// conn is one connection: ircevent's (registration, the nick fallback,
+// keepalive), with what a bot needs besides.
 type conn struct {
 	reconnect.Ending // Err: the first reason the server gave for refusing or closing
 

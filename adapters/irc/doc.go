@@ -11,12 +11,10 @@
 //	  key_by: channel      # or channel_user
 //	  flood: {burst: 5, interval: 2s}
 //
-// A conversation is a channel (with key_by channel_user, a user in a
-// channel) or a private query. The adapter reconnects with backoff and
-// rejoins; Serve fails only on a refused login (ErrLogin). IRC resends
-// nothing, so a message for a full inbox, or not UTF-8, is dropped,
-// counted and logged rather than stall the reader; a line longer than
-// the protocol allows ends the connection, which is dialed again.
-// NOTICEs, CTCP and the bot's own messages are never delivered. Send and
-// Push take chat.say, the adapter's only outbound event.
+// A conversation is a channel, a user in one (key_by: channel_user) or a
+// private query. IRC resends nothing: a message for a full inbox, or not
+// UTF-8, is dropped (adapters.Intake.Drop), and a line longer than the
+// protocol allows ends the connection, which is dialed again. NOTICEs,
+// CTCP and the bot's own messages are never delivered; chat.say is the
+// only outbound event.
 package irc
