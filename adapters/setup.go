@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -18,7 +19,10 @@ type Setup struct {
 	// Decode decodes the adapter's section into v strictly: an unknown
 	// key, a value of the wrong type or an unset environment variable is
 	// an error naming the file, line and key. The keys every section has
-	// (enabled, scopes) are the server's and are not passed on.
+	// (enabled, scopes) are the server's and are not passed on. For a
+	// section turned off, which the server only checks, Decode returns
+	// ErrSectionOff once v is decoded: the factory returns it, as any
+	// error of Decode, and builds nothing.
 	Decode func(v any) error
 	// Logger is the server's logger.
 	Logger *slog.Logger
@@ -34,6 +38,12 @@ type Setup struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 }
+
+// ErrSectionOff is what Setup.Decode returns, once it decoded, for a
+// section turned off (enabled: false): the server checks such a section's
+// keys without building its adapter, so that a mistake in it is found
+// before the day it is turned on.
+var ErrSectionOff = errors.New("adapters: section turned off")
 
 // Factory builds an adapter from its config section. A server knows
 // adapters by kind through a registry of factories; the Host that runs the

@@ -230,6 +230,14 @@ fake:
 routes:
   fake: {bot: replier}
 `, 3, []string{"fake.greting", `unknown key "greting"`, `did you mean "greeting"?`}},
+		{"adapter setting unknown in a section turned off", `
+console: {}
+fake:
+  enabled: false
+  greting: hi
+routes:
+  console: {bot: echo}
+`, 5, []string{"fake.greting", `unknown key "greting"`, `did you mean "greeting"?`}},
 		{"adapter setting of the wrong type", `
 fake:
   greeting: [a, b]
@@ -326,14 +334,16 @@ routes:
 	}
 }
 
-// A disabled adapter's route is a route waiting for it; a valid file
-// passes the check and says ok.
+// A disabled adapter's route is a route waiting for it; a disabled
+// section is decoded but its adapter is not built, so that what only
+// building refuses (a missing token) waits for the day it is turned on; a
+// valid file passes the check and says ok.
 func TestCheckAcceptsRoutesOfDisabledAdapters(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	p := writeFile(t, `
 console: {}
 telegram: {enabled: false}
-second: {kind: fake, enabled: false}
+second: {kind: fake, enabled: false, refuse: "would be refused if built"}
 routes:
   console: {bot: echo}
   telegram: {bot: echo}

@@ -323,8 +323,11 @@ func adapterSections(c *Config, o options, reg *Registry) (map[string]*AdapterSe
 // that), and the protocols it serves and its bound on live scopes.
 func (s *Server) newHost(c *Config, name string, sec *AdapterSection) (*adapters.Host, []string, int, error) {
 	f, ok := s.reg.adapters[sec.Kind]
-	if !ok || !enabled(sec.Enabled) {
+	if !ok {
 		return nil, nil, 0, nil
+	}
+	if !enabled(sec.Enabled) {
+		return nil, nil, 0, s.checkOff(c, name, sec, f)
 	}
 	a, err := s.build(c, name, sec, f, adapters.Setup{Logger: s.log, Layer: s.setup, Limiter: s.limiter, Stdin: s.opts.stdin, Stdout: s.opts.stdout})
 	if err != nil {
@@ -398,6 +401,26 @@ func (s *Server) build(c *Config, name string, sec *AdapterSection, f adapters.F
 		return nil, fmt.Errorf("%s: the %s adapter's factory made an adapter named %q: it must take its name from Setup.Name", name, sec.Kind, a.Name())
 	}
 	return a, nil
+}
+
+// checkOff decodes the section of an adapter turned off, so that a
+// mistake in its keys is found now rather than the day it is turned on.
+// The factory's Decode returns adapters.ErrSectionOff once the section
+// decoded, and the factory returns it without building the adapter.
+func (s *Server) checkOff(c *Config, name string, sec *AdapterSection, f adapters.Factory) error {
+	setup := adapters.Setup{Name: name, Logger: s.log, Decode: func(v any) error {
+		if err := sec.decode(c.file(), name, v); err != nil {
+			return err
+		}
+		return adapters.ErrSectionOff
+	}}
+	if _, err := f(setup); err != nil && !errors.Is(err, adapters.ErrSectionOff) {
+		if _, ok := errors.AsType[*ConfigError](err); !ok {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
+		return c.errorAt(name, err)
+	}
+	return nil
 }
 
 // leasingLayer is a layer shared by processes that can elect one of them:
