@@ -21,7 +21,9 @@ import (
 )
 
 // Oper credentials of every test server: the test client opers up to
-// KILL the bot and to lift the server's flood throttling of itself.
+// KILL the bot. The servers hold no client back (MaxPenaltyTime = 0), so
+// that tests do not wait a second a command; the bot's own flood control
+// is tested on a clock of the test's.
 const operName, operPass = "op", "oppass"
 
 // Server is an ngircd of the test's own, on a free loopback port.
@@ -85,6 +87,7 @@ ServerGID = %d
 PingTimeout = 120
 PongTimeout = 20
 MaxNickLength = 30
+MaxPenaltyTime = 0
 [Options]
 DNS = no
 Ident = no
@@ -187,7 +190,6 @@ func (s *Server) Dial(t testing.TB, nick string, channels ...string) *Client {
 	c.Expect("001")
 	c.Send("OPER " + operName + " " + operPass)
 	c.Expect("381")
-	c.Send("MODE " + nick + " +F")
 	for _, ch := range channels {
 		c.Send("JOIN " + ch)
 		c.Expect("366")
