@@ -90,7 +90,7 @@ func (s *Server) servedProtocols(reg *Registry) map[string]struct{} {
 		add(sec.Kind)
 		if f, ok := reg.adapters[sec.Kind]; ok {
 			quiet := adapters.Setup{Logger: slog.New(slog.DiscardHandler), Layer: s.layer}
-			if a, err := s.build(s.cfg, name, sec, f, quiet); err == nil {
+			if a, err := s.build(s.cfg, name, sec, f, quiet, false); err == nil {
 				add(protocols(a, sec.Kind)...)
 			}
 		}

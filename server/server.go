@@ -319,19 +319,21 @@ func adapterSections(c *Config, o options, reg *Registry) (map[string]*AdapterSe
 
 // newHost builds the adapter of c's section name with the factory s's
 // registry holds for its kind, and the Host that runs it; it returns a nil
-// Host for a section turned off or of an unknown kind (Validate reports
-// that), and the protocols it serves and its bound on live scopes.
+// Host for a section turned off (once checked) or of an unknown kind
+// (Validate reports that), and the protocols it serves and its bound on
+// live scopes.
 func (s *Server) newHost(c *Config, name string, sec *AdapterSection) (*adapters.Host, []string, int, error) {
 	f, ok := s.reg.adapters[sec.Kind]
 	if !ok {
 		return nil, nil, 0, nil
 	}
-	if !enabled(sec.Enabled) {
-		return nil, nil, 0, s.checkOff(c, name, sec, f)
-	}
-	a, err := s.build(c, name, sec, f, adapters.Setup{Logger: s.log, Layer: s.setup, Limiter: s.limiter, Stdin: s.opts.stdin, Stdout: s.opts.stdout})
+	setup := adapters.Setup{Logger: s.log, Layer: s.setup, Limiter: s.limiter, Stdin: s.opts.stdin, Stdout: s.opts.stdout}
+	a, err := s.build(c, name, sec, f, setup, !enabled(sec.Enabled))
 	if err != nil {
 		return nil, nil, 0, c.errorAt(name, err)
+	}
+	if a == nil {
+		return nil, nil, 0, nil // turned off: its section checked, nothing built
 	}
 	sc := mergeScopes(sec.Scopes, c.Scopes)
 	h := adapters.NewHost(a,
@@ -384,12 +386,22 @@ func workerSection(c *Config, channels []string) (*AdapterSection, error) {
 }
 
 // build builds the adapter of section name with its factory f, given the
-// setup's logger, layer and stdio.
-func (s *Server) build(c *Config, name string, sec *AdapterSection, f adapters.Factory, setup adapters.Setup) (adapters.Adapter, error) {
+// setup's logger, layer and stdio. With off, for a section turned off, it
+// only checks the section: Decode returns adapters.ErrSectionOff once it
+// decoded, so that a mistake in its keys is found now rather than the day
+// it is turned on, and build returns no adapter and no error.
+func (s *Server) build(c *Config, name string, sec *AdapterSection, f adapters.Factory, setup adapters.Setup, off bool) (adapters.Adapter, error) {
 	setup.Name = name
-	setup.Decode = func(v any) error { return sec.decode(c.file(), name, v) }
+	setup.Decode = func(v any) error {
+		if err := sec.decode(c.file(), name, v); err != nil || !off {
+			return err
+		}
+		return adapters.ErrSectionOff
+	}
 	a, err := f(setup)
 	switch {
+	case off && (err == nil || errors.Is(err, adapters.ErrSectionOff)):
+		return nil, nil
 	case err != nil:
 		if _, ok := errors.AsType[*ConfigError](err); ok {
 			return nil, err
@@ -401,26 +413,6 @@ func (s *Server) build(c *Config, name string, sec *AdapterSection, f adapters.F
 		return nil, fmt.Errorf("%s: the %s adapter's factory made an adapter named %q: it must take its name from Setup.Name", name, sec.Kind, a.Name())
 	}
 	return a, nil
-}
-
-// checkOff decodes the section of an adapter turned off, so that a
-// mistake in its keys is found now rather than the day it is turned on.
-// The factory's Decode returns adapters.ErrSectionOff once the section
-// decoded, and the factory returns it without building the adapter.
-func (s *Server) checkOff(c *Config, name string, sec *AdapterSection, f adapters.Factory) error {
-	setup := adapters.Setup{Name: name, Logger: s.log, Decode: func(v any) error {
-		if err := sec.decode(c.file(), name, v); err != nil {
-			return err
-		}
-		return adapters.ErrSectionOff
-	}}
-	if _, err := f(setup); err != nil && !errors.Is(err, adapters.ErrSectionOff) {
-		if _, ok := errors.AsType[*ConfigError](err); !ok {
-			err = fmt.Errorf("%s: %w", name, err)
-		}
-		return c.errorAt(name, err)
-	}
-	return nil
 }
 
 // leasingLayer is a layer shared by processes that can elect one of them:
