@@ -19,6 +19,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
@@ -68,7 +69,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("Redis on %s: %v", url, err)
 	}
-	opsAddr := freeAddr(t)
+	opsAddr := porttest.Addr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 log: {level: warn}
 layer: {backend: redis, expiry: %s, redis: {url: %q, prefix: %s}}
