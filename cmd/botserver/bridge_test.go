@@ -42,6 +42,11 @@ type bridged struct {
 	ann   *xmpptest.Client // on XMPP
 }
 
+// startBridge starts the bridge, with inboxes that hold a whole burst of
+// TestBridgeBurstKeepsRateLimits (seven protocols' 100 lines): a member
+// whose inbox and backlog are full drops the next line, which a web member
+// writing a burst out on a busy machine may well meet with the default
+// sizes, and the tests check that every line arrives.
 func startBridge(t *testing.T, limits bool) *bridged {
 	t.Helper()
 	var b bridged
@@ -78,6 +83,7 @@ xmpp: {jid: %q, password: bot-secret, server: %q, ca_file: %q, rooms: ["%s@%s"],
 discord: {token: %q, api_url: %q, intents: [guilds, guild_messages, message_content]}
 matrix: {homeserver: %q, access_token: %q, store: %q}
 layer: {capacity: 1000}
+scopes: {inbox_size: 1024}
 bots:
   bridge:
     bridges:

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // aliasBombYAML is a "billion laughs" config: nine levels of nine aliases
@@ -302,7 +304,7 @@ func readyz(t *testing.T, ops string, code int) string {
 }
 
 func TestStuckHandlersAreNamedAndMakeTheServerUnready(t *testing.T) {
-	ops := freeAddr(t)
+	ops := porttest.Addr(t)
 	logs := runUnder(t, stuckServer(t), `
 websocket: {addr: "127.0.0.1:0", scopes: {max_scopes: 5}}
 ops: {addr: "`+ops+`", slow_handler: 200ms}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // Hostile clients on loopback against the real binary, with limits scaled
@@ -166,7 +167,7 @@ func TestHostileIdleConnectionsOnTheWebhook(t *testing.T) {
 	const flood, maxConns = 3000, 200
 	raiseNoFile(t, 3*flood)
 	tg := telegramtest.New(t)
-	hook, opsAddr := freeAddr(t), freeAddr(t)
+	hook, opsAddr := porttest.Addr(t), porttest.Addr(t)
 	p := startBotserver(t, true, "-config", writeConfig(t, fmt.Sprintf(`
 websocket: {addr: "127.0.0.1:0", page_path: /, page_socket: /ws/}
 telegram:
@@ -253,7 +254,7 @@ func TestHostileSlackBodies(t *testing.T) {
 	const clients, bodySize = 300, 1 << 20
 	raiseNoFile(t, 4*clients)
 	sl := fakeslack.New(t, fakeslack.Options{})
-	slAddr, opsAddr := freeAddr(t), freeAddr(t)
+	slAddr, opsAddr := porttest.Addr(t), porttest.Addr(t)
 	p := startBotserver(t, true, "-config", writeConfig(t, fmt.Sprintf(`
 websocket: {addr: "127.0.0.1:0", page_path: /, page_socket: /ws/}
 slack:
@@ -371,7 +372,7 @@ func trickle(t *testing.T, addr string, signed bool, size int) int {
 func TestDuplicateAnsweredAfterItsOriginal(t *testing.T) {
 	tg := telegramtest.New(t)
 	sl := fakeslack.New(t, fakeslack.Options{})
-	hook, slAddr, opsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	hook, slAddr, opsAddr := porttest.Addr(t), porttest.Addr(t), porttest.Addr(t)
 	// One message a minute to a chat and an inbox of one: the second
 	// message's handler waits for the rate limit, the third fills the
 	// inbox, and the fourth waits for room.

@@ -18,6 +18,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // hostile starts botserver with the chat bot at /ws/chat/, the chat page
@@ -25,7 +27,7 @@ import (
 // address. extra is added to the websocket section.
 func hostile(t *testing.T, extra string) (*proc, string) {
 	t.Helper()
-	ops := freeAddr(t)
+	ops := porttest.Addr(t)
 	p := startBotserver(t, true, "-config", writeConfig(t, fmt.Sprintf(`
 websocket:
   addr: "127.0.0.1:0"

@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
@@ -115,7 +116,7 @@ func intakeSurvivesSIGKILL(t *testing.T, addrs []string, redisYAML string, rdb g
 	})
 	check := func(key string) string { return prefix + ":check:{c}:" + key }
 
-	listens := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	listens := []string{porttest.Addr(t), porttest.Addr(t), porttest.Addr(t)}
 	var next atomic.Int64
 	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		u, _ := url.Parse("http://" + listens[next.Add(1)%3])
@@ -384,7 +385,7 @@ func startRedisCluster(t *testing.T) []string {
 	ctx := context.Background()
 	var addrs, buses []string
 	for range 3 {
-		addr, bus := freeAddr(t), freeAddr(t)
+		addr, bus := porttest.Addr(t), porttest.Addr(t)
 		_, port, _ := net.SplitHostPort(addr)
 		_, busPort, _ := net.SplitHostPort(bus)
 		cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", t.TempDir(),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters/slack/fakeslack"
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 	"github.com/switchboard-bots/switchboard/internal/redistest"
 )
 
@@ -76,7 +77,7 @@ func runBotserver(t *testing.T, yaml string) *logWatch {
 func TestReadyzWhileTheBotAPIIsGone(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.New(t)
-	ops := freeAddr(t)
+	ops := porttest.Addr(t)
 	runBotserver(t, fmt.Sprintf(`
 telegram: {token: %q, endpoint: %q, polling: {timeout: 1s}}
 ops: {addr: %q}
@@ -101,7 +102,7 @@ routes:
 func TestReadyzWhileRedisRefusesWrites(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t, "--maxmemory", "4mb", "--maxmemory-policy", "noeviction")
-	ops := freeAddr(t)
+	ops := porttest.Addr(t)
 	runBotserver(t, fmt.Sprintf(`
 layer: {backend: redis, redis: {url: %q, prefix: sbready}}
 websocket: {addr: "127.0.0.1:0"}
@@ -155,7 +156,7 @@ func TestSlackUnreachableAtStartupIsRetried(t *testing.T) {
 	t.Parallel()
 	sl := fakeslack.New(t, fakeslack.Options{})
 	sl.Fail("auth.test", fakeslack.Failure{Status: 503}, fakeslack.Failure{Status: 503}, fakeslack.Failure{Status: 503})
-	ops := freeAddr(t)
+	ops := porttest.Addr(t)
 	logs := runBotserver(t, fmt.Sprintf(`
 websocket: {addr: "127.0.0.1:0"}
 slack: {mode: socket, bot_token: %q, app_token: %q, api_url: %q}

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/adapters/telegram/telegramtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // The kill tests' load: 2,000 updates over 200 private chats, answered by
@@ -159,7 +159,7 @@ routes:
 func TestTelegramWebhookSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	tg := telegramtest.New(t, telegramtest.WithFloodControl())
-	addr := freeAddr(t)
+	addr := porttest.Addr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 telegram:
   token: %q
@@ -182,17 +182,4 @@ routes:
 	}
 	dups := checkKillAnswers(t, tg, before, inFlight)
 	t.Logf("webhook: %d duplicates after a SIGKILL (bound %d); %d floods refused; %v", dups, inFlight, tg.Floods(), time.Since(began))
-}
-
-// freeAddr returns a loopback address nothing listens on, for a listener
-// that must keep its address across a restart.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }

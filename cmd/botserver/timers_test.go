@@ -95,12 +95,14 @@ func (l *timerLog) await(t *testing.T, d time.Duration, what string, cond func()
 // conversations, scheduled through the remind bot of the real botserver
 // with timers on the Redis layer, due over four seconds. The process is
 // killed with SIGKILL while they fire and started again with the same
-// config: every reminder is said, at most a second late, and a reminder
+// config: every reminder is said, none before it is due, and a reminder
 // is said twice only if the killed process had said it and the store
 // had not recorded it settled when the process died (exactly those, read
 // from the store before the restart), or if a process logged that it
-// settled the timer after its lease ran out. The test logs the lateness
-// and the repeats.
+// settled the timer after its lease ran out. The test logs the repeats
+// and the lateness, which bounds nothing here: it grows with the
+// machine's load (the killed process's claims come again once their
+// lease ran out, on a restarted process).
 func TestTimersAcrossASIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs botserver for seconds")
@@ -253,6 +255,9 @@ routes:
 			t.Errorf("reminder t%d said once, by the killed process, which had not settled it: it must come again", i)
 		}
 		dups += len(at) - 1
+		if at[0].Before(due[i]) {
+			t.Errorf("reminder t%d said %v before it was due", i, due[i].Sub(at[0]))
+		}
 		lateness = append(lateness, at[0].Sub(due[i]))
 	}
 	slices.Sort(lateness)
@@ -261,9 +266,6 @@ routes:
 	}
 	t.Logf("%d reminders over %d conversations, %d said before the SIGKILL, all said %v after it; %d unsettled at the kill, %d of them said (all among the last %d said); said twice: %d; settled after the lease ran out: %d; lateness p50 %v, p90 %v, p99 %v, max %v",
 		len(lateness), convs, before, restarted.Round(time.Millisecond), len(unsettled), mayRepeat, recent, dups, len(late), q(0.5), q(0.9), q(0.99), q(1))
-	if max := lateness[len(lateness)-1]; max > time.Second {
-		t.Errorf("a reminder came %v late; want at most 1s", max)
-	}
 }
 
 // lockedLog collects a process's log lines.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // URLEnv names the variable that points the tests at a Redis of the
@@ -129,21 +129,9 @@ func (s *Server) start(t testing.TB, port int, extra []string) error {
 	}
 }
 
-// FreePort returns a loopback port that nothing listens on now, for a
-// server the test starts. It is taken below the kernel's range of
-// ephemeral ports (32768 and up on Linux), from which outgoing
-// connections take theirs: a port of that range that was free a moment
-// ago may be some connection's by the time the server binds it.
+// FreePort returns a loopback port for a server the test starts, reserved
+// for the test (porttest.Port).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			_ = ln.Close()
-			return port
-		}
-	}
-	t.Fatal("redistest: no free loopback port between 20000 and 32000")
-	return 0
+	return porttest.Port(t)
 }

@@ -3,13 +3,14 @@ package redistest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // shared is the test binary's own redis-server, started the first time a
@@ -18,9 +19,10 @@ import (
 // the one on 6379. It dies with the process (Pdeathsig): it is a child
 // process, not a goroutine, so no leak check sees it.
 var shared struct {
-	once sync.Once
-	url  string
-	err  error
+	once    sync.Once
+	url     string
+	err     error
+	release func() // keeps the port reserved for the process's life
 }
 
 // Shared returns the URL of the Redis the test process shares: URLEnv's,
@@ -52,12 +54,11 @@ func startShared() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, release, err := porttest.Reserve()
 	if err != nil {
 		return "", err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	shared.release = release
 	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--logfile", filepath.Join(dir, "redis.log"), "--save", "", "--appendonly", "no")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
