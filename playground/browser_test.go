@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/switchboard-bots/switchboard/consumer"
 	"github.com/switchboard-bots/switchboard/internal/browsertest"
 	"github.com/switchboard-bots/switchboard/internal/logtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 	"github.com/switchboard-bots/switchboard/playground"
 	"github.com/switchboard-bots/switchboard/scope"
 	"github.com/switchboard-bots/switchboard/server"
@@ -60,16 +60,6 @@ func (b *sizes) Clicked(ctx context.Context, i slack.Interaction) error {
 	return b.Send(ctx, slack.React{TS: i.MessageTS, Name: "thumbsup"})
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // The playground in a real browser: a developer types to a bot on
 // Telegram and Slack, sees its formatted answers with their buttons,
 // presses them, and sees the edit, the callback's answer and the
@@ -94,7 +84,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 		return consumer.New(func() *sizes { return new(sizes) }, consumer.On((*sizes).Telegram), consumer.On((*sizes).Pressed),
 			consumer.On((*sizes).Slack), consumer.On((*sizes).Clicked)), nil
 	})
-	web := freeAddr(t)
+	web := porttest.Addr(t)
 	cfg := filepath.Join(t.TempDir(), "bot.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`websocket: {addr: %q, page_path: /, page_socket: /ws/chat/}
 telegram: {token: "${TELEGRAM_TOKEN}"}

@@ -15,6 +15,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 	"github.com/switchboard-bots/switchboard/internal/redistest"
 	"github.com/switchboard-bots/switchboard/layer/redis"
 )
@@ -119,7 +120,7 @@ func daphne(t *testing.T, hosts []string, prefix string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := porttest.Addr(t)
 	host, port, _ := net.SplitHostPort(addr)
 	hostsJSON, _ := json.Marshal(hosts)
 	cmd := exec.Command("daphne", "-b", host, "-p", port, "mysite.asgi:application")
@@ -168,17 +169,6 @@ func awaitListening(t *testing.T, addr string, exited <-chan error, out *syncBuf
 	}
 }
 
-// freeAddr returns a loopback address nothing listened on a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startRedis runs a redis-server of the test's own on a free loopback
 // port, without persistence, until the test ends, and returns its URL.
 func startRedis(t *testing.T) string {
@@ -186,7 +176,7 @@ func startRedis(t *testing.T) string {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install -y redis-server): %v", err)
 	}
-	addr := freeAddr(t)
+	addr := porttest.Addr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", t.TempDir(),
 		"--save", "", "--appendonly", "no")

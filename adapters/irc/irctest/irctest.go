@@ -18,6 +18,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/switchboard-bots/switchboard/internal/certtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // Oper credentials of every test server: the test client opers up to
@@ -66,10 +67,10 @@ func start(t testing.TB, password string, withTLS bool) *Server {
 	if err != nil {
 		t.Skip("ngircd is not installed (apt-get install ngircd); the IRC adapter tests need a real server")
 	}
-	port, dir, srv := freePort(t), t.TempDir(), &Server{}
+	port, dir, srv := porttest.Port(t), t.TempDir(), &Server{}
 	ssl := ""
 	if withTLS {
-		tlsPort := freePort(t)
+		tlsPort := porttest.Port(t)
 		srv.tlsAddr, srv.caFile = fmt.Sprintf("127.0.0.1:%d", tlsPort), certtest.Write(t, dir, "irc.test", "127.0.0.1")
 		ssl = fmt.Sprintf("[SSL]\nPorts = %d\nCertFile = %s\nKeyFile = %s\n", tlsPort, srv.caFile, filepath.Join(dir, "key.pem"))
 	}
@@ -134,15 +135,6 @@ Password = %s
 		}
 	}
 	return srv
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Client is a user of the test server, speaking raw IRC.

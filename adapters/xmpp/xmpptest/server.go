@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/internal/certtest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // Domain and MUC are the server's host and its multi-user chat service.
@@ -54,7 +55,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		t.Skip("prosody is not installed (apt-get install prosody); the XMPP adapter tests need a real server")
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, bin: bin, dir: dir, addr: freeAddr(t)}
+	s := &Server{t: t, bin: bin, dir: dir, addr: porttest.Addr(t)}
 	s.caFile = certtest.Write(t, dir, Domain, Domain, MUC)
 	s.conf = filepath.Join(dir, "prosody.cfg.lua")
 	_, port, _ := net.SplitHostPort(s.addr)
@@ -194,13 +195,4 @@ func (s *Server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
