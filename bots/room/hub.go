@@ -191,8 +191,11 @@ func (hs *hubs) leave(h *hub, w *Web) {
 	defer cancel()
 	// A failure leaves the channel in the group until the layer's group
 	// expiry; messages sent to it meanwhile are kept for nobody and
-	// expire too.
-	_ = h.l.GroupDiscard(ctx, Group(h.key.room), h.channel)
+	// expire too: say so.
+	if err := h.l.GroupDiscard(ctx, Group(h.key.room), h.channel); err != nil {
+		h.log.Warn("room: the hub could not leave its room's group; it stays a member until the group expiry",
+			"room", h.key.room, "channel", h.channel, "err", err)
+	}
 }
 
 // messageKey names the hub's conversion of a layer message into Message.
