@@ -12,7 +12,6 @@ import (
 
 	"github.com/switchboard-bots/switchboard/adapters"
 	"github.com/switchboard-bots/switchboard/adapters/reconnect"
-	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // ErrLogin is wrapped by the error Serve returns when the server refuses
@@ -28,7 +27,6 @@ type Adapter struct {
 	name      string
 	cfg       Config
 	p         parsed
-	clock     scope.Clock // the Host's, set by Serve
 	noHistory bool
 	link      *reconnect.Link[*conn]
 }
@@ -66,7 +64,6 @@ func (a *Adapter) Name() string { return a.name }
 // when the server refuses the bot's login (ErrLogin). The backoff and
 // the pings run on the Host's clock.
 func (a *Adapter) Serve(ctx context.Context, in *adapters.Intake) error {
-	a.clock = in.Clock()
 	return a.link.Serve(ctx, in)
 }
 
@@ -94,7 +91,7 @@ func (a *Adapter) connect(ctx context.Context, in *adapters.Intake) (*conn, erro
 	}
 	a.joinRooms(ctx, c, log)
 	if a.cfg.PingInterval > 0 {
-		go a.keepAlive(c, log)
+		go a.keepAlive(c, in.Clock(), log)
 	}
 	return c, nil
 }

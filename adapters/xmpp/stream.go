@@ -17,6 +17,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/switchboard-bots/switchboard/adapters"
+	"github.com/switchboard-bots/switchboard/scope"
 )
 
 // dial connects and negotiates a stream: STARTTLS (required: the SASL
@@ -114,20 +115,20 @@ func (a *Adapter) joinRooms(ctx context.Context, c *conn, log *slog.Logger) {
 	}
 }
 
-// keepAlive pings the server every PingInterval and drops the stream
-// when a ping goes unanswered for as long, so that a dead link is found
-// and the adapter reconnects.
-func (a *Adapter) keepAlive(c *conn, log *slog.Logger) {
+// keepAlive pings the server every PingInterval on clock (the Host's)
+// and drops the stream when a ping goes unanswered for as long, so that a
+// dead link is found and the adapter reconnects.
+func (a *Adapter) keepAlive(c *conn, clock scope.Clock, log *slog.Logger) {
 	for {
 		select {
 		case <-c.Done():
 			return
-		case <-a.clock.After(a.cfg.PingInterval):
+		case <-clock.After(a.cfg.PingInterval):
 		}
 		ctx, cancel := c.bound(context.Background())
 		go func() {
 			select {
-			case <-a.clock.After(a.cfg.PingInterval):
+			case <-clock.After(a.cfg.PingInterval):
 				cancel()
 			case <-ctx.Done():
 			}
