@@ -11,7 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/switchboard-bots/switchboard/internal/redistest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // startRedis starts a redis-server of the test's own on a free loopback
@@ -71,7 +71,7 @@ func startRedisCluster(t testing.TB) func(testing.TB) goredis.UniversalClient {
 	var addrs []string
 	var ports, buses []int
 	for range 3 {
-		port, bus := redistest.FreePort(t), redistest.FreePort(t)
+		port, bus := porttest.Port(t), porttest.Port(t)
 		cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 			"--dir", t.TempDir(), "--save", "", "--appendonly", "no",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", fmt.Sprint(bus))

@@ -80,7 +80,7 @@ func Start(t testing.TB, extra ...string) *Server {
 	s := &Server{dir: t.TempDir()}
 	var err error
 	for range 3 { // a port free a moment ago may be taken meanwhile
-		port := FreePort(t)
+		port := porttest.Port(t)
 		s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		s.URL = "redis://" + s.Addr + "/0"
 		if err = s.start(t, port, extra); err == nil {
@@ -127,11 +127,4 @@ func (s *Server) start(t testing.TB, port int, extra []string) error {
 		// ping waits up to a second itself: this loop does not spin.
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// FreePort returns a loopback port for a server the test starts, reserved
-// for the test (porttest.Port).
-func FreePort(t testing.TB) int {
-	t.Helper()
-	return porttest.Port(t)
 }

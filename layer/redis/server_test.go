@@ -13,7 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/switchboard-bots/switchboard/internal/redistest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // server is a redis-server of the test's own, on a free loopback port,
@@ -46,7 +46,7 @@ func newServer(t testing.TB) *server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install -y redis-server): %v", err)
 	}
-	port := redistest.FreePort(t)
+	port := porttest.Port(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s := &server{t: t, port: port, dir: t.TempDir(), Addr: addr, URL: "redis://" + addr + "/0"}
 	t.Cleanup(func() {

@@ -12,7 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/switchboard-bots/switchboard/internal/redistest"
+	"github.com/switchboard-bots/switchboard/internal/porttest"
 )
 
 // waitFor polls check every few milliseconds until it reports nil, and
@@ -67,7 +67,7 @@ func buildCluster(t testing.TB, nodes, masters int, nodeTimeout string) *cluster
 		s := newServer(t)
 		// The bus port is chosen too, rather than left at port+10000,
 		// which may be taken or out of range.
-		bus := redistest.FreePort(t)
+		bus := porttest.Port(t)
 		s.args = append(s.dataArgs(),
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", nodeTimeout, "--cluster-port", strconv.Itoa(bus),
