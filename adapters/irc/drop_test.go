@@ -46,15 +46,7 @@ func TestFloodOfAStuckConversationIsDroppedAndCounted(t *testing.T) {
 	}
 	h := adapters.NewHost(a, adapters.WithLogger(logs.Logger()), adapters.WithScopes(scope.Config{IdleTimeout: -1, InboxSize: 1}))
 	held, release := make(chan struct{}, 1), make(chan struct{})
-	app := consumer.New(func() *holdBot { return &holdBot{held: held, release: release} }, consumer.OnMessage((*holdBot).message))
-	done := make(chan error, 1)
-	go func() { done <- h.Run(context.Background(), app) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = h.Shutdown(ctx)
-		<-done
-	})
+	serve(t, h, consumer.New(func() *holdBot { return &holdBot{held: held, release: release} }, consumer.OnMessage((*holdBot).message)))
 	alice.FromBot("bot", "JOIN")
 
 	alice.Send("PRIVMSG #room :hold")

@@ -76,7 +76,16 @@ func runBot(t *testing.T, srv interface{ Addr() string }, cfg irc.Config, c *irc
 	}
 	h := adapters.NewHost(a, append([]adapters.HostOption{adapters.WithScopes(scope.Config{IdleTimeout: -1})}, opts...)...)
 	ch := make(chan seen, 100)
-	app := consumer.New(func() *echoBot { return &echoBot{seen: ch} }, consumer.OnMessage((*echoBot).message))
+	serve(t, h, consumer.New(func() *echoBot { return &echoBot{seen: ch} }, consumer.OnMessage((*echoBot).message)))
+	for range cfg.Channels {
+		c.FromBot(cfg.Nick, "JOIN")
+	}
+	return h, ch
+}
+
+// serve runs h with app until the test ends.
+func serve(t *testing.T, h *adapters.Host, app scope.Application) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- h.Run(context.Background(), app) }()
 	t.Cleanup(func() {
@@ -85,10 +94,6 @@ func runBot(t *testing.T, srv interface{ Addr() string }, cfg irc.Config, c *irc
 		_ = h.Shutdown(ctx)
 		<-done
 	})
-	for range cfg.Channels {
-		c.FromBot(cfg.Nick, "JOIN")
-	}
-	return h, ch
 }
 
 func next(t *testing.T, ch <-chan seen) seen {
